@@ -1,0 +1,707 @@
+//! keepalived.conf's line language: comments, `include`, `@id` conditional lines,
+//! `$NAME=value` parameters and `~SEQ` / `~LST` replication. The output is the stream of
+//! logical lines keepalived's parser would see, each with the place it came from.
+
+use crate::config::diag::{Diagnostics, Loc};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// One logical line; `loc.col` is the column of its first character.
+#[derive(Clone, Debug)]
+pub struct Line {
+    pub text: String,
+    pub loc: Loc,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Matched by `@ID` lines; keepalived's default is the short host name.
+    pub config_id: Option<String>,
+}
+
+const MAX_DEPTH: usize = 32;
+const MAX_LINES: usize = 10_000_000;
+const MAX_LINE: usize = 65_536;
+
+#[derive(Clone, Debug)]
+struct Def {
+    lines: Vec<String>,
+}
+
+/// Read `path` and everything it includes into logical lines.
+pub fn read_file(path: &Path, opts: &Options, diags: &mut Diagnostics) -> Vec<Line> {
+    let mut p = Pre {
+        opts,
+        diags,
+        defs: HashMap::new(),
+        out: Vec::new(),
+        stack: Vec::new(),
+        pending_def: None,
+        cur_dir: PathBuf::new(),
+        overflow: false,
+    };
+    p.std_defs();
+    p.file(path, None);
+    p.out
+}
+
+/// Read keepalived.conf text that is not in a file (tests, fuzzing): includes are relative
+/// to the current directory.
+pub fn read_str(name: &str, text: &str, opts: &Options, diags: &mut Diagnostics) -> Vec<Line> {
+    let mut p = Pre {
+        opts,
+        diags,
+        defs: HashMap::new(),
+        out: Vec::new(),
+        stack: Vec::new(),
+        pending_def: None,
+        cur_dir: PathBuf::from("."),
+        overflow: false,
+    };
+    p.std_defs();
+    let file: Arc<str> = Arc::from(name);
+    p.text(&file, text);
+    p.out
+}
+
+struct Pre<'a> {
+    opts: &'a Options,
+    diags: &'a mut Diagnostics,
+    defs: HashMap<String, Def>,
+    out: Vec<Line>,
+    stack: Vec<PathBuf>,
+    pending_def: Option<String>,
+    cur_dir: PathBuf,
+    overflow: bool,
+}
+
+impl Pre<'_> {
+    fn std_defs(&mut self) {
+        for (k, v) in [("_HASH", "#"), ("_BANG", "!")] {
+            self.defs.insert(
+                k.to_string(),
+                Def {
+                    lines: vec![v.to_string()],
+                },
+            );
+        }
+    }
+
+    fn file(&mut self, path: &Path, from: Option<&Loc>) {
+        let name: Arc<str> = Arc::from(path.display().to_string());
+        let canon = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let here = from.cloned().unwrap_or_else(|| Loc::new(&name, 1, 1));
+        if self.stack.contains(&canon) {
+            self.diags.error(
+                &here,
+                format!("include loop: '{}' includes itself", path.display()),
+            );
+            return;
+        }
+        if self.stack.len() >= MAX_DEPTH {
+            self.diags.error(
+                &here,
+                format!("includes nest deeper than {MAX_DEPTH} files"),
+            );
+            return;
+        }
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) => {
+                self.diags
+                    .error(&here, format!("cannot read '{}': {e}", path.display()));
+                return;
+            }
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        if text.contains('\0') {
+            self.diags.error(
+                &here,
+                format!(
+                    "'{}' is not a text file (it contains NUL bytes)",
+                    path.display()
+                ),
+            );
+            return;
+        }
+        self.stack.push(canon);
+        let saved_dir = std::mem::replace(
+            &mut self.cur_dir,
+            path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        );
+        self.text(&name, &text);
+        self.cur_dir = saved_dir;
+        self.stack.pop();
+    }
+
+    fn text(&mut self, file: &Arc<str>, text: &str) {
+        self.diags.add_source(file, &Arc::from(text));
+        self.pending_def = None;
+        for (idx, raw) in text.lines().enumerate() {
+            let loc = Loc::new(file, idx as u32 + 1, 1);
+            let (line, lead) = match decomment(raw) {
+                Ok(v) => v,
+                Err(msg) => {
+                    self.diags.error(&loc, msg);
+                    continue;
+                }
+            };
+            if let Some(name) = self.pending_def.clone() {
+                // continuation lines of a multi-line $NAME=... definition
+                let (body, more) = match line.strip_suffix('\\') {
+                    Some(b) => (b.trim_end().to_string(), true),
+                    None => (line.clone(), false),
+                };
+                if let Some(def) = self.defs.get_mut(&name) {
+                    if !body.is_empty() {
+                        def.lines.push(body);
+                    }
+                }
+                if !more {
+                    self.pending_def = None;
+                }
+                continue;
+            }
+            if line.is_empty() {
+                continue;
+            }
+            let loc = Loc::new(file, idx as u32 + 1, lead as u32 + 1);
+            self.logical(line, loc, 0);
+        }
+    }
+
+    fn logical(&mut self, mut text: String, mut loc: Loc, depth: usize) {
+        if self.out.len() >= MAX_LINES {
+            if !self.overflow {
+                self.overflow = true;
+                self.diags.error(
+                    &loc,
+                    "the configuration expands to more than 10 million lines",
+                );
+            }
+            return;
+        }
+        if text.len() > MAX_LINE {
+            self.diags.error(
+                &loc,
+                format!("line longer than {MAX_LINE} characters after parameter substitution"),
+            );
+            return;
+        }
+        if depth > MAX_DEPTH {
+            self.diags.error(
+                &loc,
+                "parameters or ~SEQ expand recursively more than 32 levels deep",
+            );
+            return;
+        }
+        // @ID / @^ID: keep the line only on the matching (or any other) config id.
+        if let Some(rest) = text.strip_prefix('@') {
+            let (neg, rest) = match rest.strip_prefix('^') {
+                Some(r) => (true, r),
+                None => (false, rest),
+            };
+            let Some(sp) = rest.find([' ', '\t']) else {
+                return;
+            };
+            let id = &rest[..sp];
+            let matches = self.opts.config_id.as_deref() == Some(id);
+            if matches == neg {
+                return;
+            }
+            let body = rest[sp..].trim_start();
+            loc.col += (text.len() - body.len()) as u32;
+            text = body.to_string();
+        }
+        if text.starts_with('$') {
+            if let Some((name, value)) = definition(&text) {
+                let (value, multi) = match value.strip_suffix('\\') {
+                    Some(v) => (v.trim_end().to_string(), true),
+                    None => (value, false),
+                };
+                let lines = if value.is_empty() {
+                    vec![]
+                } else {
+                    vec![value]
+                };
+                self.defs.insert(name.clone(), Def { lines });
+                if multi {
+                    self.pending_def = Some(name);
+                }
+                return;
+            }
+        }
+        if text.starts_with("~SEQ") || text.starts_with("~LST") {
+            self.replicate(&text, &loc, depth);
+            return;
+        }
+        if text.contains('$') {
+            if let Some(lines) = self.substitute(&text) {
+                for l in lines {
+                    match decomment(&l) {
+                        Ok((l, _)) if !l.is_empty() => self.logical(l, loc.clone(), depth + 1),
+                        Ok(_) => {}
+                        Err(msg) => self.diags.error(&loc, msg),
+                    }
+                }
+                return;
+            }
+        }
+        let mut words = text.split_whitespace();
+        if words.next() == Some("include") {
+            let pattern = text["include".len()..].trim();
+            let pattern = pattern.trim_matches('"');
+            if pattern.is_empty() {
+                self.diags
+                    .error(&loc, "'include' needs a file name or a glob pattern");
+            } else {
+                self.include(pattern, &loc);
+            }
+            return;
+        }
+        self.out.push(Line { text, loc });
+    }
+
+    fn include(&mut self, pattern: &str, loc: &Loc) {
+        let mut files: Vec<PathBuf> = Vec::new();
+        let mut any_wild = false;
+        for pat in expand_braces(pattern) {
+            let full = if Path::new(&pat).is_absolute() {
+                PathBuf::from(&pat)
+            } else {
+                self.cur_dir.join(&pat)
+            };
+            let wild = pat.contains(['*', '?', '[']);
+            any_wild |= wild;
+            if !wild {
+                files.push(full);
+                continue;
+            }
+            match glob::glob(&full.to_string_lossy()) {
+                Ok(paths) => {
+                    let mut found: Vec<PathBuf> = paths.filter_map(Result::ok).collect();
+                    found.sort();
+                    files.extend(found);
+                }
+                Err(e) => {
+                    self.diags
+                        .error(loc, format!("bad include pattern '{pattern}': {e}"));
+                    return;
+                }
+            }
+        }
+        if files.is_empty() && any_wild {
+            self.diags
+                .warning(loc, format!("include '{pattern}' matches no file"));
+        }
+        for f in files {
+            if f.is_dir() {
+                self.diags.error(
+                    loc,
+                    format!(
+                        "include '{}' is a directory (use a pattern like dir/*.conf)",
+                        f.display()
+                    ),
+                );
+                continue;
+            }
+            self.file(&f, Some(loc));
+        }
+    }
+
+    /// Replace `$NAME` / `${NAME}` with defined values. None when nothing was replaced.
+    fn substitute(&self, text: &str) -> Option<Vec<String>> {
+        let mut out: Vec<String> = vec![String::new()];
+        let mut replaced = false;
+        let b = text.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'$' {
+                if let Some((def, consumed)) = self.reference(&text[i + 1..]) {
+                    replaced = true;
+                    let mut lines = def.iter();
+                    if let Some(first) = lines.next() {
+                        if let Some(cur) = out.last_mut() {
+                            cur.push_str(first);
+                        }
+                    }
+                    for l in lines {
+                        out.push(l.clone());
+                    }
+                    i += 1 + consumed;
+                    continue;
+                }
+            }
+            let ch_len = text[i..].chars().next().map_or(1, char::len_utf8);
+            if let Some(cur) = out.last_mut() {
+                cur.push_str(&text[i..i + ch_len]);
+            }
+            i += ch_len;
+        }
+        replaced.then_some(out)
+    }
+
+    /// The value of a reference after a `$` and how many bytes it took.
+    fn reference(&self, s: &str) -> Option<(Vec<String>, usize)> {
+        let braced = s.starts_with('{');
+        let body = if braced { &s[1..] } else { s };
+        let first = body.chars().next()?;
+        if !(first.is_ascii_alphabetic() || first == '_') {
+            return None;
+        }
+        let name_len = body
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(body.len());
+        let name = &body[..name_len];
+        if braced {
+            let close = body.find('}')?;
+            let params: Vec<&str> = body[name_len..close].split_whitespace().collect();
+            let value = self.std_value(name, &params).or_else(|| {
+                params
+                    .is_empty()
+                    .then(|| self.defs.get(name).map(|d| d.lines.clone()))
+                    .flatten()
+            })?;
+            Some((value, close + 2))
+        } else {
+            let next = body[name_len..].chars().next();
+            if !matches!(next, None | Some(' ' | '\t' | ',' | ')')) {
+                return None;
+            }
+            let value = self
+                .defs
+                .get(name)
+                .map(|d| d.lines.clone())
+                .or_else(|| self.std_value(name, &[]))?;
+            Some((value, name_len))
+        }
+    }
+
+    /// keepalived's built-in definitions computed when used.
+    fn std_value(&self, name: &str, params: &[&str]) -> Option<Vec<String>> {
+        if self.defs.contains_key(name) && params.is_empty() {
+            return None; // an operator's definition overrides a built-in one
+        }
+        let v = match (name, params) {
+            ("_PWD", []) => {
+                let d = if self.cur_dir.as_os_str().is_empty() {
+                    PathBuf::from(".")
+                } else {
+                    self.cur_dir.clone()
+                };
+                std::fs::canonicalize(&d).unwrap_or(d).display().to_string()
+            }
+            ("_INSTANCE", []) => self.opts.config_id.clone().unwrap_or_default(),
+            ("_ENV", [var]) => std::env::var(var).unwrap_or_default(),
+            ("_RANDOM", p) if p.len() <= 2 => {
+                let nums: Vec<u64> = p.iter().filter_map(|x| x.parse().ok()).collect();
+                let (lo, hi) = match nums[..] {
+                    [] => (0, u64::from(u32::MAX)),
+                    [hi] => (0, hi),
+                    [lo, hi] => (lo, hi.max(lo)),
+                    _ => return None,
+                };
+                let seed = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or(0);
+                (lo + seed % (hi - lo + 1)).to_string()
+            }
+            _ => return None,
+        };
+        Some(vec![v])
+    }
+
+    /// `~SEQ(var, start, step, end) text`, `~SEQx(...)`, `~LST(var, a, b, c) text`.
+    fn replicate(&mut self, text: &str, loc: &Loc, depth: usize) {
+        let (kind, rest) = text.split_at(4);
+        let (hex, rest) = match rest.strip_prefix('x') {
+            Some(r) if kind == "~SEQ" => (true, r),
+            _ => (false, rest),
+        };
+        let rest = rest.trim_start();
+        let bad = |what: &str| format!("invalid {kind}: {what} (expected {kind}(VAR, ...) TEXT)");
+        let Some(inner) = rest.strip_prefix('(') else {
+            self.diags.error(loc, bad("missing '('"));
+            return;
+        };
+        let Some(close) = inner.find(')') else {
+            self.diags.error(loc, bad("missing ')'"));
+            return;
+        };
+        let args_text = match self.substitute(&inner[..close]) {
+            Some(v) => v.join(" "),
+            None => inner[..close].to_string(),
+        };
+        let body = inner[close + 1..].trim_start().to_string();
+        let args: Vec<&str> = args_text.split(',').map(str::trim).collect();
+        let var = args[0];
+        if var.is_empty() || !var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            self.diags
+                .error(loc, bad("the first argument must be a variable name"));
+            return;
+        }
+        let values: Vec<String> = if kind == "~LST" {
+            args[1..].iter().map(|s| s.to_string()).collect()
+        } else {
+            let nums: Result<Vec<i64>, _> = args[1..].iter().map(|a| parse_c_int(a)).collect();
+            let Ok(nums) = nums else {
+                self.diags
+                    .error(loc, bad("start, step and end must be integers"));
+                return;
+            };
+            let (start, step, end) = match nums[..] {
+                [end] => (
+                    if end < 0 { -1 } else { 1 },
+                    if end < 1 { -1 } else { 1 },
+                    end,
+                ),
+                [start, end] => (start, if start <= end { 1 } else { -1 }, end),
+                [start, step, end] => (start, step, end),
+                _ => {
+                    self.diags.error(loc, bad("expected 1 to 3 numbers"));
+                    return;
+                }
+            };
+            if step == 0 || (start < end && step < 0) || (start > end && step > 0) {
+                self.diags.error(loc, bad("the step never reaches the end"));
+                return;
+            }
+            if hex && (start < 0 || end < 0) {
+                self.diags
+                    .error(loc, bad("~SEQx takes only positive numbers"));
+                return;
+            }
+            let count = (end - start) / step + 1;
+            if count > 1_000_000 {
+                self.diags
+                    .error(loc, bad("more than a million repetitions"));
+                return;
+            }
+            (0..count)
+                .map(|i| start + i * step)
+                .map(|v| if hex { format!("{v:x}") } else { v.to_string() })
+                .collect()
+        };
+        for v in values {
+            self.defs.insert(var.to_string(), Def { lines: vec![v] });
+            self.logical(body.clone(), loc.clone(), depth + 1);
+        }
+    }
+}
+
+fn parse_c_int(s: &str) -> Result<i64, std::num::ParseIntError> {
+    let (neg, s) = match s.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, s),
+    };
+    let v = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        i64::from_str_radix(h, 16)?
+    } else {
+        s.parse()?
+    };
+    Ok(if neg { -v } else { v })
+}
+
+/// `$NAME=value` (spaces allowed around `=`).
+fn definition(text: &str) -> Option<(String, String)> {
+    let body = &text[1..];
+    let first = body.chars().next()?;
+    if !(first.is_ascii_alphabetic() || first == '_') {
+        return None;
+    }
+    let name_len = body
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(body.len());
+    let rest = body[name_len..].trim_start();
+    let value = rest.strip_prefix('=')?;
+    Some((body[..name_len].to_string(), value.trim().to_string()))
+}
+
+/// Remove a comment (`#` or `!` outside double quotes; `\#` and `\!` stand for themselves)
+/// and surrounding blanks. Returns the text and how many leading characters were removed.
+pub fn decomment(raw: &str) -> Result<(String, usize), String> {
+    let lead = raw.len() - raw.trim_start_matches([' ', '\t']).len();
+    let s = &raw[lead..];
+    let mut out = String::with_capacity(s.len());
+    let mut quote = false;
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                quote = !quote;
+                out.push(c);
+            }
+            '\\' => match chars.next() {
+                Some(n @ ('#' | '!')) if !quote => out.push(n),
+                Some(n) => {
+                    out.push('\\');
+                    out.push(n);
+                }
+                None => out.push('\\'),
+            },
+            '#' | '!' if !quote => break,
+            _ => out.push(c),
+        }
+    }
+    if quote {
+        return Err(format!("unterminated quote in '{}'", s.trim_end()));
+    }
+    let trimmed = out.trim_end_matches([' ', '\t', '\r']).to_string();
+    Ok((trimmed, raw[..lead].chars().count()))
+}
+
+/// csh-style brace expansion: `a{b,c}d` -> `abd`, `acd` (nested braces allowed).
+pub fn expand_braces(pattern: &str) -> Vec<String> {
+    let b = pattern.as_bytes();
+    let Some(open) = pattern.find('{') else {
+        return vec![pattern.to_string()];
+    };
+    let mut depth = 0;
+    let mut close = None;
+    let mut commas = Vec::new();
+    for (i, &c) in b.iter().enumerate().skip(open) {
+        match c {
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(i);
+                    break;
+                }
+            }
+            b',' if depth == 1 => commas.push(i),
+            _ => {}
+        }
+    }
+    let Some(close) = close else {
+        return vec![pattern.to_string()];
+    };
+    let prefix = &pattern[..open];
+    let suffix = &pattern[close + 1..];
+    let mut parts = Vec::new();
+    let mut start = open + 1;
+    for c in commas.iter().copied().chain(std::iter::once(close)) {
+        parts.push(&pattern[start..c]);
+        start = c + 1;
+    }
+    if parts.len() == 1 {
+        // "{x}" without a comma is literal in csh; keep it and expand the rest
+        return expand_braces(suffix)
+            .into_iter()
+            .map(|s| format!("{prefix}{{{}}}{s}", parts[0]))
+            .collect();
+    }
+    let mut out = Vec::new();
+    for p in parts {
+        for s in expand_braces(&format!("{p}{suffix}")) {
+            for full in expand_braces(&format!("{prefix}{s}")) {
+                if !out.contains(&full) {
+                    out.push(full);
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &str, id: Option<&str>) -> (Vec<String>, Diagnostics) {
+        let mut d = Diagnostics::default();
+        let opts = Options {
+            config_id: id.map(str::to_string),
+        };
+        let l = read_str("t.conf", text, &opts, &mut d);
+        (l.into_iter().map(|l| l.text).collect(), d)
+    }
+
+    #[test]
+    fn comments() {
+        assert_eq!(decomment("  a b # c").unwrap(), ("a b".to_string(), 2));
+        assert_eq!(decomment("a ! c").unwrap().0, "a");
+        assert_eq!(decomment("a \"b # c\" d").unwrap().0, "a \"b # c\" d");
+        assert_eq!(decomment("a \\# b").unwrap().0, "a # b");
+        assert!(decomment("a \"b").is_err());
+    }
+
+    #[test]
+    fn conditionals() {
+        let text = "@lb1 router_id one\n@^lb1 router_id other\nplain\n@lb1\n";
+        assert_eq!(lines(text, Some("lb1")).0, vec!["router_id one", "plain"]);
+        assert_eq!(lines(text, Some("lb2")).0, vec!["router_id other", "plain"]);
+        assert_eq!(lines(text, None).0, vec!["router_id other", "plain"]);
+    }
+
+    #[test]
+    fn parameters() {
+        let text = "$IF=eth0\n$PRIO=100\n$BOTH=$IF $PRIO\ninterface $IF\nx ${BOTH} y\n$LATE\n$LATE=now\n$LATE\nmoney $5\n";
+        let (l, d) = lines(text, None);
+        assert!(!d.has_errors());
+        assert_eq!(
+            l,
+            vec!["interface eth0", "x eth0 100 y", "$LATE", "now", "money $5"]
+        );
+    }
+
+    #[test]
+    fn multiline_parameter() {
+        let text =
+            "$VIPS=192.0.2.1 \\\n  192.0.2.2 \\\n  192.0.2.3\nvirtual_ipaddress {\n$VIPS\n}\n";
+        let (l, _) = lines(text, None);
+        assert_eq!(
+            l,
+            vec![
+                "virtual_ipaddress {",
+                "192.0.2.1",
+                "192.0.2.2",
+                "192.0.2.3",
+                "}"
+            ]
+        );
+    }
+
+    #[test]
+    fn seq_and_lst() {
+        let (l, d) = lines("~SEQ(n, 1, 2, 5) real_server 192.0.2.$n 80\n", None);
+        assert!(!d.has_errors());
+        assert_eq!(
+            l,
+            vec![
+                "real_server 192.0.2.1 80",
+                "real_server 192.0.2.3 80",
+                "real_server 192.0.2.5 80"
+            ]
+        );
+        let (l, _) = lines("~SEQx(n, 9, 11) a $n\n", None);
+        assert_eq!(l, vec!["a 9", "a a", "a b"]);
+        let (l, _) = lines("~SEQ(n, 3) a $n\n", None);
+        assert_eq!(l, vec!["a 1", "a 2", "a 3"]);
+        let (l, _) = lines("~LST(w, x, y) a $w\n", None);
+        assert_eq!(l, vec!["a x", "a y"]);
+        let (_, d) = lines("~SEQ(n, 1, -1, 5) a\n", None);
+        assert!(d.has_errors());
+        let (_, d) = lines("~SEQ(n, 1\n", None);
+        assert!(d.has_errors());
+    }
+
+    #[test]
+    fn braces() {
+        assert_eq!(expand_braces("a{b,c}d"), vec!["abd", "acd"]);
+        assert_eq!(
+            expand_braces("{x,y{1,2}}.conf"),
+            vec!["x.conf", "y1.conf", "y2.conf"]
+        );
+        assert_eq!(expand_braces("plain"), vec!["plain"]);
+        assert_eq!(expand_braces("a{b}c"), vec!["a{b}c"]);
+    }
+
+    #[test]
+    fn recursion_is_bounded() {
+        let (_, d) = lines("$A=$A $A\n$A\n", None);
+        assert!(d.has_errors());
+    }
+}

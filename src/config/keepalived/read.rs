@@ -1,0 +1,1484 @@
+//! keepalived.conf statements -> the model. One function per keepalived block; keyword
+//! names and aliases are keepalived's.
+
+use super::keywords;
+use super::tree::{Node, Word};
+use crate::config::addr::{parse_ip, Route, Rule, VirtualIp};
+use crate::config::diag::{Diagnostics, Loc};
+use crate::config::model::*;
+use crate::config::types::{
+    parse_bool, parse_enum, parse_int, Priority, RsWeight, Script, Secs, TrackWeight, Vrid,
+};
+use crate::config::Locations;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+pub struct Reader<'d> {
+    d: &'d mut Diagnostics,
+    pub cfg: Config,
+    pub locs: Locations,
+}
+
+/// A value parser for one word.
+type Parse<T> = fn(&str) -> Result<T, String>;
+
+impl<'d> Reader<'d> {
+    pub fn new(d: &'d mut Diagnostics) -> Self {
+        Reader {
+            d,
+            cfg: Config::default(),
+            locs: Locations::default(),
+        }
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    fn err(&mut self, loc: &Loc, msg: impl Into<String>) {
+        self.d.error(loc, msg);
+    }
+
+    fn at(&mut self, path: &str, n: &Node) {
+        self.locs
+            .insert(format!("{path}.{}", n.keyword()), n.loc.clone());
+    }
+
+    /// Check the number of arguments; report what was expected.
+    fn nargs(&mut self, n: &Node, min: usize, max: usize, what: &str) -> bool {
+        let got = n.args().len();
+        if got < min {
+            let loc = n.end_loc();
+            self.err(&loc, format!("'{}' needs {what}", n.keyword()));
+            false
+        } else if got > max {
+            let loc = n.arg_loc(max).clone();
+            self.err(
+                &loc,
+                format!(
+                    "unexpected '{}' after '{}' (it takes {what})",
+                    n.args()[max].text,
+                    n.keyword()
+                ),
+            );
+            false
+        } else {
+            true
+        }
+    }
+
+    fn parse_word<T>(&mut self, n: &Node, w: &Word, p: Parse<T>) -> Option<T> {
+        match p(&w.text) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.err(&w.loc, format!("{}: {e}", n.keyword()));
+                None
+            }
+        }
+    }
+
+    /// Exactly one argument, parsed.
+    fn one<T>(&mut self, n: &Node, what: &str, p: Parse<T>) -> Option<T> {
+        self.no_block(n);
+        if !self.nargs(n, 1, 1, what) {
+            return None;
+        }
+        let w = n.args()[0].clone();
+        self.parse_word(n, &w, p)
+    }
+
+    fn string(&mut self, n: &Node) -> Option<String> {
+        self.one(n, "a value", |s| Ok(s.to_string()))
+    }
+
+    fn secs(&mut self, n: &Node) -> Option<Secs> {
+        self.one(n, "a time in seconds", Secs::parse_decimal)
+    }
+
+    fn ip(&mut self, n: &Node) -> Option<IpAddr> {
+        self.one(n, "an IP address", parse_ip)
+    }
+
+    fn u32_(&mut self, n: &Node) -> Option<u32> {
+        self.one(n, "a number", |s| parse_int(s, 0, u32::MAX))
+    }
+
+    fn port(&mut self, n: &Node) -> Option<u16> {
+        self.one(n, "a port number", |s| parse_int(s, 0, 65535))
+    }
+
+    fn parsed<T: FromStr<Err = String>>(&mut self, n: &Node, what: &str) -> Option<T> {
+        self.one(n, what, |s| s.parse())
+    }
+
+    /// A keyword alone means true; `keyword true|false|on|off|yes|no` says which.
+    fn flag(&mut self, n: &Node) -> Option<bool> {
+        self.no_block(n);
+        if !self.nargs(n, 0, 1, "no value or true/false") {
+            return None;
+        }
+        match n.args().first() {
+            None => Some(true),
+            Some(w) => {
+                let w = w.clone();
+                self.parse_word(n, &w, parse_bool)
+            }
+        }
+    }
+
+    fn set_flag(&mut self, n: &Node, target: &mut bool) {
+        if let Some(v) = self.flag(n) {
+            *target = v;
+        }
+    }
+
+    fn no_block(&mut self, n: &Node) {
+        if n.block.is_some() {
+            let loc = n.loc.clone();
+            self.err(&loc, format!("'{}' takes no {{ }} block", n.keyword()));
+        }
+    }
+
+    /// The block of a keyword that needs one (empty and reported when missing).
+    fn block<'n>(&mut self, n: &'n Node) -> &'n [Node] {
+        match &n.block {
+            Some(b) => b,
+            None => {
+                let loc = n.end_loc();
+                self.err(
+                    &loc,
+                    format!("'{}' needs a block: expected '{{'", n.keyword()),
+                );
+                &[]
+            }
+        }
+    }
+
+    /// Lines of a value block (`virtual_ipaddress { ... }`): each line's words.
+    fn value_lines<'n>(&mut self, n: &'n Node, max_head: usize) -> Vec<&'n Node> {
+        self.nargs(n, 0, max_head, "no value before '{'");
+        let mut out = Vec::new();
+        for c in self.block(n) {
+            if c.block.is_some() {
+                self.err(&c.loc, "a nested block is not allowed in a list of values");
+            }
+            out.push(c);
+        }
+        out
+    }
+
+    fn words(n: &Node) -> Vec<&str> {
+        n.words.iter().map(|w| w.text.as_str()).collect()
+    }
+
+    /// A script command: `keyword "command args" [user [group]]`.
+    fn script(&mut self, n: &Node) -> Option<Script> {
+        self.no_block(n);
+        if !self.nargs(
+            n,
+            1,
+            3,
+            "a command line (quoted when it has arguments) and optionally a user and group",
+        ) {
+            return None;
+        }
+        // Re-split the statement honouring both quote styles and keeping escapes for
+        // the command splitter, as keepalived does for script keywords.
+        let parts = match crate::config::types::split_words_raw(&n.rest) {
+            Ok(p) => p,
+            Err(e) => {
+                let loc = n.arg_loc(0).clone();
+                self.err(&loc, format!("{}: {e}", n.keyword()));
+                return None;
+            }
+        };
+        if parts.is_empty() || parts.len() > 3 {
+            let loc = n.arg_loc(0).clone();
+            self.err(
+                &loc,
+                format!(
+                    "'{}' needs a command line, then optionally a user and group",
+                    n.keyword()
+                ),
+            );
+            return None;
+        }
+        let mut s = match Script::from_command(&parts[0]) {
+            Ok(s) => s,
+            Err(e) => {
+                let loc = n.arg_loc(0).clone();
+                self.err(&loc, format!("{}: {e}", n.keyword()));
+                return None;
+            }
+        };
+        s.user = parts.get(1).cloned();
+        s.group = parts.get(2).cloned();
+        Some(s)
+    }
+
+    fn user(&mut self, n: &Node) -> Option<User> {
+        self.no_block(n);
+        if !self.nargs(n, 1, 2, "a user name and optionally a group") {
+            return None;
+        }
+        Some(User {
+            user: n.args()[0].text.clone(),
+            group: n.args().get(1).map(|w| w.text.clone()),
+        })
+    }
+
+    /// A keyword keepalived knows but ldirector does not act on: warn. Anything else: error.
+    fn other(&mut self, n: &Node, context: &str, known: &[&str]) {
+        let kw = n.keyword();
+        if known.contains(&kw) {
+            let loc = n.loc.clone();
+            self.d.warning(
+                &loc,
+                format!("'{kw}' is not supported by ldirector (ignored)"),
+            );
+        } else {
+            let loc = n.loc.clone();
+            self.err(&loc, format!("unknown keyword '{kw}' in {context}"));
+        }
+    }
+
+    /// `name [weight N [reverse]]` lines of track_* blocks.
+    fn tracks(&mut self, n: &Node) -> Vec<Track> {
+        let mut out = Vec::new();
+        for line in self.value_lines(n, 0) {
+            let w = Self::words(line);
+            let mut t = Track {
+                name: w[0].to_string(),
+                weight: None,
+                reverse: false,
+            };
+            let mut i = 1;
+            let mut ok = true;
+            while i < w.len() {
+                match w[i] {
+                    "weight" => match w.get(i + 1).map(|v| v.parse::<TrackWeight>()) {
+                        Some(Ok(v)) => {
+                            t.weight = Some(v);
+                            i += 1;
+                        }
+                        Some(Err(e)) => {
+                            self.err(&line.words[i + 1].loc, format!("weight: {e}"));
+                            ok = false;
+                        }
+                        None => {
+                            self.err(&line.end_loc(), "'weight' needs a number in -253..=253");
+                            ok = false;
+                        }
+                    },
+                    "reverse" => t.reverse = true,
+                    "noreverse" => t.reverse = false,
+                    other => {
+                        self.err(
+                            &line.words[i].loc,
+                            format!("unexpected '{other}' (expected weight N [reverse])"),
+                        );
+                        ok = false;
+                    }
+                }
+                i += 1;
+            }
+            if ok {
+                if t.reverse && t.weight.is_none() {
+                    self.err(&line.loc, "'reverse' needs a 'weight'");
+                }
+                out.push(t);
+            }
+        }
+        out
+    }
+
+    /// `weight N [reverse]` of vrrp_script, track_file and FILE_CHECK.
+    fn weight_reverse(&mut self, n: &Node) -> Option<(TrackWeight, bool)> {
+        self.no_block(n);
+        if !self.nargs(n, 1, 2, "a weight in -253..=253 and optionally 'reverse'") {
+            return None;
+        }
+        let w0 = n.args()[0].clone();
+        let w = self.parse_word(n, &w0, |s| s.parse::<TrackWeight>())?;
+        let reverse = match n.args().get(1).map(|w| w.text.as_str()) {
+            None | Some("noreverse") => false,
+            Some("reverse") => true,
+            Some(o) => {
+                let loc = n.arg_loc(1).clone();
+                self.err(&loc, format!("unexpected '{o}' (expected 'reverse')"));
+                return None;
+            }
+        };
+        Some((w, reverse))
+    }
+
+    fn vips(&mut self, n: &Node, out: &mut Vec<VirtualIp>) {
+        for line in self.value_lines(n, 0) {
+            match VirtualIp::parse_words(&Self::words(line)) {
+                Ok(v) => out.push(v),
+                Err(e) => self.err(&line.loc, e),
+            }
+        }
+    }
+
+    fn routes(&mut self, n: &Node, out: &mut Vec<Route>) {
+        for line in self.value_lines(n, 0) {
+            match Route::parse_words(&Self::words(line)) {
+                Ok(v) => out.push(v),
+                Err(e) => self.err(&line.loc, e),
+            }
+        }
+    }
+
+    fn rules(&mut self, n: &Node, out: &mut Vec<Rule>) {
+        for line in self.value_lines(n, 0) {
+            match Rule::parse_words(&Self::words(line)) {
+                Ok(v) => out.push(v),
+                Err(e) => self.err(&line.loc, e),
+            }
+        }
+    }
+
+    /// The name after a named block keyword (`vrrp_instance NAME {`).
+    fn name(&mut self, n: &Node) -> Option<String> {
+        if !self.nargs(n, 1, 1, "a name") {
+            return None;
+        }
+        Some(n.args()[0].text.clone())
+    }
+
+    // ------------------------------------------------------------------ top level
+
+    pub fn root(&mut self, nodes: &[Node]) {
+        for n in nodes {
+            match n.keyword() {
+                "global_defs" => {
+                    self.nargs(n, 0, 0, "no value");
+                    let b = self.block(n);
+                    self.locs.insert("global_defs".into(), n.loc.clone());
+                    for c in b {
+                        self.global(c);
+                    }
+                }
+                "static_ipaddress" => {
+                    let mut v = std::mem::take(&mut self.cfg.static_ipaddress);
+                    self.vips(n, &mut v);
+                    self.cfg.static_ipaddress = v;
+                }
+                "static_routes" => {
+                    let mut v = std::mem::take(&mut self.cfg.static_routes);
+                    self.routes(n, &mut v);
+                    self.cfg.static_routes = v;
+                }
+                "static_rules" => {
+                    let mut v = std::mem::take(&mut self.cfg.static_rules);
+                    self.rules(n, &mut v);
+                    self.cfg.static_rules = v;
+                }
+                "vrrp_script" => self.vrrp_script(n),
+                "track_file" | "vrrp_track_file" => self.track_file(n),
+                "vrrp_sync_group" => self.sync_group(n),
+                "vrrp_instance" => self.vrrp_instance(n),
+                "virtual_server_group" => self.vs_group(n),
+                "virtual_server" => self.virtual_server(n),
+                "SSL" => self.ssl(n),
+                _ => self.other(n, "the top level", keywords::ROOT),
+            }
+        }
+    }
+
+    fn dup_name<T>(
+        &mut self,
+        map: &indexmap::IndexMap<String, T>,
+        kind: &str,
+        name: &str,
+        n: &Node,
+    ) -> bool {
+        if map.contains_key(name) {
+            let first = self
+                .locs
+                .get_exact(&format!("{kind}.{name}"))
+                .map(|l| format!(" (first defined at {l})"))
+                .unwrap_or_default();
+            self.err(&n.loc, format!("{kind} '{name}' is defined twice{first}"));
+            true
+        } else {
+            self.locs.insert(format!("{kind}.{name}"), n.loc.clone());
+            false
+        }
+    }
+
+    // ------------------------------------------------------------------ global_defs
+
+    fn global(&mut self, n: &Node) {
+        self.at("global_defs", n);
+        let mut g = std::mem::take(&mut self.cfg.global_defs);
+        match n.keyword() {
+            "router_id" => g.router_id = self.string(n),
+            "notification_email" => {
+                for l in self.value_lines(n, 0) {
+                    for w in &l.words {
+                        g.notification_email.push(w.text.clone());
+                    }
+                }
+            }
+            "notification_email_from" => g.notification_email_from = self.string(n),
+            "smtp_server" => {
+                self.no_block(n);
+                if self.nargs(n, 1, 2, "an address or host name and optionally a port") {
+                    let text = match n.args() {
+                        [h] => h.text.clone(),
+                        [h, p] if h.text.contains(':') => format!("[{}]:{}", h.text, p.text),
+                        [h, p] => format!("{}:{}", h.text, p.text),
+                        _ => String::new(),
+                    };
+                    match text.parse::<SmtpServer>() {
+                        Ok(s) => g.smtp_server = Some(s),
+                        Err(e) => self.err(n.arg_loc(0), format!("smtp_server: {e}")),
+                    }
+                }
+            }
+            "smtp_connect_timeout" => {
+                if let Some(v) = self.secs(n) {
+                    g.smtp_connect_timeout = v
+                }
+            }
+            "smtp_helo_name" => g.smtp_helo_name = self.string(n),
+            "smtp_alert" => g.smtp_alert = self.flag(n),
+            "smtp_alert_vrrp" => g.smtp_alert_vrrp = self.flag(n),
+            "smtp_alert_checker" => g.smtp_alert_checker = self.flag(n),
+            "checker_log_all_failures" => self.set_flag(n, &mut g.checker_log_all_failures),
+            "vrrp_version" => {
+                if let Some(v) = self.one(n, "2 or 3", VrrpVersion::parse) {
+                    g.vrrp_version = v
+                }
+            }
+            "vrrp_mcast_group4" => {
+                if let Some(v) = self.one(n, "an IPv4 multicast address", |s| {
+                    s.parse::<std::net::Ipv4Addr>()
+                        .ok()
+                        .filter(|a| a.is_multicast())
+                        .ok_or_else(|| format!("expected an IPv4 multicast address, found '{s}'"))
+                }) {
+                    g.vrrp_mcast_group4 = v
+                }
+            }
+            "vrrp_mcast_group6" => {
+                if let Some(v) = self.one(n, "an IPv6 multicast address", |s| {
+                    s.parse::<std::net::Ipv6Addr>()
+                        .ok()
+                        .filter(|a| a.is_multicast())
+                        .ok_or_else(|| format!("expected an IPv6 multicast address, found '{s}'"))
+                }) {
+                    g.vrrp_mcast_group6 = v
+                }
+            }
+            "vrrp_garp_master_delay" => {
+                if let Some(v) = self.secs(n) {
+                    g.vrrp_garp_master_delay = v
+                }
+            }
+            "vrrp_garp_master_repeat" => {
+                if let Some(v) =
+                    self.one(n, "a number of at least 1", |s| parse_int(s, 1, u32::MAX))
+                {
+                    g.vrrp_garp_master_repeat = v
+                }
+            }
+            "vrrp_garp_master_refresh" => {
+                if let Some(v) = self.secs(n) {
+                    g.vrrp_garp_master_refresh = v
+                }
+            }
+            "vrrp_garp_master_refresh_repeat" => {
+                if let Some(v) =
+                    self.one(n, "a number of at least 1", |s| parse_int(s, 1, u32::MAX))
+                {
+                    g.vrrp_garp_master_refresh_repeat = v
+                }
+            }
+            "vrrp_garp_lower_prio_delay" => g.vrrp_garp_lower_prio_delay = self.secs(n),
+            "vrrp_garp_lower_prio_repeat" => g.vrrp_garp_lower_prio_repeat = self.u32_(n),
+            "vrrp_garp_interval" => {
+                if let Some(v) = self.secs(n) {
+                    g.vrrp_garp_interval = v
+                }
+            }
+            "vrrp_gna_interval" => {
+                if let Some(v) = self.secs(n) {
+                    g.vrrp_gna_interval = v
+                }
+            }
+            "vrrp_min_garp" => self.set_flag(n, &mut g.vrrp_min_garp),
+            "vrrp_lower_prio_no_advert" => self.set_flag(n, &mut g.vrrp_lower_prio_no_advert),
+            "vrrp_higher_prio_send_advert" => self.set_flag(n, &mut g.vrrp_higher_prio_send_advert),
+            "vrrp_strict" => self.set_flag(n, &mut g.vrrp_strict),
+            "vrrp_check_unicast_src" => self.set_flag(n, &mut g.vrrp_check_unicast_src),
+            "vrrp_skip_check_adv_addr" => self.set_flag(n, &mut g.vrrp_skip_check_adv_addr),
+            "v3_checksum_as_v2" => self.set_flag(n, &mut g.v3_checksum_as_v2),
+            "lvs_sync_daemon" => g.lvs_sync_daemon = self.lvs_sync_daemon(n),
+            "lvs_timeouts" => {
+                self.no_block(n);
+                let a = n.args();
+                if a.is_empty() || a.len() % 2 != 0 {
+                    self.err(
+                        &n.end_loc(),
+                        "lvs_timeouts needs pairs like 'tcp 7200 tcpfin 120 udp 300'",
+                    );
+                } else {
+                    for pair in a.chunks(2) {
+                        let v = match Secs::parse_decimal(&pair[1].text) {
+                            Ok(v) => v,
+                            Err(e) => {
+                                self.err(&pair[1].loc, format!("lvs_timeouts: {e}"));
+                                continue;
+                            }
+                        };
+                        match pair[0].text.as_str() {
+                            "tcp" => g.lvs_timeouts.tcp = Some(v),
+                            "tcpfin" => g.lvs_timeouts.tcpfin = Some(v),
+                            "udp" => g.lvs_timeouts.udp = Some(v),
+                            o => self.err(
+                                &pair[0].loc,
+                                format!("lvs_timeouts: unknown protocol '{o}' (expected tcp, tcpfin or udp)"),
+                            ),
+                        }
+                    }
+                }
+            }
+            "lvs_flush" => self.set_flag(n, &mut g.lvs_flush),
+            "lvs_flush_on_stop" | "lvs_flush_onstop" => {
+                self.no_block(n);
+                if self.nargs(n, 0, 1, "optionally VS or ALL") {
+                    g.lvs_flush_on_stop = match n.args().first().map(|w| w.text.as_str()) {
+                        None | Some("ALL") => FlushOnStop::All,
+                        Some("VS") => FlushOnStop::Vs,
+                        Some(o) => {
+                            self.err(
+                                n.arg_loc(0),
+                                format!("lvs_flush_onstop: expected VS or ALL, found '{o}'"),
+                            );
+                            g.lvs_flush_on_stop
+                        }
+                    }
+                }
+            }
+            "script_user" => g.script_user = self.user(n),
+            "enable_script_security" => self.set_flag(n, &mut g.enable_script_security),
+            "notify_fifo" => self.fifo(n, &mut g.notify_fifo),
+            "vrrp_notify_fifo" => self.fifo(n, &mut g.vrrp_notify_fifo),
+            "lvs_notify_fifo" => self.fifo(n, &mut g.lvs_notify_fifo),
+            "notify_fifo_script" => self.fifo_script(n, "notify_fifo", &mut g.notify_fifo),
+            "vrrp_notify_fifo_script" => {
+                self.fifo_script(n, "vrrp_notify_fifo", &mut g.vrrp_notify_fifo)
+            }
+            "lvs_notify_fifo_script" => {
+                self.fifo_script(n, "lvs_notify_fifo", &mut g.lvs_notify_fifo)
+            }
+            "default_interface" => g.default_interface = self.string(n),
+            "reload_check_config" => {
+                self.no_block(n);
+                if self.nargs(n, 0, 1, "optionally a log file") {
+                    g.reload_check_config = Some(
+                        n.args()
+                            .first()
+                            .map_or("/dev/null".to_string(), |w| w.text.clone()),
+                    );
+                }
+            }
+            "dynamic_interfaces" => {
+                self.no_block(n);
+                if self.nargs(n, 0, 1, "optionally 'allow_if_changes'") {
+                    g.dynamic_interfaces = match n.args().first().map(|w| w.text.as_str()) {
+                        None => DynamicInterfaces::Yes,
+                        Some("allow_if_changes") => DynamicInterfaces::AllowIfChanges,
+                        Some(o) => {
+                            self.err(n.arg_loc(0), format!("dynamic_interfaces: unknown option '{o}' (expected allow_if_changes)"));
+                            g.dynamic_interfaces
+                        }
+                    };
+                }
+            }
+            _ => self.other(n, "global_defs", keywords::GLOBAL_DEFS),
+        }
+        self.cfg.global_defs = g;
+    }
+
+    fn fifo(&mut self, n: &Node, slot: &mut Option<NotifyFifo>) {
+        self.no_block(n);
+        if !self.nargs(n, 1, 3, "a FIFO path and optionally a user and group") {
+            return;
+        }
+        let a = n.args();
+        let f = slot.get_or_insert(NotifyFifo {
+            path: String::new(),
+            user: None,
+            script: None,
+        });
+        f.path = a[0].text.clone();
+        f.user = a.get(1).map(|u| User {
+            user: u.text.clone(),
+            group: a.get(2).map(|g| g.text.clone()),
+        });
+    }
+
+    fn fifo_script(&mut self, n: &Node, fifo: &str, slot: &mut Option<NotifyFifo>) {
+        let Some(s) = self.script(n) else { return };
+        match slot {
+            Some(f) => f.script = Some(s),
+            None => self.err(
+                &n.loc,
+                format!("'{}' needs '{fifo}' set before it", n.keyword()),
+            ),
+        }
+    }
+
+    fn lvs_sync_daemon(&mut self, n: &Node) -> Option<LvsSyncDaemon> {
+        self.no_block(n);
+        if !self.nargs(
+            n,
+            2,
+            12,
+            "an interface, a VRRP instance and options (id, maxlen, port, ttl, group)",
+        ) {
+            return None;
+        }
+        let a = n.args();
+        let mut s = LvsSyncDaemon {
+            interface: a[0].text.clone(),
+            vrrp_instance: a[1].text.clone(),
+            id: None,
+            maxlen: None,
+            port: None,
+            ttl: None,
+            group: None,
+        };
+        let mut i = 2;
+        while i < a.len() {
+            let opt = a[i].text.as_str();
+            let Some(v) = a.get(i + 1) else {
+                self.err(&a[i].loc, format!("lvs_sync_daemon: '{opt}' needs a value"));
+                return None;
+            };
+            let r: Result<(), String> = match opt {
+                "id" => parse_int(&v.text, 0, 255).map(|x| s.id = Some(x)),
+                "maxlen" => parse_int(&v.text, 1, 65535 - 20 - 8).map(|x| s.maxlen = Some(x)),
+                "port" => parse_int(&v.text, 1, 65535).map(|x| s.port = Some(x)),
+                "ttl" => parse_int(&v.text, 1, 255).map(|x| s.ttl = Some(x)),
+                "group" => parse_ip(&v.text).and_then(|x| {
+                    if x.is_multicast() {
+                        s.group = Some(x);
+                        Ok(())
+                    } else {
+                        Err(format!("'{x}' is not a multicast address"))
+                    }
+                }),
+                o => Err(format!(
+                    "unknown option '{o}' (expected id, maxlen, port, ttl or group)"
+                )),
+            };
+            if let Err(e) = r {
+                self.err(&v.loc, format!("lvs_sync_daemon: {e}"));
+            }
+            i += 2;
+        }
+        Some(s)
+    }
+
+    // ------------------------------------------------------------------ VRRP
+
+    fn vrrp_script(&mut self, n: &Node) {
+        let Some(name) = self.name(n) else { return };
+        let map = std::mem::take(&mut self.cfg.vrrp_script);
+        let dup = self.dup_name(&map, "vrrp_script", &name, n);
+        self.cfg.vrrp_script = map;
+        let path = format!("vrrp_script.{name}");
+        let mut s = VrrpScript::default();
+        for c in self.block(n) {
+            self.at(&path, c);
+            match c.keyword() {
+                "script" => {
+                    if let Some(v) = self.script(c) {
+                        s.script = v;
+                    }
+                }
+                "interval" => {
+                    if let Some(v) = self.secs(c) {
+                        s.interval = v
+                    }
+                }
+                "timeout" => s.timeout = self.secs(c),
+                "weight" => {
+                    if let Some((w, r)) = self.weight_reverse(c) {
+                        s.weight = w;
+                        s.weight_reverse = r;
+                    }
+                }
+                "rise" => {
+                    if let Some(v) =
+                        self.one(c, "a count of at least 1", |x| parse_int(x, 1, u32::MAX))
+                    {
+                        s.rise = v
+                    }
+                }
+                "fall" => {
+                    if let Some(v) =
+                        self.one(c, "a count of at least 1", |x| parse_int(x, 1, u32::MAX))
+                    {
+                        s.fall = v
+                    }
+                }
+                "user" => s.user = self.user(c),
+                "init_fail" => self.set_flag(c, &mut s.init_fail),
+                _ => self.other(c, "vrrp_script", &[]),
+            }
+        }
+        if !dup {
+            self.cfg.vrrp_script.insert(name, s);
+        }
+    }
+
+    fn track_file(&mut self, n: &Node) {
+        let Some(name) = self.name(n) else { return };
+        let map = std::mem::take(&mut self.cfg.track_file);
+        let dup = self.dup_name(&map, "track_file", &name, n);
+        self.cfg.track_file = map;
+        let path = format!("track_file.{name}");
+        let mut t = TrackFile::default();
+        for c in self.block(n) {
+            self.at(&path, c);
+            match c.keyword() {
+                "file" => {
+                    if let Some(v) = self.string(c) {
+                        t.file = v
+                    }
+                }
+                "weight" => {
+                    if let Some((w, r)) = self.weight_reverse(c) {
+                        t.weight = w;
+                        t.weight_reverse = r;
+                    }
+                }
+                "init_file" => {
+                    self.no_block(c);
+                    if self.nargs(c, 0, 2, "optionally a value and 'overwrite'") {
+                        let mut init = InitFile {
+                            value: 0,
+                            overwrite: false,
+                        };
+                        for w in c.args() {
+                            if w.text == "overwrite" {
+                                init.overwrite = true;
+                            } else {
+                                match w.text.parse::<i64>() {
+                                    Ok(v) => init.value = v,
+                                    Err(_) => self.err(&w.loc, format!("init_file: expected a number or 'overwrite', found '{}'", w.text)),
+                                }
+                            }
+                        }
+                        t.init_file = Some(init);
+                    }
+                }
+                _ => self.other(c, "track_file", &[]),
+            }
+        }
+        if !dup {
+            self.cfg.track_file.insert(name, t);
+        }
+    }
+
+    fn notify(&mut self, c: &Node, notify: &mut Notify) -> bool {
+        let slot = match c.keyword() {
+            "notify" => &mut notify.all,
+            "notify_master" => &mut notify.master,
+            "notify_backup" => &mut notify.backup,
+            "notify_fault" => &mut notify.fault,
+            "notify_stop" => &mut notify.stop,
+            "notify_deleted" => &mut notify.deleted,
+            _ => return false,
+        };
+        *slot = self.script(c);
+        true
+    }
+
+    fn sync_group(&mut self, n: &Node) {
+        let Some(name) = self.name(n) else { return };
+        let map = std::mem::take(&mut self.cfg.vrrp_sync_group);
+        let dup = self.dup_name(&map, "vrrp_sync_group", &name, n);
+        self.cfg.vrrp_sync_group = map;
+        let path = format!("vrrp_sync_group.{name}");
+        let mut g = SyncGroup::default();
+        for c in self.block(n) {
+            self.at(&path, c);
+            if c.keyword() != "notify_deleted" && self.notify(c, &mut g.notify) {
+                continue;
+            }
+            match c.keyword() {
+                "group" => {
+                    for l in self.value_lines(c, 0) {
+                        for w in &l.words {
+                            g.group.push(w.text.clone());
+                        }
+                    }
+                }
+                "track_interface" => g.track_interface = self.tracks(c),
+                "track_script" => g.track_script = self.tracks(c),
+                "track_file" => g.track_file = self.tracks(c),
+                "smtp_alert" => g.smtp_alert = self.flag(c),
+                "global_tracking" => self.set_flag(c, &mut g.global_tracking),
+                "sync_group_tracking_weight" => self.set_flag(c, &mut g.sync_group_tracking_weight),
+                _ => self.other(c, "vrrp_sync_group", keywords::SYNC_GROUP),
+            }
+        }
+        if !dup {
+            self.cfg.vrrp_sync_group.insert(name, g);
+        }
+    }
+
+    fn vrrp_instance(&mut self, n: &Node) {
+        let Some(name) = self.name(n) else { return };
+        let map = std::mem::take(&mut self.cfg.vrrp_instance);
+        let dup = self.dup_name(&map, "vrrp_instance", &name, n);
+        self.cfg.vrrp_instance = map;
+        let path = format!("vrrp_instance.{name}");
+        let mut v = VrrpInstance::default();
+        for c in self.block(n) {
+            self.at(&path, c);
+            if self.notify(c, &mut v.notify) {
+                continue;
+            }
+            match c.keyword() {
+                "state" => {
+                    if let Some(s) = self.one(c, "MASTER or BACKUP", parse_enum) {
+                        v.state = s
+                    }
+                }
+                "interface" => v.interface = self.string(c),
+                "virtual_router_id" => {
+                    if let Some(x) = self.parsed::<Vrid>(c, "a number in 1..=255") {
+                        v.virtual_router_id = x;
+                    }
+                }
+                "priority" => {
+                    if let Some(x) = self.parsed::<Priority>(c, "a number in 1..=255") {
+                        v.priority = x
+                    }
+                }
+                "advert_int" => {
+                    if let Some(x) = self.secs(c) {
+                        v.advert_int = x
+                    }
+                }
+                "version" => v.version = self.one(c, "2 or 3", VrrpVersion::parse),
+                "nopreempt" => self.set_flag(c, &mut v.nopreempt),
+                "preempt" => {
+                    if let Some(x) = self.flag(c) {
+                        v.nopreempt = !x
+                    }
+                }
+                "preempt_delay" => {
+                    if let Some(x) = self.secs(c) {
+                        v.preempt_delay = x
+                    }
+                }
+                "mcast_src_ip" => v.mcast_src_ip = self.ip(c),
+                "mcast_dst_ip" => v.mcast_dst_ip = self.ip(c),
+                "unicast_src_ip" => v.unicast_src_ip = self.ip(c),
+                "unicast_peer" => {
+                    for l in self.value_lines(c, 0) {
+                        if let Some(p) = self.unicast_peer(l) {
+                            v.unicast_peer.push(p);
+                        }
+                    }
+                }
+                "unicast_ttl" => {
+                    v.unicast_ttl = self.one(c, "a TTL in 1..=255", |s| parse_int(s, 1, 255))
+                }
+                "authentication" => v.authentication = self.authentication(c),
+                "virtual_ipaddress" => self.vips(c, &mut v.virtual_ipaddress),
+                "virtual_ipaddress_excluded" => self.vips(c, &mut v.virtual_ipaddress_excluded),
+                "virtual_routes" => self.routes(c, &mut v.virtual_routes),
+                "virtual_rules" => self.rules(c, &mut v.virtual_rules),
+                "track_interface" => v.track_interface = self.tracks(c),
+                "track_script" => v.track_script = self.tracks(c),
+                "track_file" => v.track_file = self.tracks(c),
+                "dont_track_primary" => self.set_flag(c, &mut v.dont_track_primary),
+                "smtp_alert" => v.smtp_alert = self.flag(c),
+                "garp_master_delay" => v.garp_master_delay = self.secs(c),
+                "garp_master_repeat" => {
+                    v.garp_master_repeat =
+                        self.one(c, "a number of at least 1", |s| parse_int(s, 1, u32::MAX))
+                }
+                "garp_master_refresh" => v.garp_master_refresh = self.secs(c),
+                "garp_master_refresh_repeat" => {
+                    v.garp_master_refresh_repeat =
+                        self.one(c, "a number of at least 1", |s| parse_int(s, 1, u32::MAX))
+                }
+                "garp_lower_prio_delay" => v.garp_lower_prio_delay = self.secs(c),
+                "garp_lower_prio_repeat" => v.garp_lower_prio_repeat = self.u32_(c),
+                "lower_prio_no_advert" => v.lower_prio_no_advert = self.flag(c),
+                "higher_prio_send_advert" => v.higher_prio_send_advert = self.flag(c),
+                "accept" => v.accept = self.flag(c),
+                "no_accept" => v.accept = self.flag(c).map(|x| !x),
+                "strict_mode" => v.strict_mode = self.flag(c),
+                "check_unicast_src" => v.check_unicast_src = self.flag(c),
+                "skip_check_adv_addr" => v.skip_check_adv_addr = self.flag(c),
+                "v3_checksum_as_v2" => v.v3_checksum_as_v2 = self.flag(c),
+                "use_vmac" => {
+                    self.no_block(c);
+                    if self.nargs(c, 0, 1, "optionally an interface name") {
+                        v.use_vmac =
+                            Some(c.args().first().map_or(String::new(), |w| w.text.clone()));
+                        self.d.warning(&c.loc, "'use_vmac' is parsed but not supported by ldirector yet: the VIPs go on the instance's interface");
+                    }
+                }
+                _ => self.other(c, "vrrp_instance", keywords::VRRP_INSTANCE),
+            }
+        }
+        if !dup {
+            self.cfg.vrrp_instance.insert(name, v);
+        }
+    }
+
+    fn unicast_peer(&mut self, l: &Node) -> Option<UnicastPeer> {
+        let a = &l.words;
+        let address = match parse_ip(&a[0].text) {
+            Ok(x) => x,
+            Err(e) => {
+                self.err(&a[0].loc, format!("unicast_peer: {e}"));
+                return None;
+            }
+        };
+        let mut p = UnicastPeer {
+            address,
+            min_ttl: None,
+            max_ttl: None,
+        };
+        let mut i = 1;
+        while i < a.len() {
+            let v = a.get(i + 1).map(|w| parse_int::<u8>(&w.text, 0, 255));
+            match (a[i].text.as_str(), v) {
+                ("min_ttl", Some(Ok(x))) => p.min_ttl = Some(x),
+                ("max_ttl", Some(Ok(x))) => p.max_ttl = Some(x),
+                ("min_ttl" | "max_ttl", Some(Err(e))) => {
+                    self.err(&a[i + 1].loc, format!("unicast_peer: {e}"));
+                    return None;
+                }
+                (o, _) => {
+                    self.err(
+                        &a[i].loc,
+                        format!("unicast_peer: unexpected '{o}' (expected min_ttl N or max_ttl N)"),
+                    );
+                    return None;
+                }
+            }
+            i += 2;
+        }
+        Some(p)
+    }
+
+    fn authentication(&mut self, n: &Node) -> Option<Authentication> {
+        self.nargs(n, 0, 0, "no value before '{'");
+        let mut kind = None;
+        let mut pass = None;
+        for c in self.block(n) {
+            match c.keyword() {
+                "auth_type" => kind = self.one(c, "PASS or AH", parse_enum::<AuthType>),
+                "auth_pass" => pass = self.string(c),
+                _ => self.other(c, "authentication", &[]),
+            }
+        }
+        match (kind, pass) {
+            (Some(auth_type), Some(auth_pass)) => Some(Authentication {
+                auth_type,
+                auth_pass,
+            }),
+            (None, _) => {
+                self.err(&n.loc, "authentication needs 'auth_type PASS' (or AH)");
+                None
+            }
+            (Some(_), None) => {
+                self.err(&n.loc, "authentication needs 'auth_pass'");
+                None
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ IPVS
+
+    fn ssl(&mut self, n: &Node) {
+        self.nargs(n, 0, 0, "no value before '{'");
+        let path = "ssl.default".to_string();
+        self.locs.insert(path.clone(), n.loc.clone());
+        let mut s = SslConfig::default();
+        for c in self.block(n) {
+            self.at(&path, c);
+            match c.keyword() {
+                "password" => s.password = self.string(c),
+                "ca" => s.ca = self.string(c),
+                "certificate" => s.certificate = self.string(c),
+                "key" => s.key = self.string(c),
+                _ => self.other(c, "SSL", &[]),
+            }
+        }
+        self.cfg.ssl.insert("default".into(), s);
+    }
+
+    fn vs_group(&mut self, n: &Node) {
+        let Some(name) = self.name(n) else { return };
+        let map = std::mem::take(&mut self.cfg.virtual_server_group);
+        let dup = self.dup_name(&map, "virtual_server_group", &name, n);
+        self.cfg.virtual_server_group = map;
+        let mut entries = Vec::new();
+        for l in self.value_lines(n, 1) {
+            match VsGroupEntry::parse_words(&Self::words(l)) {
+                Ok(e) => entries.push(e),
+                Err(e) => self.err(&l.loc, format!("virtual_server_group: {e}")),
+            }
+        }
+        if !dup {
+            self.cfg.virtual_server_group.insert(name, entries);
+        }
+    }
+
+    fn virtual_server(&mut self, n: &Node) {
+        let idx = self.cfg.virtual_server.len();
+        let path = format!("virtual_server[{idx}]");
+        self.locs.insert(path.clone(), n.loc.clone());
+        let mut vs = VirtualServer::default();
+        let a = n.args();
+        match a {
+            [k, v] if k.text == "fwmark" => match parse_int::<u32>(&v.text, 1, u32::MAX) {
+                Ok(m) => vs.fwmark = Some(m),
+                Err(e) => self.err(&v.loc, format!("virtual_server fwmark: {e}")),
+            },
+            [k, v] if k.text == "group" => vs.group = Some(v.text.clone()),
+            [ip, port] => {
+                match parse_ip(&ip.text) {
+                    Ok(x) => vs.ip = Some(x),
+                    Err(e) => self.err(&ip.loc, format!("virtual_server: {e}")),
+                }
+                match parse_int::<u16>(&port.text, 0, 65535) {
+                    Ok(p) => vs.port = Some(p),
+                    Err(e) => self.err(&port.loc, format!("virtual_server port: {e}")),
+                }
+            }
+            _ => {
+                self.err(
+                    &n.loc,
+                    "virtual_server needs 'IP PORT', 'fwmark N' or 'group NAME'",
+                );
+            }
+        }
+        let mut sorry: Option<SorryServer> = None;
+        let mut sorry_method: Option<(LvsMethod, Loc)> = None;
+        let mut sorry_inhibit: Option<Loc> = None;
+        for c in self.block(n) {
+            self.at(&path, c);
+            match c.keyword() {
+                "ip_family" => vs.ip_family = self.one(c, "inet or inet6", parse_enum),
+                "retry" => vs.retry = self.u32_(c),
+                "delay_before_retry" => vs.delay_before_retry = self.secs(c),
+                "warmup" => vs.warmup = self.secs(c),
+                "connect_timeout" => vs.connect_timeout = self.secs(c),
+                "delay_loop" => vs.delay_loop = self.secs(c),
+                "inhibit_on_failure" => self.set_flag(c, &mut vs.inhibit_on_failure),
+                "lb_algo" | "lvs_sched" => {
+                    if let Some(s) = self.one(c, "a scheduler (rr wrr lc wlc lblc lblcr dh sh sed nq mh fo ovf twos)", parse_enum) {
+                        vs.lvs_sched = s
+                    }
+                }
+                "hashed" => self.set_flag(c, &mut vs.hashed),
+                "ops" => self.set_flag(c, &mut vs.ops),
+                "flag-1" | "flag-2" | "flag-3" | "sh-port" | "sh-fallback" | "mh-port" | "mh-fallback" => {
+                    self.no_block(c);
+                    if self.nargs(c, 0, 0, "no value") {
+                        if let Ok(f) = parse_enum::<SchedFlag>(c.keyword()) {
+                            if !vs.sched_flags.contains(&f) {
+                                vs.sched_flags.push(f);
+                            }
+                        }
+                    }
+                }
+                "lb_kind" | "lvs_method" => {
+                    if let Some(m) = self.method(c) {
+                        vs.lvs_method = m
+                    }
+                }
+                "persistence_engine" => vs.persistence_engine = self.string(c),
+                "persistence_timeout" => {
+                    self.no_block(c);
+                    if self.nargs(c, 0, 1, "optionally a time in seconds") {
+                        vs.persistence_timeout = match c.args().first() {
+                            None => Some(360),
+                            Some(w) => match parse_int::<u32>(&w.text, 1, u32::MAX) {
+                                Ok(v) => Some(v),
+                                Err(e) => {
+                                    self.err(&w.loc, format!("persistence_timeout: {e}"));
+                                    None
+                                }
+                            },
+                        }
+                    }
+                }
+                "persistence_granularity" => {
+                    if let Some(g) = self.one(c, "a netmask or IPv6 prefix length", |s| {
+                        let ok = s.parse::<std::net::Ipv4Addr>().is_ok()
+                            || s.parse::<u8>().is_ok_and(|p| (1..=128).contains(&p));
+                        if ok {
+                            Ok(s.to_string())
+                        } else {
+                            Err(format!("expected a netmask (255.255.255.0) or a prefix length 1..=128, found '{s}'"))
+                        }
+                    }) {
+                        vs.persistence_granularity = Some(g)
+                    }
+                }
+                "protocol" => {
+                    if let Some(p) = self.one(c, "TCP, UDP or SCTP", parse_enum) {
+                        vs.protocol = p
+                    }
+                }
+                "ha_suspend" => self.set_flag(c, &mut vs.ha_suspend),
+                "smtp_alert" => vs.smtp_alert = self.flag(c),
+                "virtualhost" => vs.virtualhost = self.string(c),
+                "alpha" => self.set_flag(c, &mut vs.alpha),
+                "omega" => self.set_flag(c, &mut vs.omega),
+                "quorum_up" => vs.quorum_up = self.script(c),
+                "quorum_down" => vs.quorum_down = self.script(c),
+                "quorum" => {
+                    if let Some(q) = self.one(c, "a number of at least 1", |s| parse_int(s, 1, u32::MAX)) {
+                        vs.quorum = q
+                    }
+                }
+                "hysteresis" => {
+                    if let Some(h) = self.u32_(c) {
+                        vs.hysteresis = h
+                    }
+                }
+                "weight" => vs.weight = self.parsed::<RsWeight>(c, "a weight in 0..=65535"),
+                "sorry_server" => {
+                    self.no_block(c);
+                    if self.nargs(c, 1, 2, "an address and optionally a port") {
+                        let ca = c.args();
+                        let ip = parse_ip(&ca[0].text);
+                        let port = ca.get(1).map(|p| parse_int::<u16>(&p.text, 0, 65535)).transpose();
+                        match (ip, port) {
+                            (Ok(ip), Ok(port)) => {
+                                sorry = Some(SorryServer {
+                                    ip,
+                                    port,
+                                    lvs_method: None,
+                                    inhibit: false,
+                                })
+                            }
+                            (Err(e), _) | (_, Err(e)) => self.err(&c.loc, format!("sorry_server: {e}")),
+                        }
+                    }
+                }
+                "sorry_server_inhibit" => {
+                    if self.flag(c) == Some(true) {
+                        sorry_inhibit = Some(c.loc.clone())
+                    }
+                }
+                "sorry_server_lvs_method" => {
+                    if let Some(m) = self.method(c) {
+                        sorry_method = Some((m, c.loc.clone()))
+                    }
+                }
+                "real_server" => {
+                    let path = format!("{path}.real_server[{}]", vs.real_server.len());
+                    if let Some(rs) = self.real_server(c, &path) {
+                        vs.real_server.push(rs);
+                    }
+                }
+                _ => self.other(c, "virtual_server", keywords::VIRTUAL_SERVER),
+            }
+        }
+        match &mut sorry {
+            Some(s) => {
+                s.lvs_method = sorry_method.map(|m| m.0);
+                s.inhibit = sorry_inhibit.is_some();
+            }
+            None => {
+                for loc in sorry_method.map(|m| m.1).into_iter().chain(sorry_inhibit) {
+                    self.err(&loc, "this sorry_server option needs a 'sorry_server'");
+                }
+            }
+        }
+        vs.sorry_server = sorry;
+        self.cfg.virtual_server.push(vs);
+    }
+
+    fn method(&mut self, c: &Node) -> Option<LvsMethod> {
+        self.no_block(c);
+        if !self.nargs(
+            c,
+            1,
+            6,
+            "NAT, DR or TUN [type ipip|gue port N|gre] [csum|remcsum]",
+        ) {
+            return None;
+        }
+        let w: Vec<&str> = c.args().iter().map(|w| w.text.as_str()).collect();
+        match LvsMethod::parse_words(&w) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                self.err(c.arg_loc(0), format!("{}: {e}", c.keyword()));
+                None
+            }
+        }
+    }
+
+    fn real_server(&mut self, n: &Node, path: &str) -> Option<RealServer> {
+        self.locs.insert(path.to_string(), n.loc.clone());
+        if !self.nargs(n, 1, 2, "an address and optionally a port") {
+            return None;
+        }
+        let mut rs = RealServer::default();
+        let a = n.args();
+        self.locs.insert(format!("{path}.ip"), a[0].loc.clone());
+        match parse_ip(&a[0].text) {
+            Ok(ip) => rs.ip = ip,
+            Err(e) => self.err(&a[0].loc, format!("real_server: {e}")),
+        }
+        if let Some(p) = a.get(1) {
+            match parse_int::<u16>(&p.text, 0, 65535) {
+                Ok(v) => rs.port = Some(v),
+                Err(e) => self.err(&p.loc, format!("real_server port: {e}")),
+            }
+        }
+        for c in self.block(n) {
+            self.at(path, c);
+            match c.keyword() {
+                "weight" => rs.weight = self.parsed::<RsWeight>(c, "a weight in 0..=65535"),
+                "lvs_method" | "lb_kind" => rs.lvs_method = self.method(c),
+                "uthreshold" => rs.uthreshold = self.u32_(c),
+                "lthreshold" => rs.lthreshold = self.u32_(c),
+                "inhibit_on_failure" => rs.inhibit_on_failure = self.flag(c),
+                "notify_up" => rs.notify_up = self.script(c),
+                "notify_down" => rs.notify_down = self.script(c),
+                "alpha" => rs.alpha = self.flag(c),
+                "retry" => rs.retry = self.u32_(c),
+                "delay_before_retry" => rs.delay_before_retry = self.secs(c),
+                "warmup" => rs.warmup = self.secs(c),
+                "connect_timeout" => rs.connect_timeout = self.secs(c),
+                "delay_loop" => rs.delay_loop = self.secs(c),
+                "smtp_alert" => rs.smtp_alert = self.flag(c),
+                "virtualhost" => rs.virtualhost = self.string(c),
+                kw => {
+                    if let Ok(kind) = parse_enum::<CheckKind>(kw) {
+                        let cpath = format!("{path}.check[{}]", rs.checkers.len());
+                        if let Some(ch) = self.checker(c, kind, &cpath) {
+                            rs.checkers.push(ch);
+                        }
+                    } else {
+                        self.other(c, "real_server", keywords::REAL_SERVER)
+                    }
+                }
+            }
+        }
+        Some(rs)
+    }
+
+    /// connect_ip ... bind_if, fwmark, connect_timeout: options of connecting checkers and
+    /// of SMTP_CHECK's host blocks. Returns false when the keyword is not one of them.
+    fn connect_option(&mut self, c: &Node, o: &mut ConnectOptions) -> bool {
+        match c.keyword() {
+            "connect_ip" => o.connect_ip = self.ip(c),
+            "connect_port" => o.connect_port = self.port(c),
+            "bindto" => o.bindto = self.ip(c),
+            "bind_port" => o.bind_port = self.port(c),
+            "bind_if" => o.bind_if = self.string(c),
+            "fwmark" => o.fwmark = self.u32_(c),
+            "connect_timeout" => o.connect_timeout = self.secs(c),
+            _ => return false,
+        }
+        true
+    }
+
+    fn checker(&mut self, n: &Node, kind: CheckKind, path: &str) -> Option<Checker> {
+        self.locs.insert(path.to_string(), n.loc.clone());
+        self.nargs(n, 0, 0, "no value before '{'");
+        let mut ch = Checker::new(kind);
+        let mut conn = ConnectOptions::default();
+        let children: &[Node] = match &n.block {
+            Some(b) => b,
+            None => {
+                // keepalived accepts `TCP_CHECK` with no block: all defaults
+                &[]
+            }
+        };
+        for c in children {
+            self.at(path, c);
+            let kw = c.keyword();
+            if kind.connects() && self.connect_option(c, &mut conn) {
+                continue;
+            }
+            let common = kind != CheckKind::File;
+            match kw {
+                "retry" | "nb_get_retry" if common && (kw == "retry" || kind.is_http()) => {
+                    ch.retry = self.u32_(c)
+                }
+                "delay_before_retry" if common => ch.delay_before_retry = self.secs(c),
+                "warmup" if common => ch.warmup = self.secs(c),
+                "delay_loop" if common => ch.delay_loop = self.secs(c),
+                "alpha" if common => ch.alpha = self.flag(c),
+                "log_all_failures" if common => ch.log_all_failures = self.flag(c),
+                "url" if kind.is_http() => {
+                    let upath = format!("{path}.url[{}]", ch.url.len());
+                    if let Some(u) = self.url(c, &upath) {
+                        ch.url.push(u)
+                    }
+                }
+                "virtualhost" if kind.is_http() => ch.virtualhost = self.string(c),
+                "http_protocol" if kind.is_http() => {
+                    ch.http_protocol = self.one(c, "1.0, 1.0C or 1.1", parse_enum)
+                }
+                "enable_sni" if kind.is_http() => ch.enable_sni = self.flag(c),
+                "sni_name" if kind.is_http() => ch.sni_name = self.string(c),
+                "fast_recovery" if kind.is_http() => ch.fast_recovery = self.flag(c),
+                "tls_compliant" if kind.is_http() => ch.tls_compliant = self.flag(c),
+                "helo_name" if kind == CheckKind::Smtp => ch.helo_name = self.string(c),
+                "host" if kind == CheckKind::Smtp => {
+                    self.nargs(c, 0, 0, "no value before '{'");
+                    let mut h = ConnectOptions::default();
+                    for hc in self.block(c) {
+                        if !self.connect_option(hc, &mut h) {
+                            self.other(hc, "SMTP_CHECK host", &[]);
+                        }
+                    }
+                    ch.host.push(h);
+                }
+                "misc_path" if kind == CheckKind::Misc => ch.misc_path = self.script(c),
+                "misc_timeout" if kind == CheckKind::Misc => ch.misc_timeout = self.secs(c),
+                "misc_dynamic" if kind == CheckKind::Misc => ch.misc_dynamic = self.flag(c),
+                "user" if kind == CheckKind::Misc => ch.user = self.user(c),
+                "type" if kind == CheckKind::Dns => {
+                    ch.dns_type = self.one(c, "A, NS, CNAME, SOA, MX, TXT or AAAA", parse_enum)
+                }
+                "name" if kind == CheckKind::Dns => ch.dns_name = self.string(c),
+                "payload" if kind == CheckKind::Udp => {
+                    ch.payload = self.one(c, "hexadecimal bytes", hex_bytes)
+                }
+                "require_reply" if kind == CheckKind::Udp => {
+                    self.no_block(c);
+                    if self.nargs(
+                        c,
+                        0,
+                        1,
+                        "optionally hexadecimal bytes ('?' matches any digit)",
+                    ) {
+                        ch.require_reply = Some(match c.args().first() {
+                            None => String::new(),
+                            Some(w) => match hex_pattern(&w.text) {
+                                Ok(v) => v,
+                                Err(e) => {
+                                    self.err(&w.loc, format!("require_reply: {e}"));
+                                    continue;
+                                }
+                            },
+                        });
+                    }
+                }
+                "min_reply_length" if kind == CheckKind::Udp => ch.min_reply_length = self.u32_(c),
+                "max_reply_length" if kind == CheckKind::Udp => ch.max_reply_length = self.u32_(c),
+                "track_file" if kind == CheckKind::File => ch.track_file = self.string(c),
+                "weight" if kind == CheckKind::File => {
+                    if let Some((w, r)) = self.weight_reverse(c) {
+                        ch.weight = Some(w);
+                        ch.weight_reverse = r;
+                    }
+                }
+                _ => self.other(c, kind.keyword(), &[]),
+            }
+        }
+        ch.connect_ip = conn.connect_ip;
+        ch.connect_port = conn.connect_port;
+        ch.bindto = conn.bindto;
+        ch.bind_port = conn.bind_port;
+        ch.bind_if = conn.bind_if;
+        ch.fwmark = conn.fwmark;
+        ch.connect_timeout = conn.connect_timeout;
+        Some(ch)
+    }
+
+    fn url(&mut self, n: &Node, path: &str) -> Option<Url> {
+        self.locs.insert(path.to_string(), n.loc.clone());
+        self.nargs(n, 0, 0, "no value before '{'");
+        let mut u = Url::default();
+        for c in self.block(n) {
+            self.at(path, c);
+            match c.keyword() {
+                "path" => {
+                    if let Some(p) = self.string(c) {
+                        u.path = p
+                    }
+                }
+                "digest" => {
+                    u.digest = self.one(c, "an MD5 digest (32 hexadecimal digits)", |s| {
+                        if s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+                            Ok(s.to_ascii_lowercase())
+                        } else {
+                            Err(format!(
+                                "expected an MD5 digest (32 hexadecimal digits), found '{s}'"
+                            ))
+                        }
+                    })
+                }
+                "status_code" => {
+                    self.no_block(c);
+                    if self.nargs(c, 1, 100, "status codes or ranges like 200 300-399") {
+                        for w in c.args() {
+                            match w.text.parse::<StatusRange>() {
+                                Ok(r) => u.status_code.push(r),
+                                Err(e) => self.err(&w.loc, format!("status_code: {e}")),
+                            }
+                        }
+                    }
+                }
+                "virtualhost" => u.virtualhost = self.string(c),
+                "regex" => {
+                    u.regex = self.one(c, "a regular expression", |s| {
+                        regex::bytes::Regex::new(s)
+                            .map(|_| s.to_string())
+                            .map_err(|e| format!("invalid regular expression: {e}"))
+                    })
+                }
+                "regex_no_match" => self.set_flag(c, &mut u.regex_no_match),
+                "regex_options" => {
+                    self.no_block(c);
+                    for w in c.args() {
+                        u.regex_options.push(w.text.clone());
+                    }
+                }
+                "regex_min_offset" => u.regex_min_offset = self.u32_(c),
+                "regex_max_offset" => u.regex_max_offset = self.u32_(c),
+                _ => self.other(c, "url", keywords::URL),
+            }
+        }
+        if u.path.is_empty() {
+            self.err(&n.loc, "url needs a 'path'");
+            return None;
+        }
+        Some(u)
+    }
+}
+
+fn hex_bytes(s: &str) -> Result<String, String> {
+    if !s.is_empty() && s.len() % 2 == 0 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(s.to_ascii_lowercase())
+    } else {
+        Err(format!(
+            "expected an even number of hexadecimal digits, found '{s}'"
+        ))
+    }
+}
+
+fn hex_pattern(s: &str) -> Result<String, String> {
+    if !s.is_empty() && s.len() % 2 == 0 && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'?') {
+        Ok(s.to_ascii_lowercase())
+    } else {
+        Err(format!(
+            "expected an even number of hexadecimal digits or '?', found '{s}'"
+        ))
+    }
+}

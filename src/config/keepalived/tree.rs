@@ -1,0 +1,328 @@
+//! Logical lines -> a tree of statements and `{ }` blocks, as keepalived splits them:
+//! every unquoted `{` or `}` ends a statement, and a `{` opens the block of the statement
+//! just before it (on the same line or the next).
+
+use super::lines::Line;
+use crate::config::diag::{Diagnostics, Loc};
+
+#[derive(Clone, Debug)]
+pub struct Word {
+    pub text: String,
+    pub loc: Loc,
+}
+
+#[derive(Clone, Debug)]
+pub struct Node {
+    pub words: Vec<Word>,
+    /// The statement's text after the keyword, quotes kept (for script command lines).
+    pub rest: String,
+    pub loc: Loc,
+    pub block: Option<Vec<Node>>,
+}
+
+impl Node {
+    pub fn keyword(&self) -> &str {
+        self.words.first().map_or("", |w| w.text.as_str())
+    }
+    pub fn args(&self) -> &[Word] {
+        self.words.get(1..).unwrap_or(&[])
+    }
+    /// Location of argument `i` (0 = first after the keyword), or of the keyword.
+    pub fn arg_loc(&self, i: usize) -> &Loc {
+        self.words.get(i + 1).map_or(&self.loc, |w| &w.loc)
+    }
+    /// Where a missing value would go: just after the last word.
+    pub fn end_loc(&self) -> Loc {
+        let last = self.words.last().map_or(&self.loc, |w| &w.loc);
+        let len = self.words.last().map_or(0, |w| w.text.chars().count());
+        Loc {
+            col: last.col + len as u32 + 1,
+            ..last.clone()
+        }
+    }
+}
+
+enum Piece {
+    Stmt(String, u32),
+    Open(u32),
+    Close(u32, bool),
+}
+
+/// Split a line at unquoted braces.
+fn pieces(text: &str, first_col: u32) -> Vec<Piece> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut cur_col = first_col;
+    let mut quote = false;
+    let mut col = first_col;
+    let mut chars = text.chars().peekable();
+    let flush = |cur: &mut String, cur_col: u32, out: &mut Vec<Piece>| {
+        let lead = cur.len() - cur.trim_start().len();
+        let t = cur.trim();
+        if !t.is_empty() {
+            out.push(Piece::Stmt(t.to_string(), cur_col + lead as u32));
+        }
+        cur.clear();
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                quote = !quote;
+                cur.push(c);
+            }
+            '\\' if quote => {
+                cur.push(c);
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                    col += 1;
+                }
+            }
+            '{' | '}' if !quote => {
+                let first_on_line = out.is_empty() && cur.trim().is_empty();
+                flush(&mut cur, cur_col, &mut out);
+                out.push(if c == '{' {
+                    Piece::Open(col)
+                } else {
+                    Piece::Close(col, first_on_line)
+                });
+                cur_col = col + 1;
+            }
+            _ => cur.push(c),
+        }
+        col += 1;
+    }
+    flush(&mut cur, cur_col, &mut out);
+    out
+}
+
+/// Split a statement into words as keepalived does: blanks separate, `"..."` groups (quotes
+/// removed, backslashes kept).
+fn words(text: &str, loc: &Loc, diags: &mut Diagnostics) -> Vec<Word> {
+    let mut out = Vec::new();
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        while i < chars.len() && chars[i].is_whitespace() {
+            i += 1;
+        }
+        if i >= chars.len() {
+            break;
+        }
+        let start = i;
+        let mut w = String::new();
+        let mut quote = false;
+        while i < chars.len() {
+            let c = chars[i];
+            if !quote && c.is_whitespace() {
+                break;
+            }
+            if c == '"' {
+                quote = !quote;
+            } else if c == '\\' && quote && i + 1 < chars.len() {
+                w.push(c);
+                i += 1;
+                w.push(chars[i]);
+            } else {
+                w.push(c);
+            }
+            i += 1;
+        }
+        let wloc = Loc {
+            col: loc.col + start as u32,
+            ..loc.clone()
+        };
+        if quote {
+            diags.error(&wloc, "missing closing '\"'");
+        }
+        out.push(Word { text: w, loc: wloc });
+    }
+    out
+}
+
+struct Open {
+    owner: Node,
+    children: Vec<Node>,
+    /// Column of the first word of the line that opened the block.
+    indent: u32,
+}
+
+/// Build the statement tree. Unbalanced braces are reported; the tree is still returned.
+pub fn build(lines: &[Line], diags: &mut Diagnostics) -> Vec<Node> {
+    let mut root: Vec<Node> = Vec::new();
+    let mut stack: Vec<Open> = Vec::new();
+    let mut can_open = false;
+    // (opener loc, keyword, closer loc) of blocks whose '}' is less indented than their opener
+    let mut suspicious: Vec<(Loc, String, Loc)> = Vec::new();
+    for line in lines {
+        for p in pieces(&line.text, line.loc.col) {
+            match p {
+                Piece::Stmt(text, col) => {
+                    let loc = Loc {
+                        col,
+                        ..line.loc.clone()
+                    };
+                    let ws = words(&text, &loc, diags);
+                    let rest = text
+                        .split_once(char::is_whitespace)
+                        .map(|x| x.1.trim().to_string())
+                        .unwrap_or_default();
+                    let node = Node {
+                        words: ws,
+                        rest,
+                        loc,
+                        block: None,
+                    };
+                    match stack.last_mut() {
+                        Some(o) => o.children.push(node),
+                        None => root.push(node),
+                    }
+                    can_open = true;
+                }
+                Piece::Open(col) => {
+                    let loc = Loc {
+                        col,
+                        ..line.loc.clone()
+                    };
+                    let siblings = match stack.last_mut() {
+                        Some(o) => &mut o.children,
+                        None => &mut root,
+                    };
+                    let owner = if can_open { siblings.pop() } else { None };
+                    let owner = owner.unwrap_or_else(|| {
+                        diags.error(&loc, "unexpected '{': a block must follow a keyword");
+                        Node {
+                            words: Vec::new(),
+                            rest: String::new(),
+                            loc: loc.clone(),
+                            block: None,
+                        }
+                    });
+                    let indent = owner.loc.col;
+                    stack.push(Open {
+                        owner,
+                        children: Vec::new(),
+                        indent,
+                    });
+                    can_open = false;
+                }
+                Piece::Close(col, first_on_line) => {
+                    let loc = Loc {
+                        col,
+                        ..line.loc.clone()
+                    };
+                    can_open = false;
+                    let Some(open) = stack.pop() else {
+                        diags.error(&loc, "extra '}': no block is open here");
+                        continue;
+                    };
+                    if first_on_line && col < open.indent && open.owner.loc.file == loc.file {
+                        suspicious.push((
+                            open.owner.loc.clone(),
+                            open.owner.keyword().to_string(),
+                            loc.clone(),
+                        ));
+                    }
+                    let mut node = open.owner;
+                    node.block = Some(open.children);
+                    let is_anonymous = node.words.is_empty();
+                    let siblings = match stack.last_mut() {
+                        Some(o) => &mut o.children,
+                        None => &mut root,
+                    };
+                    if !is_anonymous {
+                        siblings.push(node);
+                    }
+                }
+            }
+        }
+    }
+    if !stack.is_empty() {
+        if let Some((opener, kw, closer)) = suspicious.first() {
+            diags.error(
+                opener,
+                format!(
+                    "block '{kw}' is probably missing its '}}': the '}}' at line {} is indented like an enclosing block",
+                    closer.line
+                ),
+            );
+        }
+    }
+    while let Some(open) = stack.pop() {
+        diags.error(
+            &open.owner.loc,
+            format!(
+                "block '{}' is never closed: expected '}}' before the end of the configuration",
+                open.owner.keyword()
+            ),
+        );
+        let mut node = open.owner;
+        node.block = Some(open.children);
+        match stack.last_mut() {
+            Some(o) => o.children.push(node),
+            None => root.push(node),
+        }
+    }
+    root
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::keepalived::lines::{read_str, Options};
+
+    fn tree(text: &str) -> (Vec<Node>, Diagnostics) {
+        let mut d = Diagnostics::default();
+        let l = read_str("t.conf", text, &Options::default(), &mut d);
+        let t = build(&l, &mut d);
+        (t, d)
+    }
+
+    #[test]
+    fn block_forms() {
+        let (t, d) = tree("a x {\n b 1\n}\nc\n{\n d }\ne { f 1 } g\n");
+        assert!(!d.has_errors(), "{}", d.render());
+        let kws: Vec<&str> = t.iter().map(Node::keyword).collect();
+        assert_eq!(kws, vec!["a", "c", "e", "g"]);
+        assert_eq!(t[0].block.as_ref().unwrap()[0].keyword(), "b");
+        assert_eq!(t[1].block.as_ref().unwrap()[0].keyword(), "d");
+        assert_eq!(t[2].block.as_ref().unwrap()[0].words.len(), 2);
+    }
+
+    #[test]
+    fn quotes_and_columns() {
+        let (t, _) = tree("  notify \"/bin/x {a}\" root\n");
+        assert_eq!(t[0].words[1].text, "/bin/x {a}");
+        assert_eq!(t[0].words[1].loc.col, 10);
+        assert_eq!(t[0].words[2].loc.col, 23);
+        assert_eq!(t[0].rest, "\"/bin/x {a}\" root");
+    }
+
+    #[test]
+    fn unbalanced() {
+        let (_, d) = tree("a {\n b {\n c 1\n}\n");
+        let r = d.render();
+        assert!(
+            r.contains("t.conf:1:1: error: block 'a' is never closed"),
+            "{r}"
+        );
+        let (_, d) = tree("a {\n}\n}\n");
+        assert!(d.render().contains("t.conf:3:1: error: extra '}'"));
+        let (_, d) = tree("{\n}\n");
+        assert!(d.render().contains("unexpected '{'"));
+    }
+
+    #[test]
+    fn missing_brace_is_located() {
+        let text = "vs {\n    rs {\n        w 1\n}\nvs2 {\n}\n";
+        let (_, d) = tree(text);
+        let r = d.render();
+        assert!(
+            r.contains("t.conf:2:5: error: block 'rs' is probably missing"),
+            "{r}"
+        );
+        assert!(
+            r.contains("t.conf:1:1: error: block 'vs' is never closed"),
+            "{r}"
+        );
+    }
+}

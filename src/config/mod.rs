@@ -1,0 +1,159 @@
+//! The configuration: one model ([`model::Config`]) read from keepalived.conf or TOML,
+//! resolved (inheritance and defaults) and validated. Every subsystem reads this model.
+
+pub mod addr;
+pub mod diag;
+pub mod keepalived;
+pub mod model;
+pub mod resolve;
+pub mod toml_format;
+pub mod types;
+pub mod validate;
+
+pub use diag::{Diagnostic, Diagnostics, Loc, Severity};
+pub use model::Config;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Where each part of the configuration was written, keyed by its path in the model
+/// (`vrrp_instance.VI_1.priority`, `virtual_server[0].real_server[1]`).
+#[derive(Clone, Debug, Default)]
+pub struct Locations(HashMap<String, Loc>, Option<Loc>);
+
+impl Locations {
+    /// The start of the main file: the place of last resort for a message.
+    pub fn set_start(&mut self, loc: Loc) {
+        self.1 = Some(loc);
+    }
+
+    /// Like `find`, falling back to the start of the file.
+    pub fn at(&self, path: &str) -> Loc {
+        self.find(path)
+            .or(self.1.as_ref())
+            .cloned()
+            .unwrap_or_else(|| Loc::new(&std::sync::Arc::from("<config>"), 1, 1))
+    }
+
+    pub fn insert(&mut self, path: String, loc: Loc) {
+        self.0.entry(path).or_insert(loc);
+    }
+
+    pub fn get_exact(&self, path: &str) -> Option<&Loc> {
+        self.0.get(path)
+    }
+
+    /// The location of `path`, or of the nearest enclosing part that has one.
+    pub fn find(&self, path: &str) -> Option<&Loc> {
+        let mut p = path;
+        loop {
+            if let Some(l) = self.0.get(p) {
+                return Some(l);
+            }
+            let cut = p.rfind(['.', '['])?;
+            p = &p[..cut];
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Keepalived,
+    Toml,
+}
+
+impl Format {
+    /// `.toml` files are TOML; anything else is keepalived.conf.
+    pub fn from_path(path: &Path) -> Format {
+        if path.extension().is_some_and(|e| e == "toml") {
+            Format::Toml
+        } else {
+            Format::Keepalived
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    pub format: Option<Format>,
+    /// For keepalived's `@ID` lines; None: the short host name.
+    pub config_id: Option<String>,
+}
+
+/// A loaded configuration: usable when `diags` has no errors.
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: Config,
+    pub diags: Diagnostics,
+    pub locs: Locations,
+    pub format: Format,
+}
+
+impl Loaded {
+    pub fn is_valid(&self) -> bool {
+        !self.diags.has_errors()
+    }
+}
+
+pub const DEFAULT_PATHS: [&str; 2] = [
+    "/etc/ldirector/ldirector.toml",
+    "/etc/keepalived/keepalived.conf",
+];
+
+/// The configuration file to use when none is given.
+pub fn default_path() -> PathBuf {
+    DEFAULT_PATHS
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_PATHS[0]))
+}
+
+/// The short host name (keepalived's default config id).
+pub fn short_hostname() -> Option<String> {
+    let h = nix::unistd::gethostname().ok()?;
+    let h = h.to_string_lossy();
+    Some(h.split('.').next().unwrap_or("").to_string())
+}
+
+/// Read, resolve and validate a configuration file.
+pub fn load(path: &Path, opts: &LoadOptions) -> Loaded {
+    let format = opts.format.unwrap_or_else(|| Format::from_path(path));
+    let mut diags = Diagnostics::default();
+    let (config, locs) = match format {
+        Format::Keepalived => {
+            let ko = keepalived::Options {
+                config_id: opts.config_id.clone().or_else(short_hostname),
+            };
+            keepalived::read_file(path, &ko, &mut diags)
+        }
+        Format::Toml => toml_format::read_file(path, &mut diags),
+    };
+    finish(config, locs, diags, format)
+}
+
+/// Read, resolve and validate configuration text (tests, fuzzing).
+pub fn load_str(name: &str, text: &str, format: Format, config_id: Option<&str>) -> Loaded {
+    let mut diags = Diagnostics::default();
+    let (config, locs) = match format {
+        Format::Keepalived => {
+            let ko = keepalived::Options {
+                config_id: config_id.map(str::to_string),
+            };
+            keepalived::read_str(name, text, &ko, &mut diags)
+        }
+        Format::Toml => toml_format::read_str(name, text, &mut diags),
+    };
+    finish(config, locs, diags, format)
+}
+
+fn finish(mut config: Config, locs: Locations, mut diags: Diagnostics, format: Format) -> Loaded {
+    resolve::resolve(&mut config);
+    validate::validate(&config, &locs, &mut diags);
+    Loaded {
+        config,
+        diags,
+        locs,
+        format,
+    }
+}

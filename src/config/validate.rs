@@ -1,0 +1,764 @@
+//! Checks across the model that no single value can make: names that must exist, VRIDs
+//! that must not collide, families that must agree, options that must go together.
+//! Host-independent; [`host`] adds the checks against this machine (`check --host`).
+
+use super::diag::Diagnostics;
+use super::model::*;
+use super::types::Secs;
+use super::Locations;
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+
+struct V<'a> {
+    locs: &'a Locations,
+    d: &'a mut Diagnostics,
+}
+
+impl V<'_> {
+    fn error(&mut self, path: &str, msg: impl Into<String>) {
+        let loc = self.locs.at(path);
+        self.d.error(&loc, msg);
+    }
+    fn warning(&mut self, path: &str, msg: impl Into<String>) {
+        let loc = self.locs.at(path);
+        self.d.warning(&loc, msg);
+    }
+}
+
+pub fn validate(cfg: &Config, locs: &Locations, d: &mut Diagnostics) {
+    let mut v = V { locs, d };
+    global(cfg, &mut v);
+    vrrp(cfg, &mut v);
+    lvs(cfg, &mut v);
+}
+
+fn family(a: &IpAddr) -> &'static str {
+    if a.is_ipv4() {
+        "IPv4"
+    } else {
+        "IPv6"
+    }
+}
+
+fn global(cfg: &Config, v: &mut V) {
+    let g = &cfg.global_defs;
+    if let Some(s) = &g.lvs_sync_daemon {
+        if !cfg.vrrp_instance.contains_key(&s.vrrp_instance) {
+            v.error(
+                "global_defs.lvs_sync_daemon",
+                format!(
+                    "lvs_sync_daemon follows vrrp_instance '{}', which is not defined",
+                    s.vrrp_instance
+                ),
+            );
+        }
+    }
+    let alerts = g.smtp_alert == Some(true)
+        || g.smtp_alert_vrrp == Some(true)
+        || g.smtp_alert_checker == Some(true)
+        || cfg
+            .vrrp_instance
+            .values()
+            .any(|i| i.smtp_alert == Some(true))
+        || cfg
+            .virtual_server
+            .iter()
+            .any(|s| s.smtp_alert == Some(true));
+    if alerts && (g.smtp_server.is_none() || g.notification_email.is_empty()) {
+        v.warning(
+            "global_defs",
+            "smtp_alert is on but global_defs lacks smtp_server or notification_email: no e-mail can be sent",
+        );
+    }
+}
+
+fn vrrp(cfg: &Config, v: &mut V) {
+    // (interface, family, vrid) -> instance name
+    let mut vrids: HashMap<(String, bool, u8), String> = HashMap::new();
+    let mut member_of: HashMap<&str, &str> = HashMap::new();
+    for (gname, g) in &cfg.vrrp_sync_group {
+        let p = format!("vrrp_sync_group.{gname}");
+        if g.group.is_empty() {
+            v.error(
+                &format!("{p}.group"),
+                format!("vrrp_sync_group '{gname}' has no members"),
+            );
+        }
+        if g.group.len() == 1 {
+            v.warning(
+                &format!("{p}.group"),
+                format!("vrrp_sync_group '{gname}' has only one member: it has no effect"),
+            );
+        }
+        for m in &g.group {
+            if !cfg.vrrp_instance.contains_key(m) {
+                v.error(
+                    &format!("{p}.group"),
+                    format!(
+                        "vrrp_sync_group '{gname}' names vrrp_instance '{m}', which is not defined"
+                    ),
+                );
+            }
+            if let Some(other) = member_of.insert(m, gname) {
+                v.error(
+                    &format!("{p}.group"),
+                    format!("vrrp_instance '{m}' is in two sync groups, '{other}' and '{gname}'"),
+                );
+            }
+        }
+        tracks(cfg, v, &p, &g.track_script, &g.track_file);
+        if g.notify.deleted.is_some() {
+            v.error(
+                &format!("{p}.notify_deleted"),
+                "notify_deleted applies to vrrp_instance only",
+            );
+        }
+    }
+    for (name, i) in &cfg.vrrp_instance {
+        let p = format!("vrrp_instance.{name}");
+        let e = &i.effective;
+        if v.locs
+            .get_exact(&format!("{p}.virtual_router_id"))
+            .is_none()
+        {
+            v.error(
+                &p,
+                format!("vrrp_instance '{name}' has no virtual_router_id (expected 1..=255)"),
+            );
+        }
+        if e.interface.is_empty() {
+            v.error(
+                &p,
+                format!("vrrp_instance '{name}' has no 'interface' (and global_defs has no default_interface)"),
+            );
+        }
+        // address families
+        for (key, list) in [
+            ("virtual_ipaddress", &i.virtual_ipaddress),
+            ("virtual_ipaddress_excluded", &i.virtual_ipaddress_excluded),
+        ] {
+            if let Some(first) = list.first() {
+                if let Some(bad) = list
+                    .iter()
+                    .find(|x| x.address.is_ipv4() != first.address.is_ipv4())
+                {
+                    v.error(
+                        &format!("{p}.{key}"),
+                        format!(
+                            "{key} mixes IPv4 and IPv6 ({} and {}): use one family per block",
+                            first.address, bad.address
+                        ),
+                    );
+                }
+            }
+        }
+        if let Some(first) = i.virtual_ipaddress.first() {
+            if first.address.is_ipv4() == e.ipv6 {
+                // cannot happen: the family comes from the first VIP
+            }
+        }
+        for (key, a) in [
+            ("unicast_src_ip", i.unicast_src_ip),
+            ("mcast_src_ip", i.mcast_src_ip),
+            ("mcast_dst_ip", i.mcast_dst_ip),
+        ] {
+            if let Some(a) = a {
+                if a.is_ipv6() != e.ipv6 {
+                    v.error(
+                        &format!("{p}.{key}"),
+                        format!(
+                            "{key} {a} is {} but the instance is {} (from its first address)",
+                            family(&a),
+                            if e.ipv6 { "IPv6" } else { "IPv4" }
+                        ),
+                    );
+                }
+            }
+        }
+        if let Some(m) = i.mcast_dst_ip {
+            if !m.is_multicast() {
+                v.error(
+                    &format!("{p}.mcast_dst_ip"),
+                    format!("mcast_dst_ip {m} is not a multicast address"),
+                );
+            }
+        }
+        for peer in &i.unicast_peer {
+            if peer.address.is_ipv6() != e.ipv6 {
+                v.error(
+                    &format!("{p}.unicast_peer"),
+                    format!(
+                        "unicast_peer {} is {} but the instance is {}",
+                        peer.address,
+                        family(&peer.address),
+                        if e.ipv6 { "IPv6" } else { "IPv4" }
+                    ),
+                );
+            }
+            if let (Some(lo), Some(hi)) = (peer.min_ttl, peer.max_ttl) {
+                if lo > hi {
+                    v.error(
+                        &format!("{p}.unicast_peer"),
+                        format!(
+                            "unicast_peer {}: min_ttl {lo} is above max_ttl {hi}",
+                            peer.address
+                        ),
+                    );
+                }
+            }
+        }
+        if i.unicast_ttl.is_some() && i.unicast_peer.is_empty() {
+            v.warning(
+                &format!("{p}.unicast_ttl"),
+                "unicast_ttl has no effect without unicast_peer",
+            );
+        }
+        // version-dependent ranges
+        let adv = i.advert_int;
+        match e.version {
+            VrrpVersion::V2 => {
+                if e.ipv6 {
+                    v.error(&p, format!("vrrp_instance '{name}' is IPv6, which VRRPv2 does not carry: set 'version 3'"));
+                }
+                if adv < Secs::from_secs(1) || adv > Secs::from_secs(255) {
+                    v.error(&format!("{p}.advert_int"), format!("advert_int {adv} is outside VRRPv2's 1..=255 seconds (VRRPv3 allows 0.01 s)"));
+                } else if adv != e.advert_int {
+                    v.warning(
+                        &format!("{p}.advert_int"),
+                        format!(
+                            "VRRPv2 advertises whole seconds: advert_int {adv} is sent as {}",
+                            e.advert_int
+                        ),
+                    );
+                }
+            }
+            VrrpVersion::V3 => {
+                if adv < Secs::from_millis(10) || adv > Secs::from_millis(40_950) {
+                    v.error(
+                        &format!("{p}.advert_int"),
+                        format!("advert_int {adv} is outside VRRPv3's 0.01..=40.95 seconds"),
+                    );
+                } else if adv != e.advert_int {
+                    v.warning(
+                        &format!("{p}.advert_int"),
+                        format!(
+                            "VRRPv3 advertises centiseconds: advert_int {adv} is sent as {}",
+                            e.advert_int
+                        ),
+                    );
+                }
+                if i.authentication.is_some() {
+                    v.error(
+                        &format!("{p}.authentication"),
+                        "VRRPv3 has no authentication (RFC 5798): remove it or use version 2",
+                    );
+                }
+            }
+        }
+        if let Some(a) = &i.authentication {
+            if a.auth_type == AuthType::Ah {
+                v.error(&format!("{p}.authentication"), "AH authentication is not supported by ldirector (RFC 3768 deprecates it and VRRPv3 removed it): use PASS or none");
+            }
+            if a.auth_pass.len() > 8 {
+                v.warning(&format!("{p}.authentication"), format!("auth_pass is longer than 8 characters: only '{}' is sent, as keepalived does", &a.auth_pass[..8]));
+            }
+        }
+        if i.preempt_delay > Secs::from_secs(1000) {
+            v.error(
+                &format!("{p}.preempt_delay"),
+                "preempt_delay must be at most 1000 seconds",
+            );
+        }
+        if i.nopreempt && i.state == InitialState::Master {
+            v.warning(&format!("{p}.nopreempt"), "nopreempt needs 'state BACKUP': this instance starts as BACKUP, as keepalived does");
+        }
+        if i.priority.get() == 255 && i.nopreempt {
+            v.warning(
+                &format!("{p}.nopreempt"),
+                "priority 255 (address owner) always preempts: nopreempt has no effect",
+            );
+        }
+        if e.strict {
+            if !i.unicast_peer.is_empty() {
+                v.error(
+                    &format!("{p}.unicast_peer"),
+                    "strict mode (vrrp_strict / strict_mode) does not allow unicast_peer",
+                );
+            }
+            if i.authentication.is_some() {
+                v.error(
+                    &format!("{p}.authentication"),
+                    "strict mode (vrrp_strict / strict_mode) does not allow authentication",
+                );
+            }
+            if i.accept == Some(true) {
+                v.warning(
+                    &format!("{p}.accept"),
+                    "'accept' overrides strict mode's no_accept for this instance",
+                );
+            }
+        }
+        if i.virtual_ipaddress.is_empty() {
+            v.warning(
+                &p,
+                format!("vrrp_instance '{name}' has no virtual_ipaddress"),
+            );
+        }
+        // VRID collisions on one interface and family
+        let key = (e.interface.clone(), e.ipv6, i.virtual_router_id.get());
+        if let Some(other) = vrids.get(&key) {
+            v.error(
+                &format!("{p}.virtual_router_id"),
+                format!(
+                    "virtual_router_id {} is already used by vrrp_instance '{other}' on interface {} ({})",
+                    key.2,
+                    if key.0.is_empty() { "(none)" } else { &key.0 },
+                    if key.1 { "IPv6" } else { "IPv4" }
+                ),
+            );
+        } else {
+            vrids.insert(key, name.clone());
+        }
+        tracks(cfg, v, &p, &i.track_script, &i.track_file);
+        if i.use_vmac.is_some() && e.interface.is_empty() {
+            // reported above
+        }
+    }
+    for (name, s) in &cfg.vrrp_script {
+        let p = format!("vrrp_script.{name}");
+        if s.script.argv.is_empty() {
+            v.error(&p, format!("vrrp_script '{name}' has no script"));
+        }
+        if s.interval.is_zero() {
+            v.error(&format!("{p}.interval"), "interval must be more than 0");
+        }
+        if let Some(t) = s.timeout {
+            if t.is_zero() {
+                v.error(&format!("{p}.timeout"), "timeout must be more than 0");
+            }
+        }
+        if s.weight_reverse && s.weight.get() == 0 {
+            v.warning(
+                &format!("{p}.weight"),
+                "'reverse' with weight 0 has no effect",
+            );
+        }
+    }
+}
+
+fn tracks(cfg: &Config, v: &mut V, p: &str, scripts: &[Track], files: &[Track]) {
+    for t in scripts {
+        if !cfg.vrrp_script.contains_key(&t.name) {
+            v.error(
+                &format!("{p}.track_script"),
+                format!(
+                    "track_script '{}' is not defined (expected a vrrp_script of that name)",
+                    t.name
+                ),
+            );
+        }
+    }
+    for t in files {
+        if !cfg.track_file.contains_key(&t.name) {
+            v.error(
+                &format!("{p}.track_file"),
+                format!(
+                    "track_file '{}' is not defined (expected a track_file block of that name)",
+                    t.name
+                ),
+            );
+        }
+    }
+}
+
+/// The identity of a virtual service, for duplicate detection.
+fn service_key(vs: &VirtualServer) -> String {
+    match (&vs.group, vs.fwmark) {
+        (Some(g), _) => format!("group {g} {:?}", vs.protocol),
+        (None, Some(m)) => format!("fwmark {m} {:?}", vs.ip_family),
+        _ => format!("{:?} {:?} {:?}", vs.ip, vs.port, vs.protocol),
+    }
+}
+
+fn lvs(cfg: &Config, v: &mut V) {
+    for (name, t) in &cfg.track_file {
+        if t.file.is_empty() {
+            v.error(
+                &format!("track_file.{name}"),
+                format!("track_file '{name}' has no file"),
+            );
+        }
+    }
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (name, entries) in &cfg.virtual_server_group {
+        let p = format!("virtual_server_group.{name}");
+        if entries.is_empty() {
+            v.warning(&p, format!("virtual_server_group '{name}' is empty"));
+        }
+    }
+    for (idx, vs) in cfg.virtual_server.iter().enumerate() {
+        let p = format!("virtual_server[{idx}]");
+        let what = vs.describe();
+        let keys = usize::from(vs.ip.is_some() || vs.port.is_some())
+            + usize::from(vs.fwmark.is_some())
+            + usize::from(vs.group.is_some());
+        if keys != 1 || vs.ip.is_some() != vs.port.is_some() {
+            v.error(&p, "a virtual_server is named by 'ip' and 'port', or 'fwmark', or 'group' (exactly one)");
+            continue;
+        }
+        if let Some(g) = &vs.group {
+            if !cfg.virtual_server_group.contains_key(g) {
+                v.error(&p, format!("virtual_server_group '{g}' is not defined"));
+            }
+        }
+        let vs_v6: Option<bool> = vs
+            .ip
+            .map(|a| a.is_ipv6())
+            .or(vs.ip_family.map(|f| f == IpFamily::Inet6));
+        if let (Some(ip), Some(f)) = (vs.ip, vs.ip_family) {
+            if ip.is_ipv6() != (f == IpFamily::Inet6) {
+                v.error(
+                    &format!("{p}.ip_family"),
+                    format!("ip_family {f:?} contradicts the address {ip}").to_lowercase(),
+                );
+            }
+        }
+        if let Some(first) = seen.insert(service_key(vs), idx) {
+            let at = v.locs.at(&format!("virtual_server[{first}]"));
+            v.error(
+                &p,
+                format!("virtual_server {what} is defined twice (first at {at})"),
+            );
+        }
+        for f in &vs.sched_flags {
+            let ok = match f {
+                SchedFlag::ShFallback | SchedFlag::ShPort => vs.lvs_sched == Scheduler::Sh,
+                SchedFlag::MhFallback | SchedFlag::MhPort => vs.lvs_sched == Scheduler::Mh,
+                _ => true,
+            };
+            if !ok {
+                let name = serde_json::to_string(f).unwrap_or_default();
+                v.error(
+                    &format!("{p}.{}", name.trim_matches('"')),
+                    format!(
+                        "{} applies only to the {} scheduler, not {}",
+                        name.trim_matches('"'),
+                        &name.trim_matches('"')[..2],
+                        vs.lvs_sched.name()
+                    ),
+                );
+            }
+        }
+        if vs.persistence_granularity.is_some() && vs.persistence_timeout.is_none() {
+            v.warning(
+                &format!("{p}.persistence_granularity"),
+                "persistence_granularity has no effect without persistence_timeout",
+            );
+        }
+        if let (Some(g), Some(six)) = (&vs.persistence_granularity, vs_v6) {
+            if six == g.contains('.') {
+                v.error(
+                    &format!("{p}.persistence_granularity"),
+                    "persistence_granularity is a netmask for IPv4 and a prefix length for IPv6",
+                );
+            }
+        }
+        if vs.fwmark.is_some() && vs.ip_family.is_none() {
+            // keepalived infers the family from the real servers; so do we (below).
+        }
+        if let Some(s) = &vs.sorry_server {
+            if let Some(six) = vs_v6 {
+                if s.ip.is_ipv6() != six
+                    && !matches!(s.lvs_method.unwrap_or(vs.lvs_method), LvsMethod::Tun { .. })
+                {
+                    v.error(
+                        &format!("{p}.sorry_server"),
+                        format!(
+                            "sorry_server {} is not in the virtual server's address family",
+                            s.ip
+                        ),
+                    );
+                }
+            }
+        }
+        if vs.quorum_up.is_some() || vs.quorum_down.is_some() || vs.quorum > 1 {
+            let total: u64 = vs
+                .real_server
+                .iter()
+                .map(|r| u64::from(r.effective.weight.get()))
+                .sum();
+            if u64::from(vs.quorum) > total && !vs.real_server.is_empty() {
+                v.warning(&format!("{p}.quorum"), format!("quorum {} is more than the total weight {total} of the real servers: the quorum can never be met", vs.quorum));
+            }
+        }
+        let mut rs_seen: HashSet<(IpAddr, Option<u16>)> = HashSet::new();
+        let mut fam = vs_v6;
+        for (ri, rs) in vs.real_server.iter().enumerate() {
+            let rp = format!("{p}.real_server[{ri}]");
+            if v.locs.get_exact(&format!("{rp}.ip")).is_none() {
+                v.error(&rp, "real_server needs an address ('ip')");
+            }
+            if !rs_seen.insert((rs.ip, rs.port)) {
+                v.error(
+                    &rp,
+                    format!("real_server {} appears twice in {what}", rs.ip),
+                );
+            }
+            if vs.fwmark.is_none() && vs.group.is_none() && rs.port.is_none() {
+                v.error(&rp, format!("real_server {} needs a port", rs.ip));
+            }
+            let tun = matches!(rs.effective.lvs_method, LvsMethod::Tun { .. });
+            match fam {
+                Some(six) if six != rs.ip.is_ipv6() && !tun => v.error(
+                    &rp,
+                    format!("real_server {} is {} but {what} is not (only TUN forwards across families)", rs.ip, family(&rs.ip)),
+                ),
+                None => fam = Some(rs.ip.is_ipv6()),
+                _ => {}
+            }
+            if let (Some(u), Some(l)) = (rs.uthreshold, rs.lthreshold) {
+                if l > u {
+                    v.error(
+                        &format!("{rp}.lthreshold"),
+                        format!("lthreshold {l} is above uthreshold {u}"),
+                    );
+                }
+            }
+            for (ci, ch) in rs.checkers.iter().enumerate() {
+                checker(cfg, v, &format!("{rp}.check[{ci}]"), ch);
+            }
+        }
+    }
+}
+
+fn checker(cfg: &Config, v: &mut V, p: &str, ch: &Checker) {
+    use CheckKind::*;
+    let k = ch.kind;
+    let name = k.keyword();
+    // options that belong to other checker types
+    let http = &[HttpGet, SslGet][..];
+    let fields: &[(&str, bool, &[CheckKind])] = &[
+        ("url", !ch.url.is_empty(), http),
+        ("virtualhost", ch.virtualhost.is_some(), http),
+        ("http_protocol", ch.http_protocol.is_some(), http),
+        ("enable_sni", ch.enable_sni.is_some(), &[SslGet]),
+        ("sni_name", ch.sni_name.is_some(), &[SslGet]),
+        ("fast_recovery", ch.fast_recovery.is_some(), http),
+        ("tls_compliant", ch.tls_compliant.is_some(), http),
+        ("ssl", ch.ssl.is_some(), &[SslGet]),
+        ("helo_name", ch.helo_name.is_some(), &[Smtp]),
+        ("host", !ch.host.is_empty(), &[Smtp]),
+        ("misc_path", ch.misc_path.is_some(), &[Misc]),
+        ("misc_timeout", ch.misc_timeout.is_some(), &[Misc]),
+        ("misc_dynamic", ch.misc_dynamic.is_some(), &[Misc]),
+        ("user", ch.user.is_some(), &[Misc]),
+        ("dns_type", ch.dns_type.is_some(), &[Dns]),
+        ("dns_name", ch.dns_name.is_some(), &[Dns]),
+        ("payload", ch.payload.is_some(), &[Udp]),
+        ("require_reply", ch.require_reply.is_some(), &[Udp]),
+        ("min_reply_length", ch.min_reply_length.is_some(), &[Udp]),
+        ("max_reply_length", ch.max_reply_length.is_some(), &[Udp]),
+        ("track_file", ch.track_file.is_some(), &[File]),
+        ("weight", ch.weight.is_some(), &[File]),
+    ];
+    for (f, set, kinds) in fields {
+        if *set && !kinds.contains(&k) {
+            v.error(
+                &format!("{p}.{f}"),
+                format!("'{f}' does not apply to {name}"),
+            );
+        }
+    }
+    let conn_set = ch.connect_ip.is_some()
+        || ch.connect_port.is_some()
+        || ch.bindto.is_some()
+        || ch.bind_port.is_some()
+        || ch.bind_if.is_some()
+        || ch.fwmark.is_some()
+        || ch.connect_timeout.is_some();
+    if conn_set && !k.connects() {
+        v.error(p, format!("connection options (connect_ip, connect_port, bindto, bind_port, bind_if, fwmark, connect_timeout) do not apply to {name}"));
+    }
+    if k == File
+        && (ch.delay_loop.is_some()
+            || ch.retry.is_some()
+            || ch.delay_before_retry.is_some()
+            || ch.warmup.is_some()
+            || ch.alpha.is_some())
+    {
+        v.error(p, "FILE_CHECK takes only track_file and weight");
+    }
+    if let (Some(a), Some(b)) = (ch.connect_ip, ch.bindto) {
+        if a.is_ipv4() != b.is_ipv4() {
+            v.error(
+                &format!("{p}.bindto"),
+                format!("bindto {b} and connect_ip {a} are of different families"),
+            );
+        }
+    }
+    match k {
+        HttpGet | SslGet if ch.url.is_empty() => {
+            v.error(p, format!("{name} needs at least one url {{ path ... }}"))
+        }
+        Misc if ch.misc_path.is_none() => v.error(p, "MISC_CHECK needs misc_path"),
+        Dns if ch.dns_name.is_none() => v.error(p, "DNS_CHECK needs a name to query"),
+        File => match &ch.track_file {
+            None => v.error(p, "FILE_CHECK needs track_file"),
+            Some(t) if !cfg.track_file.contains_key(t) => v.error(
+                &format!("{p}.track_file"),
+                format!(
+                    "track_file '{t}' is not defined (expected a track_file block of that name)"
+                ),
+            ),
+            _ => {}
+        },
+        _ => {}
+    }
+    if let Some(s) = &ch.ssl {
+        if !cfg.ssl.contains_key(s) {
+            v.error(
+                &format!("{p}.ssl"),
+                format!("SSL block '{s}' is not defined"),
+            );
+        }
+    }
+    if let (Some(lo), Some(hi)) = (ch.min_reply_length, ch.max_reply_length) {
+        if lo > hi {
+            v.error(
+                p,
+                format!("min_reply_length {lo} is above max_reply_length {hi}"),
+            );
+        }
+    }
+    if ch.effective.delay_loop.is_zero() {
+        v.error(p, "delay_loop must be more than 0");
+    }
+    if k.connects() && ch.effective.connect_timeout.is_zero() {
+        v.error(p, "connect_timeout must be more than 0");
+    }
+}
+
+/// Checks against this machine: interfaces exist, scripts exist and are executable, and
+/// with enable_script_security, scripts are safe to run as root.
+pub fn host(cfg: &Config, locs: &Locations, d: &mut Diagnostics) {
+    let mut v = V { locs, d };
+    let have_if = |name: &str| std::path::Path::new("/sys/class/net").join(name).exists();
+    for (name, i) in &cfg.vrrp_instance {
+        let p = format!("vrrp_instance.{name}");
+        let e = &i.effective;
+        if !e.interface.is_empty() && !have_if(&e.interface) {
+            v.error(
+                &format!("{p}.interface"),
+                format!("interface '{}' does not exist on this host", e.interface),
+            );
+        }
+        for t in &i.track_interface {
+            if !have_if(&t.name) {
+                v.warning(&format!("{p}.track_interface"), format!("tracked interface '{}' does not exist on this host (the instance will be in FAULT)", t.name));
+            }
+        }
+        for vip in &i.virtual_ipaddress {
+            if let Some(dev) = &vip.dev {
+                if !have_if(dev) {
+                    v.error(
+                        &format!("{p}.virtual_ipaddress"),
+                        format!(
+                            "interface '{dev}' of {} does not exist on this host",
+                            vip.address
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    let secure = cfg.global_defs.enable_script_security;
+    let mut scripts: Vec<(String, &super::types::Script)> = Vec::new();
+    for (name, s) in &cfg.vrrp_script {
+        scripts.push((format!("vrrp_script.{name}.script"), &s.script));
+    }
+    for (name, i) in &cfg.vrrp_instance {
+        for s in notify_scripts(&i.notify) {
+            scripts.push((format!("vrrp_instance.{name}"), s));
+        }
+    }
+    for (name, g) in &cfg.vrrp_sync_group {
+        for s in notify_scripts(&g.notify) {
+            scripts.push((format!("vrrp_sync_group.{name}"), s));
+        }
+    }
+    for (idx, vs) in cfg.virtual_server.iter().enumerate() {
+        let p = format!("virtual_server[{idx}]");
+        for s in vs.quorum_up.iter().chain(vs.quorum_down.iter()) {
+            scripts.push((p.clone(), s));
+        }
+        for (ri, rs) in vs.real_server.iter().enumerate() {
+            let rp = format!("{p}.real_server[{ri}]");
+            for s in rs.notify_up.iter().chain(rs.notify_down.iter()) {
+                scripts.push((rp.clone(), s));
+            }
+            for (ci, ch) in rs.checkers.iter().enumerate() {
+                if let Some(s) = &ch.misc_path {
+                    scripts.push((format!("{rp}.check[{ci}].misc_path"), s));
+                }
+            }
+        }
+    }
+    for (path, s) in scripts {
+        let Some(prog) = s.argv.first() else { continue };
+        match script_problem(prog, secure) {
+            Some(msg) => v.error(&path, msg),
+            None => {}
+        }
+    }
+}
+
+fn notify_scripts(n: &Notify) -> impl Iterator<Item = &super::types::Script> {
+    [&n.all, &n.master, &n.backup, &n.fault, &n.stop, &n.deleted]
+        .into_iter()
+        .flatten()
+}
+
+/// Why a script cannot (or must not) be run, if it cannot.
+pub fn script_problem(prog: &str, secure: bool) -> Option<String> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let path = if prog.contains('/') {
+        std::path::PathBuf::from(prog)
+    } else {
+        let found = std::env::var_os("PATH").and_then(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join(prog))
+                .find(|c| c.is_file())
+        });
+        match found {
+            Some(f) => f,
+            None => return Some(format!("script '{prog}' is not found in PATH")),
+        }
+    };
+    let meta = match std::fs::metadata(&path) {
+        Ok(m) => m,
+        Err(e) => return Some(format!("script '{}': {e}", path.display())),
+    };
+    if !meta.is_file() || meta.permissions().mode() & 0o111 == 0 {
+        return Some(format!(
+            "script '{}' is not an executable file",
+            path.display()
+        ));
+    }
+    if secure {
+        // Every directory up to / and the file itself must be unwritable by non-root.
+        let mut p = Some(path.as_path());
+        while let Some(cur) = p {
+            if let Ok(m) = std::fs::metadata(cur) {
+                if m.uid() != 0 || m.mode() & 0o022 != 0 {
+                    return Some(format!(
+                        "enable_script_security: '{}' is writable by a user other than root, so '{}' is unsafe to run",
+                        cur.display(),
+                        path.display()
+                    ));
+                }
+            }
+            p = cur.parent();
+        }
+    }
+    None
+}

@@ -1,0 +1,5 @@
+//! ldirector: a load-balancer director for Linux (VRRP, IPVS, health checks), a drop-in
+//! replacement for keepalived.
+
+pub mod cli;
+pub mod config;
