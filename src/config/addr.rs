@@ -322,7 +322,7 @@ impl Route {
                         len: 0,
                     })
                 }
-                d if to.is_none() && d.contains(|c: char| c == '.' || c == ':') => {
+                d if to.is_none() && d.contains(['.', ':']) => {
                     to = Some(d.parse()?)
                 }
                 other => {
@@ -603,7 +603,9 @@ mod tests {
             let r: Route = s.parse().unwrap();
             assert_eq!(r.to_string(), s);
         }
-        let r: Route = "src 192.0.2.1 to 198.51.100.0/24 gw 192.0.2.254".parse().unwrap();
+        let r: Route = "src 192.0.2.1 to 198.51.100.0/24 gw 192.0.2.254"
+            .parse()
+            .unwrap();
         assert_eq!(r.via, Some("192.0.2.254".parse().unwrap()));
         assert_eq!(r.src, Some("192.0.2.1".parse().unwrap()));
         assert_eq!(r.to.len, 24);

@@ -181,6 +181,10 @@ where
     match s.parse::<T>() {
         Ok(v) if v >= min && v <= max => Ok(v),
         Ok(_) => Err(format!("'{s}' is outside the range {min}..={max}")),
+        // a well-formed integer too large or small for the type
+        Err(_) if s.parse::<i128>().is_ok() => {
+            Err(format!("'{s}' is outside the range {min}..={max}"))
+        }
         Err(_) => Err(format!("expected an integer in {min}..={max}, found '{s}'")),
     }
 }

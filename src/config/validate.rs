@@ -152,11 +152,6 @@ fn vrrp(cfg: &Config, v: &mut V) {
                 }
             }
         }
-        if let Some(first) = i.virtual_ipaddress.first() {
-            if first.address.is_ipv4() == e.ipv6 {
-                // cannot happen: the family comes from the first VIP
-            }
-        }
         for (key, a) in [
             ("unicast_src_ip", i.unicast_src_ip),
             ("mcast_src_ip", i.mcast_src_ip),
@@ -320,9 +315,6 @@ fn vrrp(cfg: &Config, v: &mut V) {
             vrids.insert(key, name.clone());
         }
         tracks(cfg, v, &p, &i.track_script, &i.track_file);
-        if i.use_vmac.is_some() && e.interface.is_empty() {
-            // reported above
-        }
     }
     for (name, s) in &cfg.vrrp_script {
         let p = format!("vrrp_script.{name}");
@@ -462,9 +454,6 @@ fn lvs(cfg: &Config, v: &mut V) {
                     "persistence_granularity is a netmask for IPv4 and a prefix length for IPv6",
                 );
             }
-        }
-        if vs.fwmark.is_some() && vs.ip_family.is_none() {
-            // keepalived infers the family from the real servers; so do we (below).
         }
         if let Some(s) = &vs.sorry_server {
             if let Some(six) = vs_v6 {
@@ -705,9 +694,8 @@ pub fn host(cfg: &Config, locs: &Locations, d: &mut Diagnostics) {
     }
     for (path, s) in scripts {
         let Some(prog) = s.argv.first() else { continue };
-        match script_problem(prog, secure) {
-            Some(msg) => v.error(&path, msg),
-            None => {}
+        if let Some(msg) = script_problem(prog, secure) {
+            v.error(&path, msg);
         }
     }
 }

@@ -1,0 +1,207 @@
+//! The keepalived.conf corpus under tests/keepalived: every keyword ldirector reads is used
+//! in full.conf; invalid/ holds files whose `# expect:` lines name each diagnostic.
+
+use ldirector::config::{self, toml_format, Format, LoadOptions, Severity};
+use std::path::{Path, PathBuf};
+
+fn corpus(sub: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/keepalived")
+        .join(sub)
+}
+
+fn load(path: &Path) -> config::Loaded {
+    config::load(
+        path,
+        &LoadOptions {
+            format: None,
+            config_id: Some("lb1".into()),
+        },
+    )
+}
+
+fn json(cfg: &config::Config) -> String {
+    serde_json::to_string_pretty(cfg).expect("model serialises")
+}
+
+#[test]
+fn full_corpus_is_valid_and_complete() {
+    let l = load(&corpus("full.conf"));
+    assert!(l.is_valid(), "{}", l.diags.render());
+    // only the deliberately empty include pattern warns
+    assert_eq!(l.diags.warning_count(), 1, "{}", l.diags.render());
+    let c = &l.config;
+    assert_eq!(c.vrrp_instance.len(), 3);
+    assert_eq!(c.vrrp_script.len(), 2);
+    assert_eq!(c.track_file.len(), 2, "track_file and vrrp_track_file");
+    // services.conf 1, more.conf 3 + ~SEQ 3, @lb1 1
+    assert_eq!(c.virtual_server.len(), 8);
+    let front = &c.vrrp_instance["VI_FRONT"];
+    assert_eq!(
+        front.virtual_ipaddress.len(),
+        4,
+        "multi-line $VIPS expands to two"
+    );
+    assert_eq!(
+        front.virtual_ipaddress[0].label.as_deref(),
+        Some("eth0:vip")
+    );
+    assert_eq!(front.effective.sync_group.as_deref(), Some("DIRECTORS"));
+    let web = &c.virtual_server[0];
+    assert_eq!(web.port, Some(80), "$WEB_PORT from the including file");
+    let kinds: Vec<&str> = web
+        .real_server
+        .iter()
+        .flat_map(|r| r.checkers.iter().map(|c| c.kind.keyword()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            "HTTP_GET",
+            "TCP_CHECK",
+            "SSL_GET",
+            "SMTP_CHECK",
+            "MISC_CHECK",
+            "DNS_CHECK",
+            "UDP_CHECK",
+            "PING_CHECK",
+            "FILE_CHECK"
+        ]
+    );
+    let seq: Vec<String> = c.virtual_server[4..7]
+        .iter()
+        .map(|v| v.describe())
+        .collect();
+    assert_eq!(
+        seq,
+        [
+            "203.0.113.1:80/TCP",
+            "203.0.113.2:80/TCP",
+            "203.0.113.3:80/TCP"
+        ]
+    );
+    assert_eq!(c.virtual_server[6].real_server[0].effective.weight.get(), 3);
+    assert_eq!(c.virtual_server[3].describe(), "[2001:db8::200]:443/TCP");
+    assert_eq!(c.virtual_server[1].describe(), "fwmark 7");
+    assert_eq!(
+        c.virtual_server[7].describe(),
+        "192.0.2.101:443/TCP",
+        "the @lb1 lines"
+    );
+}
+
+#[test]
+fn conditional_lines_follow_the_config_id() {
+    let l = config::load(
+        &corpus("full.conf"),
+        &LoadOptions {
+            format: None,
+            config_id: Some("lb2".into()),
+        },
+    );
+    // lb2 does not get lb1's virtual server but gets the @^lb1 line, an unknown keyword
+    assert!(!l.is_valid());
+    let r = l.diags.render();
+    assert!(
+        r.contains("unknown keyword 'this_line_is_not_for_lb1'"),
+        "{r}"
+    );
+    assert_eq!(l.config.virtual_server.len(), 7);
+}
+
+/// The contract later work relies on: a keepalived.conf and its converted TOML give the
+/// same model, byte for byte as JSON.
+#[test]
+fn keepalived_and_converted_toml_give_the_same_model() {
+    let mut files = vec![corpus("full.conf")];
+    for e in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("conf")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "conf") {
+            files.push(p);
+        }
+    }
+    for f in files {
+        let a = load(&f);
+        assert!(a.is_valid(), "{}: {}", f.display(), a.diags.render());
+        let t = toml_format::write(&a.config).unwrap();
+        let b = config::load_str("converted.toml", &t, Format::Toml, None);
+        assert!(
+            b.is_valid(),
+            "{}: converted TOML invalid:\n{}\n{t}",
+            f.display(),
+            b.diags.render()
+        );
+        assert_eq!(json(&a.config), json(&b.config), "{}", f.display());
+        // and writing again is stable
+        assert_eq!(toml_format::write(&b.config).unwrap(), t);
+    }
+}
+
+#[test]
+fn example_configs_are_valid() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("conf");
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let l = load(&p);
+        assert!(l.is_valid(), "{}: {}", p.display(), l.diags.render());
+        assert_eq!(
+            l.diags.warning_count(),
+            0,
+            "{}: {}",
+            p.display(),
+            l.diags.render()
+        );
+        n += 1;
+    }
+    assert!(n >= 2, "conf/ has the example configurations");
+}
+
+/// Each invalid file lists its diagnostics as `# expect: LINE:COL: SEVERITY: TEXT`; all must
+/// appear, and no error that is not expected.
+#[test]
+fn invalid_corpus_reports_what_it_expects() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus("invalid"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 8);
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let expects: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# expect: "))
+            .collect();
+        assert!(!expects.is_empty(), "{} has no expectations", f.display());
+        let l = load(&f);
+        assert!(!l.is_valid(), "{} should be invalid", f.display());
+        let lines: Vec<String> = l.diags.items.iter().map(|d| d.to_string()).collect();
+        for e in &expects {
+            let (pos, rest) = e.split_once(": ").unwrap();
+            let prefix = format!("{}:{pos}: ", f.display());
+            assert!(
+                lines.iter().any(|d| d.starts_with(&prefix)
+                    && d[prefix.len()..].starts_with(rest.split(": ").next().unwrap())
+                    && d.contains(rest.split_once(": ").map_or(rest, |x| x.1))),
+                "{}: expected `{e}`, got:\n{}",
+                f.display(),
+                lines.join("\n")
+            );
+        }
+        let want_errors = expects.iter().filter(|e| e.contains(": error: ")).count();
+        let got_errors = l
+            .diags
+            .items
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count();
+        assert_eq!(
+            want_errors,
+            got_errors,
+            "{}: unexpected errors:\n{}",
+            f.display(),
+            lines.join("\n")
+        );
+    }
+}
