@@ -21,7 +21,7 @@ pub struct Options {
 }
 
 const MAX_DEPTH: usize = 32;
-const MAX_LINES: usize = 10_000_000;
+const MAX_LINES: usize = 2_000_000;
 const MAX_LINE: usize = 65_536;
 
 #[derive(Clone, Debug)]
@@ -177,7 +177,7 @@ impl Pre<'_> {
                 self.overflow = true;
                 self.diags.error(
                     &loc,
-                    "the configuration expands to more than 10 million lines",
+                    "the configuration expands to more than 2 million lines",
                 );
             }
             return;
@@ -474,7 +474,7 @@ impl Pre<'_> {
                 return;
             }
             let count = (end - start) / step + 1;
-            if count > 1_000_000 {
+            if count > 1_000_000 || self.out.len() + count as usize > MAX_LINES {
                 self.diags
                     .error(loc, bad("more than a million repetitions"));
                 return;
