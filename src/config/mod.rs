@@ -10,49 +10,80 @@ pub mod toml_format;
 pub mod types;
 pub mod validate;
 
-pub use diag::{Diagnostic, Diagnostics, Loc, Severity};
+pub use diag::{Diagnostic, Diagnostics, FileId, Loc, Severity};
 pub use model::Config;
 
-use std::collections::HashMap;
+use rustc_hash::{FxHashMap, FxHasher};
+use std::hash::Hasher;
 use std::path::{Path, PathBuf};
 
-/// Where each part of the configuration was written, keyed by its path in the model
-/// (`vrrp_instance.VI_1.priority`, `virtual_server[0].real_server[1]`).
+/// A path in the model (`vrrp_instance.VI_1.priority`, `virtual_server[0].real_server[1]`)
+/// reduced to a hash, built one component at a time so readers never format path strings
+/// for the hundreds of thousands of keywords a large configuration has.
+#[derive(Clone, Default)]
+pub struct PathKey(FxHasher);
+
+impl PathKey {
+    pub fn of(path: &str) -> PathKey {
+        PathKey::default().child(path)
+    }
+
+    /// This path extended by `component` (which may itself contain dots).
+    pub fn child(&self, component: &str) -> PathKey {
+        let mut h = self.0.clone();
+        for part in component.split('.') {
+            h.write(part.as_bytes());
+            h.write_u8(0xff);
+        }
+        PathKey(h)
+    }
+
+    pub fn key(&self) -> u64 {
+        self.0.finish()
+    }
+}
+
+/// Where each part of the configuration was written, by model path. Validation looks its
+/// messages up here, so they point at the right line for either format.
 #[derive(Clone, Debug, Default)]
-pub struct Locations(HashMap<String, Loc>, Option<Loc>);
+pub struct Locations {
+    map: FxHashMap<u64, Loc>,
+    start: Option<Loc>,
+}
 
 impl Locations {
     /// The start of the main file: the place of last resort for a message.
     pub fn set_start(&mut self, loc: Loc) {
-        self.1 = Some(loc);
+        self.start = Some(loc);
+    }
+
+    pub fn insert(&mut self, path: &str, loc: Loc) {
+        self.insert_key(&PathKey::of(path), loc);
+    }
+
+    /// The first place a path was written wins (a keyword repeated keeps its first line).
+    pub fn insert_key(&mut self, key: &PathKey, loc: Loc) {
+        self.map.entry(key.key()).or_insert(loc);
+    }
+
+    pub fn get_exact(&self, path: &str) -> Option<Loc> {
+        self.map.get(&PathKey::of(path).key()).copied()
+    }
+
+    /// The location of `path`, or of the nearest enclosing part that has one.
+    pub fn find(&self, path: &str) -> Option<Loc> {
+        let mut keys = Vec::new();
+        let mut k = PathKey::default();
+        for part in path.split('.') {
+            k = k.child(part);
+            keys.push(k.key());
+        }
+        keys.iter().rev().find_map(|k| self.map.get(k).copied())
     }
 
     /// Like `find`, falling back to the start of the file.
     pub fn at(&self, path: &str) -> Loc {
-        self.find(path)
-            .or(self.1.as_ref())
-            .cloned()
-            .unwrap_or_else(|| Loc::new(&std::sync::Arc::from("<config>"), 1, 1))
-    }
-
-    pub fn insert(&mut self, path: String, loc: Loc) {
-        self.0.entry(path).or_insert(loc);
-    }
-
-    pub fn get_exact(&self, path: &str) -> Option<&Loc> {
-        self.0.get(path)
-    }
-
-    /// The location of `path`, or of the nearest enclosing part that has one.
-    pub fn find(&self, path: &str) -> Option<&Loc> {
-        let mut p = path;
-        loop {
-            if let Some(l) = self.0.get(p) {
-                return Some(l);
-            }
-            let cut = p.rfind(['.', '['])?;
-            p = &p[..cut];
-        }
+        self.find(path).or(self.start).unwrap_or_default()
     }
 }
 

@@ -3,7 +3,7 @@
 //! column; writing omits every value equal to its default so the file says only what the
 //! operator chose.
 
-use super::diag::{Diagnostics, Loc};
+use super::diag::{Diagnostics, FileId, Loc};
 use super::model::*;
 use super::Locations;
 use std::path::Path;
@@ -25,33 +25,32 @@ pub fn read_file(path: &Path, diags: &mut Diagnostics) -> (Config, Locations) {
     match std::fs::read_to_string(path) {
         Ok(text) => read_str(&name, &text, diags),
         Err(e) => {
-            let file: Arc<str> = Arc::from(name.as_str());
-            diags.error(&Loc::new(&file, 1, 1), format!("cannot read '{name}': {e}"));
+            let file = diags.add_file(&name, Arc::from(""));
+            diags.error(&Loc::new(file, 1, 1), format!("cannot read '{name}': {e}"));
             (Config::default(), Locations::default())
         }
     }
 }
 
 pub fn read_str(name: &str, text: &str, diags: &mut Diagnostics) -> (Config, Locations) {
-    let file: Arc<str> = Arc::from(name);
-    diags.add_source(&file, &Arc::from(text));
+    let file = diags.add_file(name, Arc::from(text));
     let mut locs = Locations::default();
-    locs.set_start(Loc::new(&file, 1, 1));
+    locs.set_start(Loc::new(file, 1, 1));
     if let Ok(t) = DeTable::parse(text) {
-        walk_table(t.get_ref(), "", text, &file, &mut locs);
+        walk_table(t.get_ref(), "", text, file, &mut locs);
     }
     match toml::from_str::<Config>(text) {
         Ok(cfg) => (cfg, locs),
         Err(e) => {
             let (line, col) = e.span().map_or((1, 1), |s| line_col(text, s.start));
             let msg = e.message().trim().replace('`', "'");
-            diags.error(&Loc::new(&file, line, col), msg);
+            diags.error(&Loc::new(file, line, col), msg);
             (Config::default(), locs)
         }
     }
 }
 
-fn walk_table(t: &DeTable, prefix: &str, text: &str, file: &Arc<str>, locs: &mut Locations) {
+fn walk_table(t: &DeTable, prefix: &str, text: &str, file: FileId, locs: &mut Locations) {
     for (k, v) in t.iter() {
         let path = if prefix.is_empty() {
             k.get_ref().to_string()
@@ -59,7 +58,7 @@ fn walk_table(t: &DeTable, prefix: &str, text: &str, file: &Arc<str>, locs: &mut
             format!("{prefix}.{}", k.get_ref())
         };
         let (line, col) = line_col(text, k.span().start);
-        locs.insert(path.clone(), Loc::new(file, line, col));
+        locs.insert(&path, Loc::new(file, line, col));
         walk_value(v.get_ref(), v.span().start, &path, text, file, locs);
     }
 }
@@ -69,7 +68,7 @@ fn walk_value(
     start: usize,
     path: &str,
     text: &str,
-    file: &Arc<str>,
+    file: FileId,
     locs: &mut Locations,
 ) {
     match v {
@@ -79,7 +78,7 @@ fn walk_value(
                 let ip = format!("{path}[{i}]");
                 let s = item.span().start.max(start);
                 let (line, col) = line_col(text, s);
-                locs.insert(ip.clone(), Loc::new(file, line, col));
+                locs.insert(&ip, Loc::new(file, line, col));
                 walk_value(item.get_ref(), s, &ip, text, file, locs);
             }
         }

@@ -416,7 +416,7 @@ fn lvs(cfg: &Config, v: &mut V) {
             }
         }
         if let Some(first) = seen.insert(service_key(vs), idx) {
-            let at = v.locs.at(&format!("virtual_server[{first}]"));
+            let at = v.d.describe(&v.locs.at(&format!("virtual_server[{first}]")));
             v.error(
                 &p,
                 format!("virtual_server {what} is defined twice (first at {at})"),

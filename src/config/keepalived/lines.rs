@@ -2,7 +2,7 @@
 //! `$NAME=value` parameters and `~SEQ` / `~LST` replication. The output is the stream of
 //! logical lines keepalived's parser would see, each with the place it came from.
 
-use crate::config::diag::{Diagnostics, Loc};
+use crate::config::diag::{Diagnostics, FileId, Loc};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -40,6 +40,7 @@ pub fn read_file(path: &Path, opts: &Options, diags: &mut Diagnostics) -> Vec<Li
         pending_def: None,
         cur_dir: PathBuf::new(),
         overflow: false,
+        main_registered: None,
     };
     p.std_defs();
     p.file(path, None);
@@ -58,10 +59,11 @@ pub fn read_str(name: &str, text: &str, opts: &Options, diags: &mut Diagnostics)
         pending_def: None,
         cur_dir: PathBuf::from("."),
         overflow: false,
+        main_registered: None,
     };
     p.std_defs();
-    let file: Arc<str> = Arc::from(name);
-    p.text(&file, text);
+    let file = p.diags.add_file(name, Arc::from(text));
+    p.text(file, text);
     p.out
 }
 
@@ -74,6 +76,7 @@ struct Pre<'a> {
     pending_def: Option<String>,
     cur_dir: PathBuf,
     overflow: bool,
+    main_registered: Option<FileId>,
 }
 
 impl Pre<'_> {
@@ -89,9 +92,17 @@ impl Pre<'_> {
     }
 
     fn file(&mut self, path: &Path, from: Option<&Loc>) {
-        let name: Arc<str> = Arc::from(path.display().to_string());
+        let name = path.display().to_string();
         let canon = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        let here = from.cloned().unwrap_or_else(|| Loc::new(&name, 1, 1));
+        let here = match from {
+            Some(l) => *l,
+            None => {
+                // the main file: register it now so that a failure to read it has a name
+                let id = self.diags.add_file(&name, Arc::from(""));
+                self.main_registered = Some(id);
+                Loc::new(id, 1, 1)
+            }
+        };
         if self.stack.contains(&canon) {
             self.diags.error(
                 &here,
@@ -130,13 +141,20 @@ impl Pre<'_> {
             &mut self.cur_dir,
             path.parent().map(Path::to_path_buf).unwrap_or_default(),
         );
-        self.text(&name, &text);
+        let shared: Arc<str> = Arc::from(text.as_ref());
+        let file = match self.main_registered.take() {
+            Some(id) => {
+                self.diags.set_text(id, shared);
+                id
+            }
+            None => self.diags.add_file(&name, shared),
+        };
+        self.text(file, &text);
         self.cur_dir = saved_dir;
         self.stack.pop();
     }
 
-    fn text(&mut self, file: &Arc<str>, text: &str) {
-        self.diags.add_source(file, &Arc::from(text));
+    fn text(&mut self, file: FileId, text: &str) {
         self.pending_def = None;
         for (idx, raw) in text.lines().enumerate() {
             let loc = Loc::new(file, idx as u32 + 1, 1);
@@ -240,7 +258,7 @@ impl Pre<'_> {
             if let Some(lines) = self.substitute(&text) {
                 for l in lines {
                     match decomment(&l) {
-                        Ok((l, _)) if !l.is_empty() => self.logical(l, loc.clone(), depth + 1),
+                        Ok((l, _)) if !l.is_empty() => self.logical(l, loc, depth + 1),
                         Ok(_) => {}
                         Err(msg) => self.diags.error(&loc, msg),
                     }
@@ -486,7 +504,7 @@ impl Pre<'_> {
         };
         for v in values {
             self.defs.insert(var.to_string(), Def { lines: vec![v] });
-            self.logical(body.clone(), loc.clone(), depth + 1);
+            self.logical(body.clone(), *loc, depth + 1);
         }
     }
 }

@@ -34,7 +34,7 @@ fn from_lines(lines: &[lines::Line], diags: &mut Diagnostics) -> (Config, Locati
     let nodes = tree::build(lines, diags);
     let mut r = read::Reader::new(diags);
     if let Some(first) = lines.first() {
-        r.locs.set_start(super::Loc::new(&first.loc.file, 1, 1));
+        r.locs.set_start(super::Loc::new(first.loc.file, 1, 1));
     }
     r.root(&nodes);
     (r.cfg, r.locs)

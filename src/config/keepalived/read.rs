@@ -9,7 +9,7 @@ use crate::config::model::*;
 use crate::config::types::{
     parse_bool, parse_enum, parse_int, Priority, RsWeight, Script, Secs, TrackWeight, Vrid,
 };
-use crate::config::Locations;
+use crate::config::{Locations, PathKey};
 use std::net::IpAddr;
 use std::str::FromStr;
 
@@ -37,9 +37,9 @@ impl<'d> Reader<'d> {
         self.d.error(loc, msg);
     }
 
-    fn at(&mut self, path: &str, n: &Node) {
-        self.locs
-            .insert(format!("{path}.{}", n.keyword()), n.loc.clone());
+    /// Record where keyword `n` of the block at `block` was written.
+    fn at(&mut self, block: &PathKey, n: &Node) {
+        self.locs.insert_key(&block.child(n.keyword()), n.loc);
     }
 
     /// Check the number of arguments; report what was expected.
@@ -50,7 +50,7 @@ impl<'d> Reader<'d> {
             self.err(&loc, format!("'{}' needs {what}", n.keyword()));
             false
         } else if got > max {
-            let loc = n.arg_loc(max).clone();
+            let loc = *n.arg_loc(max);
             self.err(
                 &loc,
                 format!(
@@ -132,7 +132,7 @@ impl<'d> Reader<'d> {
 
     fn no_block(&mut self, n: &Node) {
         if n.block.is_some() {
-            let loc = n.loc.clone();
+            let loc = n.loc;
             self.err(&loc, format!("'{}' takes no {{ }} block", n.keyword()));
         }
     }
@@ -185,13 +185,13 @@ impl<'d> Reader<'d> {
         let parts = match crate::config::types::split_words_raw(&n.rest) {
             Ok(p) => p,
             Err(e) => {
-                let loc = n.arg_loc(0).clone();
+                let loc = *n.arg_loc(0);
                 self.err(&loc, format!("{}: {e}", n.keyword()));
                 return None;
             }
         };
         if parts.is_empty() || parts.len() > 3 {
-            let loc = n.arg_loc(0).clone();
+            let loc = *n.arg_loc(0);
             self.err(
                 &loc,
                 format!(
@@ -204,7 +204,7 @@ impl<'d> Reader<'d> {
         let mut s = match Script::from_command(&parts[0]) {
             Ok(s) => s,
             Err(e) => {
-                let loc = n.arg_loc(0).clone();
+                let loc = *n.arg_loc(0);
                 self.err(&loc, format!("{}: {e}", n.keyword()));
                 return None;
             }
@@ -229,13 +229,13 @@ impl<'d> Reader<'d> {
     fn other(&mut self, n: &Node, context: &str, known: &[&str]) {
         let kw = n.keyword();
         if known.contains(&kw) {
-            let loc = n.loc.clone();
+            let loc = n.loc;
             self.d.warning(
                 &loc,
                 format!("'{kw}' is not supported by ldirector (ignored)"),
             );
         } else {
-            let loc = n.loc.clone();
+            let loc = n.loc;
             self.err(&loc, format!("unknown keyword '{kw}' in {context}"));
         }
     }
@@ -302,7 +302,7 @@ impl<'d> Reader<'d> {
             None | Some("noreverse") => false,
             Some("reverse") => true,
             Some(o) => {
-                let loc = n.arg_loc(1).clone();
+                let loc = *n.arg_loc(1);
                 self.err(&loc, format!("unexpected '{o}' (expected 'reverse')"));
                 return None;
             }
@@ -353,7 +353,7 @@ impl<'d> Reader<'d> {
                 "global_defs" => {
                     self.nargs(n, 0, 0, "no value");
                     let b = self.block(n);
-                    self.locs.insert("global_defs".into(), n.loc.clone());
+                    self.locs.insert("global_defs", n.loc);
                     for c in b {
                         self.global(c);
                     }
@@ -396,12 +396,12 @@ impl<'d> Reader<'d> {
             let first = self
                 .locs
                 .get_exact(&format!("{kind}.{name}"))
-                .map(|l| format!(" (first defined at {l})"))
+                .map(|l| format!(" (first defined at {})", self.d.describe(&l)))
                 .unwrap_or_default();
             self.err(&n.loc, format!("{kind} '{name}' is defined twice{first}"));
             true
         } else {
-            self.locs.insert(format!("{kind}.{name}"), n.loc.clone());
+            self.locs.insert(&format!("{kind}.{name}"), n.loc);
             false
         }
     }
@@ -409,7 +409,7 @@ impl<'d> Reader<'d> {
     // ------------------------------------------------------------------ global_defs
 
     fn global(&mut self, n: &Node) {
-        self.at("global_defs", n);
+        self.at(&PathKey::of("global_defs"), n);
         let mut g = std::mem::take(&mut self.cfg.global_defs);
         match n.keyword() {
             "router_id" => g.router_id = self.string(n),
@@ -691,9 +691,10 @@ impl<'d> Reader<'d> {
         let dup = self.dup_name(&map, "vrrp_script", &name, n);
         self.cfg.vrrp_script = map;
         let path = format!("vrrp_script.{name}");
+        let pk = PathKey::of(&path);
         let mut s = VrrpScript::default();
         for c in self.block(n) {
-            self.at(&path, c);
+            self.at(&pk, c);
             match c.keyword() {
                 "script" => {
                     if let Some(v) = self.script(c) {
@@ -742,9 +743,10 @@ impl<'d> Reader<'d> {
         let dup = self.dup_name(&map, "track_file", &name, n);
         self.cfg.track_file = map;
         let path = format!("track_file.{name}");
+        let pk = PathKey::of(&path);
         let mut t = TrackFile::default();
         for c in self.block(n) {
-            self.at(&path, c);
+            self.at(&pk, c);
             match c.keyword() {
                 "file" => {
                     if let Some(v) = self.string(c) {
@@ -805,9 +807,10 @@ impl<'d> Reader<'d> {
         let dup = self.dup_name(&map, "vrrp_sync_group", &name, n);
         self.cfg.vrrp_sync_group = map;
         let path = format!("vrrp_sync_group.{name}");
+        let pk = PathKey::of(&path);
         let mut g = SyncGroup::default();
         for c in self.block(n) {
-            self.at(&path, c);
+            self.at(&pk, c);
             if c.keyword() != "notify_deleted" && self.notify(c, &mut g.notify) {
                 continue;
             }
@@ -839,9 +842,10 @@ impl<'d> Reader<'d> {
         let dup = self.dup_name(&map, "vrrp_instance", &name, n);
         self.cfg.vrrp_instance = map;
         let path = format!("vrrp_instance.{name}");
+        let pk = PathKey::of(&path);
         let mut v = VrrpInstance::default();
         for c in self.block(n) {
-            self.at(&path, c);
+            self.at(&pk, c);
             if self.notify(c, &mut v.notify) {
                 continue;
             }
@@ -1007,10 +1011,11 @@ impl<'d> Reader<'d> {
     fn ssl(&mut self, n: &Node) {
         self.nargs(n, 0, 0, "no value before '{'");
         let path = "ssl.default".to_string();
-        self.locs.insert(path.clone(), n.loc.clone());
+        let pk = PathKey::of(&path);
+        self.locs.insert(&path, n.loc);
         let mut s = SslConfig::default();
         for c in self.block(n) {
-            self.at(&path, c);
+            self.at(&pk, c);
             match c.keyword() {
                 "password" => s.password = self.string(c),
                 "ca" => s.ca = self.string(c),
@@ -1042,7 +1047,8 @@ impl<'d> Reader<'d> {
     fn virtual_server(&mut self, n: &Node) {
         let idx = self.cfg.virtual_server.len();
         let path = format!("virtual_server[{idx}]");
-        self.locs.insert(path.clone(), n.loc.clone());
+        let pk = PathKey::of(&path);
+        self.locs.insert(&path, n.loc);
         let mut vs = VirtualServer::default();
         let a = n.args();
         match a {
@@ -1072,7 +1078,7 @@ impl<'d> Reader<'d> {
         let mut sorry_method: Option<(LvsMethod, Loc)> = None;
         let mut sorry_inhibit: Option<Loc> = None;
         for c in self.block(n) {
-            self.at(&path, c);
+            self.at(&pk, c);
             match c.keyword() {
                 "ip_family" => vs.ip_family = self.one(c, "inet or inet6", parse_enum),
                 "retry" => vs.retry = self.u32_(c),
@@ -1176,12 +1182,12 @@ impl<'d> Reader<'d> {
                 }
                 "sorry_server_inhibit" => {
                     if self.flag(c) == Some(true) {
-                        sorry_inhibit = Some(c.loc.clone())
+                        sorry_inhibit = Some(c.loc)
                     }
                 }
                 "sorry_server_lvs_method" => {
                     if let Some(m) = self.method(c) {
-                        sorry_method = Some((m, c.loc.clone()))
+                        sorry_method = Some((m, c.loc))
                     }
                 }
                 "real_server" => {
@@ -1229,13 +1235,14 @@ impl<'d> Reader<'d> {
     }
 
     fn real_server(&mut self, n: &Node, path: &str) -> Option<RealServer> {
-        self.locs.insert(path.to_string(), n.loc.clone());
+        let pk = PathKey::of(path);
+        self.locs.insert_key(&pk, n.loc);
         if !self.nargs(n, 1, 2, "an address and optionally a port") {
             return None;
         }
         let mut rs = RealServer::default();
         let a = n.args();
-        self.locs.insert(format!("{path}.ip"), a[0].loc.clone());
+        self.locs.insert_key(&pk.child("ip"), a[0].loc);
         match parse_ip(&a[0].text) {
             Ok(ip) => rs.ip = ip,
             Err(e) => self.err(&a[0].loc, format!("real_server: {e}")),
@@ -1247,7 +1254,7 @@ impl<'d> Reader<'d> {
             }
         }
         for c in self.block(n) {
-            self.at(path, c);
+            self.at(&pk, c);
             match c.keyword() {
                 "weight" => rs.weight = self.parsed::<RsWeight>(c, "a weight in 0..=65535"),
                 "lvs_method" | "lb_kind" => rs.lvs_method = self.method(c),
@@ -1296,7 +1303,8 @@ impl<'d> Reader<'d> {
     }
 
     fn checker(&mut self, n: &Node, kind: CheckKind, path: &str) -> Option<Checker> {
-        self.locs.insert(path.to_string(), n.loc.clone());
+        let pk = PathKey::of(path);
+        self.locs.insert_key(&pk, n.loc);
         self.nargs(n, 0, 0, "no value before '{'");
         let mut ch = Checker::new(kind);
         let mut conn = ConnectOptions::default();
@@ -1308,7 +1316,7 @@ impl<'d> Reader<'d> {
             }
         };
         for c in children {
-            self.at(path, c);
+            self.at(&pk, c);
             let kw = c.keyword();
             if kind.connects() && self.connect_option(c, &mut conn) {
                 continue;
@@ -1402,11 +1410,12 @@ impl<'d> Reader<'d> {
     }
 
     fn url(&mut self, n: &Node, path: &str) -> Option<Url> {
-        self.locs.insert(path.to_string(), n.loc.clone());
+        let pk = PathKey::of(path);
+        self.locs.insert_key(&pk, n.loc);
         self.nargs(n, 0, 0, "no value before '{'");
         let mut u = Url::default();
         for c in self.block(n) {
-            self.at(path, c);
+            self.at(&pk, c);
             match c.keyword() {
                 "path" => {
                     if let Some(p) = self.string(c) {

@@ -37,7 +37,7 @@ impl Node {
         let len = self.words.last().map_or(0, |w| w.text.chars().count());
         Loc {
             col: last.col + len as u32 + 1,
-            ..last.clone()
+            ..*last
         }
     }
 }
@@ -129,7 +129,7 @@ fn words(text: &str, loc: &Loc, diags: &mut Diagnostics) -> Vec<Word> {
         }
         let wloc = Loc {
             col: loc.col + start as u32,
-            ..loc.clone()
+            ..*loc
         };
         if quote {
             diags.error(&wloc, "missing closing '\"'");
@@ -159,7 +159,7 @@ pub fn build(lines: &[Line], diags: &mut Diagnostics) -> Vec<Node> {
                 Piece::Stmt(text, col) => {
                     let loc = Loc {
                         col,
-                        ..line.loc.clone()
+                        ..line.loc
                     };
                     let ws = words(&text, &loc, diags);
                     let rest = text
@@ -181,7 +181,7 @@ pub fn build(lines: &[Line], diags: &mut Diagnostics) -> Vec<Node> {
                 Piece::Open(col) => {
                     let loc = Loc {
                         col,
-                        ..line.loc.clone()
+                        ..line.loc
                     };
                     let siblings = match stack.last_mut() {
                         Some(o) => &mut o.children,
@@ -193,7 +193,7 @@ pub fn build(lines: &[Line], diags: &mut Diagnostics) -> Vec<Node> {
                         Node {
                             words: Vec::new(),
                             rest: String::new(),
-                            loc: loc.clone(),
+                            loc,
                             block: None,
                         }
                     });
@@ -208,7 +208,7 @@ pub fn build(lines: &[Line], diags: &mut Diagnostics) -> Vec<Node> {
                 Piece::Close(col, first_on_line) => {
                     let loc = Loc {
                         col,
-                        ..line.loc.clone()
+                        ..line.loc
                     };
                     can_open = false;
                     let Some(open) = stack.pop() else {
@@ -217,9 +217,9 @@ pub fn build(lines: &[Line], diags: &mut Diagnostics) -> Vec<Node> {
                     };
                     if first_on_line && col < open.indent && open.owner.loc.file == loc.file {
                         suspicious.push((
-                            open.owner.loc.clone(),
+                            open.owner.loc,
                             open.owner.keyword().to_string(),
-                            loc.clone(),
+                            loc,
                         ));
                     }
                     let mut node = open.owner;
