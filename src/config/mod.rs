@@ -66,6 +66,14 @@ impl Locations {
         self.map.entry(key.key()).or_insert(loc);
     }
 
+    pub fn get_key(&self, key: &PathKey) -> Option<Loc> {
+        self.map.get(&key.key()).copied()
+    }
+
+    pub fn reserve(&mut self, n: usize) {
+        self.map.reserve(n);
+    }
+
     pub fn get_exact(&self, path: &str) -> Option<Loc> {
         self.map.get(&PathKey::of(path).key()).copied()
     }

@@ -1463,3 +1463,17 @@ pub struct SslConfig {
     #[serde(skip_serializing_if = "is_false")]
     pub verify: bool,
 }
+
+#[cfg(test)]
+mod size_probe {
+    #[test]
+    fn sizes() {
+        eprintln!(
+            "Checker {} RealServer {} VirtualServer {} VrrpInstance {}",
+            std::mem::size_of::<super::Checker>(),
+            std::mem::size_of::<super::RealServer>(),
+            std::mem::size_of::<super::VirtualServer>(),
+            std::mem::size_of::<super::VrrpInstance>()
+        );
+    }
+}

@@ -5,8 +5,9 @@
 use super::diag::Diagnostics;
 use super::model::*;
 use super::types::Secs;
-use super::Locations;
-use std::collections::{HashMap, HashSet};
+use super::{Locations, PathKey};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 struct V<'a> {
@@ -381,7 +382,7 @@ fn lvs(cfg: &Config, v: &mut V) {
             );
         }
     }
-    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut seen: FxHashMap<String, usize> = FxHashMap::default();
     for (name, entries) in &cfg.virtual_server_group {
         let p = format!("virtual_server_group.{name}");
         if entries.is_empty() {
@@ -480,11 +481,12 @@ fn lvs(cfg: &Config, v: &mut V) {
                 v.warning(&format!("{p}.quorum"), format!("quorum {} is more than the total weight {total} of the real servers: the quorum can never be met", vs.quorum));
             }
         }
-        let mut rs_seen: HashSet<(IpAddr, Option<u16>)> = HashSet::new();
+        let mut rs_seen: FxHashSet<(IpAddr, Option<u16>)> = FxHashSet::default();
+        let vs_key = PathKey::of(&p);
         let mut fam = vs_v6;
         for (ri, rs) in vs.real_server.iter().enumerate() {
             let rp = format!("{p}.real_server[{ri}]");
-            if v.locs.get_exact(&format!("{rp}.ip")).is_none() {
+            if v.locs.get_key(&vs_key.child(&rp[p.len() + 1..]).child("ip")).is_none() {
                 v.error(&rp, "real_server needs an address ('ip')");
             }
             if !rs_seen.insert((rs.ip, rs.port)) {
@@ -514,13 +516,21 @@ fn lvs(cfg: &Config, v: &mut V) {
                 }
             }
             for (ci, ch) in rs.checkers.iter().enumerate() {
-                checker(cfg, v, &format!("{rp}.check[{ci}]"), ch);
+                checker(cfg, v, &|| format!("{rp}.check[{ci}]"), ch);
             }
         }
     }
 }
 
-fn checker(cfg: &Config, v: &mut V, p: &str, ch: &Checker) {
+fn checker(cfg: &Config, v: &mut V, p: &dyn Fn() -> String, ch: &Checker) {
+    // the path is formatted only for a message
+    let at = |k: &str| {
+        if k.is_empty() {
+            p()
+        } else {
+            format!("{}.{k}", p())
+        }
+    };
     use CheckKind::*;
     let k = ch.kind;
     let name = k.keyword();
@@ -553,7 +563,7 @@ fn checker(cfg: &Config, v: &mut V, p: &str, ch: &Checker) {
     for (f, set, kinds) in fields {
         if *set && !kinds.contains(&k) {
             v.error(
-                &format!("{p}.{f}"),
+                &at(f),
                 format!("'{f}' does not apply to {name}"),
             );
         }
@@ -566,7 +576,7 @@ fn checker(cfg: &Config, v: &mut V, p: &str, ch: &Checker) {
         || ch.fwmark.is_some()
         || ch.connect_timeout.is_some();
     if conn_set && !k.connects() {
-        v.error(p, format!("connection options (connect_ip, connect_port, bindto, bind_port, bind_if, fwmark, connect_timeout) do not apply to {name}"));
+        v.error(&at(""), format!("connection options (connect_ip, connect_port, bindto, bind_port, bind_if, fwmark, connect_timeout) do not apply to {name}"));
     }
     if k == File
         && (ch.delay_loop.is_some()
@@ -575,26 +585,26 @@ fn checker(cfg: &Config, v: &mut V, p: &str, ch: &Checker) {
             || ch.warmup.is_some()
             || ch.alpha.is_some())
     {
-        v.error(p, "FILE_CHECK takes only track_file and weight");
+        v.error(&at(""), "FILE_CHECK takes only track_file and weight");
     }
     if let (Some(a), Some(b)) = (ch.connect_ip, ch.bindto) {
         if a.is_ipv4() != b.is_ipv4() {
             v.error(
-                &format!("{p}.bindto"),
+                &at("bindto"),
                 format!("bindto {b} and connect_ip {a} are of different families"),
             );
         }
     }
     match k {
         HttpGet | SslGet if ch.url.is_empty() => {
-            v.error(p, format!("{name} needs at least one url {{ path ... }}"))
+            v.error(&at(""), format!("{name} needs at least one url {{ path ... }}"))
         }
-        Misc if ch.misc_path.is_none() => v.error(p, "MISC_CHECK needs misc_path"),
-        Dns if ch.dns_name.is_none() => v.error(p, "DNS_CHECK needs a name to query"),
+        Misc if ch.misc_path.is_none() => v.error(&at(""), "MISC_CHECK needs misc_path"),
+        Dns if ch.dns_name.is_none() => v.error(&at(""), "DNS_CHECK needs a name to query"),
         File => match &ch.track_file {
-            None => v.error(p, "FILE_CHECK needs track_file"),
+            None => v.error(&at(""), "FILE_CHECK needs track_file"),
             Some(t) if !cfg.track_file.contains_key(t) => v.error(
-                &format!("{p}.track_file"),
+                &at("track_file"),
                 format!(
                     "track_file '{t}' is not defined (expected a track_file block of that name)"
                 ),
@@ -606,7 +616,7 @@ fn checker(cfg: &Config, v: &mut V, p: &str, ch: &Checker) {
     if let Some(s) = &ch.ssl {
         if !cfg.ssl.contains_key(s) {
             v.error(
-                &format!("{p}.ssl"),
+                &at("ssl"),
                 format!("SSL block '{s}' is not defined"),
             );
         }
@@ -614,16 +624,16 @@ fn checker(cfg: &Config, v: &mut V, p: &str, ch: &Checker) {
     if let (Some(lo), Some(hi)) = (ch.min_reply_length, ch.max_reply_length) {
         if lo > hi {
             v.error(
-                p,
+                &at(""),
                 format!("min_reply_length {lo} is above max_reply_length {hi}"),
             );
         }
     }
     if ch.effective.delay_loop.is_zero() {
-        v.error(p, "delay_loop must be more than 0");
+        v.error(&at(""), "delay_loop must be more than 0");
     }
     if k.connects() && ch.effective.connect_timeout.is_zero() {
-        v.error(p, "connect_timeout must be more than 0");
+        v.error(&at(""), "connect_timeout must be more than 0");
     }
 }
 

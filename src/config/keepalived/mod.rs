@@ -30,12 +30,25 @@ pub fn read_str(
     from_lines(&lines, diags)
 }
 
+/// Statements are read as soon as each top-level block is complete: the tree of a large
+/// configuration never exists as a whole.
 fn from_lines(lines: &[lines::Line], diags: &mut Diagnostics) -> (Config, Locations) {
-    let nodes = tree::build(lines, diags);
+    let mut b = tree::Builder::default();
+    let mut done = Vec::new();
     let mut r = read::Reader::new(diags);
+    r.locs.reserve(lines.len());
     if let Some(first) = lines.first() {
         r.locs.set_start(super::Loc::new(first.loc.file, 1, 1));
     }
-    r.root(&nodes);
+    for line in lines {
+        b.feed(line, r.diags(), &mut done);
+        for n in done.drain(..) {
+            r.root_node(&n);
+        }
+    }
+    b.finish(r.diags(), &mut done);
+    for n in done.drain(..) {
+        r.root_node(&n);
+    }
     (r.cfg, r.locs)
 }

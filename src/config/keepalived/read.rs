@@ -182,7 +182,7 @@ impl<'d> Reader<'d> {
         }
         // Re-split the statement honouring both quote styles and keeping escapes for
         // the command splitter, as keepalived does for script keywords.
-        let parts = match crate::config::types::split_words_raw(&n.rest) {
+        let parts = match crate::config::types::split_words_raw(&n.raw_rest()) {
             Ok(p) => p,
             Err(e) => {
                 let loc = *n.arg_loc(0);
@@ -349,6 +349,17 @@ impl<'d> Reader<'d> {
 
     pub fn root(&mut self, nodes: &[Node]) {
         for n in nodes {
+            self.root_node(n);
+        }
+    }
+
+    pub fn diags(&mut self) -> &mut Diagnostics {
+        self.d
+    }
+
+    /// One top-level statement.
+    pub fn root_node(&mut self, n: &Node) {
+        {
             match n.keyword() {
                 "global_defs" => {
                     self.nargs(n, 0, 0, "no value");
@@ -1211,6 +1222,7 @@ impl<'d> Reader<'d> {
             }
         }
         vs.sorry_server = sorry;
+        vs.real_server.shrink_to_fit();
         self.cfg.virtual_server.push(vs);
     }
 

@@ -14,13 +14,27 @@ pub struct Word {
 #[derive(Clone, Debug)]
 pub struct Node {
     pub words: Vec<Word>,
-    /// The statement's text after the keyword, quotes kept (for script command lines).
-    pub rest: String,
+    /// The statement's text after the keyword as written, quotes kept (for script command
+    /// lines), when quotes or escapes make it differ from the words.
+    pub rest: Option<String>,
     pub loc: Loc,
     pub block: Option<Vec<Node>>,
 }
 
 impl Node {
+    /// The text after the keyword as written (quotes and escapes kept).
+    pub fn raw_rest(&self) -> String {
+        match &self.rest {
+            Some(r) => r.clone(),
+            None => self
+                .args()
+                .iter()
+                .map(|w| w.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+        }
+    }
+
     pub fn keyword(&self) -> &str {
         self.words.first().map_or("", |w| w.text.as_str())
     }
@@ -98,45 +112,72 @@ fn pieces(text: &str, first_col: u32) -> Vec<Piece> {
 /// Split a statement into words as keepalived does: blanks separate, `"..."` groups (quotes
 /// removed, backslashes kept).
 fn words(text: &str, loc: &Loc, diags: &mut Diagnostics) -> Vec<Word> {
-    let mut out = Vec::new();
-    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::with_capacity(4);
+    let b = text.as_bytes();
     let mut i = 0;
-    while i < chars.len() {
-        while i < chars.len() && chars[i].is_whitespace() {
+    // columns count characters; track them alongside byte offsets
+    let mut col = loc.col;
+    while i < b.len() {
+        while i < b.len() && b[i].is_ascii_whitespace() {
             i += 1;
+            col += 1;
         }
-        if i >= chars.len() {
+        if i >= b.len() {
             break;
         }
+        let start_col = col;
         let start = i;
-        let mut w = String::new();
+        let mut quoted = false;
         let mut quote = false;
-        while i < chars.len() {
-            let c = chars[i];
-            if !quote && c.is_whitespace() {
+        while i < b.len() {
+            let c = b[i];
+            if !quote && c.is_ascii_whitespace() {
                 break;
             }
-            if c == '"' {
+            if c == b'"' {
                 quote = !quote;
-            } else if c == '\\' && quote && i + 1 < chars.len() {
-                w.push(c);
+                quoted = true;
+            } else if c == b'\\' && quote && i + 1 < b.len() {
                 i += 1;
-                w.push(chars[i]);
-            } else {
-                w.push(c);
+                col += 1;
             }
             i += 1;
+            if c < 0x80 || c >= 0xc0 {
+                col += 1;
+            }
         }
+        let raw = &text[start..i];
+        let wtext = if quoted { unquote(raw) } else { raw.to_string() };
         let wloc = Loc {
-            col: loc.col + start as u32,
+            col: start_col,
             ..*loc
         };
         if quote {
             diags.error(&wloc, "missing closing '\"'");
         }
-        out.push(Word { text: w, loc: wloc });
+        out.push(Word { text: wtext, loc: wloc });
     }
     out
+}
+
+/// Remove the double quotes of a word, keeping what they enclose (and escapes) as written.
+fn unquote(raw: &str) -> String {
+    let mut w = String::with_capacity(raw.len());
+    let mut quote = false;
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => quote = !quote,
+            '\\' if quote => {
+                w.push(c);
+                if let Some(n) = chars.next() {
+                    w.push(n);
+                }
+            }
+            _ => w.push(c),
+        }
+    }
+    w
 }
 
 struct Open {
@@ -146,77 +187,95 @@ struct Open {
     indent: u32,
 }
 
-/// Build the statement tree. Unbalanced braces are reported; the tree is still returned.
-pub fn build(lines: &[Line], diags: &mut Diagnostics) -> Vec<Node> {
-    let mut root: Vec<Node> = Vec::new();
-    let mut stack: Vec<Open> = Vec::new();
-    let mut can_open = false;
-    // (opener loc, keyword, closer loc) of blocks whose '}' is less indented than their opener
-    let mut suspicious: Vec<(Loc, String, Loc)> = Vec::new();
-    for line in lines {
+/// Builds the statement tree line by line and hands over each top-level statement as soon
+/// as it is complete, so a large configuration is never held as a whole tree.
+#[derive(Default)]
+pub struct Builder {
+    stack: Vec<Open>,
+    /// A top-level statement that may still get a block from a '{' on a later line.
+    pending: Option<Node>,
+    can_open: bool,
+    /// (opener, keyword, closer) of blocks whose '}' is less indented than their opener.
+    suspicious: Vec<(Loc, String, Loc)>,
+}
+
+impl Builder {
+    fn siblings<'a>(stack: &'a mut [Open], pending: &mut Option<Node>, done: &mut Vec<Node>) -> Option<&'a mut Vec<Node>> {
+        match stack.last_mut() {
+            Some(o) => Some(&mut o.children),
+            None => {
+                done.extend(pending.take());
+                None
+            }
+        }
+    }
+
+    /// Add one logical line; completed top-level statements are pushed onto `done`.
+    pub fn feed(&mut self, line: &Line, diags: &mut Diagnostics, done: &mut Vec<Node>) {
         for p in pieces(&line.text, line.loc.col) {
             match p {
                 Piece::Stmt(text, col) => {
-                    let loc = Loc {
-                        col,
-                        ..line.loc
-                    };
+                    let loc = Loc { col, ..line.loc };
                     let ws = words(&text, &loc, diags);
-                    let rest = text
-                        .split_once(char::is_whitespace)
-                        .map(|x| x.1.trim().to_string())
-                        .unwrap_or_default();
+                    // the raw text is kept only where quotes or escapes make it differ
+                    let rest = if text.contains(['"', '\\', '\'']) {
+                        text.split_once(char::is_whitespace)
+                            .map(|x| x.1.trim().to_string())
+                    } else {
+                        None
+                    };
                     let node = Node {
                         words: ws,
                         rest,
                         loc,
                         block: None,
                     };
-                    match stack.last_mut() {
-                        Some(o) => o.children.push(node),
-                        None => root.push(node),
+                    match Self::siblings(&mut self.stack, &mut self.pending, done) {
+                        Some(sib) => sib.push(node),
+                        None => self.pending = Some(node),
                     }
-                    can_open = true;
+                    self.can_open = true;
                 }
                 Piece::Open(col) => {
-                    let loc = Loc {
-                        col,
-                        ..line.loc
+                    let loc = Loc { col, ..line.loc };
+                    let owner = if self.can_open {
+                        match self.stack.last_mut() {
+                            Some(o) => o.children.pop(),
+                            None => self.pending.take(),
+                        }
+                    } else {
+                        None
                     };
-                    let siblings = match stack.last_mut() {
-                        Some(o) => &mut o.children,
-                        None => &mut root,
-                    };
-                    let owner = if can_open { siblings.pop() } else { None };
                     let owner = owner.unwrap_or_else(|| {
                         diags.error(&loc, "unexpected '{': a block must follow a keyword");
                         Node {
                             words: Vec::new(),
-                            rest: String::new(),
+                            rest: None,
                             loc,
                             block: None,
                         }
                     });
+                    if self.stack.is_empty() {
+                        done.extend(self.pending.take());
+                    }
                     let indent = owner.loc.col;
-                    stack.push(Open {
+                    self.stack.push(Open {
                         owner,
                         children: Vec::new(),
                         indent,
                     });
-                    can_open = false;
+                    self.can_open = false;
                 }
                 Piece::Close(col, first_on_line) => {
-                    let loc = Loc {
-                        col,
-                        ..line.loc
-                    };
-                    can_open = false;
-                    let Some(open) = stack.pop() else {
+                    let loc = Loc { col, ..line.loc };
+                    self.can_open = false;
+                    let Some(open) = self.stack.pop() else {
+                        done.extend(self.pending.take());
                         diags.error(&loc, "extra '}': no block is open here");
                         continue;
                     };
                     if first_on_line && col < open.indent && open.owner.loc.file == loc.file {
-                        suspicious.push((
+                        self.suspicious.push((
                             open.owner.loc,
                             open.owner.keyword().to_string(),
                             loc,
@@ -224,45 +283,59 @@ pub fn build(lines: &[Line], diags: &mut Diagnostics) -> Vec<Node> {
                     }
                     let mut node = open.owner;
                     node.block = Some(open.children);
-                    let is_anonymous = node.words.is_empty();
-                    let siblings = match stack.last_mut() {
-                        Some(o) => &mut o.children,
-                        None => &mut root,
-                    };
-                    if !is_anonymous {
-                        siblings.push(node);
+                    if node.words.is_empty() {
+                        continue; // the anonymous block of a stray '{'
+                    }
+                    match self.stack.last_mut() {
+                        Some(o) => o.children.push(node),
+                        None => done.push(node),
                     }
                 }
             }
         }
     }
-    if !stack.is_empty() {
-        if let Some((opener, kw, closer)) = suspicious.first() {
+
+    /// End of input: report blocks left open and hand over what remains.
+    pub fn finish(mut self, diags: &mut Diagnostics, done: &mut Vec<Node>) {
+        done.extend(self.pending.take());
+        if !self.stack.is_empty() {
+            if let Some((opener, kw, closer)) = self.suspicious.first() {
+                diags.error(
+                    opener,
+                    format!(
+                        "block '{kw}' is probably missing its '}}': the '}}' at line {} is indented like an enclosing block",
+                        closer.line
+                    ),
+                );
+            }
+        }
+        while let Some(open) = self.stack.pop() {
             diags.error(
-                opener,
+                &open.owner.loc,
                 format!(
-                    "block '{kw}' is probably missing its '}}': the '}}' at line {} is indented like an enclosing block",
-                    closer.line
+                    "block '{}' is never closed: expected '}}' before the end of the configuration",
+                    open.owner.keyword()
                 ),
             );
+            let mut node = open.owner;
+            node.block = Some(open.children);
+            match self.stack.last_mut() {
+                Some(o) => o.children.push(node),
+                None => done.push(node),
+            }
         }
     }
-    while let Some(open) = stack.pop() {
-        diags.error(
-            &open.owner.loc,
-            format!(
-                "block '{}' is never closed: expected '}}' before the end of the configuration",
-                open.owner.keyword()
-            ),
-        );
-        let mut node = open.owner;
-        node.block = Some(open.children);
-        match stack.last_mut() {
-            Some(o) => o.children.push(node),
-            None => root.push(node),
-        }
+}
+
+/// Build the whole statement tree. Unbalanced braces are reported; the tree is still returned.
+pub fn build(lines: &[Line], diags: &mut Diagnostics) -> Vec<Node> {
+    let mut b = Builder::default();
+    let mut out = Vec::new();
+    for line in lines {
+        b.feed(line, diags, &mut out);
     }
-    root
+    b.finish(diags, &mut out);
+    out
 }
 
 #[cfg(test)]
@@ -294,7 +367,7 @@ mod tests {
         assert_eq!(t[0].words[1].text, "/bin/x {a}");
         assert_eq!(t[0].words[1].loc.col, 10);
         assert_eq!(t[0].words[2].loc.col, 23);
-        assert_eq!(t[0].rest, "\"/bin/x {a}\" root");
+        assert_eq!(t[0].raw_rest(), "\"/bin/x {a}\" root");
     }
 
     #[test]
