@@ -3,6 +3,7 @@
 //! logical lines keepalived's parser would see, each with the place it came from.
 
 use crate::config::diag::{Diagnostics, FileId, Loc};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -29,49 +30,54 @@ struct Def {
     lines: Vec<String>,
 }
 
-/// Read `path` and everything it includes into logical lines.
-pub fn read_file(path: &Path, opts: &Options, diags: &mut Diagnostics) -> Vec<Line> {
-    let mut p = Pre {
-        opts,
-        diags,
-        defs: HashMap::new(),
-        out: Vec::new(),
-        stack: Vec::new(),
-        pending_def: None,
-        cur_dir: PathBuf::new(),
-        overflow: false,
-        main_registered: None,
-    };
-    p.std_defs();
+/// Where logical lines go, one at a time, as they are read.
+pub trait LineSink {
+    fn line(&mut self, text: &str, loc: Loc, diags: &mut Diagnostics);
+}
+
+impl LineSink for Vec<Line> {
+    fn line(&mut self, text: &str, loc: Loc, _: &mut Diagnostics) {
+        self.push(Line {
+            text: text.to_string(),
+            loc,
+        });
+    }
+}
+
+/// Read `path` and everything it includes, handing each logical line to `sink`.
+pub fn read_file(path: &Path, opts: &Options, diags: &mut Diagnostics, sink: &mut dyn LineSink) {
+    let mut p = Pre::new(opts, diags, sink, PathBuf::new());
     p.file(path, None);
-    p.out
 }
 
 /// Read keepalived.conf text that is not in a file (tests, fuzzing): includes are relative
 /// to the current directory.
-pub fn read_str(name: &str, text: &str, opts: &Options, diags: &mut Diagnostics) -> Vec<Line> {
-    let mut p = Pre {
-        opts,
-        diags,
-        defs: HashMap::new(),
-        out: Vec::new(),
-        stack: Vec::new(),
-        pending_def: None,
-        cur_dir: PathBuf::from("."),
-        overflow: false,
-        main_registered: None,
-    };
-    p.std_defs();
+pub fn read_str(
+    name: &str,
+    text: &str,
+    opts: &Options,
+    diags: &mut Diagnostics,
+    sink: &mut dyn LineSink,
+) {
+    let mut p = Pre::new(opts, diags, sink, PathBuf::from("."));
     let file = p.diags.add_file(name, Arc::from(text));
     p.text(file, text);
-    p.out
+}
+
+/// All logical lines of a text (for tests and tools).
+pub fn collect_str(name: &str, text: &str, opts: &Options, diags: &mut Diagnostics) -> Vec<Line> {
+    let mut out: Vec<Line> = Vec::new();
+    read_str(name, text, opts, diags, &mut out);
+    out
 }
 
 struct Pre<'a> {
     opts: &'a Options,
     diags: &'a mut Diagnostics,
     defs: HashMap<String, Def>,
-    out: Vec<Line>,
+    sink: &'a mut dyn LineSink,
+    /// logical lines handed out so far
+    count: usize,
     stack: Vec<PathBuf>,
     pending_def: Option<String>,
     cur_dir: PathBuf,
@@ -79,7 +85,29 @@ struct Pre<'a> {
     main_registered: Option<FileId>,
 }
 
-impl Pre<'_> {
+impl<'a> Pre<'a> {
+    fn new(
+        opts: &'a Options,
+        diags: &'a mut Diagnostics,
+        sink: &'a mut dyn LineSink,
+        cur_dir: PathBuf,
+    ) -> Self {
+        let mut p = Pre {
+            opts,
+            diags,
+            defs: HashMap::new(),
+            sink,
+            count: 0,
+            stack: Vec::new(),
+            pending_def: None,
+            cur_dir,
+            overflow: false,
+            main_registered: None,
+        };
+        p.std_defs();
+        p
+    }
+
     fn std_defs(&mut self) {
         for (k, v) in [("_HASH", "#"), ("_BANG", "!")] {
             self.defs.insert(
@@ -169,7 +197,7 @@ impl Pre<'_> {
                 // continuation lines of a multi-line $NAME=... definition
                 let (body, more) = match line.strip_suffix('\\') {
                     Some(b) => (b.trim_end().to_string(), true),
-                    None => (line.clone(), false),
+                    None => (line.to_string(), false),
                 };
                 if let Some(def) = self.defs.get_mut(&name) {
                     if !body.is_empty() {
@@ -185,12 +213,12 @@ impl Pre<'_> {
                 continue;
             }
             let loc = Loc::new(file, idx as u32 + 1, lead as u32 + 1);
-            self.logical(line, loc, 0);
+            self.logical(&line, loc, 0);
         }
     }
 
-    fn logical(&mut self, mut text: String, mut loc: Loc, depth: usize) {
-        if self.out.len() >= MAX_LINES {
+    fn logical(&mut self, mut text: &str, mut loc: Loc, depth: usize) {
+        if self.count >= MAX_LINES {
             if !self.overflow {
                 self.overflow = true;
                 self.diags.error(
@@ -230,10 +258,10 @@ impl Pre<'_> {
             }
             let body = rest[sp..].trim_start();
             loc.col += (text.len() - body.len()) as u32;
-            text = body.to_string();
+            text = body;
         }
         if text.starts_with('$') {
-            if let Some((name, value)) = definition(&text) {
+            if let Some((name, value)) = definition(text) {
                 let (value, multi) = match value.strip_suffix('\\') {
                     Some(v) => (v.trim_end().to_string(), true),
                     None => (value, false),
@@ -251,14 +279,14 @@ impl Pre<'_> {
             }
         }
         if text.starts_with("~SEQ") || text.starts_with("~LST") {
-            self.replicate(&text, &loc, depth);
+            self.replicate(text, &loc, depth);
             return;
         }
         if text.contains('$') {
-            if let Some(lines) = self.substitute(&text) {
+            if let Some(lines) = self.substitute(text) {
                 for l in lines {
                     match decomment(&l) {
-                        Ok((l, _)) if !l.is_empty() => self.logical(l, loc, depth + 1),
+                        Ok((l, _)) if !l.is_empty() => self.logical(&l, loc, depth + 1),
                         Ok(_) => {}
                         Err(msg) => self.diags.error(&loc, msg),
                     }
@@ -278,7 +306,8 @@ impl Pre<'_> {
             }
             return;
         }
-        self.out.push(Line { text, loc });
+        self.count += 1;
+        self.sink.line(text, loc, self.diags);
     }
 
     fn include(&mut self, pattern: &str, loc: &Loc) {
@@ -492,7 +521,7 @@ impl Pre<'_> {
                 return;
             }
             let count = (end - start) / step + 1;
-            if count > 1_000_000 || self.out.len() + count as usize > MAX_LINES {
+            if count > 1_000_000 || self.count + count as usize > MAX_LINES {
                 self.diags
                     .error(loc, bad("more than a million repetitions"));
                 return;
@@ -504,7 +533,7 @@ impl Pre<'_> {
         };
         for v in values {
             self.defs.insert(var.to_string(), Def { lines: vec![v] });
-            self.logical(body.clone(), *loc, depth + 1);
+            self.logical(&body, *loc, depth + 1);
         }
     }
 }
@@ -539,9 +568,14 @@ fn definition(text: &str) -> Option<(String, String)> {
 
 /// Remove a comment (`#` or `!` outside double quotes; `\#` and `\!` stand for themselves)
 /// and surrounding blanks. Returns the text and how many leading characters were removed.
-pub fn decomment(raw: &str) -> Result<(String, usize), String> {
+pub fn decomment(raw: &str) -> Result<(Cow<'_, str>, usize), String> {
     let lead = raw.len() - raw.trim_start_matches([' ', '\t']).len();
     let s = &raw[lead..];
+    if !s.contains(['"', '\\', '#', '!']) {
+        // the common line: nothing to remove but blanks
+        let t = s.trim_end_matches([' ', '\t', '\r']);
+        return Ok((Cow::Borrowed(t), lead));
+    }
     let mut out = String::with_capacity(s.len());
     let mut quote = false;
     let mut chars = s.chars().peekable();
@@ -567,7 +601,7 @@ pub fn decomment(raw: &str) -> Result<(String, usize), String> {
         return Err(format!("unterminated quote in '{}'", s.trim_end()));
     }
     let trimmed = out.trim_end_matches([' ', '\t', '\r']).to_string();
-    Ok((trimmed, raw[..lead].chars().count()))
+    Ok((Cow::Owned(trimmed), raw[..lead].chars().count()))
 }
 
 /// csh-style brace expansion: `a{b,c}d` -> `abd`, `acd` (nested braces allowed).
@@ -633,13 +667,14 @@ mod tests {
         let opts = Options {
             config_id: id.map(str::to_string),
         };
-        let l = read_str("t.conf", text, &opts, &mut d);
+        let l = collect_str("t.conf", text, &opts, &mut d);
         (l.into_iter().map(|l| l.text).collect(), d)
     }
 
     #[test]
     fn comments() {
-        assert_eq!(decomment("  a b # c").unwrap(), ("a b".to_string(), 2));
+        assert_eq!(decomment("  a b # c").unwrap(), (Cow::from("a b"), 2));
+        assert_eq!(decomment("\ta b  ").unwrap(), (Cow::from("a b"), 1));
         assert_eq!(decomment("a ! c").unwrap().0, "a");
         assert_eq!(decomment("a \"b # c\" d").unwrap().0, "a \"b # c\" d");
         assert_eq!(decomment("a \\# b").unwrap().0, "a # b");

@@ -13,22 +13,32 @@ use crate::config::{Locations, PathKey};
 use std::net::IpAddr;
 use std::str::FromStr;
 
-pub struct Reader<'d> {
-    d: &'d mut Diagnostics,
+/// What the reader has built so far.
+#[derive(Default)]
+pub struct State {
     pub cfg: Config,
     pub locs: Locations,
+}
+
+/// Reads top-level statements into a [`State`].
+pub struct Reader<'d> {
+    d: &'d mut Diagnostics,
+    st: &'d mut State,
+}
+
+/// Read a whole statement tree (tests and tools; the loader streams instead).
+pub fn read_nodes(nodes: &[Node], diags: &mut Diagnostics) -> (Config, Locations) {
+    let mut st = State::default();
+    Reader::new(diags, &mut st).root(nodes);
+    (st.cfg, st.locs)
 }
 
 /// A value parser for one word.
 type Parse<T> = fn(&str) -> Result<T, String>;
 
 impl<'d> Reader<'d> {
-    pub fn new(d: &'d mut Diagnostics) -> Self {
-        Reader {
-            d,
-            cfg: Config::default(),
-            locs: Locations::default(),
-        }
+    pub fn new(d: &'d mut Diagnostics, st: &'d mut State) -> Self {
+        Reader { d, st }
     }
 
     // ------------------------------------------------------------------ helpers
@@ -39,7 +49,7 @@ impl<'d> Reader<'d> {
 
     /// Record where keyword `n` of the block at `block` was written.
     fn at(&mut self, block: &PathKey, n: &Node) {
-        self.locs.insert_key(&block.child(n.keyword()), n.loc);
+        self.st.locs.insert_key(&block.child(n.keyword()), n.loc);
     }
 
     /// Check the number of arguments; report what was expected.
@@ -364,25 +374,25 @@ impl<'d> Reader<'d> {
                 "global_defs" => {
                     self.nargs(n, 0, 0, "no value");
                     let b = self.block(n);
-                    self.locs.insert("global_defs", n.loc);
+                    self.st.locs.insert("global_defs", n.loc);
                     for c in b {
                         self.global(c);
                     }
                 }
                 "static_ipaddress" => {
-                    let mut v = std::mem::take(&mut self.cfg.static_ipaddress);
+                    let mut v = std::mem::take(&mut self.st.cfg.static_ipaddress);
                     self.vips(n, &mut v);
-                    self.cfg.static_ipaddress = v;
+                    self.st.cfg.static_ipaddress = v;
                 }
                 "static_routes" => {
-                    let mut v = std::mem::take(&mut self.cfg.static_routes);
+                    let mut v = std::mem::take(&mut self.st.cfg.static_routes);
                     self.routes(n, &mut v);
-                    self.cfg.static_routes = v;
+                    self.st.cfg.static_routes = v;
                 }
                 "static_rules" => {
-                    let mut v = std::mem::take(&mut self.cfg.static_rules);
+                    let mut v = std::mem::take(&mut self.st.cfg.static_rules);
                     self.rules(n, &mut v);
-                    self.cfg.static_rules = v;
+                    self.st.cfg.static_rules = v;
                 }
                 "vrrp_script" => self.vrrp_script(n),
                 "track_file" | "vrrp_track_file" => self.track_file(n),
@@ -405,6 +415,7 @@ impl<'d> Reader<'d> {
     ) -> bool {
         if map.contains_key(name) {
             let first = self
+                .st
                 .locs
                 .get_exact(&format!("{kind}.{name}"))
                 .map(|l| format!(" (first defined at {})", self.d.describe(&l)))
@@ -412,7 +423,7 @@ impl<'d> Reader<'d> {
             self.err(&n.loc, format!("{kind} '{name}' is defined twice{first}"));
             true
         } else {
-            self.locs.insert(&format!("{kind}.{name}"), n.loc);
+            self.st.locs.insert(&format!("{kind}.{name}"), n.loc);
             false
         }
     }
@@ -421,7 +432,7 @@ impl<'d> Reader<'d> {
 
     fn global(&mut self, n: &Node) {
         self.at(&PathKey::of("global_defs"), n);
-        let mut g = std::mem::take(&mut self.cfg.global_defs);
+        let mut g = std::mem::take(&mut self.st.cfg.global_defs);
         match n.keyword() {
             "router_id" => g.router_id = self.string(n),
             "notification_email" => {
@@ -610,7 +621,7 @@ impl<'d> Reader<'d> {
             }
             _ => self.other(n, "global_defs", keywords::GLOBAL_DEFS),
         }
-        self.cfg.global_defs = g;
+        self.st.cfg.global_defs = g;
     }
 
     fn fifo(&mut self, n: &Node, slot: &mut Option<NotifyFifo>) {
@@ -698,9 +709,9 @@ impl<'d> Reader<'d> {
 
     fn vrrp_script(&mut self, n: &Node) {
         let Some(name) = self.name(n) else { return };
-        let map = std::mem::take(&mut self.cfg.vrrp_script);
+        let map = std::mem::take(&mut self.st.cfg.vrrp_script);
         let dup = self.dup_name(&map, "vrrp_script", &name, n);
-        self.cfg.vrrp_script = map;
+        self.st.cfg.vrrp_script = map;
         let path = format!("vrrp_script.{name}");
         let pk = PathKey::of(&path);
         let mut s = VrrpScript::default();
@@ -744,15 +755,15 @@ impl<'d> Reader<'d> {
             }
         }
         if !dup {
-            self.cfg.vrrp_script.insert(name, s);
+            self.st.cfg.vrrp_script.insert(name, s);
         }
     }
 
     fn track_file(&mut self, n: &Node) {
         let Some(name) = self.name(n) else { return };
-        let map = std::mem::take(&mut self.cfg.track_file);
+        let map = std::mem::take(&mut self.st.cfg.track_file);
         let dup = self.dup_name(&map, "track_file", &name, n);
-        self.cfg.track_file = map;
+        self.st.cfg.track_file = map;
         let path = format!("track_file.{name}");
         let pk = PathKey::of(&path);
         let mut t = TrackFile::default();
@@ -794,7 +805,7 @@ impl<'d> Reader<'d> {
             }
         }
         if !dup {
-            self.cfg.track_file.insert(name, t);
+            self.st.cfg.track_file.insert(name, t);
         }
     }
 
@@ -814,9 +825,9 @@ impl<'d> Reader<'d> {
 
     fn sync_group(&mut self, n: &Node) {
         let Some(name) = self.name(n) else { return };
-        let map = std::mem::take(&mut self.cfg.vrrp_sync_group);
+        let map = std::mem::take(&mut self.st.cfg.vrrp_sync_group);
         let dup = self.dup_name(&map, "vrrp_sync_group", &name, n);
-        self.cfg.vrrp_sync_group = map;
+        self.st.cfg.vrrp_sync_group = map;
         let path = format!("vrrp_sync_group.{name}");
         let pk = PathKey::of(&path);
         let mut g = SyncGroup::default();
@@ -843,15 +854,15 @@ impl<'d> Reader<'d> {
             }
         }
         if !dup {
-            self.cfg.vrrp_sync_group.insert(name, g);
+            self.st.cfg.vrrp_sync_group.insert(name, g);
         }
     }
 
     fn vrrp_instance(&mut self, n: &Node) {
         let Some(name) = self.name(n) else { return };
-        let map = std::mem::take(&mut self.cfg.vrrp_instance);
+        let map = std::mem::take(&mut self.st.cfg.vrrp_instance);
         let dup = self.dup_name(&map, "vrrp_instance", &name, n);
-        self.cfg.vrrp_instance = map;
+        self.st.cfg.vrrp_instance = map;
         let path = format!("vrrp_instance.{name}");
         let pk = PathKey::of(&path);
         let mut v = VrrpInstance::default();
@@ -949,7 +960,7 @@ impl<'d> Reader<'d> {
             }
         }
         if !dup {
-            self.cfg.vrrp_instance.insert(name, v);
+            self.st.cfg.vrrp_instance.insert(name, v);
         }
     }
 
@@ -1023,7 +1034,7 @@ impl<'d> Reader<'d> {
         self.nargs(n, 0, 0, "no value before '{'");
         let path = "ssl.default".to_string();
         let pk = PathKey::of(&path);
-        self.locs.insert(&path, n.loc);
+        self.st.locs.insert(&path, n.loc);
         let mut s = SslConfig::default();
         for c in self.block(n) {
             self.at(&pk, c);
@@ -1035,14 +1046,14 @@ impl<'d> Reader<'d> {
                 _ => self.other(c, "SSL", &[]),
             }
         }
-        self.cfg.ssl.insert("default".into(), s);
+        self.st.cfg.ssl.insert("default".into(), s);
     }
 
     fn vs_group(&mut self, n: &Node) {
         let Some(name) = self.name(n) else { return };
-        let map = std::mem::take(&mut self.cfg.virtual_server_group);
+        let map = std::mem::take(&mut self.st.cfg.virtual_server_group);
         let dup = self.dup_name(&map, "virtual_server_group", &name, n);
-        self.cfg.virtual_server_group = map;
+        self.st.cfg.virtual_server_group = map;
         let mut entries = Vec::new();
         for l in self.value_lines(n, 1) {
             match VsGroupEntry::parse_words(&Self::words(l)) {
@@ -1051,15 +1062,15 @@ impl<'d> Reader<'d> {
             }
         }
         if !dup {
-            self.cfg.virtual_server_group.insert(name, entries);
+            self.st.cfg.virtual_server_group.insert(name, entries);
         }
     }
 
     fn virtual_server(&mut self, n: &Node) {
-        let idx = self.cfg.virtual_server.len();
+        let idx = self.st.cfg.virtual_server.len();
         let path = format!("virtual_server[{idx}]");
         let pk = PathKey::of(&path);
-        self.locs.insert(&path, n.loc);
+        self.st.locs.insert(&path, n.loc);
         let mut vs = VirtualServer::default();
         let a = n.args();
         match a {
@@ -1223,7 +1234,7 @@ impl<'d> Reader<'d> {
         }
         vs.sorry_server = sorry;
         vs.real_server.shrink_to_fit();
-        self.cfg.virtual_server.push(vs);
+        self.st.cfg.virtual_server.push(vs);
     }
 
     fn method(&mut self, c: &Node) -> Option<LvsMethod> {
@@ -1248,13 +1259,13 @@ impl<'d> Reader<'d> {
 
     fn real_server(&mut self, n: &Node, path: &str) -> Option<RealServer> {
         let pk = PathKey::of(path);
-        self.locs.insert_key(&pk, n.loc);
+        self.st.locs.insert_key(&pk, n.loc);
         if !self.nargs(n, 1, 2, "an address and optionally a port") {
             return None;
         }
         let mut rs = RealServer::default();
         let a = n.args();
-        self.locs.insert_key(&pk.child("ip"), a[0].loc);
+        self.st.locs.insert_key(&pk.child("ip"), a[0].loc);
         match parse_ip(&a[0].text) {
             Ok(ip) => rs.ip = ip,
             Err(e) => self.err(&a[0].loc, format!("real_server: {e}")),
@@ -1295,6 +1306,8 @@ impl<'d> Reader<'d> {
                 }
             }
         }
+        // a Vec of large items starts with room for four: keep only what is used
+        rs.checkers.shrink_to_fit();
         Some(rs)
     }
 
@@ -1316,7 +1329,7 @@ impl<'d> Reader<'d> {
 
     fn checker(&mut self, n: &Node, kind: CheckKind, path: &str) -> Option<Checker> {
         let pk = PathKey::of(path);
-        self.locs.insert_key(&pk, n.loc);
+        self.st.locs.insert_key(&pk, n.loc);
         self.nargs(n, 0, 0, "no value before '{'");
         let mut ch = Checker::new(kind);
         let mut conn = ConnectOptions::default();
@@ -1423,7 +1436,7 @@ impl<'d> Reader<'d> {
 
     fn url(&mut self, n: &Node, path: &str) -> Option<Url> {
         let pk = PathKey::of(path);
-        self.locs.insert_key(&pk, n.loc);
+        self.st.locs.insert_key(&pk, n.loc);
         self.nargs(n, 0, 0, "no value before '{'");
         let mut u = Url::default();
         for c in self.block(n) {

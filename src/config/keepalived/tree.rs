@@ -211,11 +211,11 @@ impl Builder {
     }
 
     /// Add one logical line; completed top-level statements are pushed onto `done`.
-    pub fn feed(&mut self, line: &Line, diags: &mut Diagnostics, done: &mut Vec<Node>) {
-        for p in pieces(&line.text, line.loc.col) {
+    pub fn feed(&mut self, text: &str, at: Loc, diags: &mut Diagnostics, done: &mut Vec<Node>) {
+        for p in pieces(text, at.col) {
             match p {
                 Piece::Stmt(text, col) => {
-                    let loc = Loc { col, ..line.loc };
+                    let loc = Loc { col, ..at };
                     let ws = words(&text, &loc, diags);
                     // the raw text is kept only where quotes or escapes make it differ
                     let rest = if text.contains(['"', '\\', '\'']) {
@@ -237,7 +237,7 @@ impl Builder {
                     self.can_open = true;
                 }
                 Piece::Open(col) => {
-                    let loc = Loc { col, ..line.loc };
+                    let loc = Loc { col, ..at };
                     let owner = if self.can_open {
                         match self.stack.last_mut() {
                             Some(o) => o.children.pop(),
@@ -267,7 +267,7 @@ impl Builder {
                     self.can_open = false;
                 }
                 Piece::Close(col, first_on_line) => {
-                    let loc = Loc { col, ..line.loc };
+                    let loc = Loc { col, ..at };
                     self.can_open = false;
                     let Some(open) = self.stack.pop() else {
                         done.extend(self.pending.take());
@@ -332,7 +332,7 @@ pub fn build(lines: &[Line], diags: &mut Diagnostics) -> Vec<Node> {
     let mut b = Builder::default();
     let mut out = Vec::new();
     for line in lines {
-        b.feed(line, diags, &mut out);
+        b.feed(&line.text, line.loc, diags, &mut out);
     }
     b.finish(diags, &mut out);
     out
@@ -341,11 +341,11 @@ pub fn build(lines: &[Line], diags: &mut Diagnostics) -> Vec<Node> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::keepalived::lines::{read_str, Options};
+    use crate::config::keepalived::lines::{collect_str, Options};
 
     fn tree(text: &str) -> (Vec<Node>, Diagnostics) {
         let mut d = Diagnostics::default();
-        let l = read_str("t.conf", text, &Options::default(), &mut d);
+        let l = collect_str("t.conf", text, &Options::default(), &mut d);
         let t = build(&l, &mut d);
         (t, d)
     }
