@@ -22,7 +22,12 @@ impl Rng {
 fn seeds() -> Vec<Vec<u8>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut out = Vec::new();
-    for dir in ["tests/keepalived", "tests/keepalived/full.d", "tests/keepalived/invalid", "conf"] {
+    for dir in [
+        "tests/keepalived",
+        "tests/keepalived/full.d",
+        "tests/keepalived/invalid",
+        "conf",
+    ] {
         for e in std::fs::read_dir(root.join(dir)).unwrap() {
             let p = e.unwrap().path();
             if p.is_file() {
@@ -34,9 +39,32 @@ fn seeds() -> Vec<Vec<u8>> {
 }
 
 const TOKENS: &[&[u8]] = &[
-    b"{", b"}", b"\"", b"'", b"\\", b"$", b"${X}", b"$X=", b"~SEQ(n,1,3)", b"@", b"@^", b"!", b"#",
-    b"\n", b"include ", b"255", b"-1", b"4294967296", b"0.0000001", b"::", b"/33", b"\0", b"[", b"]",
-    b"= ", b"[[virtual_server]]\n",
+    b"{",
+    b"}",
+    b"\"",
+    b"'",
+    b"\\",
+    b"$",
+    b"${X}",
+    b"$X=",
+    b"~SEQ(n,1,3)",
+    b"@",
+    b"@^",
+    b"!",
+    b"#",
+    b"\n",
+    b"include ",
+    b"255",
+    b"-1",
+    b"4294967296",
+    b"0.0000001",
+    b"::",
+    b"/33",
+    b"\0",
+    b"[",
+    b"]",
+    b"= ",
+    b"[[virtual_server]]\n",
 ];
 
 #[test]
@@ -75,7 +103,11 @@ fn mutated_configs_never_panic() {
             if l.is_valid() {
                 let t = toml_format::write(&l.config).expect("a valid model writes as TOML");
                 let back = load_str("back.toml", &t, Format::Toml, None);
-                assert!(back.is_valid(), "written TOML must read back:\n{}\n{t}", back.diags.render());
+                assert!(
+                    back.is_valid(),
+                    "written TOML must read back:\n{}\n{t}",
+                    back.diags.render()
+                );
             }
         }
     }

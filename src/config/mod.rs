@@ -44,10 +44,12 @@ impl PathKey {
 }
 
 /// Where each part of the configuration was written, by model path. Validation looks its
-/// messages up here, so they point at the right line for either format.
+/// messages up here, so they point at the right line for either format. Recording is an
+/// append; the index is built the first time a message needs a place.
 #[derive(Clone, Debug, Default)]
 pub struct Locations {
-    map: FxHashMap<u64, Loc>,
+    entries: Vec<(u64, Loc)>,
+    index: std::cell::OnceCell<FxHashMap<u64, Loc>>,
     start: Option<Loc>,
 }
 
@@ -63,19 +65,28 @@ impl Locations {
 
     /// The first place a path was written wins (a keyword repeated keeps its first line).
     pub fn insert_key(&mut self, key: &PathKey, loc: Loc) {
-        self.map.entry(key.key()).or_insert(loc);
+        self.entries.push((key.key(), loc));
+        if self.index.get().is_some() {
+            self.index = std::cell::OnceCell::new();
+        }
+    }
+
+    fn index(&self) -> &FxHashMap<u64, Loc> {
+        self.index.get_or_init(|| {
+            let mut m = FxHashMap::with_capacity_and_hasher(self.entries.len(), Default::default());
+            for (k, l) in &self.entries {
+                m.entry(*k).or_insert(*l);
+            }
+            m
+        })
     }
 
     pub fn get_key(&self, key: &PathKey) -> Option<Loc> {
-        self.map.get(&key.key()).copied()
-    }
-
-    pub fn reserve(&mut self, n: usize) {
-        self.map.reserve(n);
+        self.index().get(&key.key()).copied()
     }
 
     pub fn get_exact(&self, path: &str) -> Option<Loc> {
-        self.map.get(&PathKey::of(path).key()).copied()
+        self.get_key(&PathKey::of(path))
     }
 
     /// The location of `path`, or of the nearest enclosing part that has one.
@@ -86,7 +97,8 @@ impl Locations {
             k = k.child(part);
             keys.push(k.key());
         }
-        keys.iter().rev().find_map(|k| self.map.get(k).copied())
+        let index = self.index();
+        keys.iter().rev().find_map(|k| index.get(k).copied())
     }
 
     /// Like `find`, falling back to the start of the file.

@@ -502,6 +502,7 @@ pub struct VrrpInstance {
     /// Unset: global_defs' default_interface.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub interface: Option<String>,
+    /// Required (validation reports a missing one).
     pub virtual_router_id: Vrid,
     pub priority: Priority,
     pub advert_int: Secs,
@@ -582,7 +583,8 @@ impl Default for VrrpInstance {
         VrrpInstance {
             state: InitialState::Backup,
             interface: None,
-            virtual_router_id: Vrid(1),
+            // 0 is outside 1..=255: "not set", reported by validation
+            virtual_router_id: Vrid(0),
             priority: Priority(100),
             advert_int: Secs::from_secs(1),
             version: None,
@@ -1035,6 +1037,7 @@ pub struct SorryServer {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RealServer {
+    /// Required: the unspecified address means not set.
     pub ip: IpAddr,
     /// Unset for fwmark services without a port.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1462,18 +1465,4 @@ pub struct SslConfig {
     /// ldirector: verify the real server's certificate against `ca` (keepalived never does).
     #[serde(skip_serializing_if = "is_false")]
     pub verify: bool,
-}
-
-#[cfg(test)]
-mod size_probe {
-    #[test]
-    fn sizes() {
-        eprintln!(
-            "Checker {} RealServer {} VirtualServer {} VrrpInstance {}",
-            std::mem::size_of::<super::Checker>(),
-            std::mem::size_of::<super::RealServer>(),
-            std::mem::size_of::<super::VirtualServer>(),
-            std::mem::size_of::<super::VrrpInstance>()
-        );
-    }
 }

@@ -220,6 +220,7 @@ mod tests {
         let mut cfg = Config::default();
         let inst = VrrpInstance {
             interface: Some("eth0".into()),
+            virtual_router_id: crate::config::types::Vrid(7),
             ..Default::default()
         };
         cfg.vrrp_instance.insert("VI_1".into(), inst);

@@ -5,7 +5,7 @@
 use super::diag::Diagnostics;
 use super::model::*;
 use super::types::Secs;
-use super::{Locations, PathKey};
+use super::Locations;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -417,7 +417,8 @@ fn lvs(cfg: &Config, v: &mut V) {
             }
         }
         if let Some(first) = seen.insert(service_key(vs), idx) {
-            let at = v.d.describe(&v.locs.at(&format!("virtual_server[{first}]")));
+            let at =
+                v.d.describe(&v.locs.at(&format!("virtual_server[{first}]")));
             v.error(
                 &p,
                 format!("virtual_server {what} is defined twice (first at {at})"),
@@ -482,26 +483,25 @@ fn lvs(cfg: &Config, v: &mut V) {
             }
         }
         let mut rs_seen: FxHashSet<(IpAddr, Option<u16>)> = FxHashSet::default();
-        let vs_key = PathKey::of(&p);
         let mut fam = vs_v6;
         for (ri, rs) in vs.real_server.iter().enumerate() {
-            let rp = format!("{p}.real_server[{ri}]");
-            if v.locs.get_key(&vs_key.child(&rp[p.len() + 1..]).child("ip")).is_none() {
-                v.error(&rp, "real_server needs an address ('ip')");
+            let rp = || format!("{p}.real_server[{ri}]");
+            if rs.ip.is_unspecified() {
+                v.error(&rp(), "real_server needs an address ('ip')");
             }
             if !rs_seen.insert((rs.ip, rs.port)) {
                 v.error(
-                    &rp,
+                    &rp(),
                     format!("real_server {} appears twice in {what}", rs.ip),
                 );
             }
             if vs.fwmark.is_none() && vs.group.is_none() && rs.port.is_none() {
-                v.error(&rp, format!("real_server {} needs a port", rs.ip));
+                v.error(&rp(), format!("real_server {} needs a port", rs.ip));
             }
             let tun = matches!(rs.effective.lvs_method, LvsMethod::Tun { .. });
             match fam {
                 Some(six) if six != rs.ip.is_ipv6() && !tun => v.error(
-                    &rp,
+                    &rp(),
                     format!("real_server {} is {} but {what} is not (only TUN forwards across families)", rs.ip, family(&rs.ip)),
                 ),
                 None => fam = Some(rs.ip.is_ipv6()),
@@ -510,13 +510,13 @@ fn lvs(cfg: &Config, v: &mut V) {
             if let (Some(u), Some(l)) = (rs.uthreshold, rs.lthreshold) {
                 if l > u {
                     v.error(
-                        &format!("{rp}.lthreshold"),
+                        &format!("{}.lthreshold", rp()),
                         format!("lthreshold {l} is above uthreshold {u}"),
                     );
                 }
             }
             for (ci, ch) in rs.checkers.iter().enumerate() {
-                checker(cfg, v, &|| format!("{rp}.check[{ci}]"), ch);
+                checker(cfg, v, &|| format!("{}.check[{ci}]", rp()), ch);
             }
         }
     }
@@ -562,10 +562,7 @@ fn checker(cfg: &Config, v: &mut V, p: &dyn Fn() -> String, ch: &Checker) {
     ];
     for (f, set, kinds) in fields {
         if *set && !kinds.contains(&k) {
-            v.error(
-                &at(f),
-                format!("'{f}' does not apply to {name}"),
-            );
+            v.error(&at(f), format!("'{f}' does not apply to {name}"));
         }
     }
     let conn_set = ch.connect_ip.is_some()
@@ -596,9 +593,10 @@ fn checker(cfg: &Config, v: &mut V, p: &dyn Fn() -> String, ch: &Checker) {
         }
     }
     match k {
-        HttpGet | SslGet if ch.url.is_empty() => {
-            v.error(&at(""), format!("{name} needs at least one url {{ path ... }}"))
-        }
+        HttpGet | SslGet if ch.url.is_empty() => v.error(
+            &at(""),
+            format!("{name} needs at least one url {{ path ... }}"),
+        ),
         Misc if ch.misc_path.is_none() => v.error(&at(""), "MISC_CHECK needs misc_path"),
         Dns if ch.dns_name.is_none() => v.error(&at(""), "DNS_CHECK needs a name to query"),
         File => match &ch.track_file {
@@ -615,10 +613,7 @@ fn checker(cfg: &Config, v: &mut V, p: &dyn Fn() -> String, ch: &Checker) {
     }
     if let Some(s) = &ch.ssl {
         if !cfg.ssl.contains_key(s) {
-            v.error(
-                &at("ssl"),
-                format!("SSL block '{s}' is not defined"),
-            );
+            v.error(&at("ssl"), format!("SSL block '{s}' is not defined"));
         }
     }
     if let (Some(lo), Some(hi)) = (ch.min_reply_length, ch.max_reply_length) {

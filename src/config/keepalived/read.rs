@@ -230,8 +230,8 @@ impl<'d> Reader<'d> {
             return None;
         }
         Some(User {
-            user: n.args()[0].text.clone(),
-            group: n.args().get(1).map(|w| w.text.clone()),
+            user: n.args()[0].text.to_string(),
+            group: n.args().get(1).map(|w| w.text.to_string()),
         })
     }
 
@@ -352,7 +352,7 @@ impl<'d> Reader<'d> {
         if !self.nargs(n, 1, 1, "a name") {
             return None;
         }
-        Some(n.args()[0].text.clone())
+        Some(n.args()[0].text.to_string())
     }
 
     // ------------------------------------------------------------------ top level
@@ -438,7 +438,7 @@ impl<'d> Reader<'d> {
             "notification_email" => {
                 for l in self.value_lines(n, 0) {
                     for w in &l.words {
-                        g.notification_email.push(w.text.clone());
+                        g.notification_email.push(w.text.to_string());
                     }
                 }
             }
@@ -447,7 +447,7 @@ impl<'d> Reader<'d> {
                 self.no_block(n);
                 if self.nargs(n, 1, 2, "an address or host name and optionally a port") {
                     let text = match n.args() {
-                        [h] => h.text.clone(),
+                        [h] => h.text.to_string(),
                         [h, p] if h.text.contains(':') => format!("[{}]:{}", h.text, p.text),
                         [h, p] => format!("{}:{}", h.text, p.text),
                         _ => String::new(),
@@ -602,7 +602,7 @@ impl<'d> Reader<'d> {
                     g.reload_check_config = Some(
                         n.args()
                             .first()
-                            .map_or("/dev/null".to_string(), |w| w.text.clone()),
+                            .map_or("/dev/null".to_string(), |w| w.text.to_string()),
                     );
                 }
             }
@@ -635,10 +635,10 @@ impl<'d> Reader<'d> {
             user: None,
             script: None,
         });
-        f.path = a[0].text.clone();
+        f.path = a[0].text.to_string();
         f.user = a.get(1).map(|u| User {
-            user: u.text.clone(),
-            group: a.get(2).map(|g| g.text.clone()),
+            user: u.text.to_string(),
+            group: a.get(2).map(|g| g.text.to_string()),
         });
     }
 
@@ -665,8 +665,8 @@ impl<'d> Reader<'d> {
         }
         let a = n.args();
         let mut s = LvsSyncDaemon {
-            interface: a[0].text.clone(),
-            vrrp_instance: a[1].text.clone(),
+            interface: a[0].text.to_string(),
+            vrrp_instance: a[1].text.to_string(),
             id: None,
             maxlen: None,
             port: None,
@@ -840,7 +840,7 @@ impl<'d> Reader<'d> {
                 "group" => {
                     for l in self.value_lines(c, 0) {
                         for w in &l.words {
-                            g.group.push(w.text.clone());
+                            g.group.push(w.text.to_string());
                         }
                     }
                 }
@@ -951,8 +951,11 @@ impl<'d> Reader<'d> {
                 "use_vmac" => {
                     self.no_block(c);
                     if self.nargs(c, 0, 1, "optionally an interface name") {
-                        v.use_vmac =
-                            Some(c.args().first().map_or(String::new(), |w| w.text.clone()));
+                        v.use_vmac = Some(
+                            c.args()
+                                .first()
+                                .map_or(String::new(), |w| w.text.to_string()),
+                        );
                         self.d.warning(&c.loc, "'use_vmac' is parsed but not supported by ldirector yet: the VIPs go on the instance's interface");
                     }
                 }
@@ -1078,7 +1081,7 @@ impl<'d> Reader<'d> {
                 Ok(m) => vs.fwmark = Some(m),
                 Err(e) => self.err(&v.loc, format!("virtual_server fwmark: {e}")),
             },
-            [k, v] if k.text == "group" => vs.group = Some(v.text.clone()),
+            [k, v] if k.text == "group" => vs.group = Some(v.text.to_string()),
             [ip, port] => {
                 match parse_ip(&ip.text) {
                     Ok(x) => vs.ip = Some(x),
@@ -1481,7 +1484,7 @@ impl<'d> Reader<'d> {
                 "regex_options" => {
                     self.no_block(c);
                     for w in c.args() {
-                        u.regex_options.push(w.text.clone());
+                        u.regex_options.push(w.text.to_string());
                     }
                 }
                 "regex_min_offset" => u.regex_min_offset = self.u32_(c),

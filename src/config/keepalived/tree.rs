@@ -4,10 +4,12 @@
 
 use super::lines::Line;
 use crate::config::diag::{Diagnostics, Loc};
+use compact_str::CompactString;
 
 #[derive(Clone, Debug)]
 pub struct Word {
-    pub text: String,
+    /// Inline up to 24 bytes: most words cost no allocation.
+    pub text: CompactString,
     pub loc: Loc,
 }
 
@@ -56,57 +58,13 @@ impl Node {
     }
 }
 
-enum Piece {
-    Stmt(String, u32),
-    Open(u32),
-    Close(u32, bool),
-}
-
-/// Split a line at unquoted braces.
-fn pieces(text: &str, first_col: u32) -> Vec<Piece> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut cur_col = first_col;
-    let mut quote = false;
-    let mut col = first_col;
-    let mut chars = text.chars().peekable();
-    let flush = |cur: &mut String, cur_col: u32, out: &mut Vec<Piece>| {
-        let lead = cur.len() - cur.trim_start().len();
-        let t = cur.trim();
-        if !t.is_empty() {
-            out.push(Piece::Stmt(t.to_string(), cur_col + lead as u32));
-        }
-        cur.clear();
-    };
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => {
-                quote = !quote;
-                cur.push(c);
-            }
-            '\\' if quote => {
-                cur.push(c);
-                if let Some(n) = chars.next() {
-                    cur.push(n);
-                    col += 1;
-                }
-            }
-            '{' | '}' if !quote => {
-                let first_on_line = out.is_empty() && cur.trim().is_empty();
-                flush(&mut cur, cur_col, &mut out);
-                out.push(if c == '{' {
-                    Piece::Open(col)
-                } else {
-                    Piece::Close(col, first_on_line)
-                });
-                cur_col = col + 1;
-            }
-            _ => cur.push(c),
-        }
-        col += 1;
+/// Column of byte offset `off` in `text`, whose first character is at column `first`.
+fn col_of(text: &str, ascii: bool, first: u32, off: usize) -> u32 {
+    if ascii {
+        first + off as u32
+    } else {
+        first + text[..off].chars().count() as u32
     }
-    flush(&mut cur, cur_col, &mut out);
-    out
 }
 
 /// Split a statement into words as keepalived does: blanks separate, `"..."` groups (quotes
@@ -142,12 +100,16 @@ fn words(text: &str, loc: &Loc, diags: &mut Diagnostics) -> Vec<Word> {
                 col += 1;
             }
             i += 1;
-            if c < 0x80 || c >= 0xc0 {
+            if !(0x80..0xc0).contains(&c) {
                 col += 1;
             }
         }
         let raw = &text[start..i];
-        let wtext = if quoted { unquote(raw) } else { raw.to_string() };
+        let wtext = if quoted {
+            CompactString::from(unquote(raw))
+        } else {
+            CompactString::from(raw)
+        };
         let wloc = Loc {
             col: start_col,
             ..*loc
@@ -155,7 +117,10 @@ fn words(text: &str, loc: &Loc, diags: &mut Diagnostics) -> Vec<Word> {
         if quote {
             diags.error(&wloc, "missing closing '\"'");
         }
-        out.push(Word { text: wtext, loc: wloc });
+        out.push(Word {
+            text: wtext,
+            loc: wloc,
+        });
     }
     out
 }
@@ -200,7 +165,11 @@ pub struct Builder {
 }
 
 impl Builder {
-    fn siblings<'a>(stack: &'a mut [Open], pending: &mut Option<Node>, done: &mut Vec<Node>) -> Option<&'a mut Vec<Node>> {
+    fn siblings<'a>(
+        stack: &'a mut [Open],
+        pending: &mut Option<Node>,
+        done: &mut Vec<Node>,
+    ) -> Option<&'a mut Vec<Node>> {
         match stack.last_mut() {
             Some(o) => Some(&mut o.children),
             None => {
@@ -211,87 +180,137 @@ impl Builder {
     }
 
     /// Add one logical line; completed top-level statements are pushed onto `done`.
+    /// Every unquoted `{` or `}` ends the statement before it.
     pub fn feed(&mut self, text: &str, at: Loc, diags: &mut Diagnostics, done: &mut Vec<Node>) {
-        for p in pieces(text, at.col) {
-            match p {
-                Piece::Stmt(text, col) => {
-                    let loc = Loc { col, ..at };
-                    let ws = words(&text, &loc, diags);
-                    // the raw text is kept only where quotes or escapes make it differ
-                    let rest = if text.contains(['"', '\\', '\'']) {
-                        text.split_once(char::is_whitespace)
-                            .map(|x| x.1.trim().to_string())
+        let ascii = text.is_ascii();
+        let b = text.as_bytes();
+        let mut seg = 0;
+        let mut quote = false;
+        let mut before = false; // anything on this line before the current position
+        let mut i = 0;
+        while i < b.len() {
+            match b[i] {
+                b'"' => quote = !quote,
+                b'\\' if quote => i += 1,
+                c @ (b'{' | b'}') if !quote => {
+                    let stmt_col = col_of(text, ascii, at.col, seg);
+                    before |= self.statement(&text[seg..i], stmt_col, at, diags, done);
+                    let loc = Loc {
+                        col: col_of(text, ascii, at.col, i),
+                        ..at
+                    };
+                    if c == b'{' {
+                        self.open(loc, diags, done);
                     } else {
-                        None
-                    };
-                    let node = Node {
-                        words: ws,
-                        rest,
-                        loc,
-                        block: None,
-                    };
-                    match Self::siblings(&mut self.stack, &mut self.pending, done) {
-                        Some(sib) => sib.push(node),
-                        None => self.pending = Some(node),
+                        self.close(loc, !before, diags, done);
                     }
-                    self.can_open = true;
+                    before = true;
+                    seg = i + 1;
                 }
-                Piece::Open(col) => {
-                    let loc = Loc { col, ..at };
-                    let owner = if self.can_open {
-                        match self.stack.last_mut() {
-                            Some(o) => o.children.pop(),
-                            None => self.pending.take(),
-                        }
-                    } else {
-                        None
-                    };
-                    let owner = owner.unwrap_or_else(|| {
-                        diags.error(&loc, "unexpected '{': a block must follow a keyword");
-                        Node {
-                            words: Vec::new(),
-                            rest: None,
-                            loc,
-                            block: None,
-                        }
-                    });
-                    if self.stack.is_empty() {
-                        done.extend(self.pending.take());
-                    }
-                    let indent = owner.loc.col;
-                    self.stack.push(Open {
-                        owner,
-                        children: Vec::new(),
-                        indent,
-                    });
-                    self.can_open = false;
-                }
-                Piece::Close(col, first_on_line) => {
-                    let loc = Loc { col, ..at };
-                    self.can_open = false;
-                    let Some(open) = self.stack.pop() else {
-                        done.extend(self.pending.take());
-                        diags.error(&loc, "extra '}': no block is open here");
-                        continue;
-                    };
-                    if first_on_line && col < open.indent && open.owner.loc.file == loc.file {
-                        self.suspicious.push((
-                            open.owner.loc,
-                            open.owner.keyword().to_string(),
-                            loc,
-                        ));
-                    }
-                    let mut node = open.owner;
-                    node.block = Some(open.children);
-                    if node.words.is_empty() {
-                        continue; // the anonymous block of a stray '{'
-                    }
-                    match self.stack.last_mut() {
-                        Some(o) => o.children.push(node),
-                        None => done.push(node),
-                    }
-                }
+                _ => {}
             }
+            i += 1;
+        }
+        let stmt_col = col_of(text, ascii, at.col, seg.min(text.len()));
+        self.statement(&text[seg.min(text.len())..], stmt_col, at, diags, done);
+    }
+
+    /// A statement (the text between braces); false when it is blank.
+    fn statement(
+        &mut self,
+        text: &str,
+        col: u32,
+        at: Loc,
+        diags: &mut Diagnostics,
+        done: &mut Vec<Node>,
+    ) -> bool {
+        let trimmed = text.trim_start();
+        let lead = (text.len() - trimmed.len()) as u32;
+        let t = trimmed.trim_end();
+        if t.is_empty() {
+            return false;
+        }
+        let loc = Loc {
+            col: col + lead,
+            ..at
+        };
+        let ws = words(t, &loc, diags);
+        // the raw text is kept only where quotes or escapes make it differ
+        let rest = if t.contains(['"', '\\', '\'']) {
+            t.split_once(char::is_whitespace)
+                .map(|x| x.1.trim().to_string())
+        } else {
+            None
+        };
+        let node = Node {
+            words: ws,
+            rest,
+            loc,
+            block: None,
+        };
+        match Self::siblings(&mut self.stack, &mut self.pending, done) {
+            Some(sib) => sib.push(node),
+            None => self.pending = Some(node),
+        }
+        self.can_open = true;
+        true
+    }
+
+    fn open(&mut self, loc: Loc, diags: &mut Diagnostics, done: &mut Vec<Node>) {
+        let owner = if self.can_open {
+            match self.stack.last_mut() {
+                Some(o) => o.children.pop(),
+                None => self.pending.take(),
+            }
+        } else {
+            None
+        };
+        let owner = owner.unwrap_or_else(|| {
+            diags.error(&loc, "unexpected '{': a block must follow a keyword");
+            Node {
+                words: Vec::new(),
+                rest: None,
+                loc,
+                block: None,
+            }
+        });
+        if self.stack.is_empty() {
+            done.extend(self.pending.take());
+        }
+        let indent = owner.loc.col;
+        self.stack.push(Open {
+            owner,
+            children: Vec::new(),
+            indent,
+        });
+        self.can_open = false;
+    }
+
+    fn close(
+        &mut self,
+        loc: Loc,
+        first_on_line: bool,
+        diags: &mut Diagnostics,
+        done: &mut Vec<Node>,
+    ) {
+        self.can_open = false;
+        let Some(open) = self.stack.pop() else {
+            done.extend(self.pending.take());
+            diags.error(&loc, "extra '}': no block is open here");
+            return;
+        };
+        if first_on_line && loc.col < open.indent && open.owner.loc.file == loc.file {
+            self.suspicious
+                .push((open.owner.loc, open.owner.keyword().to_string(), loc));
+        }
+        let mut node = open.owner;
+        node.block = Some(open.children);
+        if node.words.is_empty() {
+            return; // the anonymous block of a stray '{'
+        }
+        match self.stack.last_mut() {
+            Some(o) => o.children.push(node),
+            None => done.push(node),
         }
     }
 
