@@ -118,9 +118,9 @@ fn vrrp(cfg: &Config, v: &mut V) {
     for (name, i) in &cfg.vrrp_instance {
         let p = format!("vrrp_instance.{name}");
         let e = &i.effective;
-        if v.locs
-            .get_exact(&format!("{p}.virtual_router_id"))
-            .is_none()
+        // unset (0); a value that was written but refused is already reported
+        if i.virtual_router_id.get() == 0
+            && v.locs.get_exact(&format!("{p}.virtual_router_id")).is_none()
         {
             v.error(
                 &p,
