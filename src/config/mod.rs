@@ -38,6 +38,37 @@ impl PathKey {
         PathKey(h)
     }
 
+    /// This path extended by `name[i]` (the same key as `child("name[i]")`, without
+    /// formatting a string).
+    pub fn child_indexed(&self, name: &str, i: usize) -> PathKey {
+        let mut buf = [0u8; 64];
+        let n = name.len().min(40);
+        buf[..n].copy_from_slice(&name.as_bytes()[..n]);
+        buf[n] = b'[';
+        let mut digits = [0u8; 20];
+        let mut d = 0;
+        let mut v = i;
+        loop {
+            digits[d] = b'0' + (v % 10) as u8;
+            d += 1;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        let mut len = n + 1;
+        for k in (0..d).rev() {
+            buf[len] = digits[k];
+            len += 1;
+        }
+        buf[len] = b']';
+        len += 1;
+        let mut h = self.0.clone();
+        h.write(&buf[..len]);
+        h.write_u8(0xff);
+        PathKey(h)
+    }
+
     pub fn key(&self) -> u64 {
         self.0.finish()
     }
@@ -206,5 +237,29 @@ fn finish(mut config: Config, locs: Locations, mut diags: Diagnostics, format: F
         diags,
         locs,
         format,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_keys_agree_however_built() {
+        let a = PathKey::of("virtual_server[12].real_server[3].weight");
+        let b = PathKey::default()
+            .child_indexed("virtual_server", 12)
+            .child_indexed("real_server", 3)
+            .child("weight");
+        assert_eq!(a.key(), b.key());
+        assert_ne!(a.key(), PathKey::of("virtual_server[1].real_server[23].weight").key());
+        let mut l = Locations::default();
+        let f = FileId(0);
+        l.insert("vrrp_instance.VI_1", Loc::new(f, 3, 1));
+        l.insert("vrrp_instance.VI_1.priority", Loc::new(f, 5, 5));
+        l.insert("vrrp_instance.VI_1.priority", Loc::new(f, 9, 5));
+        assert_eq!(l.get_exact("vrrp_instance.VI_1.priority"), Some(Loc::new(f, 5, 5)));
+        assert_eq!(l.find("vrrp_instance.VI_1.advert_int"), Some(Loc::new(f, 3, 1)));
+        assert_eq!(l.find("nothing.here"), None);
     }
 }

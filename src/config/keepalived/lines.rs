@@ -153,7 +153,10 @@ impl<'a> Pre<'a> {
                 return;
             }
         };
-        let text = String::from_utf8_lossy(&bytes);
+        let text = match std::str::from_utf8(&bytes) {
+            Ok(t) => std::borrow::Cow::Borrowed(t),
+            Err(_) => String::from_utf8_lossy(&bytes),
+        };
         if text.contains('\0') {
             self.diags.error(
                 &here,
@@ -571,7 +574,7 @@ fn definition(text: &str) -> Option<(String, String)> {
 pub fn decomment(raw: &str) -> Result<(Cow<'_, str>, usize), String> {
     let lead = raw.len() - raw.trim_start_matches([' ', '\t']).len();
     let s = &raw[lead..];
-    if !s.contains(['"', '\\', '#', '!']) {
+    if !s.bytes().any(|b| matches!(b, b'"' | b'\\' | b'#' | b'!')) {
         // the common line: nothing to remove but blanks
         let t = s.trim_end_matches([' ', '\t', '\r']);
         return Ok((Cow::Borrowed(t), lead));

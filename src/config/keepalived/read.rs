@@ -1071,9 +1071,8 @@ impl<'d> Reader<'d> {
 
     fn virtual_server(&mut self, n: &Node) {
         let idx = self.st.cfg.virtual_server.len();
-        let path = format!("virtual_server[{idx}]");
-        let pk = PathKey::of(&path);
-        self.st.locs.insert(&path, n.loc);
+        let pk = PathKey::default().child_indexed("virtual_server", idx);
+        self.st.locs.insert_key(&pk, n.loc);
         let mut vs = VirtualServer::default();
         let a = n.args();
         match a {
@@ -1216,8 +1215,8 @@ impl<'d> Reader<'d> {
                     }
                 }
                 "real_server" => {
-                    let path = format!("{path}.real_server[{}]", vs.real_server.len());
-                    if let Some(rs) = self.real_server(c, &path) {
+                    let rpk = pk.child_indexed("real_server", vs.real_server.len());
+                    if let Some(rs) = self.real_server(c, &rpk) {
                         vs.real_server.push(rs);
                     }
                 }
@@ -1260,8 +1259,7 @@ impl<'d> Reader<'d> {
         }
     }
 
-    fn real_server(&mut self, n: &Node, path: &str) -> Option<RealServer> {
-        let pk = PathKey::of(path);
+    fn real_server(&mut self, n: &Node, pk: &PathKey) -> Option<RealServer> {
         self.st.locs.insert_key(&pk, n.loc);
         if !self.nargs(n, 1, 2, "an address and optionally a port") {
             return None;
@@ -1299,8 +1297,8 @@ impl<'d> Reader<'d> {
                 "virtualhost" => rs.virtualhost = self.string(c),
                 kw => {
                     if let Ok(kind) = parse_enum::<CheckKind>(kw) {
-                        let cpath = format!("{path}.check[{}]", rs.checkers.len());
-                        if let Some(ch) = self.checker(c, kind, &cpath) {
+                        let cpk = pk.child_indexed("check", rs.checkers.len());
+                        if let Some(ch) = self.checker(c, kind, &cpk) {
                             rs.checkers.push(ch);
                         }
                     } else {
@@ -1330,8 +1328,7 @@ impl<'d> Reader<'d> {
         true
     }
 
-    fn checker(&mut self, n: &Node, kind: CheckKind, path: &str) -> Option<Checker> {
-        let pk = PathKey::of(path);
+    fn checker(&mut self, n: &Node, kind: CheckKind, pk: &PathKey) -> Option<Checker> {
         self.st.locs.insert_key(&pk, n.loc);
         self.nargs(n, 0, 0, "no value before '{'");
         let mut ch = Checker::new(kind);
@@ -1360,8 +1357,8 @@ impl<'d> Reader<'d> {
                 "alpha" if common => ch.alpha = self.flag(c),
                 "log_all_failures" if common => ch.log_all_failures = self.flag(c),
                 "url" if kind.is_http() => {
-                    let upath = format!("{path}.url[{}]", ch.url.len());
-                    if let Some(u) = self.url(c, &upath) {
+                    let upk = pk.child_indexed("url", ch.url.len());
+                    if let Some(u) = self.url(c, &upk) {
                         ch.url.push(u)
                     }
                 }
@@ -1437,8 +1434,7 @@ impl<'d> Reader<'d> {
         Some(ch)
     }
 
-    fn url(&mut self, n: &Node, path: &str) -> Option<Url> {
-        let pk = PathKey::of(path);
+    fn url(&mut self, n: &Node, pk: &PathKey) -> Option<Url> {
         self.st.locs.insert_key(&pk, n.loc);
         self.nargs(n, 0, 0, "no value before '{'");
         let mut u = Url::default();

@@ -236,7 +236,7 @@ impl Builder {
         };
         let ws = words(t, &loc, diags);
         // the raw text is kept only where quotes or escapes make it differ
-        let rest = if t.contains(['"', '\\', '\'']) {
+        let rest = if t.bytes().any(|b| matches!(b, b'"' | b'\\' | b'\'')) {
             t.split_once(char::is_whitespace)
                 .map(|x| x.1.trim().to_string())
         } else {
