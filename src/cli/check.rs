@@ -43,6 +43,9 @@ pub fn run(a: &CheckArgs) -> i32 {
         }
     }
     eprintln!("{}: valid ({w} warning{})", path.display(), plural(w));
+    // The process ends here: leave the model to the kernel rather than free it piece by
+    // piece (tens of milliseconds for a configuration with tens of thousands of servers).
+    std::mem::forget(loaded);
     0
 }
 

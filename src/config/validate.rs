@@ -365,11 +365,18 @@ fn tracks(cfg: &Config, v: &mut V, p: &str, scripts: &[Track], files: &[Track]) 
 }
 
 /// The identity of a virtual service, for duplicate detection.
-fn service_key(vs: &VirtualServer) -> String {
+#[derive(PartialEq, Eq, Hash)]
+enum ServiceKey<'a> {
+    Group(&'a str, Protocol),
+    Fwmark(u32, Option<IpFamily>),
+    Addr(Option<IpAddr>, Option<u16>, Protocol),
+}
+
+fn service_key(vs: &VirtualServer) -> ServiceKey<'_> {
     match (&vs.group, vs.fwmark) {
-        (Some(g), _) => format!("group {g} {:?}", vs.protocol),
-        (None, Some(m)) => format!("fwmark {m} {:?}", vs.ip_family),
-        _ => format!("{:?} {:?} {:?}", vs.ip, vs.port, vs.protocol),
+        (Some(g), _) => ServiceKey::Group(g, vs.protocol),
+        (None, Some(m)) => ServiceKey::Fwmark(m, vs.ip_family),
+        _ => ServiceKey::Addr(vs.ip, vs.port, vs.protocol),
     }
 }
 
@@ -382,7 +389,7 @@ fn lvs(cfg: &Config, v: &mut V) {
             );
         }
     }
-    let mut seen: FxHashMap<String, usize> = FxHashMap::default();
+    let mut seen: FxHashMap<ServiceKey, usize> = FxHashMap::default();
     for (name, entries) in &cfg.virtual_server_group {
         let p = format!("virtual_server_group.{name}");
         if entries.is_empty() {
@@ -391,7 +398,7 @@ fn lvs(cfg: &Config, v: &mut V) {
     }
     for (idx, vs) in cfg.virtual_server.iter().enumerate() {
         let p = format!("virtual_server[{idx}]");
-        let what = vs.describe();
+        let what = || vs.describe();
         let keys = usize::from(vs.ip.is_some() || vs.port.is_some())
             + usize::from(vs.fwmark.is_some())
             + usize::from(vs.group.is_some());
@@ -421,7 +428,7 @@ fn lvs(cfg: &Config, v: &mut V) {
                 v.d.describe(&v.locs.at(&format!("virtual_server[{first}]")));
             v.error(
                 &p,
-                format!("virtual_server {what} is defined twice (first at {at})"),
+                format!("virtual_server {} is defined twice (first at {at})", what()),
             );
         }
         for f in &vs.sched_flags {
@@ -492,7 +499,7 @@ fn lvs(cfg: &Config, v: &mut V) {
             if !rs_seen.insert((rs.ip, rs.port)) {
                 v.error(
                     &rp(),
-                    format!("real_server {} appears twice in {what}", rs.ip),
+                    format!("real_server {} appears twice in {}", rs.ip, what()),
                 );
             }
             if vs.fwmark.is_none() && vs.group.is_none() && rs.port.is_none() {
@@ -502,7 +509,7 @@ fn lvs(cfg: &Config, v: &mut V) {
             match fam {
                 Some(six) if six != rs.ip.is_ipv6() && !tun => v.error(
                     &rp(),
-                    format!("real_server {} is {} but {what} is not (only TUN forwards across families)", rs.ip, family(&rs.ip)),
+                    format!("real_server {} is {} but {} is not (only TUN forwards across families)", rs.ip, family(&rs.ip), what()),
                 ),
                 None => fam = Some(rs.ip.is_ipv6()),
                 _ => {}

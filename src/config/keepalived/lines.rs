@@ -297,8 +297,9 @@ impl<'a> Pre<'a> {
                 return;
             }
         }
-        let mut words = text.split_whitespace();
-        if words.next() == Some("include") {
+        if text.starts_with("include")
+            && text[7..].starts_with([' ', '\t'])
+        {
             let pattern = text["include".len()..].trim();
             let pattern = pattern.trim_matches('"');
             if pattern.is_empty() {
@@ -572,12 +573,18 @@ fn definition(text: &str) -> Option<(String, String)> {
 /// Remove a comment (`#` or `!` outside double quotes; `\#` and `\!` stand for themselves)
 /// and surrounding blanks. Returns the text and how many leading characters were removed.
 pub fn decomment(raw: &str) -> Result<(Cow<'_, str>, usize), String> {
-    let lead = raw.len() - raw.trim_start_matches([' ', '\t']).len();
+    let b = raw.as_bytes();
+    let lead = b.iter().take_while(|c| matches!(c, b' ' | b'\t')).count();
     let s = &raw[lead..];
     if !s.bytes().any(|b| matches!(b, b'"' | b'\\' | b'#' | b'!')) {
         // the common line: nothing to remove but blanks
-        let t = s.trim_end_matches([' ', '\t', '\r']);
-        return Ok((Cow::Borrowed(t), lead));
+        let sb = s.as_bytes();
+        let end = sb.len()
+            - sb.iter()
+                .rev()
+                .take_while(|c| matches!(c, b' ' | b'\t' | b'\r'))
+                .count();
+        return Ok((Cow::Borrowed(&s[..end]), lead));
     }
     let mut out = String::with_capacity(s.len());
     let mut quote = false;

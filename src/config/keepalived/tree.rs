@@ -5,6 +5,7 @@
 use super::lines::Line;
 use crate::config::diag::{Diagnostics, Loc};
 use compact_str::CompactString;
+use smallvec::SmallVec;
 
 #[derive(Clone, Debug)]
 pub struct Word {
@@ -15,7 +16,8 @@ pub struct Word {
 
 #[derive(Clone, Debug)]
 pub struct Node {
-    pub words: Vec<Word>,
+    /// Most statements have three words or fewer: kept inline, no allocation.
+    pub words: SmallVec<[Word; 3]>,
     /// The statement's text after the keyword as written, quotes kept (for script command
     /// lines), when quotes or escapes make it differ from the words.
     pub rest: Option<String>,
@@ -69,8 +71,8 @@ fn col_of(text: &str, ascii: bool, first: u32, off: usize) -> u32 {
 
 /// Split a statement into words as keepalived does: blanks separate, `"..."` groups (quotes
 /// removed, backslashes kept).
-fn words(text: &str, loc: &Loc, diags: &mut Diagnostics) -> Vec<Word> {
-    let mut out = Vec::with_capacity(4);
+fn words(text: &str, loc: &Loc, diags: &mut Diagnostics) -> SmallVec<[Word; 3]> {
+    let mut out = SmallVec::new();
     let b = text.as_bytes();
     let mut i = 0;
     // columns count characters; track them alongside byte offsets
@@ -268,7 +270,7 @@ impl Builder {
         let owner = owner.unwrap_or_else(|| {
             diags.error(&loc, "unexpected '{': a block must follow a keyword");
             Node {
-                words: Vec::new(),
+                words: SmallVec::new(),
                 rest: None,
                 loc,
                 block: None,
