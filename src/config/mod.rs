@@ -31,6 +31,11 @@ impl PathKey {
     /// This path extended by `component` (which may itself contain dots).
     pub fn child(&self, component: &str) -> PathKey {
         let mut h = self.0.clone();
+        if !component.as_bytes().contains(&b'.') {
+            h.write(component.as_bytes());
+            h.write_u8(0xff);
+            return PathKey(h);
+        }
         for part in component.split('.') {
             h.write(part.as_bytes());
             h.write_u8(0xff);

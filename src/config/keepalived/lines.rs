@@ -187,7 +187,7 @@ impl<'a> Pre<'a> {
 
     fn text(&mut self, file: FileId, text: &str) {
         self.pending_def = None;
-        for (idx, raw) in text.lines().enumerate() {
+        for (idx, raw) in lines_of(text).enumerate() {
             let loc = Loc::new(file, idx as u32 + 1, 1);
             let (line, lead) = match decomment(raw) {
                 Ok(v) => v,
@@ -553,6 +553,22 @@ fn parse_c_int(s: &str) -> Result<i64, std::num::ParseIntError> {
         s.parse()?
     };
     Ok(if neg { -v } else { v })
+}
+
+/// The lines of a text (without `\n` or `\r\n`), found with memchr.
+fn lines_of(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let (line, next) = match memchr::memchr(b'\n', rest.as_bytes()) {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => (rest, ""),
+        };
+        rest = next;
+        Some(line.strip_suffix('\r').unwrap_or(line))
+    })
 }
 
 /// `$NAME=value` (spaces allowed around `=`).
