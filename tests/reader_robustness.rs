@@ -113,6 +113,17 @@ fn mutated_configs_never_panic() {
     }
 }
 
+/// Inputs the fuzzer (`cargo fuzz run config_reader`) found crashing, kept as regressions.
+#[test]
+fn fuzzer_findings_stay_fixed() {
+    for text in ["vrrp_instance C{track_file{{", "vrrp_sync_group G{group{{", "virtual_server_group W{{"] {
+        for format in [Format::Keepalived, Format::Toml] {
+            let l = load_str("f.conf", text, format, None);
+            assert!(!l.is_valid(), "{text}");
+        }
+    }
+}
+
 #[test]
 fn expansion_bombs_are_bounded() {
     // parameters doubling on every level, and nested ~SEQ

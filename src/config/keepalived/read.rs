@@ -170,7 +170,9 @@ impl<'d> Reader<'d> {
             if c.block.is_some() {
                 self.err(&c.loc, "a nested block is not allowed in a list of values");
             }
-            out.push(c);
+            if !c.words.is_empty() {
+                out.push(c);
+            }
         }
         out
     }

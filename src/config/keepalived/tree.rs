@@ -340,6 +340,9 @@ impl Builder {
             );
             let mut node = open.owner;
             node.block = Some(open.children);
+            if node.words.is_empty() {
+                continue; // the anonymous block of a stray '{'
+            }
             match self.stack.last_mut() {
                 Some(o) => o.children.push(node),
                 None => done.push(node),
@@ -403,6 +406,22 @@ mod tests {
         assert!(d.render().contains("t.conf:3:1: error: extra '}'"));
         let (_, d) = tree("{\n}\n");
         assert!(d.render().contains("unexpected '{'"));
+    }
+
+    #[test]
+    fn every_node_has_a_keyword() {
+        // found by the fuzzer: a stray '{' left open until the end
+        fn check(nodes: &[Node]) {
+            for n in nodes {
+                assert!(!n.words.is_empty());
+                check(n.block.as_deref().unwrap_or(&[]));
+            }
+        }
+        for text in ["vrrp_instance C{track_file{{", "a {\n{\n{ b }\n", "{{{"] {
+            let (t, d) = tree(text);
+            assert!(d.has_errors());
+            check(&t);
+        }
     }
 
     #[test]
