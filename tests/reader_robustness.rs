@@ -116,7 +116,13 @@ fn mutated_configs_never_panic() {
 /// Inputs the fuzzer (`cargo fuzz run config_reader`) found crashing, kept as regressions.
 #[test]
 fn fuzzer_findings_stay_fixed() {
-    for text in ["vrrp_instance C{track_file{{", "vrrp_sync_group G{group{{", "virtual_server_group W{{"] {
+    for text in [
+        "vrrp_instance C{track_file{{",
+        "vrrp_sync_group G{group{{",
+        "virtual_server_group W{{",
+        // a multi-byte character across the 8-byte auth_pass limit
+        "vrrp_instance V{authentication{auth_type PASS\nauth_pass 123456\u{2603}x}}",
+    ] {
         for format in [Format::Keepalived, Format::Toml] {
             let l = load_str("f.conf", text, format, None);
             assert!(!l.is_valid(), "{text}");

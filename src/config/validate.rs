@@ -256,7 +256,7 @@ fn vrrp(cfg: &Config, v: &mut V) {
                 v.error(&format!("{p}.authentication"), "AH authentication is not supported by ldirector (RFC 3768 deprecates it and VRRPv3 removed it): use PASS or none");
             }
             if a.auth_pass.len() > 8 {
-                v.warning(&format!("{p}.authentication"), format!("auth_pass is longer than 8 characters: only '{}' is sent, as keepalived does", &a.auth_pass[..8]));
+                v.warning(&format!("{p}.authentication"), format!("auth_pass is longer than 8 bytes: only '{}' is sent, as keepalived does", String::from_utf8_lossy(&a.auth_pass.as_bytes()[..8])));
             }
         }
         if i.preempt_delay > Secs::from_secs(1000) {
