@@ -130,6 +130,23 @@ fn fuzzer_findings_stay_fixed() {
     }
 }
 
+/// The fuzzer's own artifacts (crashes and a 10-second timeout before the work bound).
+#[test]
+fn fuzzer_artifacts_load() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-findings");
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let data = std::fs::read(e.unwrap().path()).unwrap();
+        let text = String::from_utf8_lossy(&data);
+        for format in [Format::Keepalived, Format::Toml] {
+            let l = load_str("artifact", &text, format, Some("lb1"));
+            let _ = l.diags.render();
+        }
+        n += 1;
+    }
+    assert!(n >= 3);
+}
+
 #[test]
 fn expansion_bombs_are_bounded() {
     // parameters doubling on every level, and nested ~SEQ

@@ -257,14 +257,23 @@ mod tests {
             .child_indexed("real_server", 3)
             .child("weight");
         assert_eq!(a.key(), b.key());
-        assert_ne!(a.key(), PathKey::of("virtual_server[1].real_server[23].weight").key());
+        assert_ne!(
+            a.key(),
+            PathKey::of("virtual_server[1].real_server[23].weight").key()
+        );
         let mut l = Locations::default();
         let f = FileId(0);
         l.insert("vrrp_instance.VI_1", Loc::new(f, 3, 1));
         l.insert("vrrp_instance.VI_1.priority", Loc::new(f, 5, 5));
         l.insert("vrrp_instance.VI_1.priority", Loc::new(f, 9, 5));
-        assert_eq!(l.get_exact("vrrp_instance.VI_1.priority"), Some(Loc::new(f, 5, 5)));
-        assert_eq!(l.find("vrrp_instance.VI_1.advert_int"), Some(Loc::new(f, 3, 1)));
+        assert_eq!(
+            l.get_exact("vrrp_instance.VI_1.priority"),
+            Some(Loc::new(f, 5, 5))
+        );
+        assert_eq!(
+            l.find("vrrp_instance.VI_1.advert_int"),
+            Some(Loc::new(f, 3, 1))
+        );
         assert_eq!(l.find("nothing.here"), None);
     }
 }

@@ -120,7 +120,9 @@ fn vrrp(cfg: &Config, v: &mut V) {
         let e = &i.effective;
         // unset (0); a value that was written but refused is already reported
         if i.virtual_router_id.get() == 0
-            && v.locs.get_exact(&format!("{p}.virtual_router_id")).is_none()
+            && v.locs
+                .get_exact(&format!("{p}.virtual_router_id"))
+                .is_none()
         {
             v.error(
                 &p,
@@ -256,7 +258,13 @@ fn vrrp(cfg: &Config, v: &mut V) {
                 v.error(&format!("{p}.authentication"), "AH authentication is not supported by ldirector (RFC 3768 deprecates it and VRRPv3 removed it): use PASS or none");
             }
             if a.auth_pass.len() > 8 {
-                v.warning(&format!("{p}.authentication"), format!("auth_pass is longer than 8 bytes: only '{}' is sent, as keepalived does", String::from_utf8_lossy(&a.auth_pass.as_bytes()[..8])));
+                v.warning(
+                    &format!("{p}.authentication"),
+                    format!(
+                        "auth_pass is longer than 8 bytes: only '{}' is sent, as keepalived does",
+                        String::from_utf8_lossy(&a.auth_pass.as_bytes()[..8])
+                    ),
+                );
             }
         }
         if i.preempt_delay > Secs::from_secs(1000) {
@@ -509,7 +517,12 @@ fn lvs(cfg: &Config, v: &mut V) {
             match fam {
                 Some(six) if six != rs.ip.is_ipv6() && !tun => v.error(
                     &rp(),
-                    format!("real_server {} is {} but {} is not (only TUN forwards across families)", rs.ip, family(&rs.ip), what()),
+                    format!(
+                        "real_server {} is {} but {} is not (only TUN forwards across families)",
+                        rs.ip,
+                        family(&rs.ip),
+                        what()
+                    ),
                 ),
                 None => fam = Some(rs.ip.is_ipv6()),
                 _ => {}

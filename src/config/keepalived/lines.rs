@@ -24,6 +24,8 @@ pub struct Options {
 const MAX_DEPTH: usize = 32;
 const MAX_LINES: usize = 2_000_000;
 const MAX_LINE: usize = 65_536;
+/// Bytes of text the preprocessor may handle in all (a real configuration: a few MB).
+const MAX_WORK: usize = 64_000_000;
 
 #[derive(Clone, Debug)]
 struct Def {
@@ -78,6 +80,8 @@ struct Pre<'a> {
     sink: &'a mut dyn LineSink,
     /// logical lines handed out so far
     count: usize,
+    /// bytes of text handled so far, expansions included
+    work: usize,
     stack: Vec<PathBuf>,
     pending_def: Option<String>,
     cur_dir: PathBuf,
@@ -98,6 +102,7 @@ impl<'a> Pre<'a> {
             defs: HashMap::new(),
             sink,
             count: 0,
+            work: 0,
             stack: Vec::new(),
             pending_def: None,
             cur_dir,
@@ -221,6 +226,19 @@ impl<'a> Pre<'a> {
     }
 
     fn logical(&mut self, mut text: &str, mut loc: Loc, depth: usize) {
+        // Parameters can refer to each other many times over: bound the total work, not
+        // just the depth and the output.
+        self.work += text.len() + 1;
+        if self.work > MAX_WORK {
+            if !self.overflow {
+                self.overflow = true;
+                self.diags.error(
+                    &loc,
+                    "parameter and ~SEQ expansion exceeds 64 MB of text: the definitions refer to each other too much",
+                );
+            }
+            return;
+        }
         if self.count >= MAX_LINES {
             if !self.overflow {
                 self.overflow = true;
@@ -297,9 +315,7 @@ impl<'a> Pre<'a> {
                 return;
             }
         }
-        if text.starts_with("include")
-            && text[7..].starts_with([' ', '\t'])
-        {
+        if text.starts_with("include") && text[7..].starts_with([' ', '\t']) {
             let pattern = text["include".len()..].trim();
             let pattern = pattern.trim_matches('"');
             if pattern.is_empty() {
@@ -363,38 +379,48 @@ impl<'a> Pre<'a> {
 
     /// Replace `$NAME` / `${NAME}` with defined values. None when nothing was replaced.
     fn substitute(&self, text: &str) -> Option<Vec<String>> {
-        let mut out: Vec<String> = vec![String::new()];
-        let mut replaced = false;
         let b = text.as_bytes();
-        let mut i = 0;
-        while i < b.len() {
-            if b[i] == b'$' {
-                if let Some((def, consumed)) = self.reference(&text[i + 1..]) {
-                    replaced = true;
-                    let mut lines = def.iter();
-                    if let Some(first) = lines.next() {
-                        if let Some(cur) = out.last_mut() {
-                            cur.push_str(first);
-                        }
-                    }
-                    for l in lines {
-                        out.push(l.clone());
-                    }
-                    i += 1 + consumed;
-                    continue;
+        let mut out: Vec<String> = vec![String::with_capacity(text.len())];
+        let mut replaced = false;
+        let mut total = 0; // bytes in `out` before its last line
+        let mut copied = 0; // text before this offset is in `out`
+        let mut pos = 0;
+        while let Some(off) = memchr::memchr(b'$', &b[pos..]) {
+            let i = pos + off;
+            pos = i + 1;
+            let Some((def, consumed)) = self.reference(&text[i + 1..]) else {
+                continue;
+            };
+            replaced = true;
+            let mut lines = def.iter();
+            if let Some(cur) = out.last_mut() {
+                cur.push_str(&text[copied..i]);
+                if let Some(first) = lines.next() {
+                    cur.push_str(first);
                 }
             }
-            let ch_len = text[i..].chars().next().map_or(1, char::len_utf8);
-            if let Some(cur) = out.last_mut() {
-                cur.push_str(&text[i..i + ch_len]);
+            for l in lines {
+                total += l.len();
+                out.push(l.clone());
             }
-            i += ch_len;
+            pos = i + 1 + consumed;
+            copied = pos;
+            // a line this long is refused by the caller: stop building it
+            if total + out.last().map_or(0, String::len) > MAX_LINE || out.len() > MAX_LINE {
+                return Some(out);
+            }
         }
-        replaced.then_some(out)
+        if !replaced {
+            return None;
+        }
+        if let Some(cur) = out.last_mut() {
+            cur.push_str(&text[copied..]);
+        }
+        Some(out)
     }
 
     /// The value of a reference after a `$` and how many bytes it took.
-    fn reference(&self, s: &str) -> Option<(Vec<String>, usize)> {
+    fn reference(&self, s: &str) -> Option<(Cow<'_, [String]>, usize)> {
         let braced = s.starts_with('{');
         let body = if braced { &s[1..] } else { s };
         let first = body.chars().next()?;
@@ -408,12 +434,11 @@ impl<'a> Pre<'a> {
         if braced {
             let close = body.find('}')?;
             let params: Vec<&str> = body[name_len..close].split_whitespace().collect();
-            let value = self.std_value(name, &params).or_else(|| {
-                params
-                    .is_empty()
-                    .then(|| self.defs.get(name).map(|d| d.lines.clone()))
-                    .flatten()
-            })?;
+            let value = match self.std_value(name, &params) {
+                Some(v) => Cow::Owned(v),
+                None if params.is_empty() => Cow::Borrowed(&self.defs.get(name)?.lines[..]),
+                None => return None,
+            };
             Some((value, close + 2))
         } else {
             let next = body[name_len..].chars().next();
@@ -423,8 +448,8 @@ impl<'a> Pre<'a> {
             let value = self
                 .defs
                 .get(name)
-                .map(|d| d.lines.clone())
-                .or_else(|| self.std_value(name, &[]))?;
+                .map(|d| Cow::Borrowed(&d.lines[..]))
+                .or_else(|| self.std_value(name, &[]).map(Cow::Owned))?;
             Some((value, name_len))
         }
     }
