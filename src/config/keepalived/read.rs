@@ -1262,7 +1262,7 @@ impl<'d> Reader<'d> {
     }
 
     fn real_server(&mut self, n: &Node, pk: &PathKey) -> Option<RealServer> {
-        self.st.locs.insert_key(&pk, n.loc);
+        self.st.locs.insert_key(pk, n.loc);
         if !self.nargs(n, 1, 2, "an address and optionally a port") {
             return None;
         }
@@ -1280,7 +1280,7 @@ impl<'d> Reader<'d> {
             }
         }
         for c in self.block(n) {
-            self.at(&pk, c);
+            self.at(pk, c);
             match c.keyword() {
                 "weight" => rs.weight = self.parsed::<RsWeight>(c, "a weight in 0..=65535"),
                 "lvs_method" | "lb_kind" => rs.lvs_method = self.method(c),
@@ -1331,7 +1331,7 @@ impl<'d> Reader<'d> {
     }
 
     fn checker(&mut self, n: &Node, kind: CheckKind, pk: &PathKey) -> Option<Checker> {
-        self.st.locs.insert_key(&pk, n.loc);
+        self.st.locs.insert_key(pk, n.loc);
         self.nargs(n, 0, 0, "no value before '{'");
         let mut ch = Checker::new(kind);
         let mut conn = ConnectOptions::default();
@@ -1343,7 +1343,7 @@ impl<'d> Reader<'d> {
             }
         };
         for c in children {
-            self.at(&pk, c);
+            self.at(pk, c);
             let kw = c.keyword();
             if kind.connects() && self.connect_option(c, &mut conn) {
                 continue;
@@ -1437,11 +1437,11 @@ impl<'d> Reader<'d> {
     }
 
     fn url(&mut self, n: &Node, pk: &PathKey) -> Option<Url> {
-        self.st.locs.insert_key(&pk, n.loc);
+        self.st.locs.insert_key(pk, n.loc);
         self.nargs(n, 0, 0, "no value before '{'");
         let mut u = Url::default();
         for c in self.block(n) {
-            self.at(&pk, c);
+            self.at(pk, c);
             match c.keyword() {
                 "path" => {
                     if let Some(p) = self.string(c) {
