@@ -11,6 +11,32 @@ use std::sync::Arc;
 use toml::de::{DeTable, DeValue};
 use toml::Value;
 
+/// Line starts of a text, to turn byte offsets into lines and columns quickly.
+struct LineIndex<'t> {
+    text: &'t str,
+    starts: Vec<usize>,
+}
+
+impl<'t> LineIndex<'t> {
+    fn new(text: &'t str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
+        LineIndex { text, starts }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    fn line_col(&self, offset: usize) -> (u32, u32) {
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self.starts.partition_point(|&s| s <= offset);
+        let start = self.starts[line - 1];
+        let col = self.text[start..offset].chars().count() as u32 + 1;
+        (line as u32, col)
+    }
+}
+
 /// 1-based line and column of a byte offset.
 pub fn line_col(text: &str, offset: usize) -> (u32, u32) {
     let mut offset = offset.min(text.len());
@@ -40,7 +66,8 @@ pub fn read_str(name: &str, text: &str, diags: &mut Diagnostics) -> (Config, Loc
     let mut locs = Locations::default();
     locs.set_start(Loc::new(file, 1, 1));
     if let Ok(t) = DeTable::parse(text) {
-        walk_table(t.get_ref(), "", text, file, &mut locs);
+        let lines = LineIndex::new(text);
+        walk_table(t.get_ref(), "", &lines, file, &mut locs);
     }
     match toml::from_str::<Config>(text) {
         Ok(cfg) => (cfg, locs),
@@ -53,14 +80,14 @@ pub fn read_str(name: &str, text: &str, diags: &mut Diagnostics) -> (Config, Loc
     }
 }
 
-fn walk_table(t: &DeTable, prefix: &str, text: &str, file: FileId, locs: &mut Locations) {
+fn walk_table(t: &DeTable, prefix: &str, text: &LineIndex, file: FileId, locs: &mut Locations) {
     for (k, v) in t.iter() {
         let path = if prefix.is_empty() {
             k.get_ref().to_string()
         } else {
             format!("{prefix}.{}", k.get_ref())
         };
-        let (line, col) = line_col(text, k.span().start);
+        let (line, col) = text.line_col(k.span().start);
         locs.insert(&path, Loc::new(file, line, col));
         walk_value(v.get_ref(), v.span().start, &path, text, file, locs);
     }
@@ -70,7 +97,7 @@ fn walk_value(
     v: &DeValue,
     start: usize,
     path: &str,
-    text: &str,
+    text: &LineIndex,
     file: FileId,
     locs: &mut Locations,
 ) {
@@ -80,7 +107,7 @@ fn walk_value(
             for (i, item) in a.into_iter().enumerate() {
                 let ip = format!("{path}[{i}]");
                 let s = item.span().start.max(start);
-                let (line, col) = line_col(text, s);
+                let (line, col) = text.line_col(s);
                 locs.insert(&ip, Loc::new(file, line, col));
                 walk_value(item.get_ref(), s, &ip, text, file, locs);
             }
@@ -196,6 +223,14 @@ mod tests {
         assert_eq!(line_col(t, 0), (1, 1));
         assert_eq!(line_col(t, 3), (2, 2));
         assert_eq!(line_col(t, 7), (3, 3));
+        let idx = LineIndex::new(t);
+        for off in 0..=t.len() {
+            assert_eq!(idx.line_col(off), line_col(t, off), "offset {off}");
+        }
+        let u = "é\nxé";
+        let idx = LineIndex::new(u);
+        assert_eq!(idx.line_col(1), (1, 1), "inside a character: its start");
+        assert_eq!(idx.line_col(u.len()), (2, 3));
     }
 
     #[test]
