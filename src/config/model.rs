@@ -1159,6 +1159,22 @@ impl CheckKind {
             CheckKind::File => "FILE_CHECK",
         }
     }
+    /// The checker keyword keepalived.conf uses (`TCP_CHECK`...).
+    pub fn from_keyword(kw: &str) -> Option<CheckKind> {
+        Some(match kw {
+            "TCP_CHECK" => CheckKind::Tcp,
+            "HTTP_GET" => CheckKind::HttpGet,
+            "SSL_GET" => CheckKind::SslGet,
+            "SMTP_CHECK" => CheckKind::Smtp,
+            "MISC_CHECK" => CheckKind::Misc,
+            "DNS_CHECK" => CheckKind::Dns,
+            "UDP_CHECK" => CheckKind::Udp,
+            "PING_CHECK" => CheckKind::Ping,
+            "FILE_CHECK" => CheckKind::File,
+            _ => return None,
+        })
+    }
+
     pub fn is_http(self) -> bool {
         matches!(self, CheckKind::HttpGet | CheckKind::SslGet)
     }

@@ -1100,6 +1100,14 @@ impl<'d> Reader<'d> {
                 );
             }
         }
+        let servers = n
+            .block
+            .as_deref()
+            .unwrap_or(&[])
+            .iter()
+            .filter(|c| c.keyword() == "real_server")
+            .count();
+        vs.real_server.reserve_exact(servers);
         let mut sorry: Option<SorryServer> = None;
         let mut sorry_method: Option<(LvsMethod, Loc)> = None;
         let mut sorry_inhibit: Option<Loc> = None;
@@ -1218,9 +1226,7 @@ impl<'d> Reader<'d> {
                 }
                 "real_server" => {
                     let rpk = pk.child_indexed("real_server", vs.real_server.len());
-                    if let Some(rs) = self.real_server(c, &rpk) {
-                        vs.real_server.push(rs);
-                    }
+                    self.real_server(c, &rpk, &mut vs.real_server);
                 }
                 _ => self.other(c, "virtual_server", keywords::VIRTUAL_SERVER),
             }
@@ -1237,7 +1243,6 @@ impl<'d> Reader<'d> {
             }
         }
         vs.sorry_server = sorry;
-        vs.real_server.shrink_to_fit();
         self.st.cfg.virtual_server.push(vs);
     }
 
@@ -1261,12 +1266,23 @@ impl<'d> Reader<'d> {
         }
     }
 
-    fn real_server(&mut self, n: &Node, pk: &PathKey) -> Option<RealServer> {
+    /// Read a real_server block into a new element of `out` (built in place: a real
+    /// server and its checkers are large, and there can be tens of thousands).
+    fn real_server(&mut self, n: &Node, pk: &PathKey, out: &mut Vec<RealServer>) {
         self.st.locs.insert_key(pk, n.loc);
         if !self.nargs(n, 1, 2, "an address and optionally a port") {
-            return None;
+            return;
         }
-        let mut rs = RealServer::default();
+        out.push(RealServer::default());
+        let Some(rs) = out.last_mut() else { return };
+        let checkers = n
+            .block
+            .as_deref()
+            .unwrap_or(&[])
+            .iter()
+            .filter(|c| CheckKind::from_keyword(c.keyword()).is_some())
+            .count();
+        rs.checkers.reserve_exact(checkers);
         let a = n.args();
         self.st.locs.insert_key(&pk.child("ip"), a[0].loc);
         match parse_ip(&a[0].text) {
@@ -1298,20 +1314,15 @@ impl<'d> Reader<'d> {
                 "smtp_alert" => rs.smtp_alert = self.flag(c),
                 "virtualhost" => rs.virtualhost = self.string(c),
                 kw => {
-                    if let Ok(kind) = parse_enum::<CheckKind>(kw) {
+                    if let Some(kind) = CheckKind::from_keyword(kw) {
                         let cpk = pk.child_indexed("check", rs.checkers.len());
-                        if let Some(ch) = self.checker(c, kind, &cpk) {
-                            rs.checkers.push(ch);
-                        }
+                        self.checker(c, kind, &cpk, &mut rs.checkers);
                     } else {
                         self.other(c, "real_server", keywords::REAL_SERVER)
                     }
                 }
             }
         }
-        // a Vec of large items starts with room for four: keep only what is used
-        rs.checkers.shrink_to_fit();
-        Some(rs)
     }
 
     /// connect_ip ... bind_if, fwmark, connect_timeout: options of connecting checkers and
@@ -1330,10 +1341,12 @@ impl<'d> Reader<'d> {
         true
     }
 
-    fn checker(&mut self, n: &Node, kind: CheckKind, pk: &PathKey) -> Option<Checker> {
+    /// Read a checker block into a new element of `out` (built in place).
+    fn checker(&mut self, n: &Node, kind: CheckKind, pk: &PathKey, out: &mut Vec<Checker>) {
         self.st.locs.insert_key(pk, n.loc);
         self.nargs(n, 0, 0, "no value before '{'");
-        let mut ch = Checker::new(kind);
+        out.push(Checker::new(kind));
+        let Some(ch) = out.last_mut() else { return };
         let mut conn = ConnectOptions::default();
         let children: &[Node] = match &n.block {
             Some(b) => b,
@@ -1433,7 +1446,6 @@ impl<'d> Reader<'d> {
         ch.bind_if = conn.bind_if;
         ch.fwmark = conn.fwmark;
         ch.connect_timeout = conn.connect_timeout;
-        Some(ch)
     }
 
     fn url(&mut self, n: &Node, pk: &PathKey) -> Option<Url> {
