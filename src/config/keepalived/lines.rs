@@ -617,9 +617,9 @@ pub fn decomment(raw: &str) -> Result<(Cow<'_, str>, usize), String> {
     let b = raw.as_bytes();
     let lead = b.iter().take_while(|c| matches!(c, b' ' | b'\t')).count();
     let s = &raw[lead..];
-    if !s.bytes().any(|b| matches!(b, b'"' | b'\\' | b'#' | b'!')) {
+    let sb = s.as_bytes();
+    if memchr::memchr3(b'"', b'\\', b'#', sb).is_none() && memchr::memchr(b'!', sb).is_none() {
         // the common line: nothing to remove but blanks
-        let sb = s.as_bytes();
         let end = sb.len()
             - sb.iter()
                 .rev()

@@ -190,11 +190,20 @@ impl Builder {
         let mut quote = false;
         let mut before = false; // anything on this line before the current position
         let mut i = 0;
-        while i < b.len() {
+        // jump from one brace or quote to the next; inside quotes, to the closing quote
+        // (skipping escaped characters)
+        loop {
+            let next = if quote {
+                memchr::memchr2(b'"', b'\\', &b[i..])
+            } else {
+                memchr::memchr3(b'{', b'}', b'"', &b[i..])
+            };
+            let Some(off) = next else { break };
+            i += off;
             match b[i] {
                 b'"' => quote = !quote,
-                b'\\' if quote => i += 1,
-                c @ (b'{' | b'}') if !quote => {
+                b'\\' => i += 1,
+                c => {
                     let stmt_col = col_of(text, ascii, at.col, seg);
                     before |= self.statement(&text[seg..i], stmt_col, at, diags, done);
                     let loc = Loc {
@@ -209,9 +218,11 @@ impl Builder {
                     before = true;
                     seg = i + 1;
                 }
-                _ => {}
             }
             i += 1;
+            if i >= b.len() {
+                break;
+            }
         }
         let stmt_col = col_of(text, ascii, at.col, seg.min(text.len()));
         self.statement(&text[seg.min(text.len())..], stmt_col, at, diags, done);
@@ -226,9 +237,10 @@ impl Builder {
         diags: &mut Diagnostics,
         done: &mut Vec<Node>,
     ) -> bool {
-        let trimmed = text.trim_start();
+        // blanks as words() sees them (ASCII), so a non-blank statement has a word
+        let trimmed = text.trim_ascii_start();
         let lead = (text.len() - trimmed.len()) as u32;
-        let t = trimmed.trim_end();
+        let t = trimmed.trim_ascii_end();
         if t.is_empty() {
             return false;
         }
