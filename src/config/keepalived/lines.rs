@@ -225,29 +225,26 @@ impl<'a> Pre<'a> {
         }
     }
 
+    /// Stop expanding: reported once, at the place the limit was reached.
+    fn overflowed(&mut self, loc: &Loc, msg: &str) {
+        if !self.overflow {
+            self.overflow = true;
+            self.diags.error(loc, msg);
+        }
+    }
+
     fn logical(&mut self, mut text: &str, mut loc: Loc, depth: usize) {
         // Parameters can refer to each other many times over: bound the total work, not
         // just the depth and the output.
         self.work += text.len() + 1;
         if self.work > MAX_WORK {
-            if !self.overflow {
-                self.overflow = true;
-                self.diags.error(
-                    &loc,
-                    "parameter and ~SEQ expansion exceeds 64 MB of text: the definitions refer to each other too much",
-                );
-            }
-            return;
+            return self.overflowed(&loc, "parameter and ~SEQ expansion exceeds 64 MB of text: the definitions refer to each other too much");
         }
         if self.count >= MAX_LINES {
-            if !self.overflow {
-                self.overflow = true;
-                self.diags.error(
-                    &loc,
-                    "the configuration expands to more than 2 million lines",
-                );
-            }
-            return;
+            return self.overflowed(
+                &loc,
+                "the configuration expands to more than 2 million lines",
+            );
         }
         if text.len() > MAX_LINE {
             self.diags.error(

@@ -317,10 +317,17 @@ impl Builder {
             self.suspicious
                 .push((open.owner.loc, open.owner.keyword().to_string(), loc));
         }
+        self.attach(open, done);
+    }
+
+    /// A closed block becomes its keyword's child of the enclosing block (or a finished
+    /// top-level statement). The anonymous block of a stray '{' is dropped: every node has
+    /// a keyword.
+    fn attach(&mut self, open: Open, done: &mut Vec<Node>) {
         let mut node = open.owner;
         node.block = Some(open.children);
         if node.words.is_empty() {
-            return; // the anonymous block of a stray '{'
+            return;
         }
         match self.stack.last_mut() {
             Some(o) => o.children.push(node),
@@ -350,15 +357,7 @@ impl Builder {
                     open.owner.keyword()
                 ),
             );
-            let mut node = open.owner;
-            node.block = Some(open.children);
-            if node.words.is_empty() {
-                continue; // the anonymous block of a stray '{'
-            }
-            match self.stack.last_mut() {
-                Some(o) => o.children.push(node),
-                None => done.push(node),
-            }
+            self.attach(open, done);
         }
     }
 }
