@@ -216,7 +216,7 @@ pub enum DynamicInterfaces {
 /// What to remove from IPVS when ldirector stops.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FlushOnStop {
-    /// Leave IPVS as it is... unless ldirector's own entries are released (the default).
+    /// Leave IPVS as it is when stopping (the default).
     #[default]
     #[serde(rename = "no")]
     No,
