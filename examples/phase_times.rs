@@ -16,7 +16,11 @@ fn main() {
     let mut null = Null(0);
     keepalived::lines::read_file(path.as_ref(), &opts, &mut d, &mut null);
     println!("lines to a null sink {:?} ({} bytes)", t.elapsed(), null.0);
-    struct TreeOnly(keepalived::tree::Builder, Vec<keepalived::tree::Node>, usize);
+    struct TreeOnly(
+        keepalived::tree::Builder,
+        Vec<keepalived::tree::Node>,
+        usize,
+    );
     impl keepalived::lines::LineSink for TreeOnly {
         fn line(&mut self, text: &str, loc: config::Loc, d: &mut Diagnostics) {
             self.0.feed(text, loc, d, &mut self.1);
@@ -27,7 +31,11 @@ fn main() {
     let t = Instant::now();
     let mut tree = TreeOnly(Default::default(), Vec::new(), 0);
     keepalived::lines::read_file(path.as_ref(), &opts, &mut d, &mut tree);
-    println!("lines + statements (dropped) {:?} ({} top-level)", t.elapsed(), tree.2);
+    println!(
+        "lines + statements (dropped) {:?} ({} top-level)",
+        t.elapsed(),
+        tree.2
+    );
     let t = Instant::now();
     let mut lines: Vec<keepalived::lines::Line> = Vec::new();
     keepalived::lines::read_file(path.as_ref(), &opts, &mut d, &mut lines);
