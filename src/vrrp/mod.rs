@@ -1,4 +1,5 @@
 //! VRRP (RFC 3768 version 2, RFC 5798 version 3): the director election. So far the
-//! advertisement codec; the sans-IO state machine and its I/O shell follow (issue 3).
+//! advertisement codec and the sans-IO state machine; the I/O shell follows (issue 3).
 
+pub mod machine;
 pub mod packet;

@@ -1,0 +1,616 @@
+//! The VRRP state machine of one instance (RFC 5798 section 6.4, which also describes
+//! VRRPv2's behaviour apart from the timers' units), sans-IO: it takes events and the
+//! current time and returns actions; [`Machine::next_timeout`] says when to call
+//! [`Machine::poll`] next. No sockets, no clock: the I/O shell owns both.
+
+use super::packet::Version;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    Initialize,
+    Backup,
+    Master,
+    Fault,
+}
+
+impl State {
+    /// keepalived's names, used by notify scripts and the FIFO.
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Initialize => "INIT",
+            State::Backup => "BACKUP",
+            State::Master => "MASTER",
+            State::Fault => "FAULT",
+        }
+    }
+}
+
+/// What the machine needs from the configuration.
+#[derive(Clone, Debug)]
+pub struct Params {
+    pub version: Version,
+    /// Priority as configured (255: the address owner).
+    pub priority: u8,
+    /// Advertisement interval as sent (whole seconds for v2, centiseconds for v3).
+    pub advert_int: Duration,
+    pub preempt: bool,
+    /// After start-up, lower-priority masters are not preempted for this long.
+    pub preempt_delay: Duration,
+    /// Our primary address: breaks ties between equal priorities (higher wins).
+    pub primary: IpAddr,
+    /// A master that hears a lower-priority master (a healed split brain) re-announces
+    /// itself and its addresses at once (keepalived: `higher_prio_send_advert`).
+    pub higher_prio_send_advert: bool,
+}
+
+/// Something that happened to the instance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    Startup,
+    Shutdown,
+    /// A valid advertisement (the codec and the shell have checked it).
+    Advert {
+        from: IpAddr,
+        priority: u8,
+        /// The sender's interval (VRRPv3 learns it as Master_Adver_Interval).
+        advert_int: Duration,
+    },
+    /// Tracking put the instance in fault (true) or took it out (false).
+    Fault(bool),
+    /// Tracking changed the effective priority (already clamped to 1..=254, or 255).
+    Priority(u8),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Send an advertisement with this priority (0: "I am leaving").
+    SendAdvert {
+        priority: u8,
+    },
+    /// Add the virtual addresses, routes and rules.
+    AddVips,
+    RemoveVips,
+    /// Gratuitous ARP / unsolicited neighbour advertisement for every VIP.
+    Announce,
+    /// The instance entered this state (notify scripts, FIFO, e-mail, metrics).
+    Transition(State),
+}
+
+#[derive(Clone, Debug)]
+pub struct Machine {
+    p: Params,
+    state: State,
+    /// Current priority (configured, changed by tracking).
+    priority: u8,
+    master_adver_interval: Duration,
+    adver_timer: Option<Instant>,
+    master_down_timer: Option<Instant>,
+    started: Option<Instant>,
+    /// The current master's address, as last heard (None while we are master).
+    master: Option<IpAddr>,
+}
+
+impl Machine {
+    pub fn new(p: Params) -> Self {
+        let priority = p.priority;
+        let adv = p.advert_int;
+        Machine {
+            p,
+            state: State::Initialize,
+            priority,
+            master_adver_interval: adv,
+            adver_timer: None,
+            master_down_timer: None,
+            started: None,
+            master: None,
+        }
+    }
+
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    pub fn priority(&self) -> u8 {
+        self.priority
+    }
+
+    /// The master we last heard from (None when we are master or have heard nobody).
+    pub fn master(&self) -> Option<IpAddr> {
+        self.master
+    }
+
+    /// Skew_Time: VRRPv2 (256 - priority) / 256 s; VRRPv3 the same fraction of
+    /// Master_Adver_Interval.
+    pub fn skew_time(&self) -> Duration {
+        let frac = u32::from(256 - u16::from(self.priority).min(255)) as u64;
+        match self.p.version {
+            Version::V2 => Duration::from_micros(frac * 1_000_000 / 256),
+            Version::V3 => {
+                Duration::from_micros(frac * self.master_adver_interval.as_micros() as u64 / 256)
+            }
+        }
+    }
+
+    /// Master_Down_Interval = 3 x Master_Adver_Interval + Skew_Time.
+    pub fn master_down_interval(&self) -> Duration {
+        3 * self.master_adver_interval + self.skew_time()
+    }
+
+    /// When `poll` must be called next.
+    pub fn next_timeout(&self) -> Option<Instant> {
+        match (self.adver_timer, self.master_down_timer) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Timers that have expired by `now`.
+    pub fn poll(&mut self, now: Instant) -> Vec<Action> {
+        let mut out = Vec::new();
+        match self.state {
+            State::Master => {
+                if self.adver_timer.is_some_and(|t| t <= now) {
+                    out.push(Action::SendAdvert {
+                        priority: self.priority,
+                    });
+                    self.adver_timer = Some(now + self.p.advert_int);
+                }
+            }
+            State::Backup => {
+                if self.master_down_timer.is_some_and(|t| t <= now) {
+                    self.become_master(now, &mut out);
+                }
+            }
+            State::Initialize | State::Fault => {}
+        }
+        out
+    }
+
+    pub fn handle(&mut self, ev: Event, now: Instant) -> Vec<Action> {
+        let mut out = Vec::new();
+        match ev {
+            Event::Startup => {
+                if self.state != State::Initialize {
+                    return out;
+                }
+                self.started = Some(now);
+                if self.priority == 255 {
+                    self.become_master(now, &mut out);
+                } else {
+                    self.become_backup(now, None, &mut out);
+                }
+            }
+            Event::Shutdown => {
+                if self.state == State::Master {
+                    out.push(Action::SendAdvert { priority: 0 });
+                    out.push(Action::RemoveVips);
+                }
+                self.adver_timer = None;
+                self.master_down_timer = None;
+                if self.state != State::Initialize {
+                    self.state = State::Initialize;
+                    out.push(Action::Transition(State::Initialize));
+                }
+            }
+            Event::Fault(true) => {
+                if self.state == State::Master {
+                    out.push(Action::SendAdvert { priority: 0 });
+                    out.push(Action::RemoveVips);
+                }
+                self.adver_timer = None;
+                self.master_down_timer = None;
+                self.master = None;
+                if self.state != State::Fault {
+                    self.state = State::Fault;
+                    out.push(Action::Transition(State::Fault));
+                }
+            }
+            Event::Fault(false) => {
+                if self.state == State::Fault {
+                    self.become_backup(now, None, &mut out);
+                }
+            }
+            Event::Priority(p) => {
+                self.priority = p;
+                if self.state == State::Master {
+                    // tell the others now rather than at the next interval
+                    out.push(Action::SendAdvert { priority: p });
+                    self.adver_timer = Some(now + self.p.advert_int);
+                }
+            }
+            Event::Advert {
+                from,
+                priority,
+                advert_int,
+            } => self.advert(from, priority, advert_int, now, &mut out),
+        }
+        out
+    }
+
+    fn advert(
+        &mut self,
+        from: IpAddr,
+        prio: u8,
+        adv: Duration,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        match self.state {
+            State::Backup => {
+                if prio == 0 {
+                    // the master is leaving: take over after Skew_Time only
+                    self.master_down_timer = Some(now + self.skew_time());
+                    return;
+                }
+                let preempting = self.p.preempt
+                    && self.started.is_none_or(|s| now >= s + self.p.preempt_delay)
+                    || self.priority == 255;
+                if !preempting || prio >= self.priority {
+                    if self.p.version == Version::V3 {
+                        self.master_adver_interval = adv;
+                    }
+                    self.master = Some(from);
+                    self.master_down_timer = Some(now + self.master_down_interval());
+                }
+                // else: a lower-priority master; our down timer will make us preempt it
+            }
+            State::Master => {
+                if prio == 0 {
+                    out.push(Action::SendAdvert {
+                        priority: self.priority,
+                    });
+                    self.adver_timer = Some(now + self.p.advert_int);
+                    return;
+                }
+                let they_win = prio > self.priority
+                    || (prio == self.priority && ip_greater(from, self.p.primary));
+                if they_win && self.priority != 255 {
+                    if self.p.version == Version::V3 {
+                        self.master_adver_interval = adv;
+                    }
+                    self.become_backup(now, Some(from), out);
+                    out.insert(0, Action::RemoveVips);
+                } else if self.p.higher_prio_send_advert {
+                    // a lower-priority master: a split brain has healed. Assert ourselves
+                    // and re-announce the addresses so every neighbour follows us.
+                    out.push(Action::SendAdvert {
+                        priority: self.priority,
+                    });
+                    out.push(Action::Announce);
+                    self.adver_timer = Some(now + self.p.advert_int);
+                }
+            }
+            State::Initialize | State::Fault => {}
+        }
+    }
+
+    fn become_master(&mut self, now: Instant, out: &mut Vec<Action>) {
+        out.push(Action::SendAdvert {
+            priority: self.priority,
+        });
+        out.push(Action::AddVips);
+        out.push(Action::Announce);
+        self.adver_timer = Some(now + self.p.advert_int);
+        self.master_down_timer = None;
+        self.master = None;
+        self.state = State::Master;
+        out.push(Action::Transition(State::Master));
+    }
+
+    fn become_backup(&mut self, now: Instant, master: Option<IpAddr>, out: &mut Vec<Action>) {
+        if master.is_none() {
+            self.master_adver_interval = self.p.advert_int;
+        }
+        self.adver_timer = None;
+        self.master = master;
+        self.master_down_timer = Some(now + self.master_down_interval());
+        if self.state != State::Backup {
+            self.state = State::Backup;
+            out.push(Action::Transition(State::Backup));
+        }
+    }
+}
+
+/// RFC 5798: on equal priority the higher primary address wins (compared as unsigned
+/// integers in network byte order).
+fn ip_greater(a: IpAddr, b: IpAddr) -> bool {
+    match (a, b) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => a.octets() > b.octets(),
+        (IpAddr::V6(a), IpAddr::V6(b)) => a.octets() > b.octets(),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+    fn us(n: u64) -> Duration {
+        Duration::from_micros(n)
+    }
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn params(version: Version, priority: u8, advert: Duration) -> Params {
+        Params {
+            version,
+            priority,
+            advert_int: advert,
+            preempt: true,
+            preempt_delay: Duration::ZERO,
+            primary: ip("192.0.2.11"),
+            higher_prio_send_advert: true,
+        }
+    }
+
+    fn advert(from: &str, priority: u8, int: Duration) -> Event {
+        Event::Advert {
+            from: ip(from),
+            priority,
+            advert_int: int,
+        }
+    }
+
+    #[test]
+    fn master_down_interval_and_skew_per_version() {
+        let m = Machine::new(params(Version::V2, 100, Duration::from_secs(1)));
+        // 3 x 1 s + (256 - 100) / 256 s
+        assert_eq!(m.master_down_interval(), us(3_609_375));
+        let m = Machine::new(params(Version::V3, 150, ms(100)));
+        // 3 x 100 ms + (256 - 150) x 100 ms / 256
+        assert_eq!(m.skew_time(), us(41_406));
+        assert_eq!(m.master_down_interval(), us(341_406));
+    }
+
+    #[test]
+    fn backup_becomes_master_after_master_down_interval() {
+        let t0 = Instant::now();
+        let mut m = Machine::new(params(Version::V2, 100, Duration::from_secs(1)));
+        assert_eq!(
+            m.handle(Event::Startup, t0),
+            vec![Action::Transition(State::Backup)]
+        );
+        let due = t0 + us(3_609_375);
+        assert_eq!(m.next_timeout(), Some(due));
+        assert!(m.poll(due - us(1)).is_empty(), "not a microsecond early");
+        let a = m.poll(due);
+        assert_eq!(
+            a,
+            vec![
+                Action::SendAdvert { priority: 100 },
+                Action::AddVips,
+                Action::Announce,
+                Action::Transition(State::Master)
+            ]
+        );
+        assert_eq!(m.next_timeout(), Some(due + Duration::from_secs(1)));
+        assert_eq!(
+            m.poll(due + Duration::from_secs(1)),
+            vec![Action::SendAdvert { priority: 100 }]
+        );
+    }
+
+    #[test]
+    fn adverts_keep_a_backup_backup() {
+        let t0 = Instant::now();
+        let mut m = Machine::new(params(Version::V3, 100, ms(100)));
+        m.handle(Event::Startup, t0);
+        let mut t = t0;
+        for _ in 0..50 {
+            t += ms(100);
+            assert!(m.handle(advert("192.0.2.12", 150, ms(100)), t).is_empty());
+            assert!(m.poll(t).is_empty());
+        }
+        assert_eq!(m.state(), State::Backup);
+        assert_eq!(m.master(), Some(ip("192.0.2.12")));
+    }
+
+    #[test]
+    fn v3_learns_the_masters_interval() {
+        let t0 = Instant::now();
+        let mut m = Machine::new(params(Version::V3, 100, ms(100)));
+        m.handle(Event::Startup, t0);
+        m.handle(advert("192.0.2.12", 150, ms(1000)), t0);
+        // 3 x 1 s + 156 x 1 s / 256
+        assert_eq!(m.next_timeout(), Some(t0 + us(3_609_375)));
+    }
+
+    #[test]
+    fn priority_zero_means_take_over_after_skew() {
+        let t0 = Instant::now();
+        let mut m = Machine::new(params(Version::V2, 100, Duration::from_secs(1)));
+        m.handle(Event::Startup, t0);
+        m.handle(advert("192.0.2.12", 0, Duration::from_secs(1)), t0 + ms(10));
+        assert_eq!(m.next_timeout(), Some(t0 + ms(10) + us(609_375)));
+    }
+
+    #[test]
+    fn higher_priority_advert_sends_master_to_backup() {
+        let t0 = Instant::now();
+        let mut m = Machine::new(params(Version::V2, 100, Duration::from_secs(1)));
+        m.handle(Event::Startup, t0);
+        m.poll(t0 + Duration::from_secs(4));
+        assert_eq!(m.state(), State::Master);
+        let a = m.handle(
+            advert("192.0.2.12", 150, Duration::from_secs(1)),
+            t0 + Duration::from_secs(5),
+        );
+        assert_eq!(
+            a,
+            vec![Action::RemoveVips, Action::Transition(State::Backup)]
+        );
+        assert_eq!(m.master(), Some(ip("192.0.2.12")));
+    }
+
+    #[test]
+    fn equal_priority_is_broken_by_the_higher_address() {
+        let t0 = Instant::now();
+        let mut m = Machine::new(params(Version::V2, 100, Duration::from_secs(1)));
+        m.handle(Event::Startup, t0);
+        m.poll(t0 + Duration::from_secs(4));
+        // a lower address with the same priority: we stay, and assert ourselves
+        let a = m.handle(
+            advert("192.0.2.5", 100, Duration::from_secs(1)),
+            t0 + Duration::from_secs(5),
+        );
+        assert_eq!(
+            a,
+            vec![Action::SendAdvert { priority: 100 }, Action::Announce]
+        );
+        assert_eq!(m.state(), State::Master);
+        // a higher address with the same priority: we yield
+        m.handle(
+            advert("192.0.2.200", 100, Duration::from_secs(1)),
+            t0 + Duration::from_secs(6),
+        );
+        assert_eq!(m.state(), State::Backup);
+    }
+
+    #[test]
+    fn healed_split_brain_reannounces_unless_disabled() {
+        let t0 = Instant::now();
+        let mut p = params(Version::V2, 150, Duration::from_secs(1));
+        p.higher_prio_send_advert = false;
+        let mut m = Machine::new(p);
+        m.handle(Event::Startup, t0);
+        m.poll(t0 + Duration::from_secs(4));
+        assert!(m
+            .handle(
+                advert("192.0.2.12", 100, Duration::from_secs(1)),
+                t0 + Duration::from_secs(5)
+            )
+            .is_empty());
+    }
+
+    #[test]
+    fn preempt_and_nopreempt() {
+        let t0 = Instant::now();
+        // preempt: a lower-priority master is not listened to; we take over
+        let mut m = Machine::new(params(Version::V3, 200, ms(100)));
+        m.handle(Event::Startup, t0);
+        let mut t = t0;
+        while m.state() == State::Backup && t < t0 + Duration::from_secs(5) {
+            t += ms(100);
+            m.handle(advert("192.0.2.12", 100, ms(100)), t);
+            m.poll(t);
+        }
+        assert_eq!(m.state(), State::Master);
+        assert!(t - t0 < ms(500), "took over after one Master_Down_Interval");
+        // nopreempt: it is
+        let mut p = params(Version::V3, 200, ms(100));
+        p.preempt = false;
+        let mut m = Machine::new(p);
+        m.handle(Event::Startup, t0);
+        let mut t = t0;
+        for _ in 0..50 {
+            t += ms(100);
+            m.handle(advert("192.0.2.12", 100, ms(100)), t);
+            m.poll(t);
+        }
+        assert_eq!(m.state(), State::Backup);
+    }
+
+    #[test]
+    fn preempt_delay_waits_after_startup() {
+        let t0 = Instant::now();
+        let mut p = params(Version::V3, 200, ms(100));
+        p.preempt_delay = Duration::from_secs(2);
+        let mut m = Machine::new(p);
+        m.handle(Event::Startup, t0);
+        let mut t = t0;
+        while m.state() == State::Backup && t < t0 + Duration::from_secs(5) {
+            t += ms(100);
+            m.handle(advert("192.0.2.12", 100, ms(100)), t);
+            m.poll(t);
+        }
+        assert_eq!(m.state(), State::Master);
+        let took = t - t0;
+        assert!(
+            took >= Duration::from_secs(2) && took < ms(2500),
+            "{took:?}"
+        );
+    }
+
+    #[test]
+    fn address_owner_is_master_at_once_and_stays() {
+        let t0 = Instant::now();
+        let mut m = Machine::new(params(Version::V2, 255, Duration::from_secs(1)));
+        let a = m.handle(Event::Startup, t0);
+        assert_eq!(a.last(), Some(&Action::Transition(State::Master)));
+        m.handle(
+            advert("192.0.2.200", 255, Duration::from_secs(1)),
+            t0 + ms(10),
+        );
+        assert_eq!(m.state(), State::Master);
+    }
+
+    #[test]
+    fn shutdown_sends_priority_zero() {
+        let t0 = Instant::now();
+        let mut m = Machine::new(params(Version::V2, 100, Duration::from_secs(1)));
+        m.handle(Event::Startup, t0);
+        m.poll(t0 + Duration::from_secs(4));
+        let a = m.handle(Event::Shutdown, t0 + Duration::from_secs(5));
+        assert_eq!(
+            a,
+            vec![
+                Action::SendAdvert { priority: 0 },
+                Action::RemoveVips,
+                Action::Transition(State::Initialize)
+            ]
+        );
+        assert_eq!(m.next_timeout(), None);
+    }
+
+    #[test]
+    fn fault_and_recovery() {
+        let t0 = Instant::now();
+        let mut m = Machine::new(params(Version::V2, 100, Duration::from_secs(1)));
+        m.handle(Event::Startup, t0);
+        m.poll(t0 + Duration::from_secs(4));
+        let a = m.handle(Event::Fault(true), t0 + Duration::from_secs(5));
+        assert_eq!(
+            a,
+            vec![
+                Action::SendAdvert { priority: 0 },
+                Action::RemoveVips,
+                Action::Transition(State::Fault)
+            ]
+        );
+        assert_eq!(m.next_timeout(), None);
+        assert!(m
+            .handle(
+                advert("192.0.2.12", 50, Duration::from_secs(1)),
+                t0 + Duration::from_secs(6)
+            )
+            .is_empty());
+        let a = m.handle(Event::Fault(false), t0 + Duration::from_secs(7));
+        assert_eq!(a, vec![Action::Transition(State::Backup)]);
+        assert_eq!(
+            m.next_timeout(),
+            Some(t0 + Duration::from_secs(7) + us(3_609_375))
+        );
+    }
+
+    #[test]
+    fn priority_change_is_advertised_at_once_by_a_master() {
+        let t0 = Instant::now();
+        let mut m = Machine::new(params(Version::V2, 100, Duration::from_secs(1)));
+        m.handle(Event::Startup, t0);
+        m.poll(t0 + Duration::from_secs(4));
+        let a = m.handle(Event::Priority(80), t0 + ms(4500));
+        assert_eq!(a, vec![Action::SendAdvert { priority: 80 }]);
+        // and a peer at 90 now wins
+        m.handle(
+            advert("192.0.2.12", 90, Duration::from_secs(1)),
+            t0 + ms(4600),
+        );
+        assert_eq!(m.state(), State::Backup);
+    }
+}
