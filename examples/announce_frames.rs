@@ -13,6 +13,9 @@ fn main() {
                 std::process::exit(2);
             }
         };
-        println!("{}", frame.iter().map(|b| format!("{b:02x}")).collect::<String>());
+        println!(
+            "{}",
+            frame.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        );
     }
 }
