@@ -58,6 +58,20 @@ fn warnings_do_not_fail_check() {
 }
 
 #[test]
+fn an_empty_configuration_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("empty.conf");
+    std::fs::write(&f, "! nothing yet\n").unwrap();
+    let o = ldirector(&["check", "-f", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        stderr(&o).contains("empty.conf:1:1: warning: the configuration defines no vrrp_instance and no virtual_server"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn dump_json_is_the_effective_model() {
     let o = ldirector(&["check", "-f", "conf/ldirector.toml", "--dump-json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));

@@ -139,7 +139,9 @@ impl Locations {
 
     /// Like `find`, falling back to the start of the file.
     pub fn at(&self, path: &str) -> Loc {
-        self.find(path).or(self.start).unwrap_or_default()
+        self.find(path)
+            .or(self.start)
+            .unwrap_or(Loc::new(FileId(0), 1, 1))
     }
 }
 

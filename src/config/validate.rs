@@ -43,6 +43,12 @@ fn family(a: &IpAddr) -> &'static str {
 
 fn global(cfg: &Config, v: &mut V) {
     let g = &cfg.global_defs;
+    if cfg.vrrp_instance.is_empty() && cfg.virtual_server.is_empty() {
+        v.warning(
+            "",
+            "the configuration defines no vrrp_instance and no virtual_server: there is nothing to run",
+        );
+    }
     if let Some(s) = &g.lvs_sync_daemon {
         if !cfg.vrrp_instance.contains_key(&s.vrrp_instance) {
             v.error(
