@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System packages the tests use. Installed only when missing.
-APT_PACKAGES=(iproute2)
+# iproute2: network namespaces for the VRRP tests; keepalived: the interoperability peer.
+APT_PACKAGES=(iproute2 keepalived)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
