@@ -182,31 +182,8 @@ impl Machine {
                     self.become_backup(now, None, &mut out);
                 }
             }
-            Event::Shutdown => {
-                if self.state == State::Master {
-                    out.push(Action::SendAdvert { priority: 0 });
-                    out.push(Action::RemoveVips);
-                }
-                self.adver_timer = None;
-                self.master_down_timer = None;
-                if self.state != State::Initialize {
-                    self.state = State::Initialize;
-                    out.push(Action::Transition(State::Initialize));
-                }
-            }
-            Event::Fault(true) => {
-                if self.state == State::Master {
-                    out.push(Action::SendAdvert { priority: 0 });
-                    out.push(Action::RemoveVips);
-                }
-                self.adver_timer = None;
-                self.master_down_timer = None;
-                self.master = None;
-                if self.state != State::Fault {
-                    self.state = State::Fault;
-                    out.push(Action::Transition(State::Fault));
-                }
-            }
+            Event::Shutdown => self.leave(State::Initialize, &mut out),
+            Event::Fault(true) => self.leave(State::Fault, &mut out),
             Event::Fault(false) => {
                 if self.state == State::Fault {
                     self.become_backup(now, None, &mut out);
@@ -283,6 +260,22 @@ impl Machine {
                 }
             }
             State::Initialize | State::Fault => {}
+        }
+    }
+
+    /// Stop taking part (shutdown, fault): a master hands over at once with priority 0 and
+    /// gives up its addresses; no timer runs until the instance starts again.
+    fn leave(&mut self, to: State, out: &mut Vec<Action>) {
+        if self.state == State::Master {
+            out.push(Action::SendAdvert { priority: 0 });
+            out.push(Action::RemoveVips);
+        }
+        self.adver_timer = None;
+        self.master_down_timer = None;
+        self.master = None;
+        if self.state != to {
+            self.state = to;
+            out.push(Action::Transition(to));
         }
     }
 
