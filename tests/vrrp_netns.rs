@@ -39,12 +39,39 @@ impl Pair {
             "-n", &p.a, "link", "add", "dev", "va", "type", "veth", "peer", "name", "vb", "netns",
             &p.b,
         ]);
-        for (ns, dev, addr) in [(&p.a, "va", "192.0.2.1/24"), (&p.b, "vb", "192.0.2.2/24")] {
+        for (ns, dev, addr, ll) in [
+            (&p.a, "va", "192.0.2.1/24", "fe80::1/64"),
+            (&p.b, "vb", "192.0.2.2/24", "fe80::2/64"),
+        ] {
             ip(&["-n", ns, "link", "set", "lo", "up"]);
             ip(&["-n", ns, "addr", "add", addr, "dev", dev]);
+            ip(&["-n", ns, "addr", "add", ll, "dev", dev, "nodad"]);
             ip(&["-n", ns, "link", "set", dev, "up"]);
         }
         p
+    }
+
+    /// Wait (at most 5 s) until both ends have IPv6 addresses that are no longer tentative:
+    /// until then the kernel does not deliver IPv6 multicast to sockets.
+    fn wait_ipv6_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        for (ns, dev) in [(&self.a, "va"), (&self.b, "vb")] {
+            loop {
+                let o = Command::new("ip")
+                    .args(["-n", ns, "-6", "addr", "show", "dev", dev])
+                    .output()
+                    .expect("ip addr show");
+                let text = String::from_utf8_lossy(&o.stdout);
+                if text.contains("inet6") && !text.contains("tentative") {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "IPv6 on {ns}/{dev} not ready: {text}"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
     }
 
     /// Run `f` on a thread inside namespace `ns`.
@@ -115,6 +142,52 @@ fn advert_crosses_namespaces_with_ttl_255() {
     let e = Expect {
         version: Version::V3,
         ipv6: false,
+        auth: &none,
+        v3_checksum_as_v2: false,
+    };
+    assert_eq!(decode(&got.payload, got.src, got.dst, &e).unwrap(), advert);
+}
+
+#[test]
+fn ipv6_advert_crosses_namespaces_with_hop_limit_255() {
+    let pair = Pair::new("6");
+    pair.wait_ipv6_ready();
+    let group: std::net::Ipv6Addr = "ff02::12".parse().unwrap();
+    let rx = Pair::run(&pair.b, move || {
+        let s = VrrpSocket::open_v6("vb", "fe80::2".parse().unwrap(), Some(group))
+            .expect("socket in b");
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.recv()
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let advert = Advert {
+        version: Version::V3,
+        vrid: 60,
+        priority: 200,
+        advert_int_cs: 5,
+        addrs: vec!["2001:db8::100".parse().unwrap()],
+        auth: Auth::None,
+    };
+    let sent = advert.clone();
+    Pair::run(&pair.a, move || {
+        let s = VrrpSocket::open_v6("va", "fe80::1".parse().unwrap(), Some(group))
+            .expect("socket in a");
+        for _ in 0..5 {
+            let b = encode(&sent, s.source(), IpAddr::V6(group), false);
+            s.send(&b, IpAddr::V6(group)).expect("send");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    })
+    .join()
+    .unwrap();
+    let got = rx.join().unwrap().expect("received an advert");
+    assert_eq!(got.src, "fe80::1".parse::<IpAddr>().unwrap());
+    assert_eq!(got.dst, IpAddr::V6(group));
+    assert_eq!(got.ttl, 255, "hop limit");
+    let none = Auth::None;
+    let e = Expect {
+        version: Version::V3,
+        ipv6: true,
         auth: &none,
         v3_checksum_as_v2: false,
     };

@@ -4,14 +4,22 @@
 //! the kernel puts in the packet. TTL / hop limit 255 on send; the received TTL is returned
 //! for the caller to check (RFC 5798 5.1.1.3: anything else is dropped).
 //!
-//! IPv4 for now; IPv6 (IPV6_RECVHOPLIMIT / IPV6_RECVPKTINFO) follows.
+//! IPv6 raw sockets do not deliver the IP header: the hop limit and the destination come
+//! from IPV6_HOPLIMIT and IPV6_PKTINFO control messages.
 
 use super::packet::PROTO_VRRP;
-use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
+use socket2::{
+    Domain, InterfaceIndexOrAddress, MaybeUninitSlice, MsgHdrMut, Protocol, SockAddr, Socket, Type,
+};
 use std::io;
 use std::mem::MaybeUninit;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::time::Duration;
+
+// Linux <netinet/in.h>: control message types of level IPPROTO_IPV6.
+const IPPROTO_IPV6: i32 = 41;
+const IPV6_PKTINFO: i32 = 50;
+const IPV6_HOPLIMIT: i32 = 52;
 
 /// A packet as received: addresses and TTL from its IP header, and the VRRP message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,7 +33,9 @@ pub struct Received {
 pub struct VrrpSocket {
     rx: Socket,
     tx: Socket,
-    src: Ipv4Addr,
+    src: IpAddr,
+    /// The interface: the scope of IPv6 link-local and multicast destinations.
+    index: u32,
 }
 
 fn ifindex(ifname: &str) -> io::Result<u32> {
@@ -51,18 +61,61 @@ impl VrrpSocket {
         tx.set_multicast_ttl_v4(255)?;
         tx.set_multicast_loop_v4(false)?;
         tx.set_multicast_if_v4(&src)?;
-        Ok(VrrpSocket { rx, tx, src })
+        Ok(VrrpSocket {
+            rx,
+            tx,
+            src: IpAddr::V4(src),
+            index,
+        })
+    }
+
+    /// Sockets for an IPv6 instance on `ifname`, sending from `src` (the interface's
+    /// link-local address, as RFC 5798 requires), receiving the multicast `group`.
+    pub fn open_v6(ifname: &str, src: Ipv6Addr, group: Option<Ipv6Addr>) -> io::Result<Self> {
+        let index = ifindex(ifname)?;
+        let proto = Some(Protocol::from(i32::from(PROTO_VRRP)));
+        let rx = Socket::new(Domain::IPV6, Type::RAW, proto)?;
+        rx.bind_device(Some(ifname.as_bytes()))?;
+        rx.set_recv_hoplimit_v6(true)?;
+        nix::sys::socket::setsockopt(&rx, nix::sys::socket::sockopt::Ipv6RecvPacketInfo, &true)
+            .map_err(io::Error::from)?;
+        if let Some(g) = group {
+            rx.join_multicast_v6(&g, index)?;
+        }
+        let tx = Socket::new(Domain::IPV6, Type::RAW, proto)?;
+        tx.bind_device(Some(ifname.as_bytes()))?;
+        let scope = if src.is_unicast_link_local() {
+            index
+        } else {
+            0
+        };
+        tx.bind(&SockAddr::from(SocketAddrV6::new(src, 0, 0, scope)))?;
+        tx.set_unicast_hops_v6(255)?;
+        tx.set_multicast_hops_v6(255)?;
+        tx.set_multicast_loop_v6(false)?;
+        tx.set_multicast_if_v6(index)?;
+        Ok(VrrpSocket {
+            rx,
+            tx,
+            src: IpAddr::V6(src),
+            index,
+        })
     }
 
     pub fn source(&self) -> IpAddr {
-        IpAddr::V4(self.src)
+        self.src
     }
 
     /// Send one VRRP message (the kernel adds the IP header).
     pub fn send(&self, payload: &[u8], dst: IpAddr) -> io::Result<()> {
-        let n = self
-            .tx
-            .send_to(payload, &SockAddr::from(SocketAddr::new(dst, 0)))?;
+        let to = match dst {
+            // link-scoped destinations need the interface as their scope
+            IpAddr::V6(d) if d.is_multicast() || d.is_unicast_link_local() => {
+                SocketAddr::V6(SocketAddrV6::new(d, 0, 0, self.index))
+            }
+            d => SocketAddr::new(d, 0),
+        };
+        let n = self.tx.send_to(payload, &SockAddr::from(to))?;
         if n != payload.len() {
             return Err(io::Error::other(format!(
                 "sent {n} of {} bytes",
@@ -79,6 +132,9 @@ impl VrrpSocket {
     /// Receive one packet. Packets too short to carry an IP header are an error of kind
     /// InvalidData (the caller counts and drops them).
     pub fn recv(&self) -> io::Result<Received> {
+        if self.src.is_ipv6() {
+            return self.recv_v6();
+        }
         let mut buf = [MaybeUninit::<u8>::uninit(); 2048];
         let (n, _) = self.rx.recv_from(&mut buf)?;
         // SAFETY: recv_from initialised the first n bytes
@@ -88,6 +144,91 @@ impl VrrpSocket {
             .collect();
         parse_ipv4(&data)
     }
+}
+
+impl VrrpSocket {
+    fn recv_v6(&self) -> io::Result<Received> {
+        let mut data = [MaybeUninit::<u8>::uninit(); 2048];
+        let mut control = [MaybeUninit::<u8>::uninit(); 128];
+        let mut from = SockAddr::from(SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, 0, 0, 0));
+        let mut bufs = [MaybeUninitSlice::new(&mut data)];
+        let (n, clen) = {
+            let mut msg = MsgHdrMut::new()
+                .with_addr(&mut from)
+                .with_buffers(&mut bufs)
+                .with_control(&mut control);
+            let n = self.rx.recvmsg(&mut msg, 0)?;
+            (n, msg.control_len())
+        };
+        // SAFETY: recvmsg initialised the first n bytes of data and clen bytes of control
+        let payload: Vec<u8> = data[..n]
+            .iter()
+            .map(|b| unsafe { b.assume_init() })
+            .collect();
+        let cmsgs: Vec<u8> = control[..clen.min(control.len())]
+            .iter()
+            .map(|b| unsafe { b.assume_init() })
+            .collect();
+        let (ttl, dst) = parse_ipv6_cmsgs(&cmsgs);
+        let src = from
+            .as_socket_ipv6()
+            .map(|a| IpAddr::V6(*a.ip()))
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no IPv6 source"))?;
+        Ok(Received {
+            src,
+            dst: dst
+                .map(IpAddr::V6)
+                .unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
+            ttl: ttl.unwrap_or(0),
+            payload,
+        })
+    }
+}
+
+/// Hop limit and destination address from the control messages of an IPv6 datagram
+/// (Linux cmsghdr: a usize length, level and type as i32, data aligned to usize).
+pub fn parse_ipv6_cmsgs(buf: &[u8]) -> (Option<u8>, Option<Ipv6Addr>) {
+    const WORD: usize = std::mem::size_of::<usize>();
+    let header = WORD + 8;
+    let (mut hops, mut dst) = (None, None);
+    let mut at = 0;
+    while at + header <= buf.len() {
+        let mut len_bytes = [0u8; WORD];
+        len_bytes.copy_from_slice(&buf[at..at + WORD]);
+        let len = usize::from_ne_bytes(len_bytes);
+        if len < header || at.checked_add(len).is_none_or(|end| end > buf.len()) {
+            break;
+        }
+        let level = i32::from_ne_bytes([
+            buf[at + WORD],
+            buf[at + WORD + 1],
+            buf[at + WORD + 2],
+            buf[at + WORD + 3],
+        ]);
+        let kind = i32::from_ne_bytes([
+            buf[at + WORD + 4],
+            buf[at + WORD + 5],
+            buf[at + WORD + 6],
+            buf[at + WORD + 7],
+        ]);
+        let data = &buf[at + header..at + len];
+        if level == IPPROTO_IPV6 {
+            match kind {
+                IPV6_HOPLIMIT if data.len() >= 4 => {
+                    let v = i32::from_ne_bytes([data[0], data[1], data[2], data[3]]);
+                    hops = u8::try_from(v).ok();
+                }
+                IPV6_PKTINFO if data.len() >= 16 => {
+                    let mut a = [0u8; 16];
+                    a.copy_from_slice(&data[..16]);
+                    dst = Some(Ipv6Addr::from(a));
+                }
+                _ => {}
+            }
+        }
+        at += len.div_ceil(WORD) * WORD;
+    }
+    (hops, dst)
 }
 
 /// Split a raw IPv4 packet into its header fields and payload.
@@ -117,6 +258,34 @@ pub fn parse_ipv4(data: &[u8]) -> io::Result<Received> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_control_messages() {
+        let w = std::mem::size_of::<usize>();
+        let mut b = Vec::new();
+        // IPV6_PKTINFO: in6_pktinfo (address, ifindex)
+        b.extend_from_slice(&(w + 8 + 20).to_ne_bytes());
+        b.extend_from_slice(&IPPROTO_IPV6.to_ne_bytes());
+        b.extend_from_slice(&IPV6_PKTINFO.to_ne_bytes());
+        b.extend_from_slice(&"ff02::12".parse::<Ipv6Addr>().unwrap().octets());
+        b.extend_from_slice(&3u32.to_ne_bytes());
+        while b.len() % w != 0 {
+            b.push(0);
+        }
+        // IPV6_HOPLIMIT: an int
+        b.extend_from_slice(&(w + 8 + 4).to_ne_bytes());
+        b.extend_from_slice(&IPPROTO_IPV6.to_ne_bytes());
+        b.extend_from_slice(&IPV6_HOPLIMIT.to_ne_bytes());
+        b.extend_from_slice(&255i32.to_ne_bytes());
+        let (hops, dst) = parse_ipv6_cmsgs(&b);
+        assert_eq!(hops, Some(255));
+        assert_eq!(dst, Some("ff02::12".parse().unwrap()));
+        // truncated or garbage control data is ignored, never a panic
+        for cut in 0..b.len() {
+            let _ = parse_ipv6_cmsgs(&b[..cut]);
+        }
+        assert_eq!(parse_ipv6_cmsgs(&[0xff; 40]), (None, None));
+    }
 
     #[test]
     fn ipv4_header_fields() {
