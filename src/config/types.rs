@@ -36,10 +36,6 @@ impl Secs {
     pub fn is_zero(&self) -> bool {
         self.0 == 0
     }
-    /// Whole seconds (rounded down).
-    pub fn whole_secs(self) -> u64 {
-        self.0 / 1_000_000
-    }
 
     /// Parse keepalived's decimal seconds (`"3"`, `"0.25"`, at most 6 decimals).
     pub fn parse_decimal(s: &str) -> Result<Secs, String> {

@@ -26,13 +26,6 @@ pub struct Reader<'d> {
     st: &'d mut State,
 }
 
-/// Read a whole statement tree (tests and tools; the loader streams instead).
-pub fn read_nodes(nodes: &[Node], diags: &mut Diagnostics) -> (Config, Locations) {
-    let mut st = State::default();
-    Reader::new(diags, &mut st).root(nodes);
-    (st.cfg, st.locs)
-}
-
 /// A value parser for one word.
 type Parse<T> = fn(&str) -> Result<T, String>;
 
@@ -358,12 +351,6 @@ impl<'d> Reader<'d> {
     }
 
     // ------------------------------------------------------------------ top level
-
-    pub fn root(&mut self, nodes: &[Node]) {
-        for n in nodes {
-            self.root_node(n);
-        }
-    }
 
     pub fn diags(&mut self) -> &mut Diagnostics {
         self.d
