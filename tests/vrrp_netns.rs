@@ -101,18 +101,58 @@ fn settle() {
     std::thread::sleep(Duration::from_millis(300));
 }
 
-#[test]
-fn advert_crosses_namespaces_with_ttl_255() {
-    let pair = Pair::new("x");
-    settle();
-    let group = Ipv4Addr::new(224, 0, 0, 18);
+/// Send `advert` five times from namespace a to `group`, receive it in b, and check the
+/// addresses, the TTL / hop limit of 255 and that it decodes to what was sent.
+fn exchange(
+    pair: &Pair,
+    open: fn(&str, IpAddr, IpAddr) -> VrrpSocket,
+    addrs: [IpAddr; 2],
+    group: IpAddr,
+    advert: Advert,
+) {
+    let [a_addr, b_addr] = addrs;
     let rx = Pair::run(&pair.b, move || {
-        let s = VrrpSocket::open_v4("vb", Ipv4Addr::new(192, 0, 2, 2), Some(group))
-            .expect("socket in b");
+        let s = open("vb", b_addr, group);
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         s.recv()
     });
     std::thread::sleep(Duration::from_millis(200));
+    let sent = advert.clone();
+    Pair::run(&pair.a, move || {
+        let s = open("va", a_addr, group);
+        // a few sends: the receiver may join a moment after the first
+        for _ in 0..5 {
+            let b = encode(&sent, s.source(), group, false);
+            s.send(&b, group).expect("send");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    })
+    .join()
+    .unwrap();
+    let got = rx.join().unwrap().expect("received an advert");
+    assert_eq!(got.src, a_addr);
+    assert_eq!(got.dst, group);
+    assert_eq!(got.ttl, 255, "TTL / hop limit");
+    let none = Auth::None;
+    let e = Expect {
+        version: Version::V3,
+        ipv6: group.is_ipv6(),
+        auth: &none,
+        v3_checksum_as_v2: false,
+    };
+    assert_eq!(decode(&got.payload, got.src, got.dst, &e).unwrap(), advert);
+}
+
+#[test]
+fn advert_crosses_namespaces_with_ttl_255() {
+    let pair = Pair::new("x");
+    settle();
+    let open = |dev: &str, src: IpAddr, group: IpAddr| match (src, group) {
+        (IpAddr::V4(s), IpAddr::V4(g)) => {
+            VrrpSocket::open_v4(dev, s, Some(g)).expect("IPv4 socket")
+        }
+        _ => unreachable!("IPv4 test"),
+    };
     let advert = Advert {
         version: Version::V3,
         vrid: 51,
@@ -121,45 +161,20 @@ fn advert_crosses_namespaces_with_ttl_255() {
         addrs: vec!["192.0.2.100".parse().unwrap()],
         auth: Auth::None,
     };
-    let sent = advert.clone();
-    Pair::run(&pair.a, move || {
-        let s = VrrpSocket::open_v4("va", Ipv4Addr::new(192, 0, 2, 1), Some(group))
-            .expect("socket in a");
-        // a few sends: the receiver may join a moment after the first
-        for _ in 0..5 {
-            let b = encode(&sent, s.source(), IpAddr::V4(group), false);
-            s.send(&b, IpAddr::V4(group)).expect("send");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    })
-    .join()
-    .unwrap();
-    let got = rx.join().unwrap().expect("received an advert");
-    assert_eq!(got.src, IpAddr::from([192, 0, 2, 1]));
-    assert_eq!(got.dst, IpAddr::V4(group));
-    assert_eq!(got.ttl, 255);
-    let none = Auth::None;
-    let e = Expect {
-        version: Version::V3,
-        ipv6: false,
-        auth: &none,
-        v3_checksum_as_v2: false,
-    };
-    assert_eq!(decode(&got.payload, got.src, got.dst, &e).unwrap(), advert);
+    let addrs = ["192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap()];
+    exchange(&pair, open, addrs, "224.0.0.18".parse().unwrap(), advert);
 }
 
 #[test]
 fn ipv6_advert_crosses_namespaces_with_hop_limit_255() {
     let pair = Pair::new("6");
     pair.wait_ipv6_ready();
-    let group: std::net::Ipv6Addr = "ff02::12".parse().unwrap();
-    let rx = Pair::run(&pair.b, move || {
-        let s = VrrpSocket::open_v6("vb", "fe80::2".parse().unwrap(), Some(group))
-            .expect("socket in b");
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        s.recv()
-    });
-    std::thread::sleep(Duration::from_millis(200));
+    let open = |dev: &str, src: IpAddr, group: IpAddr| match (src, group) {
+        (IpAddr::V6(s), IpAddr::V6(g)) => {
+            VrrpSocket::open_v6(dev, s, Some(g)).expect("IPv6 socket")
+        }
+        _ => unreachable!("IPv6 test"),
+    };
     let advert = Advert {
         version: Version::V3,
         vrid: 60,
@@ -168,30 +183,8 @@ fn ipv6_advert_crosses_namespaces_with_hop_limit_255() {
         addrs: vec!["2001:db8::100".parse().unwrap()],
         auth: Auth::None,
     };
-    let sent = advert.clone();
-    Pair::run(&pair.a, move || {
-        let s = VrrpSocket::open_v6("va", "fe80::1".parse().unwrap(), Some(group))
-            .expect("socket in a");
-        for _ in 0..5 {
-            let b = encode(&sent, s.source(), IpAddr::V6(group), false);
-            s.send(&b, IpAddr::V6(group)).expect("send");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    })
-    .join()
-    .unwrap();
-    let got = rx.join().unwrap().expect("received an advert");
-    assert_eq!(got.src, "fe80::1".parse::<IpAddr>().unwrap());
-    assert_eq!(got.dst, IpAddr::V6(group));
-    assert_eq!(got.ttl, 255, "hop limit");
-    let none = Auth::None;
-    let e = Expect {
-        version: Version::V3,
-        ipv6: true,
-        auth: &none,
-        v3_checksum_as_v2: false,
-    };
-    assert_eq!(decode(&got.payload, got.src, got.dst, &e).unwrap(), advert);
+    let addrs = ["fe80::1".parse().unwrap(), "fe80::2".parse().unwrap()];
+    exchange(&pair, open, addrs, "ff02::12".parse().unwrap(), advert);
 }
 
 /// keepalived runs in a process group of its own (parent and VRRP child); stopped as a
