@@ -342,6 +342,16 @@ mod tests {
         }
     }
 
+    /// A machine started at t0 that became master when its down timer ran out (at ~3.6 s).
+    fn running_master(p: Params) -> (Machine, Instant) {
+        let t0 = Instant::now();
+        let mut m = Machine::new(p);
+        m.handle(Event::Startup, t0);
+        m.poll(t0 + Duration::from_secs(4));
+        assert_eq!(m.state(), State::Master);
+        (m, t0)
+    }
+
     fn advert(from: &str, priority: u8, int: Duration) -> Event {
         Event::Advert {
             from: ip(from),
@@ -425,10 +435,7 @@ mod tests {
 
     #[test]
     fn higher_priority_advert_sends_master_to_backup() {
-        let t0 = Instant::now();
-        let mut m = Machine::new(params(Version::V2, 100, Duration::from_secs(1)));
-        m.handle(Event::Startup, t0);
-        m.poll(t0 + Duration::from_secs(4));
+        let (mut m, t0) = running_master(params(Version::V2, 100, Duration::from_secs(1)));
         assert_eq!(m.state(), State::Master);
         let a = m.handle(
             advert("192.0.2.12", 150, Duration::from_secs(1)),
@@ -443,10 +450,7 @@ mod tests {
 
     #[test]
     fn equal_priority_is_broken_by_the_higher_address() {
-        let t0 = Instant::now();
-        let mut m = Machine::new(params(Version::V2, 100, Duration::from_secs(1)));
-        m.handle(Event::Startup, t0);
-        m.poll(t0 + Duration::from_secs(4));
+        let (mut m, t0) = running_master(params(Version::V2, 100, Duration::from_secs(1)));
         // a lower address with the same priority: we stay, and assert ourselves
         let a = m.handle(
             advert("192.0.2.5", 100, Duration::from_secs(1)),
@@ -467,12 +471,9 @@ mod tests {
 
     #[test]
     fn healed_split_brain_reannounces_unless_disabled() {
-        let t0 = Instant::now();
         let mut p = params(Version::V2, 150, Duration::from_secs(1));
         p.higher_prio_send_advert = false;
-        let mut m = Machine::new(p);
-        m.handle(Event::Startup, t0);
-        m.poll(t0 + Duration::from_secs(4));
+        let (mut m, t0) = running_master(p);
         assert!(m
             .handle(
                 advert("192.0.2.12", 100, Duration::from_secs(1)),
@@ -545,10 +546,7 @@ mod tests {
 
     #[test]
     fn shutdown_sends_priority_zero() {
-        let t0 = Instant::now();
-        let mut m = Machine::new(params(Version::V2, 100, Duration::from_secs(1)));
-        m.handle(Event::Startup, t0);
-        m.poll(t0 + Duration::from_secs(4));
+        let (mut m, t0) = running_master(params(Version::V2, 100, Duration::from_secs(1)));
         let a = m.handle(Event::Shutdown, t0 + Duration::from_secs(5));
         assert_eq!(
             a,
@@ -563,10 +561,7 @@ mod tests {
 
     #[test]
     fn fault_and_recovery() {
-        let t0 = Instant::now();
-        let mut m = Machine::new(params(Version::V2, 100, Duration::from_secs(1)));
-        m.handle(Event::Startup, t0);
-        m.poll(t0 + Duration::from_secs(4));
+        let (mut m, t0) = running_master(params(Version::V2, 100, Duration::from_secs(1)));
         let a = m.handle(Event::Fault(true), t0 + Duration::from_secs(5));
         assert_eq!(
             a,
@@ -593,10 +588,7 @@ mod tests {
 
     #[test]
     fn priority_change_is_advertised_at_once_by_a_master() {
-        let t0 = Instant::now();
-        let mut m = Machine::new(params(Version::V2, 100, Duration::from_secs(1)));
-        m.handle(Event::Startup, t0);
-        m.poll(t0 + Duration::from_secs(4));
+        let (mut m, t0) = running_master(params(Version::V2, 100, Duration::from_secs(1)));
         let a = m.handle(Event::Priority(80), t0 + ms(4500));
         assert_eq!(a, vec![Action::SendAdvert { priority: 80 }]);
         // and a peer at 90 now wins
