@@ -1,3 +1,5 @@
-//! The network edge: frames and (to come) the sockets and rtnetlink calls that carry them.
+//! The network edge: frames, sockets and rtnetlink calls.
 
+pub mod addr;
 pub mod garp;
+pub mod rtnl;

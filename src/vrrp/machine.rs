@@ -40,8 +40,10 @@ pub struct Params {
     pub preempt_delay: Duration,
     /// Our primary address: breaks ties between equal priorities (higher wins).
     pub primary: IpAddr,
-    /// A master that hears a lower-priority master (a healed split brain) re-announces
-    /// itself and its addresses at once (keepalived: `higher_prio_send_advert`).
+    /// Split-brain healing: a master that hears a lower-priority master re-announces itself
+    /// and its addresses at once (keepalived: `higher_prio_send_advert`); a master that
+    /// loses to a higher-priority master sends one priority-0 advert so that the winner
+    /// re-announces even if it never heard the loser.
     pub higher_prio_send_advert: bool,
 }
 
@@ -61,6 +63,9 @@ pub enum Event {
     Fault(bool),
     /// Tracking changed the effective priority (already clamped to 1..=254, or 255).
     Priority(u8),
+    /// A sync group member moved: a Backup follows it to Master, a Master follows it to
+    /// Backup (other states ignore it).
+    Follow(State),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -202,6 +207,14 @@ impl Machine {
                 priority,
                 advert_int,
             } => self.advert(from, priority, advert_int, now, &mut out),
+            Event::Follow(State::Master) if self.state == State::Backup => {
+                self.become_master(now, &mut out)
+            }
+            Event::Follow(State::Backup) if self.state == State::Master => {
+                out.push(Action::RemoveVips);
+                self.become_backup(now, None, &mut out);
+            }
+            Event::Follow(_) => {}
         }
         out
     }
@@ -235,9 +248,15 @@ impl Machine {
             }
             State::Master => {
                 if prio == 0 {
+                    // another router was master and has left: assert ourselves at once,
+                    // and re-announce our addresses, whose neighbours may have followed it
+                    // (a healed split brain, see below)
                     out.push(Action::SendAdvert {
                         priority: self.priority,
                     });
+                    if self.p.higher_prio_send_advert {
+                        out.push(Action::Announce);
+                    }
                     self.adver_timer = Some(now + self.p.advert_int);
                     return;
                 }
@@ -249,6 +268,12 @@ impl Machine {
                     }
                     self.become_backup(now, Some(from), out);
                     out.insert(0, Action::RemoveVips);
+                    if self.p.higher_prio_send_advert {
+                        // Two masters (a healed split brain) and we lose. The winner may
+                        // never have heard us, and neighbours that followed us would keep
+                        // sending to our MAC: a priority-0 advert makes it re-announce.
+                        out.insert(0, Action::SendAdvert { priority: 0 });
+                    }
                 } else if self.p.higher_prio_send_advert {
                     // a lower-priority master: a split brain has healed. Assert ourselves
                     // and re-announce the addresses so every neighbour follows us.
@@ -441,11 +466,28 @@ mod tests {
             advert("192.0.2.12", 150, Duration::from_secs(1)),
             t0 + Duration::from_secs(5),
         );
+        // the priority-0 advert makes the winner re-announce (split-brain healing)
+        assert_eq!(
+            a,
+            vec![
+                Action::SendAdvert { priority: 0 },
+                Action::RemoveVips,
+                Action::Transition(State::Backup)
+            ]
+        );
+        assert_eq!(m.master(), Some(ip("192.0.2.12")));
+        // without healing, only the step down
+        let mut p = params(Version::V2, 100, Duration::from_secs(1));
+        p.higher_prio_send_advert = false;
+        let (mut m, t0) = running_master(p);
+        let a = m.handle(
+            advert("192.0.2.12", 150, Duration::from_secs(1)),
+            t0 + Duration::from_secs(5),
+        );
         assert_eq!(
             a,
             vec![Action::RemoveVips, Action::Transition(State::Backup)]
         );
-        assert_eq!(m.master(), Some(ip("192.0.2.12")));
     }
 
     #[test]
@@ -597,5 +639,41 @@ mod tests {
             t0 + ms(4600),
         );
         assert_eq!(m.state(), State::Backup);
+    }
+
+    #[test]
+    fn sync_group_follow() {
+        let p = params(Version::V3, 100, ms(100));
+        let t0 = Instant::now();
+        let mut m = Machine::new(p.clone());
+        m.handle(Event::Startup, t0);
+        let a = m.handle(Event::Follow(State::Master), t0 + ms(10));
+        assert_eq!(
+            a,
+            vec![
+                Action::SendAdvert { priority: 100 },
+                Action::AddVips,
+                Action::Announce,
+                Action::Transition(State::Master)
+            ]
+        );
+        // following to Master again changes nothing
+        assert!(m
+            .handle(Event::Follow(State::Master), t0 + ms(20))
+            .is_empty());
+        let a = m.handle(Event::Follow(State::Backup), t0 + ms(30));
+        assert_eq!(
+            a,
+            vec![Action::RemoveVips, Action::Transition(State::Backup)]
+        );
+        assert_eq!(
+            m.next_timeout(),
+            Some(t0 + ms(30) + m.master_down_interval())
+        );
+        // a faulty instance does not follow
+        m.handle(Event::Fault(true), t0 + ms(40));
+        assert!(m
+            .handle(Event::Follow(State::Master), t0 + ms(50))
+            .is_empty());
     }
 }

@@ -1,6 +1,9 @@
-//! VRRP (RFC 3768 version 2, RFC 5798 version 3): the director election. So far the
-//! advertisement codec and the sans-IO state machine; the I/O shell follows (issue 3).
+//! VRRP (RFC 3768 version 2, RFC 5798 version 3).
 
+pub mod announce;
+pub mod engine;
 pub mod machine;
 pub mod packet;
 pub mod socket;
+pub mod spec;
+pub mod track;

@@ -1,0 +1,187 @@
+//! When to send gratuitous ARP / unsolicited NA rounds, sans-IO. A new master sends
+//! `garp_master_repeat` rounds at once and as many again after `garp_master_delay`; while it
+//! stays master, `garp_master_refresh_repeat` rounds every `garp_master_refresh`. Rounds on
+//! one interface are spaced by at least `vrrp_garp_interval` (`vrrp_gna_interval` for IPv6),
+//! whatever instance they belong to. Rounds that fall due together after a long stall (a
+//! SIGSTOP, a suspended VM) are sent once, not as a burst of the backlog.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Timing {
+    pub delay: Duration,
+    pub repeat: u32,
+    pub refresh: Duration,
+    pub refresh_repeat: u32,
+    /// Minimum gap between two rounds on the instance's interface.
+    pub interval: Duration,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Schedule {
+    /// (when, instance), unordered; small.
+    pending: Vec<(Instant, usize)>,
+    /// Next refresh per instance while master.
+    refresh: HashMap<usize, Instant>,
+    /// When each interface may carry the next round.
+    iface_free: HashMap<String, Instant>,
+}
+
+impl Schedule {
+    /// A new master (or a master re-asserting itself): `repeat` rounds now, `repeat` more
+    /// after `delay`, then refreshes.
+    pub fn takeover(&mut self, inst: usize, t: &Timing, now: Instant) {
+        self.cancel(inst);
+        for _ in 0..t.repeat.max(1) {
+            self.pending.push((now, inst));
+        }
+        if !t.delay.is_zero() {
+            for _ in 0..t.repeat {
+                self.pending.push((now + t.delay, inst));
+            }
+        }
+        if !t.refresh.is_zero() {
+            self.refresh.insert(inst, now + t.refresh);
+        }
+    }
+
+    /// `n` extra rounds now (a healed split brain, a lower-priority master heard).
+    pub fn reannounce(&mut self, inst: usize, n: u32, now: Instant) {
+        for _ in 0..n.max(1) {
+            self.pending.push((now, inst));
+        }
+    }
+
+    /// The instance left Master: nothing more to announce.
+    pub fn cancel(&mut self, inst: usize) {
+        self.pending.retain(|&(_, i)| i != inst);
+        self.refresh.remove(&inst);
+    }
+
+    pub fn next_timeout(&self) -> Option<Instant> {
+        let a = self.pending.iter().map(|&(t, _)| t).min();
+        let b = self.refresh.values().copied().min();
+        match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Rounds to send now: instance indexes, at most one per instance and interface gap.
+    /// `iface` and `timing` describe each instance.
+    pub fn poll<'a>(
+        &mut self,
+        now: Instant,
+        iface: impl Fn(usize) -> &'a str,
+        timing: impl Fn(usize) -> &'a Timing,
+    ) -> Vec<usize> {
+        // refreshes fall due: queue their rounds
+        let due: Vec<usize> = self
+            .refresh
+            .iter()
+            .filter(|(_, &t)| t <= now)
+            .map(|(&i, _)| i)
+            .collect();
+        for i in due {
+            let t = timing(i);
+            for _ in 0..t.refresh_repeat.max(1) {
+                self.pending.push((now, i));
+            }
+            self.refresh.insert(i, now + t.refresh);
+        }
+        self.pending.sort_by_key(|&(t, i)| (t, i));
+        let mut out = Vec::new();
+        let mut k = 0;
+        while k < self.pending.len() {
+            let (t, i) = self.pending[k];
+            if t > now {
+                break;
+            }
+            let name = iface(i);
+            let gap = timing(i).interval;
+            let free = self.iface_free.get(name).copied();
+            if free.is_some_and(|f| f > now) {
+                // the interface is busy: this round waits (keeps its order)
+                self.pending[k].0 = free.unwrap_or(now);
+                k += 1;
+                continue;
+            }
+            self.pending.remove(k);
+            out.push(i);
+            if !gap.is_zero() {
+                self.iface_free.insert(name.to_string(), now + gap);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn takeover_then_delayed_then_refresh() {
+        let t = Timing {
+            delay: ms(5000),
+            repeat: 5,
+            refresh: ms(60_000),
+            refresh_repeat: 2,
+            interval: Duration::ZERO,
+        };
+        let mut s = Schedule::default();
+        let t0 = Instant::now();
+        s.takeover(0, &t, t0);
+        assert_eq!(s.poll(t0, |_| "eth0", |_| &t), vec![0; 5]);
+        assert_eq!(s.next_timeout(), Some(t0 + ms(5000)));
+        assert!(s.poll(t0 + ms(4999), |_| "eth0", |_| &t).is_empty());
+        assert_eq!(s.poll(t0 + ms(5000), |_| "eth0", |_| &t), vec![0; 5]);
+        assert_eq!(s.next_timeout(), Some(t0 + ms(60_000)));
+        assert_eq!(s.poll(t0 + ms(60_000), |_| "eth0", |_| &t), vec![0; 2]);
+        assert_eq!(s.next_timeout(), Some(t0 + ms(120_000)));
+        s.cancel(0);
+        assert_eq!(s.next_timeout(), None);
+    }
+
+    #[test]
+    fn interface_gap_spaces_rounds_of_all_instances() {
+        let t = Timing {
+            repeat: 2,
+            interval: ms(10),
+            ..Timing::default()
+        };
+        let mut s = Schedule::default();
+        let t0 = Instant::now();
+        s.takeover(0, &t, t0);
+        s.takeover(1, &t, t0);
+        assert_eq!(s.poll(t0, |_| "eth0", |_| &t), vec![0]);
+        assert_eq!(s.next_timeout(), Some(t0 + ms(10)));
+        assert_eq!(s.poll(t0 + ms(10), |_| "eth0", |_| &t), vec![0]);
+        assert_eq!(s.poll(t0 + ms(20), |_| "eth0", |_| &t), vec![1]);
+        assert_eq!(s.poll(t0 + ms(30), |_| "eth0", |_| &t), vec![1]);
+        assert_eq!(s.next_timeout(), None);
+    }
+
+    #[test]
+    fn a_stall_does_not_burst() {
+        let t = Timing {
+            delay: ms(5000),
+            repeat: 5,
+            refresh: ms(1000),
+            refresh_repeat: 1,
+            interval: Duration::ZERO,
+        };
+        let mut s = Schedule::default();
+        let t0 = Instant::now();
+        s.takeover(0, &t, t0);
+        s.poll(t0, |_| "eth0", |_| &t);
+        // an hour later: the delayed rounds and one refresh, not 3600 refreshes
+        let n = s.poll(t0 + ms(3_600_000), |_| "eth0", |_| &t).len();
+        assert_eq!(n, 6);
+    }
+}

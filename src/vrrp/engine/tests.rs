@@ -1,0 +1,334 @@
+//! The engine on a simulated link: two or three directors' engines exchange their packets
+//! through a fake wire on a fake clock.
+
+use super::*;
+use crate::config::{load_str, Format};
+use crate::vrrp::spec::{self, Host};
+
+struct FakeHost(IpAddr);
+impl Host for FakeHost {
+    fn addresses(&self, _iface: &str) -> Vec<IpAddr> {
+        vec![self.0]
+    }
+}
+
+fn engine(conf: &str, addr: &str) -> Engine {
+    let l = load_str("test.conf", conf, Format::Keepalived, None);
+    assert!(l.is_valid(), "{}", l.diags.render());
+    let host = FakeHost(addr.parse().unwrap());
+    Engine::new(spec::build(&l.config, &host).unwrap())
+}
+
+fn two_instances(prio: u8, extra: &str) -> String {
+    format!(
+        "vrrp_sync_group G {{ group {{ FRONT BACK }} }}
+vrrp_script chk {{ script /bin/true\n weight -60 }}
+vrrp_instance FRONT {{ interface lo\n virtual_router_id 51\n priority {prio}\n advert_int 1
+  virtual_ipaddress {{ 192.0.2.100/24 }}\n {extra} }}
+vrrp_instance BACK {{ interface lo\n virtual_router_id 52\n priority {prio}\n advert_int 1
+  virtual_ipaddress {{ 198.51.100.1/24 }} }}\n"
+    )
+}
+
+/// Directors on one link; `up[n]` false = node cut off (sends and hears nothing).
+struct Lab {
+    nodes: Vec<Engine>,
+    up: Vec<bool>,
+    now: Instant,
+    log: Vec<(usize, Output)>,
+}
+
+impl Lab {
+    fn new(nodes: Vec<Engine>) -> Lab {
+        let n = nodes.len();
+        Lab {
+            nodes,
+            up: vec![true; n],
+            now: Instant::now(),
+            log: Vec::new(),
+        }
+    }
+
+    fn start(&mut self) {
+        for n in 0..self.nodes.len() {
+            let out = self.nodes[n].start(self.now);
+            self.deliver(n, out);
+        }
+    }
+
+    fn deliver(&mut self, from: usize, out: Vec<Output>) {
+        let mut queue: Vec<(usize, Output)> = out.into_iter().map(|o| (from, o)).collect();
+        while !queue.is_empty() {
+            let (n, o) = queue.remove(0);
+            if let Output::Send { inst, dst, payload } = &o {
+                if self.up[n] {
+                    let src = self.nodes[n].spec(*inst).src;
+                    for m in 0..self.nodes.len() {
+                        if m != n && self.up[m] {
+                            let rx = Received {
+                                src,
+                                dst: *dst,
+                                ttl: 255,
+                                payload: payload.clone(),
+                            };
+                            for i in 0..self.nodes[m].len() {
+                                let more = self.nodes[m].packet(i, &rx, self.now);
+                                queue.extend(more.into_iter().map(|o| (m, o)));
+                            }
+                        }
+                    }
+                }
+            }
+            self.log.push((n, o));
+        }
+    }
+
+    /// Run the clock forward in steps of at most 10 ms until `t`.
+    fn run_for(&mut self, d: Duration) {
+        let end = self.now + d;
+        loop {
+            let next = self
+                .nodes
+                .iter()
+                .filter_map(|e| e.next_timeout())
+                .min()
+                .unwrap_or(end)
+                .min(end);
+            self.now = next.max(self.now);
+            for n in 0..self.nodes.len() {
+                let out = self.nodes[n].poll(self.now);
+                self.deliver(n, out);
+            }
+            if self.now >= end {
+                break;
+            }
+        }
+    }
+
+    fn states(&self, n: usize) -> Vec<State> {
+        (0..self.nodes[n].len())
+            .map(|i| self.nodes[n].view(i).state)
+            .collect()
+    }
+
+    fn notifications(&self, n: usize) -> Vec<(&'static str, String, State)> {
+        self.log
+            .iter()
+            .filter(|(m, _)| *m == n)
+            .filter_map(|(_, o)| match o {
+                Output::Notify(x) => Some((x.kind, x.name.clone(), x.state)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+#[test]
+fn election_failover_and_failback_move_the_group_together() {
+    let mut lab = Lab::new(vec![
+        engine(&two_instances(150, ""), "192.0.2.11"),
+        engine(&two_instances(100, ""), "192.0.2.12"),
+    ]);
+    lab.start();
+    lab.run_for(secs(5));
+    assert_eq!(lab.states(0), vec![State::Master, State::Master]);
+    assert_eq!(lab.states(1), vec![State::Backup, State::Backup]);
+    assert!(lab
+        .log
+        .iter()
+        .any(|(n, o)| *n == 0 && *o == Output::AddVips(0)));
+    assert!(lab
+        .notifications(0)
+        .contains(&("GROUP", "G".into(), State::Master)));
+
+    // the master is cut off: the backup takes over after Master_Down_Interval
+    lab.up[0] = false;
+    lab.log.clear();
+    lab.run_for(Duration::from_millis(3500));
+    assert_eq!(lab.states(1), vec![State::Master, State::Master]);
+    let announces = lab
+        .log
+        .iter()
+        .filter(|(n, o)| *n == 1 && matches!(o, Output::Announce(_)))
+        .count();
+    assert_eq!(announces, 10, "5 rounds per instance at takeover");
+
+    // healed: the higher priority takes back both instances, the other releases both
+    lab.up[0] = true;
+    lab.log.clear();
+    lab.run_for(secs(2));
+    assert_eq!(lab.states(0), vec![State::Master, State::Master]);
+    assert_eq!(lab.states(1), vec![State::Backup, State::Backup]);
+    assert!(lab
+        .log
+        .iter()
+        .any(|(n, o)| *n == 1 && *o == Output::RemoveVips(1)));
+}
+
+#[test]
+fn shutdown_hands_over_at_once() {
+    let mut lab = Lab::new(vec![
+        engine(&two_instances(150, ""), "192.0.2.11"),
+        engine(&two_instances(100, ""), "192.0.2.12"),
+    ]);
+    lab.start();
+    lab.run_for(secs(5));
+    let out = lab.nodes[0].shutdown(lab.now);
+    assert!(out.iter().any(|o| matches!(o, Output::RemoveVips(_))));
+    lab.deliver(0, out);
+    lab.up[0] = false;
+    // Skew_Time of priority 100: (256 - 100) / 256 s = 609 ms
+    lab.run_for(Duration::from_millis(700));
+    assert_eq!(lab.states(1), vec![State::Master, State::Master]);
+    assert_eq!(lab.nodes[0].view(0).stats.priority_zero_sent, 1);
+}
+
+#[test]
+fn a_failing_script_moves_mastership_and_a_fault_takes_the_group() {
+    let mut lab = Lab::new(vec![
+        engine(&two_instances(150, "track_script { chk }"), "192.0.2.11"),
+        engine(&two_instances(100, ""), "192.0.2.12"),
+    ]);
+    lab.start();
+    lab.run_for(secs(5));
+    assert_eq!(lab.states(0), vec![State::Master, State::Master]);
+    // chk fails: FRONT drops to 90 and loses to 100; BACK follows its group
+    let now = lab.now;
+    let out = lab.nodes[0].set_tracked(Object::Script("chk".into()), false, now);
+    lab.deliver(0, out);
+    // the backup discards the lower-priority adverts and preempts when its timer runs out
+    lab.run_for(secs(4));
+    assert_eq!(lab.nodes[0].view(0).priority, 90);
+    assert_eq!(lab.states(0), vec![State::Backup, State::Backup]);
+    assert_eq!(lab.states(1), vec![State::Master, State::Master]);
+
+    // the primary interface goes down: both members of the group fault
+    let out = lab.nodes[0].set_tracked(Object::Interface("lo".into()), false, lab.now);
+    lab.deliver(0, out);
+    assert_eq!(lab.states(0), vec![State::Fault, State::Fault]);
+    assert!(lab
+        .notifications(0)
+        .contains(&("GROUP", "G".into(), State::Fault)));
+    let out = lab.nodes[0].set_tracked(Object::Interface("lo".into()), true, lab.now);
+    lab.deliver(0, out);
+    assert_eq!(lab.states(0), vec![State::Backup, State::Backup]);
+}
+
+#[test]
+fn split_brain_heal_leaves_one_master_and_reannounces() {
+    let conf = "vrrp_instance V { interface lo\n virtual_router_id 7\n priority 100\n advert_int 1
+      virtual_ipaddress { 192.0.2.100/24 } }";
+    let conf_hi = conf.replace("priority 100", "priority 200");
+    let mut lab = Lab::new(vec![
+        engine(&conf_hi, "192.0.2.11"),
+        engine(conf, "192.0.2.12"),
+    ]);
+    // partitioned from the start: both become master
+    lab.up = vec![false, false];
+    lab.start();
+    lab.run_for(secs(5));
+    assert_eq!(
+        (lab.states(0), lab.states(1)),
+        (vec![State::Master], vec![State::Master])
+    );
+    lab.up = vec![true, true];
+    lab.log.clear();
+    lab.run_for(secs(2));
+    assert_eq!(
+        (lab.states(0), lab.states(1)),
+        (vec![State::Master], vec![State::Backup])
+    );
+    // the survivor re-announced its address: neighbours that followed the other one come back
+    assert!(lab
+        .log
+        .iter()
+        .any(|(n, o)| *n == 0 && matches!(o, Output::Announce(0))));
+}
+
+#[test]
+fn received_packets_are_checked_and_drops_counted() {
+    let conf = "vrrp_instance V { interface lo\n virtual_router_id 7\n advert_int 1
+      authentication { auth_type PASS\n auth_pass secret }
+      virtual_ipaddress { 192.0.2.100/24 } }";
+    let mut a = engine(conf, "192.0.2.11");
+    let mut b = engine(conf, "192.0.2.12");
+    let now = Instant::now();
+    a.start(now);
+    let out = b.start(now);
+    assert!(out.is_empty() || out.iter().all(|o| matches!(o, Output::Notify(_))));
+    let adv = |prio: u8, int_cs: u16, pass: &str, addrs: Vec<IpAddr>| {
+        packet::encode(
+            &Advert {
+                version: Version::V2,
+                vrid: 7,
+                priority: prio,
+                advert_int_cs: int_cs,
+                addrs,
+                auth: packet::Auth::pass(pass),
+            },
+            "192.0.2.12".parse().unwrap(),
+            "224.0.0.18".parse().unwrap(),
+            false,
+        )
+    };
+    let vip: IpAddr = "192.0.2.100".parse().unwrap();
+    let rx = |payload: Vec<u8>, ttl: u8| Received {
+        src: "192.0.2.12".parse().unwrap(),
+        dst: "224.0.0.18".parse().unwrap(),
+        ttl,
+        payload,
+    };
+    a.packet(0, &rx(adv(100, 100, "secret", vec![vip]), 254), now);
+    a.packet(0, &rx(adv(100, 100, "wrong", vec![vip]), 255), now);
+    a.packet(0, &rx(adv(100, 200, "secret", vec![vip]), 255), now);
+    a.packet(0, &rx(vec![0x21, 7, 100], 255), now);
+    a.packet(0, &rx(adv(100, 100, "secret", vec![]), 255), now);
+    a.packet(0, &rx(adv(100, 100, "secret", vec![vip]), 255), now);
+    let st = a.view(0).stats.clone();
+    assert_eq!(st.dropped.get("bad_ttl"), Some(&1));
+    assert_eq!(st.dropped.get("auth_failure"), Some(&1));
+    assert_eq!(st.dropped.get("interval_mismatch"), Some(&1));
+    assert_eq!(st.dropped.get("too_short"), Some(&1));
+    assert_eq!(st.address_list_mismatch, 1);
+    assert_eq!(st.adverts_received, 2);
+}
+
+#[test]
+fn unicast_drops_strangers() {
+    let conf = "vrrp_instance V { interface lo\n virtual_router_id 7\n version 3\n advert_int 0.1
+      unicast_src_ip 192.0.2.11\n unicast_peer { 192.0.2.12 }
+      virtual_ipaddress { 192.0.2.100/24 } }";
+    let mut a = engine(conf, "192.0.2.11");
+    let now = Instant::now();
+    a.start(now);
+    let payload = packet::encode(
+        &Advert {
+            version: Version::V3,
+            vrid: 7,
+            priority: 100,
+            advert_int_cs: 10,
+            addrs: vec!["192.0.2.100".parse().unwrap()],
+            auth: packet::Auth::None,
+        },
+        "192.0.2.13".parse().unwrap(),
+        "192.0.2.11".parse().unwrap(),
+        false,
+    );
+    let rx = Received {
+        src: "192.0.2.13".parse().unwrap(),
+        dst: "192.0.2.11".parse().unwrap(),
+        ttl: 64,
+        payload,
+    };
+    a.packet(0, &rx, now);
+    assert_eq!(a.view(0).stats.dropped.get("unknown_peer"), Some(&1));
+    // adverts go to every peer, unicast
+    let out = a.poll(now + secs(1));
+    assert!(out.iter().any(
+        |o| matches!(o, Output::Send { dst, .. } if *dst == "192.0.2.12".parse::<IpAddr>().unwrap())
+    ));
+}

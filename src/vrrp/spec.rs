@@ -1,0 +1,321 @@
+//! What the VRRP engine runs, built from the config model once per (re)start: per instance
+//! its transport, its timers, its tracked objects and the kernel objects it owns. Every
+//! value the operator wrote is turned into its run-time form here, so a word the kernel
+//! cannot take (an unknown interface, a table name) is an error before anything runs.
+
+use super::announce::Timing;
+use super::machine::Params;
+use super::packet::{Auth, Version};
+use super::track::{Object, Tracked};
+use crate::config::model::{AuthType, Config, Track, UnicastPeer, VrrpInstance, VrrpVersion};
+use crate::net::addr::{self, Kernel};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
+
+/// keepalived's limit of addresses carried in one advertisement; the rest are still added.
+pub const MAX_ADVERT_ADDRS: usize = 20;
+
+#[derive(Clone, Debug)]
+pub struct InstanceSpec {
+    pub name: String,
+    pub iface: String,
+    pub vrid: u8,
+    pub version: Version,
+    pub ipv6: bool,
+    /// Source of our adverts (and our primary address for ties).
+    pub src: IpAddr,
+    /// Multicast destination; None when unicast peers are configured.
+    pub mcast: Option<IpAddr>,
+    pub peers: Vec<UnicastPeer>,
+    pub unicast_ttl: u8,
+    pub auth: Auth,
+    pub v3_checksum_as_v2: bool,
+    /// Addresses carried in (and compared with) adverts.
+    pub advert_addrs: Vec<IpAddr>,
+    pub params: Params,
+    pub track: Vec<Tracked>,
+    pub group: Option<usize>,
+    pub garp: Timing,
+    /// Rounds sent when a master hears a lower-priority master (a healed split brain).
+    pub lower_prio_repeat: u32,
+    pub lower_prio_no_advert: bool,
+    pub skip_check_adv_addr: bool,
+    pub strict: bool,
+    /// Addresses, routes and rules added on Master, in order (removed in reverse).
+    pub kernel: Vec<Kernel>,
+    /// What to announce on takeover: (interface, address).
+    pub announce: Vec<(String, IpAddr)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct GroupSpec {
+    pub name: String,
+    pub members: Vec<usize>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Specs {
+    pub instances: Vec<InstanceSpec>,
+    pub groups: Vec<GroupSpec>,
+    /// Interfaces, scripts and files some instance tracks.
+    pub tracked: Vec<Object>,
+}
+
+/// What the host tells the builder: an interface's addresses (first is primary).
+pub trait Host {
+    fn addresses(&self, iface: &str) -> Vec<IpAddr>;
+}
+
+fn tracked_from(t: &Track, kind: &str, config: &Config, fault_only: bool) -> Tracked {
+    let (object, default_weight, default_reverse) = match kind {
+        "interface" => (Object::Interface(t.name.clone()), 0, false),
+        "script" => {
+            let s = config.vrrp_script.get(&t.name);
+            (
+                Object::Script(t.name.clone()),
+                s.map_or(0, |s| s.weight.0),
+                s.is_some_and(|s| s.weight_reverse),
+            )
+        }
+        _ => {
+            let f = config.track_file.get(&t.name);
+            (
+                Object::File(t.name.clone()),
+                f.map_or(1, |f| f.weight.0),
+                f.is_some_and(|f| f.weight_reverse),
+            )
+        }
+    };
+    let weight = if fault_only {
+        0
+    } else {
+        t.weight.map_or(default_weight, |w| w.0)
+    };
+    Tracked {
+        object,
+        weight,
+        reverse: t.reverse || (t.weight.is_none() && default_reverse),
+    }
+}
+
+fn secs(s: crate::config::types::Secs) -> Duration {
+    s.as_duration()
+}
+
+fn instance(
+    name: &str,
+    vi: &VrrpInstance,
+    config: &Config,
+    host: &dyn Host,
+) -> Result<InstanceSpec, String> {
+    let e = &vi.effective;
+    let iface = e.interface.clone();
+    let ipv6 = e.ipv6;
+    let version = match e.version {
+        VrrpVersion::V2 => Version::V2,
+        VrrpVersion::V3 => Version::V3,
+    };
+    let want_family = |a: &IpAddr| a.is_ipv6() == ipv6;
+    let src = match vi.unicast_src_ip.or(vi.mcast_src_ip) {
+        Some(a) => a,
+        None => {
+            let addrs = host.addresses(&iface);
+            let pick = if ipv6 {
+                addrs
+                    .iter()
+                    .find(|a| matches!(a, IpAddr::V6(v) if v.is_unicast_link_local()))
+            } else {
+                addrs.iter().find(|a| a.is_ipv4())
+            };
+            *pick.ok_or_else(|| {
+                format!(
+                    "vrrp_instance {name}: interface {iface} has no {} address to send adverts from",
+                    if ipv6 { "IPv6 link-local" } else { "IPv4" }
+                )
+            })?
+        }
+    };
+    let auth = match &vi.authentication {
+        None => Auth::None,
+        Some(a) => match a.auth_type {
+            AuthType::Pass => Auth::pass(&a.auth_pass),
+            AuthType::Ah => {
+                return Err(format!(
+                    "vrrp_instance {name}: AH authentication is not supported"
+                ))
+            }
+        },
+    };
+    let mut advert_addrs: Vec<IpAddr> = vi
+        .virtual_ipaddress
+        .iter()
+        .map(|v| v.address.addr)
+        .filter(want_family)
+        .collect();
+    advert_addrs.truncate(MAX_ADVERT_ADDRS);
+    let mut kernel = Vec::new();
+    let mut announce = Vec::new();
+    for v in vi
+        .virtual_ipaddress
+        .iter()
+        .chain(&vi.virtual_ipaddress_excluded)
+    {
+        kernel
+            .push(addr::address(v, &iface).map_err(|m| format!("vrrp_instance {name}: {v}: {m}"))?);
+        let dev = v.dev.clone().unwrap_or_else(|| iface.clone());
+        if v.peer.is_none() {
+            announce.push((dev, v.address.addr));
+        }
+    }
+    for r in &vi.virtual_routes {
+        kernel.push(addr::route(r, &iface).map_err(|m| format!("vrrp_instance {name}: {r}: {m}"))?);
+    }
+    for r in &vi.virtual_rules {
+        kernel.push(addr::rule(r).map_err(|m| format!("vrrp_instance {name}: {r}: {m}"))?);
+    }
+
+    let mut track = Vec::new();
+    if !vi.dont_track_primary {
+        track.push(Tracked {
+            object: Object::Interface(iface.clone()),
+            weight: 0,
+            reverse: false,
+        });
+    }
+    for v in &vi.virtual_ipaddress {
+        if let Some(d) = &v.dev {
+            let o = Object::Interface(d.clone());
+            if !v.no_track && !track.iter().any(|t| t.object == o) {
+                track.push(Tracked {
+                    object: o,
+                    weight: 0,
+                    reverse: false,
+                });
+            }
+        }
+    }
+    for t in &vi.track_interface {
+        track.push(tracked_from(t, "interface", config, false));
+    }
+    for t in &vi.track_script {
+        track.push(tracked_from(t, "script", config, false));
+    }
+    for t in &vi.track_file {
+        track.push(tracked_from(t, "file", config, false));
+    }
+    if let Some(g) = e
+        .sync_group
+        .as_ref()
+        .and_then(|g| config.vrrp_sync_group.get(g))
+    {
+        // a sync group's own tracking applies to every member; its weights count only
+        // with sync_group_tracking_weight (keepalived), otherwise any failure is a fault
+        let fault_only = !g.sync_group_tracking_weight;
+        for t in &g.track_interface {
+            track.push(tracked_from(t, "interface", config, fault_only));
+        }
+        for t in &g.track_script {
+            track.push(tracked_from(t, "script", config, fault_only));
+        }
+        for t in &g.track_file {
+            track.push(tracked_from(t, "file", config, fault_only));
+        }
+    }
+
+    let garp = Timing {
+        delay: secs(e.garp_master_delay),
+        repeat: e.garp_master_repeat,
+        refresh: secs(e.garp_master_refresh),
+        refresh_repeat: e.garp_master_refresh_repeat,
+        interval: secs(if ipv6 {
+            config.global_defs.vrrp_gna_interval
+        } else {
+            config.global_defs.vrrp_garp_interval
+        }),
+    };
+    let mcast = if vi.unicast_peer.is_empty() {
+        e.mcast_group.or(Some(if ipv6 {
+            IpAddr::V6(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12))
+        } else {
+            IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18))
+        }))
+    } else {
+        None
+    };
+    Ok(InstanceSpec {
+        name: name.to_string(),
+        iface,
+        vrid: vi.virtual_router_id.0,
+        version,
+        ipv6,
+        src,
+        mcast,
+        peers: vi.unicast_peer.clone(),
+        unicast_ttl: vi.unicast_ttl.unwrap_or(255),
+        auth,
+        v3_checksum_as_v2: e.v3_checksum_as_v2,
+        advert_addrs,
+        params: Params {
+            version,
+            priority: vi.priority.0,
+            advert_int: secs(e.advert_int),
+            preempt: !vi.nopreempt,
+            preempt_delay: secs(vi.preempt_delay),
+            primary: src,
+            // a master that hears a lower-priority master (a healed split brain) answers
+            // with an advert and re-announces its addresses: ldirector's default, turned
+            // off by lower_prio_no_advert (or vrrp_strict) or higher_prio_send_advert false
+            higher_prio_send_advert: vi
+                .higher_prio_send_advert
+                .unwrap_or(!e.lower_prio_no_advert),
+        },
+        track,
+        group: None,
+        garp,
+        lower_prio_repeat: e.garp_lower_prio_repeat.max(1),
+        lower_prio_no_advert: e.lower_prio_no_advert,
+        skip_check_adv_addr: e.skip_check_adv_addr,
+        strict: e.strict,
+        kernel,
+        announce,
+    })
+}
+
+/// Build what the engine runs from a validated config.
+pub fn build(config: &Config, host: &dyn Host) -> Result<Specs, Vec<String>> {
+    let mut specs = Specs::default();
+    let mut errors = Vec::new();
+    for (name, vi) in &config.vrrp_instance {
+        match instance(name, vi, config, host) {
+            Ok(s) => specs.instances.push(s),
+            Err(e) => errors.push(e),
+        }
+    }
+    for (gname, g) in &config.vrrp_sync_group {
+        let members: Vec<usize> = g
+            .group
+            .iter()
+            .filter_map(|m| specs.instances.iter().position(|s| &s.name == m))
+            .collect();
+        let gi = specs.groups.len();
+        for &m in &members {
+            specs.instances[m].group = Some(gi);
+        }
+        specs.groups.push(GroupSpec {
+            name: gname.clone(),
+            members,
+        });
+    }
+    for s in &specs.instances {
+        for t in &s.track {
+            if !specs.tracked.contains(&t.object) {
+                specs.tracked.push(t.object.clone());
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(specs)
+    } else {
+        Err(errors)
+    }
+}
