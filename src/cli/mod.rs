@@ -1,7 +1,8 @@
-//! The command line: `ldirector check`, `ldirector convert` (more with the daemon).
+//! The command line: `ldirector check`, `ldirector convert`, `ldirector run`.
 
 pub mod check;
 pub mod convert;
+pub mod run;
 
 use crate::config::{self, Format, LoadOptions};
 use clap::{Args, Parser, Subcommand};
@@ -24,6 +25,8 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Convert a keepalived.conf to ldirector's TOML (printed on stdout).
     Convert(convert::ConvertArgs),
+    /// Run the director (foreground): VRRP instances, tracking, notifications.
+    Run(run::RunArgs),
 }
 
 /// Options shared by every command that reads a configuration.
@@ -61,5 +64,6 @@ pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Check(a) => check::run(&a),
         Command::Convert(a) => convert::run(&a),
+        Command::Run(a) => run::run(&a),
     }
 }

@@ -38,7 +38,9 @@ pub struct Notification {
     /// "INSTANCE" or "GROUP", as keepalived's notify arguments.
     pub kind: &'static str,
     pub name: String,
-    pub state: State,
+    /// keepalived's words: MASTER, BACKUP, FAULT, STOP.
+    pub state: &'static str,
+    /// The instance's priority; 0 for a group, as keepalived.
     pub priority: u8,
 }
 
@@ -190,12 +192,28 @@ impl Engine {
         out
     }
 
-    /// Stop every instance: masters send priority 0 and give up their addresses.
+    /// Stop every instance: masters send priority 0 and give up their addresses; every
+    /// instance and group reports STOP.
     pub fn shutdown(&mut self, now: Instant) -> Vec<Output> {
         let mut out = Vec::new();
         for i in 0..self.inst.len() {
             let acts = self.inst[i].machine.handle(Event::Shutdown, now);
             self.apply(i, acts, now, &mut out, false);
+            self.garp.cancel(i);
+            out.push(Output::Notify(Notification {
+                kind: "INSTANCE",
+                name: self.inst[i].spec.name.clone(),
+                state: "STOP",
+                priority: self.inst[i].machine.priority(),
+            }));
+        }
+        for g in &self.groups {
+            out.push(Output::Notify(Notification {
+                kind: "GROUP",
+                name: g.name.clone(),
+                state: "STOP",
+                priority: 0,
+            }));
         }
         self.started = false;
         out
@@ -367,12 +385,14 @@ impl Engine {
                     }
                     self.inst[i].since = Some(now);
                     moved = Some(s);
-                    out.push(Output::Notify(Notification {
-                        kind: "INSTANCE",
-                        name: self.inst[i].spec.name.clone(),
-                        state: s,
-                        priority: self.inst[i].machine.priority(),
-                    }));
+                    if s != State::Initialize {
+                        out.push(Output::Notify(Notification {
+                            kind: "INSTANCE",
+                            name: self.inst[i].spec.name.clone(),
+                            state: s.name(),
+                            priority: self.inst[i].machine.priority(),
+                        }));
+                    }
                 }
             }
         }
@@ -422,14 +442,16 @@ impl Engine {
             .members
             .iter()
             .all(|&m| self.inst[m].machine.state() == s);
-        if (agreed || s == State::Fault) && self.groups[g].state != Some(s) {
+        if s != State::Initialize
+            && (agreed || s == State::Fault)
+            && self.groups[g].state != Some(s)
+        {
             self.groups[g].state = Some(s);
-            let priority = self.inst[from].machine.priority();
             out.push(Output::Notify(Notification {
                 kind: "GROUP",
                 name: self.groups[g].name.clone(),
-                state: s,
-                priority,
+                state: s.name(),
+                priority: 0,
             }));
         }
     }

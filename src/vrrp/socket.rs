@@ -129,6 +129,16 @@ impl VrrpSocket {
         self.rx.set_read_timeout(t)
     }
 
+    /// Non-blocking reads, for an event loop that polls [`VrrpSocket::rx_fd`].
+    pub fn set_nonblocking(&self) -> io::Result<()> {
+        self.rx.set_nonblocking(true)
+    }
+
+    /// The receiving socket, for readiness polling.
+    pub fn rx_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        std::os::fd::AsFd::as_fd(&self.rx)
+    }
+
     /// Receive one packet. Packets too short to carry an IP header are an error of kind
     /// InvalidData (the caller counts and drops them).
     pub fn recv(&self) -> io::Result<Received> {

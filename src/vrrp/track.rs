@@ -94,6 +94,61 @@ pub fn evaluate(items: &[Tracked], status: &Status, base: u8) -> Option<u8> {
     Some((i64::from(base) + sum).clamp(1, 254) as u8)
 }
 
+/// A vrrp_script's verdict from its results: `fall` failures in a row make it fail,
+/// `rise` successes in a row make it succeed again.
+#[derive(Clone, Debug)]
+pub struct RiseFall {
+    rise: u32,
+    fall: u32,
+    ok: bool,
+    streak: u32,
+}
+
+impl RiseFall {
+    pub fn new(rise: u32, fall: u32, init_ok: bool) -> RiseFall {
+        RiseFall {
+            rise: rise.max(1),
+            fall: fall.max(1),
+            ok: init_ok,
+            streak: 0,
+        }
+    }
+
+    pub fn ok(&self) -> bool {
+        self.ok
+    }
+
+    /// Record one run; Some(new verdict) when it changes.
+    pub fn result(&mut self, success: bool) -> Option<bool> {
+        if success == self.ok {
+            self.streak = 0;
+            return None;
+        }
+        self.streak += 1;
+        let need = if success { self.rise } else { self.fall };
+        if self.streak >= need {
+            self.ok = success;
+            self.streak = 0;
+            return Some(success);
+        }
+        None
+    }
+}
+
+/// A track_file's value: the integer its text starts with (keepalived reads it the same
+/// way); empty or unreadable is 0.
+pub fn file_value(text: &str) -> Option<i64> {
+    let t = text.trim_start();
+    let end = t
+        .char_indices()
+        .find(|&(i, c)| !(c.is_ascii_digit() || (i == 0 && (c == '-' || c == '+'))))
+        .map_or(t.len(), |(i, _)| i);
+    if end == 0 {
+        return if t.trim().is_empty() { Some(0) } else { None };
+    }
+    t[..end].parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,5 +219,28 @@ mod tests {
         assert_eq!(evaluate(&[f(-2, false)], &s, 100), None);
         s.set_file("f", 0);
         assert_eq!(evaluate(&[f(0, false)], &s, 100), Some(100));
+    }
+
+    #[test]
+    fn rise_and_fall() {
+        let mut r = RiseFall::new(2, 3, true);
+        assert_eq!(r.result(false), None);
+        assert_eq!(r.result(false), None);
+        assert_eq!(r.result(true), None); // streak broken
+        assert_eq!(r.result(false), None);
+        assert_eq!(r.result(false), None);
+        assert_eq!(r.result(false), Some(false));
+        assert_eq!(r.result(true), None);
+        assert_eq!(r.result(true), Some(true));
+        let mut r = RiseFall::new(1, 1, false);
+        assert_eq!(r.result(true), Some(true));
+    }
+
+    #[test]
+    fn file_values() {
+        assert_eq!(file_value("5\n"), Some(5));
+        assert_eq!(file_value("  -12 trailing"), Some(-12));
+        assert_eq!(file_value(""), Some(0));
+        assert_eq!(file_value("abc"), None);
     }
 }

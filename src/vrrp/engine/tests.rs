@@ -111,7 +111,7 @@ impl Lab {
             .collect()
     }
 
-    fn notifications(&self, n: usize) -> Vec<(&'static str, String, State)> {
+    fn notifications(&self, n: usize) -> Vec<(&'static str, String, &'static str)> {
         self.log
             .iter()
             .filter(|(m, _)| *m == n)
@@ -143,7 +143,7 @@ fn election_failover_and_failback_move_the_group_together() {
         .any(|(n, o)| *n == 0 && *o == Output::AddVips(0)));
     assert!(lab
         .notifications(0)
-        .contains(&("GROUP", "G".into(), State::Master)));
+        .contains(&("GROUP", "G".into(), "MASTER")));
 
     // the master is cut off: the backup takes over after Master_Down_Interval
     lab.up[0] = false;
@@ -185,6 +185,16 @@ fn shutdown_hands_over_at_once() {
     lab.run_for(Duration::from_millis(700));
     assert_eq!(lab.states(1), vec![State::Master, State::Master]);
     assert_eq!(lab.nodes[0].view(0).stats.priority_zero_sent, 1);
+    let stops: Vec<_> = lab
+        .notifications(0)
+        .into_iter()
+        .filter(|n| n.2 == "STOP")
+        .collect();
+    assert_eq!(
+        stops.len(),
+        3,
+        "two instances and their group report STOP: {stops:?}"
+    );
 }
 
 #[test]
@@ -212,7 +222,7 @@ fn a_failing_script_moves_mastership_and_a_fault_takes_the_group() {
     assert_eq!(lab.states(0), vec![State::Fault, State::Fault]);
     assert!(lab
         .notifications(0)
-        .contains(&("GROUP", "G".into(), State::Fault)));
+        .contains(&("GROUP", "G".into(), "FAULT")));
     let out = lab.nodes[0].set_tracked(Object::Interface("lo".into()), true, lab.now);
     lab.deliver(0, out);
     assert_eq!(lab.states(0), vec![State::Backup, State::Backup]);

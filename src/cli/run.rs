@@ -1,0 +1,368 @@
+//! `ldirector run`: the daemon. From this issue on it runs the config's VRRP instances
+//! (with tracking and notifications) and its static addresses, routes and rules; IPVS and
+//! health checks join with their issues.
+//!
+//! The run directory (default /run/ldirector) holds what belongs to one daemon: its pid
+//! file, locked while it runs, so a second daemon on the same directory refuses to start
+//! while daemons in other network namespaces use other directories.
+
+use super::ConfigArgs;
+use crate::config::{validate, Config};
+use crate::net::addr::{self, Kernel};
+use crate::net::rtnl::Rtnl;
+use crate::notify::exec;
+use crate::notify::vrrp::Notifier;
+use crate::vrrp::{shell, spec, track_file, track_script};
+use clap::Args;
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Write;
+use std::net::IpAddr;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tracing::{error, info, warn};
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Directory for this daemon's pid file (and control socket)
+    #[arg(long, value_name = "DIR", default_value = "/run/ldirector")]
+    pub run_dir: PathBuf,
+    /// Log as JSON lines instead of text
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+fn init_logging(f: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LDIRECTOR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false);
+    let _ = match f {
+        LogFormat::Text => b.try_init(),
+        LogFormat::Json => b.json().try_init(),
+    };
+}
+
+/// The pid file, locked for the daemon's lifetime.
+struct PidFile {
+    path: PathBuf,
+    _file: File,
+}
+
+impl PidFile {
+    fn create(dir: &Path) -> Result<PidFile, String> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("run directory {}: {e}", dir.display()))?;
+        let path = dir.join("ldirector.pid");
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| format!("pid file {}: {e}", path.display()))?;
+        // SAFETY: flock on a descriptor we own
+        let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if r != 0 {
+            let other = std::fs::read_to_string(&path).unwrap_or_default();
+            return Err(format!(
+                "another ldirector (pid {}) is running with run directory {}",
+                other.trim(),
+                dir.display()
+            ));
+        }
+        file.set_len(0)
+            .and_then(|_| writeln!(file, "{}", std::process::id()))
+            .map_err(|e| format!("pid file {}: {e}", path.display()))?;
+        Ok(PidFile { path, _file: file })
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Interface addresses, read once for the specs (first address is the primary).
+struct Interfaces(HashMap<String, Vec<IpAddr>>);
+
+impl Interfaces {
+    fn read() -> Interfaces {
+        let mut m: HashMap<String, Vec<IpAddr>> = HashMap::new();
+        if let Ok(addrs) = nix::ifaddrs::getifaddrs() {
+            for a in addrs {
+                let ip = a.address.as_ref().and_then(|s| {
+                    s.as_sockaddr_in()
+                        .map(|v| IpAddr::V4(v.ip()))
+                        .or_else(|| s.as_sockaddr_in6().map(|v| IpAddr::V6(v.ip())))
+                });
+                if let Some(ip) = ip {
+                    m.entry(a.interface_name).or_default().push(ip);
+                }
+            }
+        }
+        Interfaces(m)
+    }
+}
+
+impl spec::Host for Interfaces {
+    fn addresses(&self, iface: &str) -> Vec<IpAddr> {
+        self.0.get(iface).cloned().unwrap_or_default()
+    }
+}
+
+/// What the operator configured that this version does not act on yet: said once, loudly.
+fn not_yet(cfg: &Config) {
+    if !cfg.virtual_server.is_empty() {
+        warn!(
+            "{} virtual_server block(s) configured: IPVS and health checks are not run by this version (VRRP only)",
+            cfg.virtual_server.len()
+        );
+    }
+    let smtp = cfg.global_defs.smtp_alert.unwrap_or(false)
+        || cfg.vrrp_instance.values().any(|i| i.effective.smtp_alert);
+    if smtp {
+        warn!("smtp_alert is configured: e-mail alerts are not sent by this version");
+    }
+    for (name, i) in &cfg.vrrp_instance {
+        if !i.effective.accept {
+            warn!("vrrp_instance {name}: no_accept (or vrrp_strict) is not enforced: a master accepts packets to its VIPs");
+        }
+    }
+    if cfg.global_defs.lvs_sync_daemon.is_some() {
+        warn!(
+            "lvs_sync_daemon is configured: the connection-sync daemon is not run by this version"
+        );
+    }
+}
+
+fn statics(cfg: &Config) -> Result<Vec<Kernel>, String> {
+    let mut v = Vec::new();
+    let dev = cfg
+        .global_defs
+        .default_interface
+        .clone()
+        .unwrap_or_else(|| "lo".into());
+    for a in &cfg.static_ipaddress {
+        v.push(addr::address(a, &dev).map_err(|e| format!("static_ipaddress {a}: {e}"))?);
+    }
+    for r in &cfg.static_routes {
+        v.push(addr::route(r, &dev).map_err(|e| format!("static_routes {r}: {e}"))?);
+    }
+    for r in &cfg.static_rules {
+        v.push(addr::rule(r).map_err(|e| format!("static_rules {r}: {e}"))?);
+    }
+    Ok(v)
+}
+
+pub fn run(a: &RunArgs) -> i32 {
+    init_logging(a.log_format);
+    let path = a.config.path();
+    let mut loaded = a.config.load();
+    if loaded.is_valid() {
+        validate::host(&loaded.config, &loaded.locs, &mut loaded.diags);
+    }
+    let text = loaded.diags.render();
+    if loaded.diags.has_errors() {
+        eprint!("{text}");
+        error!("{}: invalid configuration, not started", path.display());
+        return 1;
+    }
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        warn!("{line}");
+    }
+    let pid = match PidFile::create(&a.run_dir) {
+        Ok(p) => p,
+        Err(e) => {
+            error!("{e}");
+            return 1;
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("ldirector")
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            error!("runtime: {e}");
+            return 1;
+        }
+    };
+    let code = rt.block_on(daemon(loaded.config, &path));
+    drop(pid);
+    code
+}
+
+async fn daemon(cfg: Config, path: &Path) -> i32 {
+    info!(
+        "ldirector {} starting with {}",
+        env!("CARGO_PKG_VERSION"),
+        path.display()
+    );
+    not_yet(&cfg);
+    let run_as = match exec::default_run_as(cfg.global_defs.script_user.as_ref()) {
+        Ok(r) => r,
+        Err(e) => {
+            error!("script_user: {e}");
+            return 1;
+        }
+    };
+    let specs = match spec::build(&cfg, &Interfaces::read()) {
+        Ok(s) => s,
+        Err(errs) => {
+            for e in errs {
+                error!("{e}");
+            }
+            return 1;
+        }
+    };
+    let statics = match statics(&cfg) {
+        Ok(s) => s,
+        Err(e) => {
+            error!("{e}");
+            return 1;
+        }
+    };
+    let mut nl = match Rtnl::open() {
+        Ok(n) => n,
+        Err(e) => {
+            error!("rtnetlink: {e}");
+            return 1;
+        }
+    };
+    for k in &statics {
+        if let Err(e) = k.add(&mut nl) {
+            error!("adding static {k:?}: {e}");
+        }
+    }
+    let mut notifier = match Notifier::new(&cfg, run_as) {
+        Ok(n) => n,
+        Err(e) => {
+            error!("{e}");
+            return 1;
+        }
+    };
+
+    // tracking: what scripts and files say before the engine starts
+    let tracked_scripts: Vec<String> = specs
+        .tracked
+        .iter()
+        .filter_map(|o| match o {
+            crate::vrrp::track::Object::Script(n) => Some(n.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut initial = shell::Initial::default();
+    for n in &tracked_scripts {
+        if let Some(s) = cfg.vrrp_script.get(n) {
+            initial.scripts.push((n.clone(), track_script::initial(s)));
+        }
+    }
+    initial.files = track_file::initial(&cfg.track_file);
+    let file_values: HashMap<String, i64> = initial.files.iter().cloned().collect();
+
+    let (ntx, mut nrx) = mpsc::unbounded_channel();
+    let vrrp = match shell::spawn(specs, initial, ntx) {
+        Ok(h) => h,
+        Err(e) => {
+            error!("VRRP: {e}");
+            return 1;
+        }
+    };
+    let mut tasks = Vec::new();
+    for n in tracked_scripts {
+        if let Some(s) = cfg.vrrp_script.get(&n) {
+            tasks.push(track_script::spawn(
+                n.clone(),
+                s.clone(),
+                run_as,
+                vrrp.commands.clone(),
+            ));
+        }
+    }
+    if !cfg.track_file.is_empty() {
+        match track_file::spawn(cfg.track_file.clone(), file_values, vrrp.commands.clone()) {
+            Ok(t) => tasks.push(t),
+            Err(e) => error!("track_file: cannot watch: {e}"),
+        }
+    }
+
+    let signals = Signals::new();
+    let Ok(mut signals) = signals else {
+        error!("cannot install signal handlers");
+        vrrp.shutdown().await;
+        return 1;
+    };
+    info!("running");
+    loop {
+        tokio::select! {
+            Some(n) = nrx.recv() => notifier.send(n),
+            s = signals.next() => match s {
+                Sig::Stop(name) => {
+                    info!("{name}: stopping");
+                    break;
+                }
+                Sig::Reload => warn!("SIGHUP: reload is not supported by this version; restart to apply a new configuration"),
+            },
+        }
+    }
+    for t in &tasks {
+        t.abort();
+    }
+    vrrp.shutdown().await;
+    while let Ok(n) = nrx.try_recv() {
+        notifier.send(n);
+    }
+    for k in statics.iter().rev() {
+        let _ = k.remove(&mut nl);
+    }
+    notifier.drain(Duration::from_secs(10)).await;
+    info!("stopped");
+    0
+}
+
+enum Sig {
+    Stop(&'static str),
+    Reload,
+}
+
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    async fn next(&mut self) -> Sig {
+        tokio::select! {
+            _ = self.term.recv() => Sig::Stop("SIGTERM"),
+            _ = self.int.recv() => Sig::Stop("SIGINT"),
+            _ = self.hup.recv() => Sig::Reload,
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! Telling the outside world: scripts, FIFOs (and, with the daemon, e-mail).
+
+pub mod exec;
+pub mod fifo;
+pub mod vrrp;

@@ -1,0 +1,200 @@
+//! VRRP notifications: for each transition of an instance or sync group, its notify_<state>
+//! script, then the generic `notify` script with keepalived's arguments
+//! (`INSTANCE|GROUP name STATE priority`), then a line on the notify FIFOs. Per instance
+//! (or group) they run strictly in order, one at a time; instances do not wait for each
+//! other. A script that hangs is killed after the notify timeout and logged.
+
+use super::exec::{self, RunAs};
+use super::fifo::{self, Fifo};
+use crate::config::model::{Config, Notify};
+use crate::config::types::Script;
+use crate::vrrp::engine::Notification;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+/// How long a notify script may run before its process group is killed.
+pub const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub struct Notifier {
+    scripts: HashMap<(&'static str, String), Notify>,
+    run_as: Option<RunAs>,
+    fifos: Arc<Mutex<Vec<Fifo>>>,
+    queues: HashMap<(&'static str, String), mpsc::UnboundedSender<Notification>>,
+    tasks: Vec<JoinHandle<()>>,
+    timeout: Duration,
+}
+
+fn script_for<'a>(n: &'a Notify, state: &str) -> Option<&'a Script> {
+    match state {
+        "MASTER" => n.master.as_ref(),
+        "BACKUP" => n.backup.as_ref(),
+        "FAULT" => n.fault.as_ref(),
+        "STOP" => n.stop.as_ref(),
+        "DELETED" => n.deleted.as_ref(),
+        _ => None,
+    }
+}
+
+impl Notifier {
+    pub fn new(cfg: &Config, run_as: Option<RunAs>) -> Result<Notifier, String> {
+        let mut scripts = HashMap::new();
+        for (name, i) in &cfg.vrrp_instance {
+            scripts.insert(("INSTANCE", name.clone()), i.notify.clone());
+        }
+        for (name, g) in &cfg.vrrp_sync_group {
+            scripts.insert(("GROUP", name.clone()), g.notify.clone());
+        }
+        let mut fifos = Vec::new();
+        for f in [
+            &cfg.global_defs.notify_fifo,
+            &cfg.global_defs.vrrp_notify_fifo,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            fifos.push(Fifo::open(f, run_as)?);
+        }
+        Ok(Notifier {
+            scripts,
+            run_as,
+            fifos: Arc::new(Mutex::new(fifos)),
+            queues: HashMap::new(),
+            tasks: Vec::new(),
+            timeout: NOTIFY_TIMEOUT,
+        })
+    }
+
+    pub fn set_timeout(&mut self, t: Duration) {
+        self.timeout = t;
+    }
+
+    /// Queue a notification behind the earlier ones of the same instance or group.
+    pub fn send(&mut self, n: Notification) {
+        let key = (n.kind, n.name.clone());
+        if let Some(q) = self.queues.get(&key) {
+            if q.send(n.clone()).is_ok() {
+                return;
+            }
+        }
+        let (tx, mut rx) = mpsc::unbounded_channel::<Notification>();
+        let notify = self.scripts.get(&key).cloned().unwrap_or_default();
+        let run_as = self.run_as;
+        let fifos = self.fifos.clone();
+        let timeout = self.timeout;
+        self.tasks.push(tokio::spawn(async move {
+            while let Some(n) = rx.recv().await {
+                deliver(&n, &notify, run_as, &fifos, timeout).await;
+            }
+        }));
+        let _ = tx.send(n);
+        self.queues.insert(key, tx);
+    }
+
+    /// Let every queued notification finish (at shutdown), at most `limit` in all.
+    pub async fn drain(mut self, limit: Duration) {
+        self.queues.clear();
+        let all = futures_join(std::mem::take(&mut self.tasks));
+        if tokio::time::timeout(limit, all).await.is_err() {
+            warn!("notifications still running after {limit:?} at shutdown: abandoned");
+        }
+    }
+}
+
+async fn futures_join(tasks: Vec<JoinHandle<()>>) {
+    for t in tasks {
+        let _ = t.await;
+    }
+}
+
+async fn deliver(
+    n: &Notification,
+    notify: &Notify,
+    run_as: Option<RunAs>,
+    fifos: &Mutex<Vec<Fifo>>,
+    timeout: Duration,
+) {
+    let prio = n.priority.to_string();
+    if let Some(s) = script_for(notify, n.state) {
+        let o = exec::run(s, &[], run_as, timeout).await;
+        report(n, "notify_", s, &o);
+    }
+    if let Some(s) = &notify.all {
+        let o = exec::run(s, &[n.kind, &n.name, n.state, &prio], run_as, timeout).await;
+        report(n, "", s, &o);
+    }
+    let line = fifo::vrrp_line(n.kind, &n.name, n.state, n.priority);
+    if let Ok(mut f) = fifos.lock() {
+        for fifo in f.iter_mut() {
+            fifo.write_line(&line);
+        }
+    }
+}
+
+fn report(n: &Notification, what: &str, s: &Script, o: &exec::Outcome) {
+    let cmd = s.command_line();
+    match o {
+        exec::Outcome::Exited(0) => {
+            info!(
+                "{} {}: {what}{} script ran: {cmd}",
+                n.kind,
+                n.name,
+                n.state.to_lowercase()
+            )
+        }
+        o => warn!(
+            "{} {}: {what}{} script {o}: {cmd}",
+            n.kind,
+            n.name,
+            n.state.to_lowercase()
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{load_str, Format};
+
+    #[tokio::test]
+    async fn scripts_run_in_order_with_keepalived_arguments() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let script = dir.path().join("note.sh");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\n[ \"$1\" = slow ] && sleep 0.3\necho \"$*\" >> {}\n",
+                log.display()
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let s = script.display();
+        let conf = format!(
+            "vrrp_instance VI_1 {{ interface lo\n virtual_router_id 1
+               notify_master \"{s} slow master\"\n notify \"{s}\" }}"
+        );
+        let l = load_str("t.conf", &conf, Format::Keepalived, None);
+        assert!(l.is_valid(), "{}", l.diags.render());
+        let mut n = Notifier::new(&l.config, None).unwrap();
+        for state in ["MASTER", "BACKUP", "STOP"] {
+            n.send(Notification {
+                kind: "INSTANCE",
+                name: "VI_1".into(),
+                state,
+                priority: 100,
+            });
+        }
+        n.drain(Duration::from_secs(10)).await;
+        let got = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(
+            got,
+            "slow master\nINSTANCE VI_1 MASTER 100\nINSTANCE VI_1 BACKUP 100\nINSTANCE VI_1 STOP 100\n"
+        );
+    }
+}

@@ -1,0 +1,507 @@
+//! The VRRP engine's I/O shell: a thread of its own with a single-threaded runtime, so
+//! nothing else the daemon does (health checks, scripts, reloads) can delay an advert.
+//! It owns the VRRP sockets, the rtnetlink socket, the link monitor and the frame sockets,
+//! feeds the engine packets, link changes, tracking reports and time, and carries out what
+//! the engine returns. Notifications leave through a channel to the notifier.
+
+use super::engine::{Engine, Notification, Output, Stats};
+use super::machine::State;
+use super::socket::{Received, VrrpSocket};
+use super::spec::Specs;
+use super::track::Object;
+use crate::net::addr::{self, LinkState};
+use crate::net::garp::{self, FrameSocket};
+use crate::net::rtnl::{self, Rtnl};
+use netlink_packet_route::RouteNetlinkMessage;
+use std::collections::HashMap;
+use std::io;
+use std::net::IpAddr;
+use std::os::fd::{AsRawFd, RawFd};
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokio::io::unix::AsyncFd;
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, error, info, warn};
+
+/// What other threads tell the VRRP thread.
+#[derive(Debug)]
+pub enum Command {
+    /// A vrrp_script's result changed (true: success).
+    Script(String, bool),
+    /// A track_file's value changed.
+    File(String, i64),
+    /// Stop: priority-0 adverts, addresses removed, STOP notifications; then reply.
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// One instance as status and metrics show it.
+#[derive(Clone, Debug)]
+pub struct InstanceStatus {
+    pub name: String,
+    pub state: State,
+    pub priority: u8,
+    pub master: Option<IpAddr>,
+    pub since: Option<Instant>,
+    pub stats: Stats,
+}
+
+pub type Snapshot = Arc<Mutex<Vec<InstanceStatus>>>;
+
+pub struct Handle {
+    pub commands: mpsc::UnboundedSender<Command>,
+    pub status: Snapshot,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Handle {
+    /// Stop the engine and wait for its thread.
+    pub async fn shutdown(mut self) {
+        let (tx, rx) = oneshot::channel();
+        if self.commands.send(Command::Shutdown(tx)).is_ok() {
+            let _ = rx.await;
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = tokio::task::spawn_blocking(move || t.join()).await;
+        }
+    }
+}
+
+/// Initial tracking status known before the start (scripts' init state, files' values).
+#[derive(Clone, Debug, Default)]
+pub struct Initial {
+    pub scripts: Vec<(String, bool)>,
+    pub files: Vec<(String, i64)>,
+}
+
+/// Start the VRRP thread. Sockets are opened before this returns, so a missing interface
+/// or privilege is an error here rather than a silent thread exit.
+pub fn spawn(
+    specs: Specs,
+    initial: Initial,
+    notify: mpsc::UnboundedSender<Notification>,
+) -> io::Result<Handle> {
+    let mut nl = Rtnl::open()?;
+    let links = addr::links(&mut nl)?;
+    let mut sockets = Vec::new();
+    for s in &specs.instances {
+        let sock = match (s.src, s.mcast) {
+            (IpAddr::V4(src), g) => VrrpSocket::open_v4(
+                &s.iface,
+                src,
+                g.and_then(|g| match g {
+                    IpAddr::V4(g) => Some(g),
+                    _ => None,
+                }),
+            ),
+            (IpAddr::V6(src), g) => VrrpSocket::open_v6(
+                &s.iface,
+                src,
+                g.and_then(|g| match g {
+                    IpAddr::V6(g) => Some(g),
+                    _ => None,
+                }),
+            ),
+        }
+        .map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("vrrp_instance {}: VRRP socket on {}: {e}", s.name, s.iface),
+            )
+        })?;
+        sock.set_nonblocking()?;
+        sockets.push(sock);
+    }
+    let monitor = rtnl::link_monitor()?;
+    let (tx, rx) = mpsc::unbounded_channel();
+    let status: Snapshot = Arc::new(Mutex::new(Vec::new()));
+    let st = status.clone();
+    let thread = std::thread::Builder::new()
+        .name("vrrp".into())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    error!("VRRP runtime: {e}");
+                    return;
+                }
+            };
+            let local = tokio::task::LocalSet::new();
+            let shell = Shell {
+                engine: Engine::new(specs),
+                nl,
+                links: links.into_iter().map(|l| (l.name.clone(), l)).collect(),
+                frames: HashMap::new(),
+                sockets: sockets.into_iter().map(Rc::new).collect(),
+                notify,
+                status: st,
+            };
+            local.block_on(&rt, shell.run(rx, monitor, initial));
+        })?;
+    Ok(Handle {
+        commands: tx,
+        status,
+        thread: Some(thread),
+    })
+}
+
+struct Shell {
+    engine: Engine,
+    nl: Rtnl,
+    links: HashMap<String, LinkState>,
+    frames: HashMap<String, FrameSocket>,
+    sockets: Vec<Rc<VrrpSocket>>,
+    notify: mpsc::UnboundedSender<Notification>,
+    status: Snapshot,
+}
+
+/// A VRRP socket shared by its reader task and the sender, polled through its rx side.
+struct Rx(Rc<VrrpSocket>);
+impl AsRawFd for Rx {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.rx_fd().as_raw_fd()
+    }
+}
+
+type Packet = (usize, io::Result<Received>);
+
+impl Shell {
+    async fn run(
+        mut self,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+        monitor: netlink_sys::Socket,
+        initial: Initial,
+    ) {
+        let (ptx, mut packets) = mpsc::channel::<Packet>(1024);
+        for (i, s) in self.sockets.iter().enumerate() {
+            let s = s.clone();
+            let ptx = ptx.clone();
+            tokio::task::spawn_local(async move {
+                // SAFETY: Rx owns (a reference to) the socket, which stays open as long as
+                // the AsyncFd exists, and always returns the same descriptor
+                let Ok(afd) = (unsafe { AsyncFd::register(Rx(s.clone())) }) else {
+                    error!("cannot poll the VRRP socket of instance {i}");
+                    return;
+                };
+                loop {
+                    let Ok(mut guard) = afd.readable().await else {
+                        return;
+                    };
+                    loop {
+                        match s.recv() {
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                                guard.clear_ready();
+                                break;
+                            }
+                            r => {
+                                if ptx.send((i, r)).await.is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                }
+            });
+        }
+        // SAFETY: the AsyncFd owns the socket, so its descriptor stays open and the same
+        let monitor = match unsafe { AsyncFd::register(monitor) } {
+            Ok(f) => Some(f),
+            Err(e) => {
+                error!("cannot poll the link monitor: {e}; interface tracking is off");
+                None
+            }
+        };
+
+        let now = Instant::now();
+        // what the instances track, as it is now
+        let mut out = Vec::new();
+        for o in self.tracked_interfaces() {
+            let up = self.links.get(&o).is_some_and(|l| l.up);
+            if !up {
+                warn!("interface {o} is down or missing");
+            }
+            out.extend(self.engine.set_tracked(Object::Interface(o), up, now));
+        }
+        for (name, ok) in initial.scripts {
+            out.extend(self.engine.set_tracked(Object::Script(name), ok, now));
+        }
+        for (name, v) in initial.files {
+            out.extend(self.engine.set_file(&name, v, now));
+        }
+        // addresses left by an earlier run that died: every instance starts as Backup
+        for i in 0..self.engine.len() {
+            if self.engine.spec(i).params.priority != 255 {
+                self.remove_vips(i, false);
+            }
+        }
+        out.extend(self.engine.start(now));
+        self.execute(out);
+
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let deadline = self.engine.next_timeout();
+            let sleep = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let readable = async {
+                match &monitor {
+                    Some(f) => f.readable().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                _ = sleep => {
+                    let out = self.engine.poll(Instant::now());
+                    self.execute(out);
+                }
+                Some((i, r)) = packets.recv() => {
+                    let now = Instant::now();
+                    match r {
+                        Ok(rx) => {
+                            let out = self.engine.packet(i, &rx, now);
+                            self.execute(out);
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                            self.engine.count_drop(i, "too_short");
+                        }
+                        Err(e) => {
+                            self.engine.count_drop(i, "receive_error");
+                            debug!("VRRP receive: {e}");
+                        }
+                    }
+                }
+                Ok(mut guard) = readable => {
+                    loop {
+                        match guard.get_inner().recv(&mut &mut buf[..], 0) {
+                            Ok(n) => {
+                                let msgs = rtnl::parse_messages(&buf[..n]);
+                                self.links_changed(msgs);
+                            }
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                                guard.clear_ready();
+                                break;
+                            }
+                            Err(e) => {
+                                // ENOBUFS: events were lost; read the whole table again
+                                warn!("link monitor: {e}; re-reading interfaces");
+                                self.reread_links();
+                                guard.clear_ready();
+                                break;
+                            }
+                        }
+                    }
+                }
+                cmd = commands.recv() => {
+                    let now = Instant::now();
+                    match cmd {
+                        Some(Command::Script(name, ok)) => {
+                            let out = self.engine.set_tracked(Object::Script(name), ok, now);
+                            self.execute(out);
+                        }
+                        Some(Command::File(name, v)) => {
+                            let out = self.engine.set_file(&name, v, now);
+                            self.execute(out);
+                        }
+                        Some(Command::Shutdown(reply)) => {
+                            let out = self.engine.shutdown(now);
+                            self.execute(out);
+                            let _ = reply.send(());
+                            return;
+                        }
+                        None => {
+                            let out = self.engine.shutdown(now);
+                            self.execute(out);
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn tracked_interfaces(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        for i in 0..self.engine.len() {
+            for t in &self.engine.spec(i).track {
+                if let Object::Interface(n) = &t.object {
+                    if !v.contains(n) {
+                        v.push(n.clone());
+                    }
+                }
+            }
+        }
+        v
+    }
+
+    fn links_changed(&mut self, msgs: Vec<RouteNetlinkMessage>) {
+        let now = Instant::now();
+        let mut out = Vec::new();
+        for m in msgs {
+            match m {
+                RouteNetlinkMessage::NewLink(l) => {
+                    if let Some(st) = addr::link_state(&l) {
+                        let was = self.links.get(&st.name).map(|x| x.up);
+                        if was != Some(st.up) {
+                            info!(
+                                "interface {} is {}",
+                                st.name,
+                                if st.up { "up" } else { "down" }
+                            );
+                        }
+                        self.frames.remove(&st.name);
+                        out.extend(self.engine.set_tracked(
+                            Object::Interface(st.name.clone()),
+                            st.up,
+                            now,
+                        ));
+                        self.links.insert(st.name.clone(), st);
+                    }
+                }
+                RouteNetlinkMessage::DelLink(l) => {
+                    if let Some(st) = addr::link_state(&l) {
+                        info!("interface {} was removed", st.name);
+                        self.links.remove(&st.name);
+                        self.frames.remove(&st.name);
+                        out.extend(
+                            self.engine
+                                .set_tracked(Object::Interface(st.name), false, now),
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.execute(out);
+    }
+
+    fn reread_links(&mut self) {
+        match addr::links(&mut self.nl) {
+            Ok(links) => {
+                let msgs_up: Vec<(String, bool)> =
+                    links.iter().map(|l| (l.name.clone(), l.up)).collect();
+                self.links = links.into_iter().map(|l| (l.name.clone(), l)).collect();
+                self.frames.clear();
+                let now = Instant::now();
+                let mut out = Vec::new();
+                for o in self.tracked_interfaces() {
+                    let up = msgs_up.iter().any(|(n, u)| *n == o && *u);
+                    out.extend(self.engine.set_tracked(Object::Interface(o), up, now));
+                }
+                self.execute(out);
+            }
+            Err(e) => error!("reading interfaces: {e}"),
+        }
+    }
+
+    fn execute(&mut self, out: Vec<Output>) {
+        if out.is_empty() {
+            return;
+        }
+        for o in out {
+            match o {
+                Output::Send { inst, dst, payload } => {
+                    if let Err(e) = self.sockets[inst].send(&payload, dst) {
+                        self.engine.count_drop(inst, "send_error");
+                        warn!(
+                            "vrrp_instance {}: advert to {dst}: {e}",
+                            self.engine.spec(inst).name
+                        );
+                    }
+                }
+                Output::AddVips(i) => self.add_vips(i),
+                Output::RemoveVips(i) => self.remove_vips(i, true),
+                Output::Announce(i) => self.announce(i),
+                Output::Notify(n) => {
+                    info!("{} {} is now {}", n.kind, n.name, n.state);
+                    let _ = self.notify.send(n);
+                }
+            }
+        }
+        self.publish();
+    }
+
+    fn add_vips(&mut self, i: usize) {
+        let spec = self.engine.spec(i);
+        for k in &spec.kernel {
+            if let Err(e) = k.add(&mut self.nl) {
+                error!("vrrp_instance {}: adding {k:?}: {e}", spec.name);
+            }
+        }
+    }
+
+    fn remove_vips(&mut self, i: usize, log: bool) {
+        let spec = self.engine.spec(i);
+        for k in spec.kernel.iter().rev() {
+            if let Err(e) = k.remove(&mut self.nl) {
+                if log {
+                    error!("vrrp_instance {}: removing {k:?}: {e}", spec.name);
+                }
+            }
+        }
+    }
+
+    fn announce(&mut self, i: usize) {
+        let spec = self.engine.spec(i);
+        for (dev, ip) in &spec.announce {
+            let Some(link) = self.links.get(dev) else {
+                continue;
+            };
+            let Some(mac) = link.mac else {
+                continue;
+            };
+            if !self.frames.contains_key(dev) {
+                match FrameSocket::open(link.index) {
+                    Ok(f) => {
+                        self.frames.insert(dev.clone(), f);
+                    }
+                    Err(e) => {
+                        warn!("cannot announce on {dev}: {e}");
+                        continue;
+                    }
+                }
+            }
+            let Some(sock) = self.frames.get(dev) else {
+                continue;
+            };
+            let r = match ip {
+                IpAddr::V4(a) => sock.send(&garp::gratuitous_arp(mac, *a)),
+                IpAddr::V6(a) => {
+                    let router = std::fs::read_to_string(format!(
+                        "/proc/sys/net/ipv6/conf/{dev}/forwarding"
+                    ))
+                    .is_ok_and(|s| s.trim() == "1");
+                    sock.send(&garp::unsolicited_na(mac, *a, router))
+                }
+            };
+            if let Err(e) = r {
+                warn!("announcing {ip} on {dev}: {e}");
+            }
+        }
+    }
+
+    fn publish(&self) {
+        let v: Vec<InstanceStatus> = (0..self.engine.len())
+            .map(|i| {
+                let x = self.engine.view(i);
+                InstanceStatus {
+                    name: x.name.to_string(),
+                    state: x.state,
+                    priority: x.priority,
+                    master: x.master,
+                    since: x.since,
+                    stats: x.stats.clone(),
+                }
+            })
+            .collect();
+        if let Ok(mut s) = self.status.lock() {
+            *s = v;
+        }
+    }
+}

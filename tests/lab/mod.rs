@@ -1,0 +1,396 @@
+//! A reusable lab of network namespaces (root and iproute2 needed): a switch namespace with
+//! one bridge per segment, directors with a leg on each, a client on the frontend. All
+//! addresses are documentation ranges; every name carries the test's tag and the process
+//! id, and everything (namespaces, processes) is removed on drop, by name and by PID.
+//!
+//! ```text
+//!  client 192.0.2.50 ──┐ br0 (frontend 192.0.2.0/24, 2001:db8::/64)
+//!  dN eth0 192.0.2.1N ─┘
+//!  dN eth1 198.51.100.1N ─┐ br1 (backend 198.51.100.0/24)
+//!  server 198.51.100.50 ──┘
+//! ```
+#![allow(dead_code)]
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn ip(args: &[&str]) {
+    let o = Command::new("ip")
+        .args(args)
+        .output()
+        .expect("run ip (iproute2)");
+    assert!(
+        o.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// Poll `f` every 10 ms until it is true or `limit` has passed; whether it became true.
+pub fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    loop {
+        if f() {
+            return true;
+        }
+        if Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+pub struct Lab {
+    pub tag: String,
+    namespaces: Vec<String>,
+    pub dir: tempfile::TempDir,
+    procs: Vec<Proc>,
+}
+
+/// A process started in a namespace, in a process group of its own.
+pub struct Proc {
+    pub child: Child,
+    pub name: String,
+    pub log: PathBuf,
+}
+
+impl Proc {
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Signal the whole process group.
+    pub fn signal(&self, sig: nix::sys::signal::Signal) {
+        let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(self.pid()), sig);
+    }
+
+    /// Wait at most `limit` for the process to exit; its exit code.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let end = Instant::now() + limit;
+        while Instant::now() < end {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return Some(st.code().unwrap_or(-1));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn stop(&mut self) {
+        use nix::sys::signal::Signal;
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
+        self.signal(Signal::SIGCONT);
+        self.signal(Signal::SIGTERM);
+        if self.wait_exit(Duration::from_secs(3)).is_none() {
+            self.signal(Signal::SIGKILL);
+            let _ = self.child.wait();
+        }
+    }
+}
+
+pub const FRONT_PREFIX: &str = "192.0.2";
+pub const BACK_PREFIX: &str = "198.51.100";
+
+impl Lab {
+    /// A switch, `directors` directors (d1, d2...), a client and a backend server.
+    pub fn new(tag: &str, directors: usize) -> Lab {
+        let tag = format!("{tag}{}", std::process::id());
+        let mut lab = Lab {
+            tag,
+            namespaces: Vec::new(),
+            dir: tempfile::tempdir().expect("temp dir"),
+            procs: Vec::new(),
+        };
+        let sw = lab.add_ns("sw");
+        for br in ["br0", "br1"] {
+            ip(&["-n", &sw, "link", "add", br, "type", "bridge"]);
+            ip(&[
+                "-n",
+                &sw,
+                "link",
+                "set",
+                br,
+                "type",
+                "bridge",
+                "stp_state",
+                "0",
+                "forward_delay",
+                "0",
+                "mcast_snooping",
+                "0",
+            ]);
+            ip(&["-n", &sw, "link", "set", br, "up"]);
+        }
+        for n in 1..=directors {
+            let d = lab.add_ns(&format!("d{n}"));
+            lab.plug(&d, "eth0", "br0", &format!("02:00:00:00:0{n}:00"));
+            lab.plug(&d, "eth1", "br1", &format!("02:00:00:00:0{n}:01"));
+            lab.addr(&d, "eth0", &format!("{FRONT_PREFIX}.1{n}/24"));
+            lab.addr(&d, "eth1", &format!("{BACK_PREFIX}.1{n}/24"));
+            lab.addr(&d, "eth0", &format!("fe80::1{n}/64"));
+            lab.addr(&d, "eth0", &format!("2001:db8::1{n}/64"));
+            sysctl(&d, "net.ipv4.ip_forward", "1");
+        }
+        let c = lab.add_ns("client");
+        lab.plug(&c, "eth0", "br0", "02:00:00:00:c0:00");
+        lab.addr(&c, "eth0", &format!("{FRONT_PREFIX}.50/24"));
+        lab.addr(&c, "eth0", "fe80::50/64");
+        lab.addr(&c, "eth0", "2001:db8::50/64");
+        let s = lab.add_ns("server");
+        lab.plug(&s, "eth0", "br1", "02:00:00:00:5e:00");
+        lab.addr(&s, "eth0", &format!("{BACK_PREFIX}.50/24"));
+        lab
+    }
+
+    fn add_ns(&mut self, short: &str) -> String {
+        let name = format!("{}{short}", self.tag);
+        let _ = Command::new("ip")
+            .args(["netns", "del", &name])
+            .stderr(Stdio::null())
+            .status();
+        ip(&["netns", "add", &name]);
+        ip(&["-n", &name, "link", "set", "lo", "up"]);
+        for k in [
+            "net.ipv4.conf.all.rp_filter",
+            "net.ipv4.conf.default.rp_filter",
+        ] {
+            sysctl(&name, k, "0");
+        }
+        // no duplicate address detection: addresses usable at once
+        sysctl(&name, "net.ipv6.conf.default.accept_dad", "0");
+        sysctl(&name, "net.ipv6.conf.all.accept_dad", "0");
+        self.namespaces.push(name.clone());
+        name
+    }
+
+    /// The full namespace name of a short one ("d1", "client", "sw").
+    pub fn ns(&self, short: &str) -> String {
+        format!("{}{short}", self.tag)
+    }
+
+    fn plug(&self, ns: &str, dev: &str, bridge: &str, mac: &str) {
+        let sw = self.ns("sw");
+        let port = format!("{}{}", &ns[self.tag.len()..], dev);
+        ip(&[
+            "-n", &sw, "link", "add", &port, "type", "veth", "peer", "name", dev, "netns", ns,
+        ]);
+        ip(&["-n", ns, "link", "set", dev, "address", mac]);
+        ip(&["-n", &sw, "link", "set", &port, "master", bridge]);
+        ip(&["-n", &sw, "link", "set", &port, "up"]);
+        ip(&["-n", ns, "link", "set", dev, "up"]);
+    }
+
+    fn addr(&self, ns: &str, dev: &str, a: &str) {
+        let mut args = vec!["-n", ns, "addr", "add", a, "dev", dev];
+        if a.contains(':') {
+            args.push("nodad");
+        }
+        ip(&args);
+    }
+
+    /// The switch port of a namespace's interface (to cut a node off without it knowing).
+    pub fn port(&self, short: &str, dev: &str) -> String {
+        format!("{short}{dev}")
+    }
+
+    /// Cut a node off the network (its switch ports down) or reconnect it.
+    pub fn isolate(&self, short: &str, cut: bool) {
+        let sw = self.ns("sw");
+        for dev in ["eth0", "eth1"] {
+            let port = self.port(short, dev);
+            if self
+                .exec("sw", &["ip", "link", "show", &port])
+                .status
+                .success()
+            {
+                ip(&[
+                    "-n",
+                    &sw,
+                    "link",
+                    "set",
+                    &port,
+                    if cut { "down" } else { "up" },
+                ]);
+            }
+        }
+    }
+
+    pub fn exec(&self, short: &str, args: &[&str]) -> Output {
+        Command::new("ip")
+            .args(["netns", "exec", &self.ns(short)])
+            .args(args)
+            .output()
+            .expect("ip netns exec")
+    }
+
+    /// Start a program in a namespace (stdout and stderr to a log file).
+    pub fn spawn(&mut self, short: &str, name: &str, args: &[&str]) -> usize {
+        let log = self.dir.path().join(format!("{name}.log"));
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("log file");
+        let err = out.try_clone().expect("log file");
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.ns(short)])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {args:?}: {e}"));
+        self.procs.push(Proc {
+            child,
+            name: name.to_string(),
+            log,
+        });
+        self.procs.len() - 1
+    }
+
+    pub fn proc(&mut self, i: usize) -> &mut Proc {
+        &mut self.procs[i]
+    }
+
+    /// Write a file in the lab's folder; its path.
+    pub fn file(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, text).expect("write lab file");
+        p
+    }
+
+    /// Start ldirector in a director namespace with this keepalived.conf text.
+    pub fn ldirector(&mut self, short: &str, name: &str, conf: &str) -> usize {
+        let path = self.file(&format!("{name}.conf"), conf);
+        let run_dir = self.dir.path().join(format!("{name}.run"));
+        let bin = env!("CARGO_BIN_EXE_ldirector");
+        let p = path.display().to_string();
+        let r = run_dir.display().to_string();
+        self.spawn(
+            short,
+            name,
+            &[
+                "env",
+                "LDIRECTOR_LOG=debug",
+                bin,
+                "run",
+                "-f",
+                &p,
+                "--run-dir",
+                &r,
+            ],
+        )
+    }
+
+    /// Start Debian's keepalived (VRRP only: this kernel may lack IPVS) with this config.
+    pub fn keepalived(&mut self, short: &str, name: &str, conf: &str) -> usize {
+        let path = self.file(&format!("{name}.conf"), conf);
+        let pid = |n: &str| self.dir.path().join(format!("{name}.{n}.pid"));
+        let (p, r, c) = (pid("main"), pid("vrrp"), pid("check"));
+        let args: Vec<String> = [
+            "keepalived",
+            "-n",
+            "-l",
+            "-D",
+            "-G",
+            "-P",
+            "-f",
+            &path.display().to_string(),
+            "-p",
+            &p.display().to_string(),
+            "-r",
+            &r.display().to_string(),
+            "-c",
+            &c.display().to_string(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.spawn(short, name, &a)
+    }
+
+    /// Addresses on a namespace's interface, as `ip -br addr` prints them.
+    pub fn addrs(&self, short: &str, dev: &str) -> String {
+        let o = self.exec(short, &["ip", "-br", "addr", "show", "dev", dev]);
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    pub fn has_addr(&self, short: &str, dev: &str, addr: &str) -> bool {
+        self.addrs(short, dev)
+            .split_whitespace()
+            .any(|w| w.split('/').next() == Some(addr))
+    }
+
+    /// The MAC the client's neighbour table holds for `addr` (None if no usable entry).
+    pub fn neighbour(&self, short: &str, addr: &str) -> Option<String> {
+        let o = self.exec(short, &["ip", "neigh", "show", addr]);
+        let t = String::from_utf8_lossy(&o.stdout);
+        let w: Vec<&str> = t.split_whitespace().collect();
+        let i = w.iter().position(|x| *x == "lladdr")?;
+        if t.contains("FAILED") || t.contains("INCOMPLETE") {
+            return None;
+        }
+        w.get(i + 1).map(|s| s.to_string())
+    }
+
+    /// One ping from a namespace; whether it was answered.
+    pub fn ping(&self, short: &str, addr: &str) -> bool {
+        self.exec(short, &["ping", "-c", "1", "-W", "1", "-q", addr])
+            .status
+            .success()
+    }
+
+    /// The MAC of a director's interface (as set by the lab).
+    pub fn mac(n: usize, dev: &str) -> String {
+        let d = if dev == "eth0" { "00" } else { "01" };
+        format!("02:00:00:00:0{n}:{d}")
+    }
+
+    /// Logs of every process started, for assertion messages.
+    pub fn logs(&self) -> String {
+        let mut s = String::new();
+        for p in &self.procs {
+            s.push_str(&format!("--- {} ---\n{}\n", p.name, p.log_text()));
+        }
+        s
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+fn sysctl(ns: &str, key: &str, value: &str) {
+    let _ = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            ns,
+            "sysctl",
+            "-qw",
+            &format!("{key}={value}"),
+        ])
+        .status();
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for p in &mut self.procs {
+            p.stop();
+        }
+        for ns in self.namespaces.iter().rev() {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+    }
+}
