@@ -79,3 +79,253 @@ fn election_failover_on_kill_and_failback_with_preempt() {
     assert!(wait_holds(&lab, "d2", (false, false)), "{}", lab.logs());
     assert!(client_follows(&lab, 1), "{}", lab.logs());
 }
+
+/// A notify script that appends its arguments to `log` (as root: the lab's folder).
+fn notify_script(lab: &Lab, name: &str) -> (String, std::path::PathBuf) {
+    let log = lab.path().join(format!("{name}.log"));
+    let script = lab.file(
+        &format!("{name}.sh"),
+        &format!("#!/bin/sh\necho \"$*\" >> {}\n", log.display()),
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (script.display().to_string(), log)
+}
+
+fn read(p: &std::path::Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_default()
+}
+
+#[test]
+fn clean_stop_hands_over_and_notifies() {
+    let mut lab = Lab::new("st", 2);
+    let (script, log) = notify_script(&lab, "n1");
+    let extra = format!("notify {script}\n notify_master \"{script} master-only\"");
+    let conf1 = pair_conf(150, "1", 2, &extra)
+        .replace("global_defs {", "global_defs {\n script_user root\n");
+    let d1 = lab.ldirector("d1", "ld1", &conf1);
+    let _d2 = lab.ldirector("d2", "ld2", &pair_conf(100, "1", 2, ""));
+    assert!(wait_holds(&lab, "d1", (true, true)), "{}", lab.logs());
+    assert!(wait_until(LONG, || read(&log).contains("INSTANCE FRONT MASTER 150")));
+
+    lab.proc(d1).signal(Signal::SIGTERM);
+    assert_eq!(lab.proc(d1).wait_exit(LONG), Some(0), "{}", lab.logs());
+    // the stopped master removed its VIPs; the backup took them on the priority-0 advert
+    assert_eq!(holds(&lab, "d1"), (false, false));
+    assert!(wait_holds(&lab, "d2", (true, true)), "{}", lab.logs());
+    assert!(client_follows(&lab, 2), "{}", lab.logs());
+    let n = read(&log);
+    // in order: the specific script before the generic one; STOP at the end
+    let want = [
+        "master-only",
+        "INSTANCE FRONT MASTER 150",
+        "INSTANCE FRONT STOP 150",
+    ];
+    let pos: Vec<usize> = want
+        .iter()
+        .map(|w| n.find(w).unwrap_or_else(|| panic!("{w:?} missing in {n}")))
+        .collect();
+    assert!(pos.windows(2).all(|p| p[0] < p[1]), "order: {n}");
+}
+
+#[test]
+fn nopreempt_and_preempt_delay() {
+    let mut lab = Lab::new("np", 2);
+    let _d2 = lab.ldirector("d2", "ld2", &pair_conf(100, "0.1", 3, ""));
+    assert!(wait_holds(&lab, "d2", (true, true)), "{}", lab.logs());
+    // a higher priority with nopreempt joins: the master stays
+    // (every member of a sync group needs it: a preempting member takes its group along)
+    let both = |opt: &str| {
+        pair_conf(150, "0.1", 3, "").replace("advert_int 0.1", &format!("advert_int 0.1\n  {opt}"))
+    };
+    let d1 = lab.ldirector("d1", "ld1", &both("nopreempt"));
+    assert!(wait_until(LONG, || lab
+        .proc(d1)
+        .log_text()
+        .contains("GROUP DIRECTOR is now BACKUP")));
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(holds(&lab, "d1"), (false, false), "{}", lab.logs());
+    assert_eq!(holds(&lab, "d2"), (true, true));
+    lab.proc(d1).signal(Signal::SIGTERM);
+    lab.proc(d1).wait_exit(LONG);
+
+    // with preempt_delay 3 it waits, then takes over
+    let d1 = lab.ldirector("d1", "ld1b", &both("preempt_delay 3"));
+    assert!(wait_until(LONG, || lab
+        .proc(d1)
+        .log_text()
+        .contains("GROUP DIRECTOR is now BACKUP")));
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        holds(&lab, "d1"),
+        (false, false),
+        "preempted before the delay"
+    );
+    assert!(wait_holds(&lab, "d1", (true, true)), "{}", lab.logs());
+    assert!(wait_holds(&lab, "d2", (false, false)), "{}", lab.logs());
+}
+
+#[test]
+fn failing_track_script_moves_mastership() {
+    let mut lab = Lab::new("ts", 2);
+    let flag = lab.path().join("down");
+    let conf = pair_conf(150, "0.1", 3, "track_script { chk }").replace(
+        "vrrp_sync_group",
+        &format!(
+            "global_defs {{ script_user root }}\nvrrp_script chk {{\n script \"/bin/sh -c '! test -e {}'\"\n interval 0.2\n weight -60\n fall 2\n rise 2\n}}\nvrrp_sync_group",
+            flag.display()
+        ),
+    );
+    let _d1 = lab.ldirector("d1", "ld1", &conf);
+    let _d2 = lab.ldirector("d2", "ld2", &pair_conf(100, "0.1", 3, ""));
+    assert!(wait_holds(&lab, "d1", (true, true)), "{}", lab.logs());
+    std::fs::write(&flag, "").unwrap();
+    // 150 - 60 = 90 < 100: d2 preempts; the backend VIP follows its group
+    assert!(wait_holds(&lab, "d2", (true, true)), "{}", lab.logs());
+    assert!(wait_holds(&lab, "d1", (false, false)), "{}", lab.logs());
+    std::fs::remove_file(&flag).unwrap();
+    assert!(wait_holds(&lab, "d1", (true, true)), "{}", lab.logs());
+}
+
+#[test]
+fn link_down_faults_the_group() {
+    let mut lab = Lab::new("ld", 2);
+    let d1 = lab.ldirector("d1", "ld1", &pair_conf(150, "0.1", 3, ""));
+    let _d2 = lab.ldirector("d2", "ld2", &pair_conf(100, "0.1", 3, ""));
+    assert!(wait_holds(&lab, "d1", (true, true)), "{}", lab.logs());
+    // the backend link of d1 goes down: BACK faults, FRONT faults with its group
+    lab::ip(&["-n", &lab.ns("d1"), "link", "set", "eth1", "down"]);
+    assert!(wait_holds(&lab, "d2", (true, true)), "{}", lab.logs());
+    assert!(!lab.has_addr("d1", "eth0", "192.0.2.100"));
+    assert!(lab
+        .proc(d1)
+        .log_text()
+        .contains("GROUP DIRECTOR is now FAULT"));
+    lab::ip(&["-n", &lab.ns("d1"), "link", "set", "eth1", "up"]);
+    assert!(wait_holds(&lab, "d1", (true, true)), "{}", lab.logs());
+}
+
+#[test]
+fn stopped_master_loses_and_preempts_after_sigcont() {
+    let mut lab = Lab::new("ss", 2);
+    let d1 = lab.ldirector("d1", "ld1", &pair_conf(150, "0.1", 3, ""));
+    let _d2 = lab.ldirector("d2", "ld2", &pair_conf(100, "0.1", 3, ""));
+    assert!(wait_holds(&lab, "d1", (true, true)), "{}", lab.logs());
+    lab.proc(d1).signal(Signal::SIGSTOP);
+    assert!(wait_holds(&lab, "d2", (true, true)), "{}", lab.logs());
+    assert!(client_follows(&lab, 2), "{}", lab.logs());
+    lab.proc(d1).signal(Signal::SIGCONT);
+    // two masters for a moment; the higher priority wins and the client comes back
+    assert!(wait_holds(&lab, "d2", (false, false)), "{}", lab.logs());
+    assert!(holds(&lab, "d1") == (true, true), "{}", lab.logs());
+    assert!(client_follows(&lab, 1), "{}", lab.logs());
+}
+
+#[test]
+fn partition_heal_leaves_one_master_and_the_client_follows_it() {
+    let mut lab = Lab::new("ph", 2);
+    let _d1 = lab.ldirector("d1", "ld1", &pair_conf(150, "0.1", 3, ""));
+    let _d2 = lab.ldirector("d2", "ld2", &pair_conf(100, "0.1", 3, ""));
+    assert!(wait_holds(&lab, "d1", (true, true)), "{}", lab.logs());
+    lab.isolate("d1", true);
+    // d2 no longer hears d1: both are masters, the client follows d2
+    assert!(wait_holds(&lab, "d2", (true, true)), "{}", lab.logs());
+    assert!(client_follows(&lab, 2), "{}", lab.logs());
+    lab.isolate("d1", false);
+    assert!(wait_holds(&lab, "d2", (false, false)), "{}", lab.logs());
+    assert_eq!(holds(&lab, "d1"), (true, true));
+    // without asking: the survivor re-announced, so the client is back on d1 at once
+    assert!(
+        wait_until(LONG, || lab.neighbour("client", "192.0.2.100").as_deref()
+            == Some(Lab::mac(1, "eth0").as_str())),
+        "{}",
+        lab.logs()
+    );
+}
+
+#[test]
+fn ipv6_instance_moves_with_unsolicited_na() {
+    let mut lab = Lab::new("v6", 2);
+    let conf = |prio: u8| {
+        format!(
+            "vrrp_instance V6 {{
+  interface eth0
+  virtual_router_id 61
+  version 3
+  priority {prio}
+  advert_int 0.1
+  virtual_ipaddress {{ 2001:db8::100/64 }}
+}}"
+        )
+    };
+    let d1 = lab.ldirector("d1", "ld1", &conf(150));
+    let _d2 = lab.ldirector("d2", "ld2", &conf(100));
+    assert!(
+        wait_until(LONG, || lab.has_addr("d1", "eth0", "2001:db8::100")),
+        "{}",
+        lab.logs()
+    );
+    assert!(!lab.has_addr("d2", "eth0", "2001:db8::100"));
+    let follows = |lab: &Lab, n: usize| {
+        let mac = Lab::mac(n, "eth0");
+        wait_until(LONG, || {
+            lab.ping("client", "2001:db8::100");
+            lab.neighbour("client", "2001:db8::100").as_deref() == Some(mac.as_str())
+        })
+    };
+    assert!(follows(&lab, 1), "{}", lab.logs());
+    lab.proc(d1).signal(Signal::SIGKILL);
+    lab.proc(d1).wait_exit(LONG);
+    assert!(
+        wait_until(LONG, || lab.has_addr("d2", "eth0", "2001:db8::100")),
+        "{}",
+        lab.logs()
+    );
+    assert!(follows(&lab, 2), "{}", lab.logs());
+}
+
+#[test]
+fn unicast_peers() {
+    let mut lab = Lab::new("uc", 2);
+    let conf = |prio: u8, me: u8, peer: u8| {
+        format!(
+            "vrrp_instance U {{
+  interface eth0
+  virtual_router_id 71
+  version 3
+  priority {prio}
+  advert_int 0.1
+  unicast_src_ip 192.0.2.{me}
+  unicast_peer {{ 192.0.2.{peer} }}
+  virtual_ipaddress {{ 192.0.2.100/24 }}
+}}"
+        )
+    };
+    let d1 = lab.ldirector("d1", "ld1", &conf(150, 11, 12));
+    let _d2 = lab.ldirector("d2", "ld2", &conf(100, 12, 11));
+    assert!(
+        wait_until(LONG, || lab.has_addr("d1", "eth0", "192.0.2.100")),
+        "{}",
+        lab.logs()
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!lab.has_addr("d2", "eth0", "192.0.2.100"), "{}", lab.logs());
+    lab.proc(d1).signal(Signal::SIGKILL);
+    lab.proc(d1).wait_exit(LONG);
+    assert!(
+        wait_until(LONG, || lab.has_addr("d2", "eth0", "192.0.2.100")),
+        "{}",
+        lab.logs()
+    );
+}
+
+#[test]
+fn a_second_daemon_on_the_same_run_directory_refuses_to_start() {
+    let mut lab = Lab::new("rd", 1);
+    let conf = pair_conf(150, "1", 2, "");
+    let _a = lab.ldirector("d1", "same", &conf);
+    assert!(wait_holds(&lab, "d1", (true, true)), "{}", lab.logs());
+    let b = lab.ldirector("d1", "same", &conf);
+    assert_eq!(lab.proc(b).wait_exit(LONG), Some(1), "{}", lab.logs());
+    assert!(lab.proc(b).log_text().contains("another ldirector"));
+}

@@ -276,6 +276,11 @@ impl Engine {
         let s = &x.spec;
         let drop = |x: &mut Instance, r: &'static str| {
             *x.stats.dropped.entry(r).or_insert(0) += 1;
+            tracing::debug!(
+                "vrrp_instance {}: packet from {} dropped: {r}",
+                x.spec.name,
+                rx.src
+            );
             None
         };
         if rx.src == s.src {
