@@ -49,11 +49,20 @@ fn wait_holds(lab: &Lab, d: &str, want: (bool, bool)) -> bool {
 }
 
 /// The client reaches the frontend VIP through director `n` (its neighbour entry points
-/// at n's MAC).
+/// at n's MAC). Pings create the entry when there is none.
 fn client_follows(lab: &Lab, n: usize) -> bool {
     let mac = Lab::mac(n, "eth0");
     wait_until(LONG, || {
         lab.ping("client", "192.0.2.100");
+        lab.neighbour("client", "192.0.2.100").as_deref() == Some(mac.as_str())
+    })
+}
+
+/// The client's existing neighbour entry for the VIP moves to director `n` while the
+/// client sends nothing: only a gratuitous ARP can have done that.
+fn client_hears_garp(lab: &Lab, n: usize) -> bool {
+    let mac = Lab::mac(n, "eth0");
+    wait_until(LONG, || {
         lab.neighbour("client", "192.0.2.100").as_deref() == Some(mac.as_str())
     })
 }
@@ -71,13 +80,13 @@ fn election_failover_on_kill_and_failback_with_preempt() {
     lab.proc(d1).signal(Signal::SIGKILL);
     lab.proc(d1).wait_exit(LONG);
     assert!(wait_holds(&lab, "d2", (true, true)), "{}", lab.logs());
-    assert!(client_follows(&lab, 2), "{}", lab.logs());
+    assert!(client_hears_garp(&lab, 2), "{}", lab.logs());
 
     // d1 comes back (its leftover VIPs are taken over cleanly) and preempts
     let _d1 = lab.ldirector("d1", "ld1b", &pair_conf(150, "0.1", 3, ""));
     assert!(wait_holds(&lab, "d1", (true, true)), "{}", lab.logs());
     assert!(wait_holds(&lab, "d2", (false, false)), "{}", lab.logs());
-    assert!(client_follows(&lab, 1), "{}", lab.logs());
+    assert!(client_hears_garp(&lab, 1), "{}", lab.logs());
 }
 
 /// A notify script that appends its arguments to `log` (as root: the lab's folder).
@@ -106,6 +115,7 @@ fn clean_stop_hands_over_and_notifies() {
     let d1 = lab.ldirector("d1", "ld1", &conf1);
     let _d2 = lab.ldirector("d2", "ld2", &pair_conf(100, "1", 2, ""));
     assert!(wait_holds(&lab, "d1", (true, true)), "{}", lab.logs());
+    assert!(client_follows(&lab, 1), "{}", lab.logs());
     assert!(wait_until(LONG, || read(&log).contains("INSTANCE FRONT MASTER 150")));
 
     lab.proc(d1).signal(Signal::SIGTERM);
@@ -113,7 +123,7 @@ fn clean_stop_hands_over_and_notifies() {
     // the stopped master removed its VIPs; the backup took them on the priority-0 advert
     assert_eq!(holds(&lab, "d1"), (false, false));
     assert!(wait_holds(&lab, "d2", (true, true)), "{}", lab.logs());
-    assert!(client_follows(&lab, 2), "{}", lab.logs());
+    assert!(client_hears_garp(&lab, 2), "{}", lab.logs());
     let n = read(&log);
     // in order: the specific script before the generic one; STOP at the end
     let want = [
@@ -211,14 +221,15 @@ fn stopped_master_loses_and_preempts_after_sigcont() {
     let d1 = lab.ldirector("d1", "ld1", &pair_conf(150, "0.1", 3, ""));
     let _d2 = lab.ldirector("d2", "ld2", &pair_conf(100, "0.1", 3, ""));
     assert!(wait_holds(&lab, "d1", (true, true)), "{}", lab.logs());
+    assert!(client_follows(&lab, 1), "{}", lab.logs());
     lab.proc(d1).signal(Signal::SIGSTOP);
     assert!(wait_holds(&lab, "d2", (true, true)), "{}", lab.logs());
-    assert!(client_follows(&lab, 2), "{}", lab.logs());
+    assert!(client_hears_garp(&lab, 2), "{}", lab.logs());
     lab.proc(d1).signal(Signal::SIGCONT);
     // two masters for a moment; the higher priority wins and the client comes back
     assert!(wait_holds(&lab, "d2", (false, false)), "{}", lab.logs());
     assert!(holds(&lab, "d1") == (true, true), "{}", lab.logs());
-    assert!(client_follows(&lab, 1), "{}", lab.logs());
+    assert!(client_hears_garp(&lab, 1), "{}", lab.logs());
 }
 
 #[test]
@@ -227,20 +238,16 @@ fn partition_heal_leaves_one_master_and_the_client_follows_it() {
     let _d1 = lab.ldirector("d1", "ld1", &pair_conf(150, "0.1", 3, ""));
     let _d2 = lab.ldirector("d2", "ld2", &pair_conf(100, "0.1", 3, ""));
     assert!(wait_holds(&lab, "d1", (true, true)), "{}", lab.logs());
+    assert!(client_follows(&lab, 1), "{}", lab.logs());
     lab.isolate("d1", true);
-    // d2 no longer hears d1: both are masters, the client follows d2
+    // d2 no longer hears d1: both are masters, the client follows d2's GARP
     assert!(wait_holds(&lab, "d2", (true, true)), "{}", lab.logs());
-    assert!(client_follows(&lab, 2), "{}", lab.logs());
+    assert!(client_hears_garp(&lab, 2), "{}", lab.logs());
     lab.isolate("d1", false);
     assert!(wait_holds(&lab, "d2", (false, false)), "{}", lab.logs());
     assert_eq!(holds(&lab, "d1"), (true, true));
     // without asking: the survivor re-announced, so the client is back on d1 at once
-    assert!(
-        wait_until(LONG, || lab.neighbour("client", "192.0.2.100").as_deref()
-            == Some(Lab::mac(1, "eth0").as_str())),
-        "{}",
-        lab.logs()
-    );
+    assert!(client_hears_garp(&lab, 1), "{}", lab.logs());
 }
 
 #[test]
@@ -328,4 +335,181 @@ fn a_second_daemon_on_the_same_run_directory_refuses_to_start() {
     let b = lab.ldirector("d1", "same", &conf);
     assert_eq!(lab.proc(b).wait_exit(LONG), Some(1), "{}", lab.logs());
     assert!(lab.proc(b).log_text().contains("another ldirector"));
+}
+
+/// VRRP runs on a thread of its own: a master whose main runtime is kept busy starting
+/// hundreds of tracking scripts a second never misses adverts (advert_int 0.05 s, so a
+/// stall of ~170 ms would make the backup take over).
+#[test]
+fn script_load_does_not_delay_adverts() {
+    let mut lab = Lab::new("bz", 2);
+    let mut scripts = String::from("global_defs { script_user root }\n");
+    let mut tracks = String::from("track_script {\n");
+    for i in 0..60 {
+        scripts.push_str(&format!(
+            "vrrp_script s{i} {{\n script \"/bin/sh -c 'i=0; while [ $i -lt 200 ]; do i=$((i+1)); done'\"\n interval 0.1\n weight 0\n}}\n"
+        ));
+        tracks.push_str(&format!("  s{i}\n"));
+    }
+    // one more that counts its runs, to show the load is real
+    let count = lab.path().join("runs");
+    scripts.push_str(&format!(
+        "vrrp_script counter {{\n script \"/bin/sh -c 'echo x >> {}'\"\n interval 0.1\n weight 0\n}}\n",
+        count.display()
+    ));
+    tracks.push_str("  counter\n}");
+    let single = |prio: u8, extra: &str| {
+        format!(
+            "vrrp_instance FRONT {{
+  interface eth0
+  virtual_router_id 51
+  version 3
+  priority {prio}
+  advert_int 0.05
+  virtual_ipaddress {{ 192.0.2.100/24 }}
+  {extra}
+}}"
+        )
+    };
+    let c1 = format!("{scripts}{}", single(150, &tracks));
+    let d1 = lab.ldirector("d1", "ld1", &c1);
+    let d2 = lab.ldirector("d2", "ld2", &single(100, ""));
+    assert!(
+        wait_until(LONG, || lab.has_addr("d1", "eth0", "192.0.2.100")),
+        "{}",
+        lab.logs()
+    );
+    // five seconds of ~600 script runs a second on the master
+    std::thread::sleep(Duration::from_secs(5));
+    let ran = read(&count).lines().count();
+    assert!(ran >= 25, "the scripts ran only {ran} times in 5 s");
+    let runs = lab.proc(d1).log_text().matches("now MASTER").count();
+    assert_eq!(runs, 1, "{}", lab.logs());
+    assert!(
+        !lab.proc(d2).log_text().contains("now MASTER"),
+        "the backup took over: an advert was late\n{}",
+        lab.logs()
+    );
+}
+
+fn show(lab: &Lab, d: &str, what: &[&str]) -> String {
+    let mut args = vec!["ip"];
+    args.extend_from_slice(what);
+    String::from_utf8_lossy(&lab.exec(d, &args).stdout).into_owned()
+}
+
+/// (excluded address with label and scope, route, rule) present on director `d`.
+fn master_state(lab: &Lab, d: &str) -> (bool, bool, bool) {
+    (
+        show(lab, d, &["addr", "show", "dev", "eth1"])
+            .contains("203.0.113.1/32 scope host eth1:vip"),
+        show(lab, d, &["route", "show"]).contains("203.0.113.128/25 via 198.51.100.50 dev eth1"),
+        show(lab, d, &["rule", "show"]).contains("1000:\tfrom 192.0.2.100 lookup 100"),
+    )
+}
+
+#[test]
+fn routes_rules_and_address_options_follow_the_master() {
+    let mut lab = Lab::new("rr", 2);
+    let extra = "virtual_ipaddress_excluded { 203.0.113.1/32 dev eth1 label eth1:vip scope host }
+  virtual_routes { 203.0.113.128/25 via 198.51.100.50 dev eth1 }
+  virtual_rules { from 192.0.2.100 table 100 priority 1000 }";
+    let d1 = lab.ldirector("d1", "ld1", &pair_conf(150, "0.1", 3, extra));
+    let _d2 = lab.ldirector("d2", "ld2", &pair_conf(100, "0.1", 3, extra));
+    assert!(wait_holds(&lab, "d1", (true, true)), "{}", lab.logs());
+    assert!(
+        wait_until(LONG, || master_state(&lab, "d1") == (true, true, true)),
+        "{}\n{}\n{}",
+        show(&lab, "d1", &["addr"]),
+        show(&lab, "d1", &["route"]),
+        show(&lab, "d1", &["rule"])
+    );
+    assert_eq!(master_state(&lab, "d2"), (false, false, false));
+    lab.proc(d1).signal(Signal::SIGTERM);
+    lab.proc(d1).wait_exit(LONG);
+    assert!(
+        wait_until(LONG, || master_state(&lab, "d2") == (true, true, true)),
+        "{}",
+        lab.logs()
+    );
+    // a clean stop removed them all
+    assert_eq!(master_state(&lab, "d1"), (false, false, false));
+}
+
+#[test]
+fn track_file_weight_and_notify_fifo() {
+    let mut lab = Lab::new("tf", 2);
+    let file = lab.path().join("weight");
+    let fifo = lab.path().join("fifo");
+    let conf = pair_conf(150, "0.1", 3, "track_file { tf weight -10 }").replace(
+        "vrrp_sync_group",
+        &format!(
+            "global_defs {{ vrrp_notify_fifo {} }}\ntrack_file tf {{ file {}\n init_file 0 overwrite }}\nvrrp_sync_group",
+            fifo.display(),
+            file.display()
+        ),
+    );
+    let conf = conf.replacen("global_defs { vrrp_garp_master_delay 1 }\n", "", 1);
+    let _d1 = lab.ldirector("d1", "ld1", &conf);
+    let _d2 = lab.ldirector("d2", "ld2", &pair_conf(100, "0.1", 3, ""));
+    assert!(wait_holds(&lab, "d1", (true, true)), "{}", lab.logs());
+    // read the FIFO from now on
+    let reader = {
+        let f = fifo.clone();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut s = String::new();
+            let mut r = std::fs::File::open(&f).expect("open fifo");
+            let mut buf = [0u8; 4096];
+            let end = std::time::Instant::now() + Duration::from_secs(10);
+            while std::time::Instant::now() < end
+                && s.matches("GROUP \"DIRECTOR\" BACKUP 0").count() < 2
+            {
+                match r.read(&mut buf) {
+                    Ok(0) | Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                    Ok(n) => s.push_str(&String::from_utf8_lossy(&buf[..n])),
+                }
+            }
+            s
+        })
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    // 150 + 6 x -10 = 90 < 100: d2 takes over
+    std::fs::write(&file, "6\n").unwrap();
+    assert!(wait_holds(&lab, "d2", (true, true)), "{}", lab.logs());
+    let lines = reader.join().unwrap();
+    assert!(lines.contains("INSTANCE \"FRONT\" BACKUP 90\n"), "{lines}");
+    // keepalived's format; the group's priority is 0. Start-up (BACKUP), the election
+    // (MASTER) and the lost priority (BACKUP again)
+    assert!(
+        lines.contains("INSTANCE \"FRONT\" MASTER 150\nINSTANCE \"BACK\" MASTER 150\nGROUP \"DIRECTOR\" MASTER 0\n"),
+        "{lines}"
+    );
+    assert_eq!(
+        lines.matches("GROUP \"DIRECTOR\" BACKUP 0\n").count(),
+        2,
+        "{lines}"
+    );
+    std::fs::write(&file, "0\n").unwrap();
+    assert!(wait_holds(&lab, "d1", (true, true)), "{}", lab.logs());
+}
+
+#[test]
+fn insecure_scripts_are_refused_with_enable_script_security() {
+    let mut lab = Lab::new("sc", 1);
+    let (script, _) = notify_script(&lab, "n");
+    // the lab folder is writable by its owner only, but the script itself is made
+    // world-writable: refused, with the place in the file
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let conf = pair_conf(150, "1", 2, &format!("notify {script}"))
+        .replace("global_defs {", "global_defs {\n enable_script_security\n");
+    let d = lab.ldirector("d1", "ld1", &conf);
+    assert_eq!(lab.proc(d).wait_exit(LONG), Some(1), "{}", lab.logs());
+    let log = lab.proc(d).log_text();
+    assert!(
+        log.contains("enable_script_security") && log.contains(".conf:"),
+        "{log}"
+    );
+    assert_eq!(holds(&lab, "d1"), (false, false));
 }
