@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 # System packages the tests use. Installed only when missing.
 # iproute2: network namespaces for the VRRP tests; keepalived: the interoperability peer;
 # iputils-ping: the lab client reaching the VIPs; procps: sysctl inside the namespaces;
-# tcpdump: announcements seen on the wire.
-APT_PACKAGES=(iproute2 keepalived iputils-ping procps tcpdump)
+# tcpdump: announcements seen on the wire; nftables: no_accept (vrrp_strict).
+APT_PACKAGES=(iproute2 keepalived iputils-ping procps tcpdump nftables)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -516,3 +516,28 @@ fn insecure_scripts_are_refused_with_enable_script_security() {
     );
     assert_eq!(holds(&lab, "d1"), (false, false));
 }
+
+#[test]
+fn no_accept_drops_packets_to_the_vips() {
+    let mut lab = Lab::new("na", 1);
+    let d = lab.ldirector("d1", "ld1", &pair_conf(150, "0.1", 3, "no_accept"));
+    assert!(wait_holds(&lab, "d1", (true, true)), "{}", lab.logs());
+    // the frontend VIP (no_accept) does not answer; the backend one (accept) does
+    let client_ok = (0..3).any(|_| lab.ping("client", "192.0.2.100"));
+    assert!(!client_ok, "a no_accept VIP answered");
+    assert!(
+        wait_until(LONG, || lab.ping("server", "198.51.100.1")),
+        "{}",
+        lab.logs()
+    );
+    let tables = |lab: &Lab| {
+        String::from_utf8_lossy(&lab.exec("d1", &["nft", "list", "tables"]).stdout).into_owned()
+    };
+    assert!(tables(&lab).contains("inet ldirector"));
+    lab.proc(d).signal(Signal::SIGTERM);
+    assert_eq!(lab.proc(d).wait_exit(LONG), Some(0));
+    assert!(
+        !tables(&lab).contains("inet ldirector"),
+        "table left behind"
+    );
+}

@@ -9,6 +9,7 @@
 use super::ConfigArgs;
 use crate::config::{validate, Config};
 use crate::net::addr::{self, Kernel};
+use crate::net::no_accept;
 use crate::net::rtnl::Rtnl;
 use crate::notify::exec;
 use crate::notify::vrrp::Notifier;
@@ -138,11 +139,6 @@ fn not_yet(cfg: &Config) {
     if smtp {
         warn!("smtp_alert is configured: e-mail alerts are not sent by this version");
     }
-    for (name, i) in &cfg.vrrp_instance {
-        if !i.effective.accept {
-            warn!("vrrp_instance {name}: no_accept (or vrrp_strict) is not enforced: a master accepts packets to its VIPs");
-        }
-    }
     if cfg.global_defs.lvs_sync_daemon.is_some() {
         warn!(
             "lvs_sync_daemon is configured: the connection-sync daemon is not run by this version"
@@ -251,6 +247,17 @@ async fn daemon(cfg: Config, path: &Path) -> i32 {
             error!("adding static {k:?}: {e}");
         }
     }
+    let refused = no_accept::addresses(&cfg);
+    if !refused.is_empty() {
+        match no_accept::install(&refused) {
+            Ok(()) => info!(
+                "no_accept: packets to {} VIP(s) are dropped (nftables table inet {})",
+                refused.len(),
+                no_accept::TABLE
+            ),
+            Err(e) => error!("no_accept / vrrp_strict not enforced, masters will accept packets to their VIPs: {e}"),
+        }
+    }
     let mut notifier = match Notifier::new(&cfg, run_as) {
         Ok(n) => n,
         Err(e) => {
@@ -331,6 +338,11 @@ async fn daemon(cfg: Config, path: &Path) -> i32 {
     }
     for k in statics.iter().rev() {
         let _ = k.remove(&mut nl);
+    }
+    if !refused.is_empty() {
+        if let Err(e) = no_accept::remove() {
+            warn!("removing the no_accept table: {e}");
+        }
     }
     notifier.drain(Duration::from_secs(10)).await;
     info!("stopped");

@@ -113,6 +113,25 @@ fn vrrp(cfg: &Config, v: &mut V) {
                 );
             }
         }
+        let members: Vec<(&String, &VrrpInstance)> = g
+            .group
+            .iter()
+            .filter_map(|m| cfg.vrrp_instance.get_key_value(m))
+            .collect();
+        let np: Vec<&str> = members
+            .iter()
+            .filter(|(_, i)| i.nopreempt)
+            .map(|(n, _)| n.as_str())
+            .collect();
+        if !np.is_empty() && np.len() < members.len() {
+            v.warning(
+                &format!("{p}.group"),
+                format!(
+                    "vrrp_sync_group '{gname}': only {} set nopreempt; a member that preempts takes the whole group along",
+                    np.join(", ")
+                ),
+            );
+        }
         tracks(cfg, v, &p, &g.track_script, &g.track_file);
         if g.notify.deleted.is_some() {
             v.error(

@@ -2,4 +2,5 @@
 
 pub mod addr;
 pub mod garp;
+pub mod no_accept;
 pub mod rtnl;

@@ -46,10 +46,16 @@ impl Schedule {
         }
     }
 
-    /// `n` extra rounds now (a healed split brain, a lower-priority master heard).
-    pub fn reannounce(&mut self, inst: usize, n: u32, now: Instant) {
+    /// `n` extra rounds now and `n` more after `delay` (a healed split brain: keepalived's
+    /// garp_lower_prio_repeat / _delay).
+    pub fn reannounce(&mut self, inst: usize, n: u32, delay: Duration, now: Instant) {
         for _ in 0..n.max(1) {
             self.pending.push((now, inst));
+        }
+        if !delay.is_zero() {
+            for _ in 0..n {
+                self.pending.push((now + delay, inst));
+            }
         }
     }
 

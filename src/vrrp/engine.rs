@@ -414,8 +414,11 @@ impl Engine {
                 };
                 for m in members {
                     if self.inst[m].machine.state() == State::Master {
-                        let n = self.inst[m].spec.lower_prio_repeat;
-                        self.garp.reannounce(m, n, now);
+                        let (n, d) = (
+                            self.inst[m].spec.lower_prio_repeat,
+                            self.inst[m].spec.lower_prio_delay,
+                        );
+                        self.garp.reannounce(m, n, d, now);
                     }
                 }
             }

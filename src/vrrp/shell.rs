@@ -110,6 +110,9 @@ pub fn spawn(
             )
         })?;
         sock.set_nonblocking()?;
+        if s.mcast.is_none() {
+            sock.set_unicast_ttl(s.unicast_ttl)?;
+        }
         sockets.push(sock);
     }
     let monitor = rtnl::link_monitor()?;

@@ -129,6 +129,15 @@ impl VrrpSocket {
         self.rx.set_read_timeout(t)
     }
 
+    /// TTL / hop limit of unicast adverts (keepalived's unicast_ttl; multicast stays 255).
+    pub fn set_unicast_ttl(&self, ttl: u8) -> io::Result<()> {
+        if self.src.is_ipv6() {
+            self.tx.set_unicast_hops_v6(u32::from(ttl))
+        } else {
+            self.tx.set_ttl(u32::from(ttl))
+        }
+    }
+
     /// Non-blocking reads, for an event loop that polls [`VrrpSocket::rx_fd`].
     pub fn set_nonblocking(&self) -> io::Result<()> {
         self.rx.set_nonblocking(true)

@@ -36,8 +36,10 @@ pub struct InstanceSpec {
     pub track: Vec<Tracked>,
     pub group: Option<usize>,
     pub garp: Timing,
-    /// Rounds sent when a master hears a lower-priority master (a healed split brain).
+    /// Rounds sent when a master hears a lower-priority master (a healed split brain),
+    /// and again after lower_prio_delay.
     pub lower_prio_repeat: u32,
+    pub lower_prio_delay: Duration,
     pub lower_prio_no_advert: bool,
     pub skip_check_adv_addr: bool,
     pub strict: bool,
@@ -273,6 +275,7 @@ fn instance(
         group: None,
         garp,
         lower_prio_repeat: e.garp_lower_prio_repeat.max(1),
+        lower_prio_delay: secs(e.garp_lower_prio_delay),
         lower_prio_no_advert: e.lower_prio_no_advert,
         skip_check_adv_addr: e.skip_check_adv_addr,
         strict: e.strict,

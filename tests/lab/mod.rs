@@ -273,7 +273,8 @@ impl Lab {
     pub fn ldirector(&mut self, short: &str, name: &str, conf: &str) -> usize {
         let path = self.file(&format!("{name}.conf"), conf);
         let run_dir = self.dir.path().join(format!("{name}.run"));
-        let bin = env!("CARGO_BIN_EXE_ldirector");
+        let bin = ldirector_bin();
+        let bin = bin.as_str();
         let p = path.display().to_string();
         let r = run_dir.display().to_string();
         self.spawn(
@@ -369,6 +370,17 @@ impl Lab {
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
+}
+
+/// The ldirector binary: Cargo's for integration tests, else the one beside the running
+/// example (target/<profile>/examples/ -> target/<profile>/ldirector).
+pub fn ldirector_bin() -> String {
+    if let Some(b) = option_env!("CARGO_BIN_EXE_ldirector") {
+        return b.to_string();
+    }
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    dir.join("ldirector").display().to_string()
 }
 
 fn sysctl(ns: &str, key: &str, value: &str) {

@@ -342,3 +342,67 @@ fn unicast_drops_strangers() {
         |o| matches!(o, Output::Send { dst, .. } if *dst == "192.0.2.12".parse::<IpAddr>().unwrap())
     ));
 }
+
+/// Hostile input: random and truncated packets, forged fields, never a panic; every one
+/// counted as dropped (or as another router's) and the instance unmoved.
+#[test]
+fn garbage_is_counted_never_fatal() {
+    let conf = "vrrp_instance V { interface lo\n virtual_router_id 7\n advert_int 1
+      virtual_ipaddress { 192.0.2.100/24 } }";
+    let mut a = engine(conf, "192.0.2.11");
+    let t0 = Instant::now();
+    a.start(t0);
+    let good = packet::encode(
+        &Advert {
+            version: Version::V2,
+            vrid: 7,
+            priority: 200,
+            advert_int_cs: 100,
+            addrs: vec!["192.0.2.100".parse().unwrap()],
+            auth: packet::Auth::None,
+        },
+        "192.0.2.12".parse().unwrap(),
+        "224.0.0.18".parse().unwrap(),
+        false,
+    );
+    // a deterministic xorshift: the same 20,000 packets every run
+    let mut x: u64 = 0x9e3779b97f4a7c15;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut sent = 0u64;
+    for _ in 0..20_000 {
+        let mut p = good.clone();
+        match next() % 4 {
+            0 => p.truncate((next() % 30) as usize),
+            1 => {
+                let i = (next() as usize) % p.len();
+                p[i] ^= (next() % 255 + 1) as u8;
+            }
+            2 => p = (0..(next() % 80)).map(|_| next() as u8).collect(),
+            _ => p.extend((0..(next() % 40)).map(|_| next() as u8)),
+        }
+        let rx = Received {
+            src: "192.0.2.12".parse().unwrap(),
+            dst: "224.0.0.18".parse().unwrap(),
+            ttl: 255,
+            payload: p,
+        };
+        let _ = a.packet(0, &rx, t0);
+        sent += 1;
+    }
+    let st = a.view(0).stats.clone();
+    let dropped: u64 = st.dropped.values().sum();
+    assert_eq!(
+        dropped + st.other_vrid + st.adverts_received,
+        sent,
+        "every packet accounted for: {st:?}"
+    );
+    // trailing bytes after the addresses are tolerated (as padding): those count as adverts
+    assert!(dropped + st.other_vrid > 12_000, "{st:?}");
+    assert!(st.dropped.len() >= 5, "several reasons seen: {st:?}");
+    assert_eq!(a.view(0).state, State::Backup);
+}
