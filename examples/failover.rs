@@ -8,7 +8,13 @@
 //! keep answering for the VIP). Failover = T0 until the first echo reply, which needs the
 //! new master to hold the VIP and the client's neighbour entry to have followed its GARP.
 //!
-//! usage: failover [RUNS] [SETTING...]   settings: v2-1 v3-0.1 v3-0.01 (default all)
+//! The crash comes either right after one of the master's adverts has reached the client's
+//! segment (`--phase after-advert`, the default: the worst case, failover close to
+//! Master_Down_Interval, and the same point of the cycle for both daemons) or at a random
+//! point of the advert cycle (`--phase random`: what a real crash sees on average).
+//!
+//! usage: failover [--phase after-advert|random] [RUNS] [SETTING...]
+//!        settings: v2-1 v3-0.1 v3-0.01 (default all)
 
 #[path = "../tests/lab/mod.rs"]
 mod lab;
@@ -66,6 +72,8 @@ fn checksum(b: &[u8]) -> u16 {
 struct Prober {
     stop: Arc<AtomicBool>,
     replies: Arc<Mutex<Vec<Instant>>>,
+    /// When adverts (IP protocol 112) from the master (192.0.2.11) were seen.
+    adverts: Arc<Mutex<Vec<Instant>>>,
     threads: Vec<std::thread::JoinHandle<()>>,
 }
 
@@ -103,6 +111,31 @@ impl Prober {
             }
         });
         let sock = rx_ready.recv().expect("prober socket");
+        let adverts = Arc::new(Mutex::new(Vec::new()));
+        let (st, ad) = (stop.clone(), adverts.clone());
+        let path2 = format!("/var/run/netns/{ns}");
+        let sniff = std::thread::spawn(move || {
+            let fd = std::fs::File::open(&path2).expect("netns");
+            nix::sched::setns(fd, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+            let s =
+                Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(112))).expect("raw vrrp");
+            s.join_multicast_v4(&Ipv4Addr::new(224, 0, 0, 18), &Ipv4Addr::UNSPECIFIED)
+                .ok();
+            s.set_read_timeout(Some(Duration::from_millis(20))).ok();
+            let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 1500];
+            while !st.load(Ordering::Relaxed) {
+                if let Ok((n, _)) = s.recv_from(&mut buf) {
+                    // SAFETY: recv_from initialised n bytes
+                    let b: Vec<u8> = buf[..n]
+                        .iter()
+                        .map(|x| unsafe { x.assume_init() })
+                        .collect();
+                    if n >= 20 && b[12..16] == [192, 0, 2, 11] {
+                        ad.lock().unwrap().push(Instant::now());
+                    }
+                }
+            }
+        });
         let st = stop.clone();
         let tx = std::thread::spawn(move || {
             let dst = SockAddr::from(SocketAddrV4::new(target, 0));
@@ -127,8 +160,13 @@ impl Prober {
         Prober {
             stop,
             replies,
-            threads: vec![rx, tx],
+            adverts,
+            threads: vec![rx, tx, sniff],
         }
+    }
+
+    fn advert_after(&self, t: Instant) -> bool {
+        self.adverts.lock().unwrap().iter().any(|&a| a > t)
     }
 
     fn first_after(&self, t: Instant) -> Option<Instant> {
@@ -155,7 +193,7 @@ enum Daemon {
 }
 
 /// One failover; milliseconds.
-fn one(run: usize, who: Daemon, version: u8, advert: &str) -> Option<f64> {
+fn one(run: usize, who: Daemon, version: u8, advert: &str, after_advert: bool) -> Option<f64> {
     let mut lab = Lab::new(&format!("fo{run}"), 2);
     let start = |lab: &mut Lab, d: &str, n: &str, c: &str| match who {
         Daemon::Ldirector => lab.ldirector(d, n, c),
@@ -185,6 +223,24 @@ fn one(run: usize, who: Daemon, version: u8, advert: &str) -> Option<f64> {
         prober.stop();
         return None;
     }
+    // the crash comes at a random point of the advert cycle (the settle time above is a
+    // whole number of intervals after the takeover, which would always cut just after an advert)
+    if after_advert {
+        let since = Instant::now();
+        if !wait_until(long, || prober.advert_after(since)) {
+            eprintln!("no advert seen from the master");
+            prober.stop();
+            return None;
+        }
+    } else {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        std::thread::sleep(Duration::from_secs_f64(
+            adv * f64::from(nanos % 1000) / 1000.0,
+        ));
+    }
     // T0 is when the cut is in place (the `ip` calls return); echoes answered before it
     // may still be on their way for a fraction of a millisecond: ignored
     lab.isolate("d1", true);
@@ -202,7 +258,20 @@ fn one(run: usize, who: Daemon, version: u8, advert: &str) -> Option<f64> {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
+    let mut after_advert = true;
+    if args.peek().map(String::as_str) == Some("--phase") {
+        args.next();
+        after_advert = args.next().as_deref() != Some("random");
+    }
+    println!(
+        "phase: {}\n",
+        if after_advert {
+            "crash right after an advert"
+        } else {
+            "crash at a random point of the advert cycle"
+        }
+    );
     let runs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(10);
     let mut settings: Vec<String> = args.collect();
     if settings.is_empty() {
@@ -223,7 +292,7 @@ fn main() {
         let mdi = (3.0 * a + skew) * 1000.0;
         for who in [Daemon::Ldirector, Daemon::Keepalived] {
             let mut ms: Vec<f64> = (0..runs)
-                .filter_map(|r| one(r, who, version, adv))
+                .filter_map(|r| one(r, who, version, adv, after_advert))
                 .collect();
             ms.sort_by(|a, b| a.total_cmp(b));
             let name = if who == Daemon::Ldirector {

@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod ipvs;
 pub mod net;
 pub mod notify;
 pub mod vrrp;

@@ -8,7 +8,10 @@ cd "$(dirname "$0")/.."
 # iproute2: network namespaces for the VRRP tests; keepalived: the interoperability peer;
 # iputils-ping: the lab client reaching the VIPs; procps: sysctl inside the namespaces;
 # tcpdump: announcements seen on the wire; nftables: no_accept (vrrp_strict).
-APT_PACKAGES=(iproute2 keepalived iputils-ping procps tcpdump nftables)
+# qemu-system-x86, linux-image-amd64, busybox-static: a VM booting Debian's kernel, which has
+# IPVS (this machine's kernel does not), for tests/ipvs_vm.rs; ipvsadm: the reference tool.
+APT_PACKAGES=(iproute2 keepalived iputils-ping procps tcpdump nftables
+  qemu-system-x86 linux-image-amd64 busybox-static ipvsadm)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -19,6 +22,14 @@ if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq "${missing[@]}"
 fi
+
+# virtme-ng boots the VM (vng); from PyPI.
+if ! command -v vng >/dev/null; then
+  echo "installing: virtme-ng (pip)"
+  pip install -q virtme-ng
+  hash -r
+fi
+command -v vng >/dev/null || { echo "error: vng not on PATH after pip install virtme-ng" >&2; exit 1; }
 
 for tool in rustfmt clippy-driver; do
   command -v "$tool" >/dev/null || { echo "error: $tool is missing (rustup component add ${tool%-driver})" >&2; exit 1; }

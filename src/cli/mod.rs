@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod convert;
+pub mod demo;
 pub mod run;
 
 use crate::config::{self, Format, LoadOptions};
@@ -27,6 +28,8 @@ pub enum Command {
     Convert(convert::ConvertArgs),
     /// Run the director (foreground): VRRP instances, tracking, notifications.
     Run(run::RunArgs),
+    /// A demo in network namespaces: two directors, a client, a crash and a takeover.
+    Demo(demo::DemoArgs),
 }
 
 /// Options shared by every command that reads a configuration.
@@ -65,5 +68,6 @@ pub fn run(cli: Cli) -> i32 {
         Command::Check(a) => check::run(&a),
         Command::Convert(a) => convert::run(&a),
         Command::Run(a) => run::run(&a),
+        Command::Demo(a) => demo::run(&a),
     }
 }

@@ -8,6 +8,7 @@
 
 use super::ConfigArgs;
 use crate::config::{validate, Config};
+use crate::ipvs::manager::Manager;
 use crate::net::addr::{self, Kernel};
 use crate::net::no_accept;
 use crate::net::rtnl::Rtnl;
@@ -35,6 +36,9 @@ pub struct RunArgs {
     /// Log as JSON lines instead of text
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: LogFormat,
+    /// Leave the IPVS services in the kernel when stopping
+    #[arg(long)]
+    pub dont_release_ipvs: bool,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,10 +132,15 @@ impl spec::Host for Interfaces {
 
 /// What the operator configured that this version does not act on yet: said once, loudly.
 fn not_yet(cfg: &Config) {
-    if !cfg.virtual_server.is_empty() {
+    let checkers: usize = cfg
+        .virtual_server
+        .iter()
+        .flat_map(|v| &v.real_server)
+        .map(|r| r.checkers.len())
+        .sum();
+    if checkers > 0 {
         warn!(
-            "{} virtual_server block(s) configured: IPVS and health checks are not run by this version (VRRP only)",
-            cfg.virtual_server.len()
+            "{checkers} health checker(s) configured: checks are not run by this version; every real server is in service"
         );
     }
     let smtp = cfg.global_defs.smtp_alert.unwrap_or(false)
@@ -200,12 +209,12 @@ pub fn run(a: &RunArgs) -> i32 {
             return 1;
         }
     };
-    let code = rt.block_on(daemon(loaded.config, &path));
+    let code = rt.block_on(daemon(loaded.config, &path, a));
     drop(pid);
     code
 }
 
-async fn daemon(cfg: Config, path: &Path) -> i32 {
+async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
     info!(
         "ldirector {} starting with {}",
         env!("CARGO_PKG_VERSION"),
@@ -258,6 +267,17 @@ async fn daemon(cfg: Config, path: &Path) -> i32 {
             Err(e) => error!("no_accept / vrrp_strict not enforced, masters will accept packets to their VIPs: {e}"),
         }
     }
+    let mut lvs = if cfg.virtual_server.is_empty() {
+        None
+    } else {
+        match ipvs_start(&cfg) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                error!("IPVS: {e}; virtual servers are not programmed (VRRP goes on)");
+                None
+            }
+        }
+    };
     let mut notifier = match Notifier::new(&cfg, run_as) {
         Ok(n) => n,
         Err(e) => {
@@ -325,7 +345,7 @@ async fn daemon(cfg: Config, path: &Path) -> i32 {
                     info!("{name}: stopping");
                     break;
                 }
-                Sig::Reload => warn!("SIGHUP: reload is not supported by this version; restart to apply a new configuration"),
+                Sig::Reload => reload(&mut cfg, path, args, &mut lvs),
             },
         }
     }
@@ -333,6 +353,9 @@ async fn daemon(cfg: Config, path: &Path) -> i32 {
         t.abort();
     }
     vrrp.shutdown().await;
+    if let Some(m) = lvs.as_mut() {
+        m.release(cfg.global_defs.lvs_flush_on_stop, args.dont_release_ipvs);
+    }
     while let Ok(n) = nrx.try_recv() {
         notifier.send(n);
     }
@@ -347,6 +370,67 @@ async fn daemon(cfg: Config, path: &Path) -> i32 {
     notifier.drain(Duration::from_secs(10)).await;
     info!("stopped");
     0
+}
+
+fn all_up(_: usize, _: usize) -> bool {
+    true
+}
+
+fn ipvs_start(cfg: &Config) -> std::io::Result<Manager> {
+    let mut m = Manager::open()?;
+    m.prepare(cfg)?;
+    let s = m.sync(cfg, &all_up)?;
+    info!(
+        "IPVS: {} service(s), {} destination(s); {} change(s) written, {} refused",
+        s.services, s.dests, s.ops, s.failed
+    );
+    Ok(m)
+}
+
+/// SIGHUP: read and check the new configuration completely; invalid, the running one
+/// stays. Valid: IPVS is brought to it (a diff against the kernel). VRRP changes need a
+/// restart in this version (said, not ignored).
+fn reload(cfg: &mut Config, path: &Path, args: &RunArgs, lvs: &mut Option<Manager>) {
+    info!("SIGHUP: reloading {}", path.display());
+    let mut loaded = args.config.load();
+    if loaded.is_valid() {
+        validate::host(&loaded.config, &loaded.locs, &mut loaded.diags);
+    }
+    if loaded.diags.has_errors() {
+        for line in loaded
+            .diags
+            .render()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+        {
+            error!("{line}");
+        }
+        error!("reload refused: the configuration has errors; still running the previous one");
+        return;
+    }
+    let new = loaded.config;
+    if new.vrrp_instance != cfg.vrrp_instance
+        || new.vrrp_sync_group != cfg.vrrp_sync_group
+        || new.vrrp_script != cfg.vrrp_script
+        || new.track_file != cfg.track_file
+    {
+        warn!("reload: VRRP settings changed; this version applies them at the next restart");
+    }
+    match lvs {
+        Some(m) => match m.sync(&new, &all_up) {
+            Ok(s) => info!(
+                "reload: IPVS {} service(s), {} destination(s); {} change(s) written, {} refused",
+                s.services, s.dests, s.ops, s.failed
+            ),
+            Err(e) => error!("reload: IPVS: {e}"),
+        },
+        None if !new.virtual_server.is_empty() => match ipvs_start(&new) {
+            Ok(m) => *lvs = Some(m),
+            Err(e) => error!("reload: IPVS: {e}"),
+        },
+        None => {}
+    }
+    *cfg = new;
 }
 
 enum Sig {

@@ -1,0 +1,103 @@
+//! The daemon's IPVS shell: brings the kernel to what a configuration asks for (reading the
+//! kernel's table each time, so drift is repaired and a restart adopts what is there),
+//! remembers which services it owns across reloads, and releases them at stop.
+
+use super::codec::{Op, Timeouts};
+use super::netlink::Ipvs;
+use super::reconcile::diff;
+use super::table::ServiceKey;
+use super::{desired, table::Table};
+use crate::config::model::{Config, FlushOnStop};
+use std::collections::HashSet;
+use std::io;
+use tracing::{error, info, warn};
+
+pub struct Manager {
+    ipvs: Ipvs,
+    owned: HashSet<ServiceKey>,
+}
+
+/// What one synchronisation did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub services: usize,
+    pub dests: usize,
+    pub ops: usize,
+    pub failed: usize,
+}
+
+impl Manager {
+    pub fn open() -> io::Result<Manager> {
+        Ok(Manager {
+            ipvs: Ipvs::open()?,
+            owned: HashSet::new(),
+        })
+    }
+
+    /// Start-up settings: lvs_flush, lvs_timeouts.
+    pub fn prepare(&mut self, cfg: &Config) -> io::Result<()> {
+        if cfg.global_defs.lvs_flush {
+            info!("lvs_flush: removing every IPVS service");
+            self.ipvs.flush()?;
+        }
+        let t = &cfg.global_defs.lvs_timeouts;
+        if !t.is_empty() {
+            let secs = |s: Option<crate::config::types::Secs>| {
+                s.map_or(0, |s| s.as_duration().as_secs() as u32)
+            };
+            self.ipvs.set_timeouts(&Timeouts {
+                tcp: secs(t.tcp),
+                tcp_fin: secs(t.tcpfin),
+                udp: secs(t.udp),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Bring the kernel to `cfg` (`up(vs, rs)`: real-server health).
+    pub fn sync(&mut self, cfg: &Config, up: &dyn Fn(usize, usize) -> bool) -> io::Result<Summary> {
+        let want = desired::table(cfg, up);
+        self.sync_table(&want)
+    }
+
+    pub fn sync_table(&mut self, want: &Table) -> io::Result<Summary> {
+        let have = self.ipvs.table()?;
+        let ops = diff(want, &have, &self.owned, false);
+        let failed = self.ipvs.apply(&ops)?;
+        for f in &failed {
+            error!("IPVS: {f}");
+        }
+        self.owned = want.services.keys().copied().collect();
+        Ok(Summary {
+            services: want.services.len(),
+            dests: want.dest_count(),
+            ops: ops.len(),
+            failed: failed.len(),
+        })
+    }
+
+    /// At stop: remove the services ldirector owns, or flush everything
+    /// (lvs_flush_on_stop ALL), or leave them (`keep`: --dont-release-ipvs).
+    pub fn release(&mut self, flush: FlushOnStop, keep: bool) {
+        if keep {
+            info!("IPVS: leaving {} service(s) in place", self.owned.len());
+            return;
+        }
+        if flush == FlushOnStop::All {
+            if let Err(e) = self.ipvs.flush() {
+                warn!("IPVS flush at stop: {e}");
+            }
+            return;
+        }
+        let ops: Vec<Op> = self.owned.iter().map(|k| Op::DelService(*k)).collect();
+        match self.ipvs.apply(&ops) {
+            Ok(failed) => {
+                for f in failed {
+                    warn!("IPVS at stop: {f}");
+                }
+            }
+            Err(e) => warn!("IPVS at stop: {e}"),
+        }
+        self.owned.clear();
+    }
+}

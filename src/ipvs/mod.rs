@@ -1,0 +1,14 @@
+//! IPVS: the kernel's load balancer, programmed over generic netlink.
+//!
+//! - `table`: services and destinations as the kernel keys them;
+//! - `codec`: the IPVS generic-netlink messages (sans-IO);
+//! - `netlink`: the client (pipelined changes, dumps);
+//! - `desired`: the table the configuration asks for;
+//! - `reconcile`: desired vs kernel -> the minimal ordered operations (sans-IO).
+
+pub mod codec;
+pub mod desired;
+pub mod manager;
+pub mod netlink;
+pub mod reconcile;
+pub mod table;
