@@ -541,3 +541,34 @@ fn no_accept_drops_packets_to_the_vips() {
         "table left behind"
     );
 }
+
+/// The README's quick start: the built-in demo runs, shows the takeover and removes its lab.
+#[test]
+fn demo_runs_and_cleans_up() {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_ldirector"))
+        .args(["demo"])
+        .output()
+        .expect("ldirector demo");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for want in [
+        "d1 is MASTER after",
+        "d2 is MASTER after",
+        "moved to d2 (gratuitous ARP)",
+        "d1 is MASTER again",
+    ] {
+        assert!(out.contains(want), "{want:?} missing:\n{out}");
+    }
+    let ns = std::process::Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&ns.stdout).contains("ldemo-"),
+        "lab left behind"
+    );
+}

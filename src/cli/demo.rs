@@ -364,8 +364,8 @@ fn demo(a: &DemoArgs) -> Result<(), String> {
     })
     .ok_or("the client did not come back")?;
     println!("  d1 is MASTER again, d2 BACKUP, the client is back on d1");
-    println!("\nlogs: {}/d1.log, d2.log", lab.dir.display());
     if a.keep {
+        println!("\nlogs: {}/d1.log, d2.log", lab.dir.display());
         println!("the lab stays up: try `ip netns exec {PREFIX}client ping 192.0.2.100`; Ctrl-C removes it");
         loop {
             std::thread::sleep(Duration::from_secs(3600));
