@@ -16,7 +16,7 @@ use netlink_packet_route::RouteNetlinkMessage;
 use std::collections::HashMap;
 use std::io;
 use std::net::IpAddr;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -161,6 +161,63 @@ struct Shell {
     status: Snapshot,
 }
 
+/// A one-shot timerfd on CLOCK_MONOTONIC (the clock of `Instant`), polled by the runtime.
+struct Timer(AsyncFd<Tfd>);
+
+struct Tfd(nix::sys::timerfd::TimerFd);
+impl AsRawFd for Tfd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.as_fd().as_raw_fd()
+    }
+}
+
+impl Timer {
+    fn new() -> io::Result<Timer> {
+        use nix::sys::timerfd::{ClockId, TimerFd, TimerFlags};
+        let t = TimerFd::new(
+            ClockId::CLOCK_MONOTONIC,
+            TimerFlags::TFD_NONBLOCK | TimerFlags::TFD_CLOEXEC,
+        )?;
+        // SAFETY: the AsyncFd owns the timerfd, so its descriptor stays open and the same
+        let a = unsafe { AsyncFd::register(Tfd(t)) }.map_err(|e| e.into_parts().1)?;
+        Ok(Timer(a))
+    }
+
+    fn arm(&self, deadline: Option<Instant>) -> io::Result<()> {
+        use nix::sys::time::TimeSpec;
+        use nix::sys::timerfd::{Expiration, TimerSetTimeFlags};
+        let t = &self.0.get_ref().0;
+        match deadline {
+            None => t.unset()?,
+            Some(d) => {
+                // zero would disarm: a deadline already passed fires at once
+                let dur = d
+                    .saturating_duration_since(Instant::now())
+                    .max(std::time::Duration::from_nanos(1));
+                t.set(
+                    Expiration::OneShot(TimeSpec::from_duration(dur)),
+                    TimerSetTimeFlags::empty(),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Wait for the expiry (and consume it).
+    async fn expired(&self) {
+        loop {
+            let Ok(mut g) = self.0.readable().await else {
+                return std::future::pending().await;
+            };
+            let mut b = [0u8; 8];
+            match nix::unistd::read(g.get_inner().as_raw_fd(), &mut b) {
+                Ok(_) => return,
+                Err(_) => g.clear_ready(),
+            }
+        }
+    }
+}
+
 /// A VRRP socket shared by its reader task and the sender, polled through its rx side.
 struct Rx(Rc<VrrpSocket>);
 impl AsRawFd for Rx {
@@ -244,14 +301,21 @@ impl Shell {
         self.execute(out);
 
         let mut buf = vec![0u8; 64 * 1024];
+        // timers to the microsecond (tokio's wheel ticks in milliseconds, which would add
+        // up to a millisecond to every expiry: a tenth of a 10 ms advert interval)
+        let timer = match Timer::new() {
+            Ok(t) => t,
+            Err(e) => {
+                error!("VRRP timer: {e}");
+                return;
+            }
+        };
         loop {
             let deadline = self.engine.next_timeout();
-            let sleep = async {
-                match deadline {
-                    Some(d) => tokio::time::sleep_until(d.into()).await,
-                    None => std::future::pending().await,
-                }
-            };
+            if let Err(e) = timer.arm(deadline) {
+                error!("VRRP timer: {e}");
+            }
+            let sleep = timer.expired();
             let readable = async {
                 match &monitor {
                     Some(f) => f.readable().await,
