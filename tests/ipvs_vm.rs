@@ -841,7 +841,7 @@ ip netns exec {t}{n} sysctl -qw net.ipv4.conf.tunl0.rp_filter=0
     fn cleanup(&self) {
         let t = &self.tag;
         let _ = sh(&format!(
-            "for n in $(ip netns list | awk '{{print $1}}' | grep '^{t}'); do ip netns pids $n | xargs -r kill -9; ip netns del $n; done"
+            "for n in $(ip netns list | awk '{{print $1}}' | grep '^{t}'); do ip netns pids $n | xargs -r kill -9 2>/dev/null; ip netns del $n; done"
         ));
     }
 }
@@ -1054,7 +1054,7 @@ fn fwmark_and_ipv6_services_carry_traffic() {
     let lab = TrafficLab::new("tf", Method::Nat, 2);
     let mut ipvs = Ipvs::open().unwrap();
     assert!(sh(&format!(
-        "ip netns exec {}dir nft -f - <<'EOF'\ntable ip mark {{ chain pre {{ type filter hook prerouting priority mangle; ip daddr {VIP} tcp dport 8080 meta mark set 7; }} }}\nEOF",
+        "ip netns exec {}dir nft -f - <<'EOF'\ntable ip ldtest {{\n chain pre {{\n  type filter hook prerouting priority mangle;\n  ip daddr {VIP} tcp dport 8080 meta mark set 7\n }}\n}}\nEOF",
         lab.tag
     )));
     let fw = ServiceKey::Fwmark {
@@ -1103,14 +1103,26 @@ fn fwmark_and_ipv6_services_carry_traffic() {
         "IPv6 {r:?}\n{}",
         ipvsadm()
     );
-    // the kernel counted them
-    let (_, _, st) = ipvs
-        .services()
-        .unwrap()
-        .into_iter()
-        .find(|(k, _, _)| *k == v6)
-        .unwrap();
-    assert!(st.conns >= 4 && st.inpkts > 0, "{st:?}");
+    // the kernel counted them (its counters are summed every 2 s)
+    let mut st = Stats::default();
+    let end = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < end && st.conns < 4 {
+        std::thread::sleep(Duration::from_millis(500));
+        st = ipvs
+            .services()
+            .unwrap()
+            .into_iter()
+            .find(|(k, _, _)| *k == v6)
+            .unwrap()
+            .2;
+    }
+    assert!(st.conns >= 4 && st.inpkts > 0 && st.inbytes > 0, "{st:?}");
+    let dests = ipvs.dests(&v6).unwrap();
+    assert_eq!(
+        dests.iter().map(|d| d.3.conns).sum::<u64>(),
+        st.conns,
+        "{dests:?}"
+    );
 }
 
 /// The reference tool agrees: the kernel table after ldirector applies a table is what

@@ -18,6 +18,8 @@ def serve(name, port):
     def tcp(family, addr):
         s = socket.socket(family, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         s.bind((addr, port))
         s.listen(512)
         while True:
@@ -38,6 +40,8 @@ def serve(name, port):
 
     def udp(family, addr):
         s = socket.socket(family, socket.SOCK_DGRAM)
+        if family == socket.AF_INET6:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         s.bind((addr, port))
         while True:
             _, peer = s.recvfrom(2048)
