@@ -21,20 +21,23 @@ use std::path::Path;
 use std::time::Instant;
 
 fn gen(services: usize, dests: usize, prefix: &str) {
+    assert!(services < 8192 && dests < 120_000, "beyond 198.18.0.0/15");
     let per = dests / services;
     let extra = dests % services;
     let (mut conf, mut conf10, mut rules) = (String::new(), String::new(), String::new());
     let mut n = 0usize;
     for s in 0..services {
-        // 198.18.0.0/15 (benchmarking range): services on 198.18.x.y, servers on 198.19.x.y
-        let vip = format!("198.18.{}.{}", s / 250, 1 + s % 250);
+        // 198.18.0.0/15, the benchmarking range (131,072 addresses): services from
+        // 198.18.0.1, real servers from 198.18.32.0
+        let base = u32::from(std::net::Ipv4Addr::new(198, 18, 0, 0));
+        let vip = std::net::Ipv4Addr::from(base + 1 + s as u32);
         let head =
             format!("virtual_server {vip} 80 {{\n  lb_algo wrr\n  lb_kind NAT\n  protocol TCP\n");
         conf.push_str(&head);
         conf10.push_str(&head);
         let _ = writeln!(rules, "-A -t {vip}:80 -s wrr");
         for _ in 0..per + usize::from(s < extra) {
-            let rs = format!("198.19.{}.{}", n / 250, 1 + n % 250);
+            let rs = std::net::Ipv4Addr::from(base + 8192 + n as u32);
             let changed = n % 10 == 0;
             let _ = writeln!(conf, "  real_server {rs} 80 {{\n    weight 1\n  }}");
             let _ = writeln!(

@@ -139,34 +139,29 @@ impl Ipvs {
         }
     }
 
-    fn get(&mut self, command: u8, attrs: &[u8], dump: bool) -> io::Result<Vec<Vec<u8>>> {
-        // keep each reply's attribute bytes (re-parsed by the caller)
-        for attempt in 0..5 {
+    /// A request and its replies, each parsed by `parse` as it is read (no copies); a
+    /// dump that lost messages (ENOBUFS) is started again.
+    fn query<T>(
+        &mut self,
+        command: u8,
+        attrs: &[u8],
+        dump: bool,
+        mut parse: impl FnMut(&[(u16, &[u8])]) -> Result<T, codec::DecodeError>,
+    ) -> io::Result<Vec<T>> {
+        for _ in 0..5 {
             let seq = self.next_seq();
             let flags = codec::NLM_F_REQUEST | if dump { codec::NLM_F_DUMP } else { 0 };
             let m = codec::message(self.family, flags, seq, command, attrs);
             self.sock.send(&m, 0)?;
             let mut out = Vec::new();
             let r = self.read_until_done(seq, dump, |top| {
-                // re-encode the attribute list compactly for the caller
-                let mut b = Vec::new();
-                for (ty, v) in top {
-                    let len = 4 + v.len();
-                    b.extend_from_slice(&(len as u16).to_ne_bytes());
-                    b.extend_from_slice(&ty.to_ne_bytes());
-                    b.extend_from_slice(v);
-                    while b.len() % 4 != 0 {
-                        b.push(0);
-                    }
-                }
-                out.push(b);
+                out.push(parse(top).map_err(nl_err)?);
                 Ok(())
             });
             match r {
                 Ok(()) => return Ok(out),
                 Err(e) if e.raw_os_error() == Some(nix::errno::Errno::ENOBUFS as i32) => {
                     // replies were lost: drain and dump again
-                    let _ = attempt;
                     self.drain();
                     continue;
                 }
@@ -184,36 +179,54 @@ impl Ipvs {
 
     /// (IPVS version, connection table size).
     pub fn info(&mut self) -> io::Result<(u32, u32)> {
-        let r = self.get(cmd::GET_INFO, &[], false)?;
-        let b = r
-            .first()
-            .ok_or_else(|| io::Error::other("no GET_INFO reply"))?;
-        codec::parse_info(&codec::attrs(b).map_err(nl_err)?).map_err(nl_err)
+        let r = self.query(cmd::GET_INFO, &[], false, codec::parse_info)?;
+        r.into_iter()
+            .next()
+            .ok_or_else(|| io::Error::other("no GET_INFO reply"))
     }
 
     pub fn services(&mut self) -> io::Result<Vec<(ServiceKey, Service, Stats)>> {
-        let r = self.get(cmd::GET_SERVICE, &[], true)?;
-        r.iter()
-            .map(|b| codec::parse_service(&codec::attrs(b).map_err(nl_err)?).map_err(nl_err))
-            .collect()
+        self.query(cmd::GET_SERVICE, &[], true, codec::parse_service)
     }
 
     pub fn dests(&mut self, k: &ServiceKey) -> io::Result<Vec<(DestKey, Dest, DestConns, Stats)>> {
-        let r = self.get(cmd::GET_DEST, &codec::dest_dump_attrs(k), true)?;
-        r.iter()
-            .map(|b| codec::parse_dest(&codec::attrs(b).map_err(nl_err)?, k.af()).map_err(nl_err))
-            .collect()
+        let af = k.af();
+        self.query(cmd::GET_DEST, &codec::dest_dump_attrs(k), true, |t| {
+            codec::parse_dest(t, af)
+        })
     }
 
-    /// The whole table (without statistics).
+    /// The whole table (without statistics). Large tables are read by two sockets at
+    /// once (one GET_DEST dump per service is the cost), each on its own thread in this
+    /// thread's network namespace.
     pub fn table(&mut self) -> io::Result<Table> {
+        let services = self.services()?;
+        let keys: Vec<ServiceKey> = services.iter().map(|(k, _, _)| *k).collect();
+        let dests = if keys.len() < 128 {
+            keys.iter()
+                .map(|k| self.dests(k))
+                .collect::<io::Result<Vec<_>>>()?
+        } else {
+            let (a, b) = keys.split_at(keys.len() / 2);
+            std::thread::scope(|sc| {
+                let other = sc.spawn(|| -> io::Result<Vec<_>> {
+                    let mut second = Ipvs::open()?;
+                    b.iter().map(|k| second.dests(k)).collect()
+                });
+                let mut first: Vec<_> = a
+                    .iter()
+                    .map(|k| self.dests(k))
+                    .collect::<io::Result<Vec<_>>>()?;
+                let rest = other
+                    .join()
+                    .map_err(|_| io::Error::other("IPVS dump thread panicked"))??;
+                first.extend(rest);
+                Ok::<_, io::Error>(first)
+            })?
+        };
         let mut t = Table::default();
-        for (k, s, _) in self.services()? {
-            let dests = self
-                .dests(&k)?
-                .into_iter()
-                .map(|(dk, d, _, _)| (dk, d))
-                .collect();
+        for ((k, s, _), ds) in services.into_iter().zip(dests) {
+            let dests = ds.into_iter().map(|(dk, d, _, _)| (dk, d)).collect();
             t.services.insert(k, ServiceEntry { service: s, dests });
         }
         Ok(t)
@@ -288,11 +301,10 @@ impl Ipvs {
     }
 
     pub fn timeouts(&mut self) -> io::Result<Timeouts> {
-        let r = self.get(cmd::GET_CONFIG, &[], false)?;
-        let b = r
-            .first()
-            .ok_or_else(|| io::Error::other("no GET_CONFIG reply"))?;
-        codec::parse_timeouts(&codec::attrs(b).map_err(nl_err)?).map_err(nl_err)
+        let r = self.query(cmd::GET_CONFIG, &[], false, codec::parse_timeouts)?;
+        r.into_iter()
+            .next()
+            .ok_or_else(|| io::Error::other("no GET_CONFIG reply"))
     }
 
     pub fn set_timeouts(&mut self, t: &Timeouts) -> io::Result<()> {
@@ -300,10 +312,7 @@ impl Ipvs {
     }
 
     pub fn daemons(&mut self) -> io::Result<Vec<Daemon>> {
-        let r = self.get(cmd::GET_DAEMON, &[], true)?;
-        r.iter()
-            .map(|b| codec::parse_daemon(&codec::attrs(b).map_err(nl_err)?).map_err(nl_err))
-            .collect()
+        self.query(cmd::GET_DAEMON, &[], true, codec::parse_daemon)
     }
 
     pub fn start_daemon(&mut self, d: &Daemon) -> io::Result<()> {
