@@ -1000,6 +1000,21 @@ fn schedulers_distribute_as_designed() {
         let r = held(&lab, 6);
         assert_eq!((count(&r, "rs0"), count(&r, "rs1")), (4, 2), "{s} {r:?}");
     }
+    // mh (Maglev hashing): like sh, each source sticks to one server
+    set(&mut ipvs, svc("mh"), 1, 1);
+    let r = lab.fetch(VIP, 80, 15, &[srcs]);
+    for s in 0..5 {
+        let per: Vec<&String> = r.iter().skip(s).step_by(5).collect();
+        assert!(per.iter().all(|x| *x == per[0]), "mh source {s}: {r:?}");
+    }
+    // fo (weighted failover): everything to the heaviest available server
+    set(&mut ipvs, svc("fo"), 1, 2);
+    let r = lab.fetch(VIP, 80, 6, &[]);
+    assert_eq!(count(&r, "rs1"), 6, "fo {r:?}");
+    // ovf (overflow): the heaviest server until its active connections reach its weight
+    set(&mut ipvs, svc("ovf"), 2, 1);
+    let r = held(&lab, 3);
+    assert_eq!(r, vec!["rs0", "rs0", "rs1"], "ovf {r:?}");
     // persistence holds a client to one server even with rr
     set(
         &mut ipvs,

@@ -41,10 +41,12 @@ impl Rtnl {
         Ok(self.seq)
     }
 
-    /// Send a change (new/del address, route, rule) and wait for its ACK. `flags` adds to
-    /// REQUEST|ACK (CREATE, EXCL, REPLACE).
-    pub fn request(&mut self, msg: RouteNetlinkMessage, flags: u16) -> io::Result<()> {
-        let seq = self.send(msg, NLM_F_REQUEST | NLM_F_ACK | flags)?;
+    /// Read replies to `seq` until `each` says the exchange is over (Some(result)).
+    fn exchange<T>(
+        &mut self,
+        seq: u32,
+        mut each: impl FnMut(NetlinkPayload<RouteNetlinkMessage>) -> Option<io::Result<T>>,
+    ) -> io::Result<T> {
         loop {
             let n = self.sock.recv(&mut &mut self.buf[..], 0)?;
             let mut off = 0;
@@ -59,46 +61,40 @@ impl Rtnl {
                 if m.header.sequence_number != seq {
                     continue;
                 }
-                if let NetlinkPayload::Error(e) = m.payload {
-                    return match e.code {
-                        None => Ok(()),
-                        Some(c) => Err(io::Error::from_raw_os_error(-c.get())),
-                    };
+                if let Some(r) = each(m.payload) {
+                    return r;
                 }
             }
         }
+    }
+
+    /// Send a change (new/del address, route, rule) and wait for its ACK. `flags` adds to
+    /// REQUEST|ACK (CREATE, EXCL, REPLACE).
+    pub fn request(&mut self, msg: RouteNetlinkMessage, flags: u16) -> io::Result<()> {
+        let seq = self.send(msg, NLM_F_REQUEST | NLM_F_ACK | flags)?;
+        self.exchange(seq, |p| match p {
+            NetlinkPayload::Error(e) => Some(match e.code {
+                None => Ok(()),
+                Some(c) => Err(io::Error::from_raw_os_error(-c.get())),
+            }),
+            _ => None,
+        })
     }
 
     /// Dump a table (links, addresses, routes, rules).
     pub fn dump(&mut self, msg: RouteNetlinkMessage) -> io::Result<Vec<RouteNetlinkMessage>> {
         let seq = self.send(msg, NLM_F_REQUEST | NLM_F_DUMP)?;
         let mut out = Vec::new();
-        loop {
-            let n = self.sock.recv(&mut &mut self.buf[..], 0)?;
-            let mut off = 0;
-            while off < n {
-                let m = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&self.buf[off..n])
-                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
-                let len = m.header.length as usize;
-                if len == 0 {
-                    break;
-                }
-                off += (len + 3) & !3;
-                if m.header.sequence_number != seq {
-                    continue;
-                }
-                match m.payload {
-                    NetlinkPayload::Done(_) => return Ok(out),
-                    NetlinkPayload::Error(e) => {
-                        if let Some(c) = e.code {
-                            return Err(io::Error::from_raw_os_error(-c.get()));
-                        }
-                    }
-                    NetlinkPayload::InnerMessage(i) => out.push(i),
-                    _ => {}
-                }
+        self.exchange(seq, |p| match p {
+            NetlinkPayload::Done(_) => Some(Ok(())),
+            NetlinkPayload::Error(e) => e.code.map(|c| Err(io::Error::from_raw_os_error(-c.get()))),
+            NetlinkPayload::InnerMessage(i) => {
+                out.push(i);
+                None
             }
-        }
+            _ => None,
+        })?;
+        Ok(out)
     }
 }
 

@@ -244,6 +244,12 @@ impl Engine {
                 self.apply(i, acts, now, &mut out, true);
             }
         }
+        self.announcements(now, &mut out);
+        out
+    }
+
+    /// Announcement rounds due now, in the same batch as the takeover that asked for them.
+    fn announcements(&mut self, now: Instant, out: &mut Vec<Output>) {
         let inst = &self.inst;
         let rounds = self
             .garp
@@ -252,7 +258,6 @@ impl Engine {
             self.inst[i].stats.announcements += 1;
             out.push(Output::Announce(i));
         }
-        out
     }
 
     /// A packet arrived on instance `i`'s socket.
@@ -362,6 +367,7 @@ impl Engine {
     fn run(&mut self, i: usize, ev: Event, now: Instant, out: &mut Vec<Output>) {
         let acts = self.inst[i].machine.handle(ev, now);
         self.apply(i, acts, now, out, true);
+        self.announcements(now, out);
     }
 
     fn apply(
