@@ -1011,10 +1011,10 @@ fn schedulers_distribute_as_designed() {
     set(&mut ipvs, svc("fo"), 1, 2);
     let r = lab.fetch(VIP, 80, 6, &[]);
     assert_eq!(count(&r, "rs1"), 6, "fo {r:?}");
-    // ovf (overflow): the heaviest server until its active connections reach its weight
+    // ovf (overflow): the heaviest server until its active connections exceed its weight
     set(&mut ipvs, svc("ovf"), 2, 1);
-    let r = held(&lab, 3);
-    assert_eq!(r, vec!["rs0", "rs0", "rs1"], "ovf {r:?}");
+    let r = held(&lab, 4);
+    assert_eq!(r, vec!["rs0", "rs0", "rs0", "rs1"], "ovf {r:?}");
     // persistence holds a client to one server even with rr
     set(
         &mut ipvs,
