@@ -1,6 +1,7 @@
 //! ldirector: a load-balancer director for Linux (VRRP, IPVS, health checks), a drop-in
 //! replacement for keepalived.
 
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod ipvs;

@@ -1,0 +1,407 @@
+//! The checker scheduler, sans-IO: when to start each probe, and what its results mean, with
+//! keepalived's semantics. Time comes in as an argument; probes to start and health changes
+//! go out. The probes themselves run elsewhere (tokio tasks) and report back with
+//! [`Scheduler::result`].
+//!
+//! Per checker:
+//! - the first probe starts after a random delay in `[0, warmup]`, spreading thousands of
+//!   checks over the interval instead of firing them together;
+//! - a checker starts up, or down with `alpha`;
+//! - after a success the next probe is `delay_loop` later; a success while down brings the
+//!   checker up at once;
+//! - after a failure while up, the probe is retried `retry` times, `delay_before_retry` apart;
+//!   the checker goes down when the last retry fails too (a success in between resets it);
+//!   while down, probes run every `delay_loop`.
+//!
+//! A real server is up when all its checkers are up. Timers live in one binary heap: popping
+//! the due ones costs O(log n) each, whatever the number of checkers.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::time::{Duration, Instant};
+
+/// How one checker is timed (the effective values from the config model).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timing {
+    pub delay_loop: Duration,
+    pub retry: u32,
+    pub delay_before_retry: Duration,
+    pub warmup: Duration,
+    /// Start down until the first success.
+    pub alpha: bool,
+}
+
+/// A checker, by index in registration order.
+pub type CheckerId = usize;
+/// A real server, as the caller numbers it.
+pub type ServerId = usize;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Start a probe for this checker (report it with `result`).
+    Probe(CheckerId),
+    /// The checker changed state (for logs and metrics).
+    Checker { id: CheckerId, up: bool },
+    /// The real server's health changed (all its checkers up, or not).
+    Server { id: ServerId, up: bool },
+}
+
+#[derive(Clone, Debug)]
+struct Checker {
+    server: ServerId,
+    timing: Timing,
+    up: bool,
+    /// Failures in a row while up (retries used).
+    failures: u32,
+    /// A probe is running: no other is started for this checker.
+    running: bool,
+    /// Bumped whenever the checker's timer is replaced, so stale heap entries are skipped.
+    generation: u64,
+    /// Probes started and failed (counters for metrics).
+    probes: u64,
+    failed: u64,
+}
+
+pub struct Scheduler {
+    checkers: Vec<Checker>,
+    /// Checkers per server and how many of them are down.
+    servers: Vec<(Vec<CheckerId>, usize)>,
+    heap: BinaryHeap<Reverse<(Instant, CheckerId, u64)>>,
+    rng: u64,
+}
+
+impl Scheduler {
+    /// `seed`: the warmup jitter's seed (tests pass a fixed one).
+    pub fn new(seed: u64) -> Scheduler {
+        Scheduler {
+            checkers: Vec::new(),
+            servers: Vec::new(),
+            heap: BinaryHeap::new(),
+            rng: seed | 1,
+        }
+    }
+
+    fn random(&mut self) -> u64 {
+        // xorshift64: jitter only, not security
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng = x;
+        x
+    }
+
+    /// Register a checker of `server`; its first probe is scheduled from `now`.
+    pub fn add(&mut self, server: ServerId, timing: Timing, now: Instant) -> CheckerId {
+        let id = self.checkers.len();
+        if self.servers.len() <= server {
+            self.servers.resize(server + 1, (Vec::new(), 0));
+        }
+        self.servers[server].0.push(id);
+        if timing.alpha {
+            self.servers[server].1 += 1;
+        }
+        self.checkers.push(Checker {
+            server,
+            timing,
+            up: !timing.alpha,
+            failures: 0,
+            running: false,
+            generation: 0,
+            probes: 0,
+            failed: 0,
+        });
+        let w = timing.warmup.as_nanos() as u64;
+        let delay = if w == 0 { 0 } else { self.random() % (w + 1) };
+        self.schedule(id, now + Duration::from_nanos(delay));
+        id
+    }
+
+    /// Whether a real server is up (all its checkers up; no checker: up).
+    pub fn server_up(&self, server: ServerId) -> bool {
+        self.servers.get(server).is_none_or(|s| s.1 == 0)
+    }
+
+    pub fn checker_up(&self, id: CheckerId) -> bool {
+        self.checkers[id].up
+    }
+
+    /// (probes started, probes failed) of a checker.
+    pub fn counters(&self, id: CheckerId) -> (u64, u64) {
+        (self.checkers[id].probes, self.checkers[id].failed)
+    }
+
+    fn schedule(&mut self, id: CheckerId, at: Instant) {
+        let c = &mut self.checkers[id];
+        c.generation += 1;
+        self.heap.push(Reverse((at, id, c.generation)));
+    }
+
+    pub fn next_timeout(&self) -> Option<Instant> {
+        self.heap.peek().map(|Reverse((t, _, _))| *t)
+    }
+
+    /// Probes due by `now`.
+    pub fn poll(&mut self, now: Instant, out: &mut Vec<Output>) {
+        while let Some(&Reverse((t, id, generation))) = self.heap.peek() {
+            if t > now {
+                break;
+            }
+            self.heap.pop();
+            let c = &mut self.checkers[id];
+            if generation != c.generation || c.running {
+                continue; // replaced, or still waiting for the last probe
+            }
+            c.running = true;
+            c.probes += 1;
+            out.push(Output::Probe(id));
+        }
+    }
+
+    /// A probe finished. Late results of a replaced timer are still taken: a probe's
+    /// verdict is always news.
+    pub fn result(&mut self, id: CheckerId, ok: bool, now: Instant, out: &mut Vec<Output>) {
+        let t = self.checkers[id].timing;
+        let c = &mut self.checkers[id];
+        c.running = false;
+        // (next probe after, state change)
+        let (next, change) = if ok {
+            c.failures = 0;
+            let came_up = !c.up;
+            c.up = true;
+            (t.delay_loop, came_up.then_some(true))
+        } else {
+            c.failed += 1;
+            if !c.up {
+                (t.delay_loop, None)
+            } else {
+                c.failures += 1;
+                if c.failures > t.retry {
+                    c.failures = 0;
+                    c.up = false;
+                    (t.delay_loop, Some(false))
+                } else {
+                    (t.delay_before_retry, None)
+                }
+            }
+        };
+        self.schedule(id, now + next);
+        if let Some(up) = change {
+            self.changed(id, up, out);
+        }
+    }
+
+    fn changed(&mut self, id: CheckerId, up: bool, out: &mut Vec<Output>) {
+        out.push(Output::Checker { id, up });
+        let server = self.checkers[id].server;
+        let before = self.server_up(server);
+        let down = &mut self.servers[server].1;
+        if up {
+            *down -= 1;
+        } else {
+            *down += 1;
+        }
+        let after = self.server_up(server);
+        if before != after {
+            out.push(Output::Server {
+                id: server,
+                up: after,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+
+    fn timing() -> Timing {
+        Timing {
+            delay_loop: s(6),
+            retry: 2,
+            delay_before_retry: s(1),
+            warmup: Duration::ZERO,
+            alpha: false,
+        }
+    }
+
+    /// Drive the scheduler to `until`, answering every probe with `verdict(time)`.
+    fn run(
+        sch: &mut Scheduler,
+        from: Instant,
+        until: Instant,
+        verdict: impl Fn(Duration) -> bool,
+        t0: Instant,
+    ) -> Vec<(Duration, Output)> {
+        let mut log = Vec::new();
+        let mut now = from;
+        while let Some(t) = sch.next_timeout() {
+            if t > until {
+                break;
+            }
+            now = now.max(t);
+            let mut out = Vec::new();
+            sch.poll(now, &mut out);
+            for o in out {
+                if let Output::Probe(id) = o {
+                    log.push((now - t0, o.clone()));
+                    let mut res = Vec::new();
+                    sch.result(id, verdict(now - t0), now, &mut res);
+                    log.extend(res.into_iter().map(|r| (now - t0, r)));
+                }
+            }
+        }
+        log
+    }
+
+    #[test]
+    fn retries_then_down_then_up_on_one_success() {
+        let t0 = Instant::now();
+        let mut sch = Scheduler::new(1);
+        let c = sch.add(0, timing(), t0);
+        // healthy until 10 s, failing from 10 s to 30 s
+        let log = run(
+            &mut sch,
+            t0,
+            t0 + s(40),
+            |t| !(s(10)..s(30)).contains(&t),
+            t0,
+        );
+        let probes: Vec<u64> = log
+            .iter()
+            .filter(|(_, o)| matches!(o, Output::Probe(_)))
+            .map(|(t, _)| t.as_secs())
+            .collect();
+        // every 6 s; at 12 the first failure, retries at 13 and 14 (delay_before_retry),
+        // down at 14; then every 6 s while down: 20, 26, 32 (success: up)
+        assert_eq!(probes, vec![0, 6, 12, 13, 14, 20, 26, 32, 38]);
+        let changes: Vec<(u64, Output)> = log
+            .iter()
+            .filter(|(_, o)| !matches!(o, Output::Probe(_)))
+            .map(|(t, o)| (t.as_secs(), o.clone()))
+            .collect();
+        assert_eq!(
+            changes,
+            vec![
+                (14, Output::Checker { id: c, up: false }),
+                (14, Output::Server { id: 0, up: false }),
+                (32, Output::Checker { id: c, up: true }),
+                (32, Output::Server { id: 0, up: true }),
+            ]
+        );
+        assert_eq!(sch.counters(c), (9, 5));
+    }
+
+    #[test]
+    fn a_success_between_retries_resets_them() {
+        let t0 = Instant::now();
+        let mut sch = Scheduler::new(1);
+        sch.add(0, timing(), t0);
+        // fails at 6 and 7, succeeds at 8 (the last retry): never down
+        let log = run(&mut sch, t0, t0 + s(20), |t| !(s(6)..s(8)).contains(&t), t0);
+        assert!(
+            log.iter().all(|(_, o)| matches!(o, Output::Probe(_))),
+            "{log:?}"
+        );
+    }
+
+    #[test]
+    fn alpha_starts_down_and_all_checkers_must_pass() {
+        let t0 = Instant::now();
+        let mut sch = Scheduler::new(1);
+        let a = sch.add(
+            0,
+            Timing {
+                alpha: true,
+                ..timing()
+            },
+            t0,
+        );
+        let b = sch.add(
+            0,
+            Timing {
+                retry: 0,
+                ..timing()
+            },
+            t0,
+        );
+        assert!(!sch.server_up(0));
+        let mut out = Vec::new();
+        sch.poll(t0, &mut out);
+        assert_eq!(out, vec![Output::Probe(a), Output::Probe(b)]);
+        let mut out = Vec::new();
+        sch.result(a, true, t0, &mut out);
+        assert_eq!(
+            out,
+            vec![
+                Output::Checker { id: a, up: true },
+                Output::Server { id: 0, up: true }
+            ]
+        );
+        let mut out = Vec::new();
+        sch.result(b, false, t0, &mut out);
+        assert_eq!(
+            out,
+            vec![
+                Output::Checker { id: b, up: false },
+                Output::Server { id: 0, up: false }
+            ]
+        );
+    }
+
+    #[test]
+    fn warmup_spreads_first_probes_and_a_running_probe_is_not_doubled() {
+        let t0 = Instant::now();
+        let mut sch = Scheduler::new(42);
+        for i in 0..1000 {
+            sch.add(
+                i,
+                Timing {
+                    warmup: s(10),
+                    ..timing()
+                },
+                t0,
+            );
+        }
+        let mut out = Vec::new();
+        sch.poll(t0 + s(5), &mut out);
+        // about half start in the first half of the warmup
+        assert!((400..600).contains(&out.len()), "{}", out.len());
+        // nothing answered yet: polling much later starts only the rest, never twice
+        let mut more = Vec::new();
+        sch.poll(t0 + s(100), &mut more);
+        assert_eq!(out.len() + more.len(), 1000);
+        let mut again = Vec::new();
+        sch.poll(t0 + s(200), &mut again);
+        assert!(again.is_empty());
+    }
+
+    #[test]
+    fn ten_thousand_checkers_a_second_are_cheap() {
+        // 10k checkers at delay_loop 1 s for 10 simulated seconds: 100k probes scheduled
+        // and answered; the heap keeps it O(log n) per probe (a smoke test, not a timing)
+        let t0 = Instant::now();
+        let mut sch = Scheduler::new(7);
+        for i in 0..10_000 {
+            sch.add(
+                i,
+                Timing {
+                    delay_loop: s(1),
+                    warmup: s(1),
+                    ..timing()
+                },
+                t0,
+            );
+        }
+        let log = run(&mut sch, t0, t0 + s(10), |_| true, t0);
+        let probes = log
+            .iter()
+            .filter(|(_, o)| matches!(o, Output::Probe(_)))
+            .count();
+        assert!((95_000..=110_000).contains(&probes), "{probes}");
+    }
+}
