@@ -1,3 +1,4 @@
-//! Health checks: the sans-IO scheduler (more with the checkers and pools of issue 5).
+//! Health checks: the sans-IO scheduler and pools (probes and their wiring follow, issue 5).
 
+pub mod pool;
 pub mod scheduler;

@@ -1,0 +1,180 @@
+//! A virtual server's pool, sans-IO: real-server health in, quorum events and the weights
+//! IPVS should carry out, with keepalived's semantics (check/ipwrapper.c):
+//!
+//! - the live weight is the sum of the weights of the healthy real servers;
+//! - the pool has quorum; it loses it when the live weight is 0 or below
+//!   `quorum - hysteresis`, and gains it back at `quorum + hysteresis` or more;
+//! - without quorum the sorry server (if configured) takes the traffic and the remaining
+//!   healthy real servers are taken out; with quorum the sorry server is removed (kept at
+//!   weight 0 with its `inhibit`) and the healthy ones are back;
+//! - a failed real server is removed, or kept at weight 0 with `inhibit_on_failure`;
+//! - at start, a pool without quorum brings its sorry server in at once.
+
+/// One real server as the pool sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Member {
+    pub weight: u32,
+    pub healthy: bool,
+    pub inhibit_on_failure: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sorry {
+    /// Weight 0 instead of removal while not in use.
+    pub inhibit: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuorumEvent {
+    /// quorum_up: run its script, notify.
+    Gained,
+    /// quorum_down.
+    Lost,
+}
+
+/// What IPVS should hold for a member: absent, or present with a weight.
+pub type Desired = Option<u32>;
+
+#[derive(Clone, Debug)]
+pub struct Pool {
+    quorum: u64,
+    hysteresis: u64,
+    sorry: Option<Sorry>,
+    up: bool,
+}
+
+impl Pool {
+    pub fn new(quorum: u32, hysteresis: u32, sorry: Option<Sorry>) -> Pool {
+        Pool {
+            quorum: u64::from(quorum.max(1)),
+            hysteresis: u64::from(hysteresis),
+            sorry,
+            up: true,
+        }
+    }
+
+    pub fn has_quorum(&self) -> bool {
+        self.up
+    }
+
+    /// Re-evaluate after a health change (or at start).
+    pub fn update(&mut self, members: &[Member]) -> Option<QuorumEvent> {
+        let live: u64 = members
+            .iter()
+            .filter(|m| m.healthy)
+            .map(|m| u64::from(m.weight))
+            .sum();
+        if self.up {
+            let threshold = self.quorum.saturating_sub(self.hysteresis);
+            if live == 0 || live < threshold {
+                self.up = false;
+                return Some(QuorumEvent::Lost);
+            }
+        } else if live >= self.quorum + self.hysteresis {
+            self.up = true;
+            return Some(QuorumEvent::Gained);
+        }
+        None
+    }
+
+    /// The weights IPVS should hold: one per member, and the sorry server's.
+    pub fn desired(&self, members: &[Member]) -> (Vec<Desired>, Desired) {
+        let real = members
+            .iter()
+            .map(|m| {
+                if !m.healthy {
+                    m.inhibit_on_failure.then_some(0)
+                } else if self.up || self.sorry.is_none() {
+                    Some(m.weight)
+                } else {
+                    // the sorry server has the traffic: healthy servers are taken out
+                    // (kept at 0 if they would be inhibited anyway)
+                    m.inhibit_on_failure.then_some(0)
+                }
+            })
+            .collect();
+        let sorry = match self.sorry {
+            None => None,
+            Some(_) if !self.up => Some(1),
+            Some(s) => s.inhibit.then_some(0),
+        };
+        (real, sorry)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(weight: u32, healthy: bool) -> Member {
+        Member {
+            weight,
+            healthy,
+            inhibit_on_failure: false,
+        }
+    }
+
+    #[test]
+    fn default_quorum_is_one_live_server() {
+        let mut p = Pool::new(1, 0, Some(Sorry { inhibit: false }));
+        let mut rs = vec![m(1, true), m(2, true)];
+        assert_eq!(p.update(&rs), None);
+        assert_eq!(p.desired(&rs), (vec![Some(1), Some(2)], None));
+        rs[0].healthy = false;
+        assert_eq!(p.update(&rs), None);
+        assert_eq!(p.desired(&rs), (vec![None, Some(2)], None));
+        rs[1].healthy = false;
+        assert_eq!(p.update(&rs), Some(QuorumEvent::Lost));
+        assert_eq!(p.desired(&rs), (vec![None, None], Some(1)));
+        rs[0].healthy = true;
+        assert_eq!(p.update(&rs), Some(QuorumEvent::Gained));
+        assert_eq!(p.desired(&rs), (vec![Some(1), None], None));
+    }
+
+    #[test]
+    fn hysteresis_and_sorry_takeover() {
+        // quorum 5 +- 2: lost below 3, gained back at 7
+        let mut p = Pool::new(5, 2, Some(Sorry { inhibit: true }));
+        let mut rs = vec![m(4, true), m(4, true)];
+        assert_eq!(p.update(&rs), None);
+        assert_eq!(
+            p.desired(&rs).1,
+            Some(0),
+            "inhibited sorry server kept at 0"
+        );
+        rs[0].healthy = false; // live 4: still above 3
+        assert_eq!(p.update(&rs), None);
+        rs[1].weight = 2; // live 2 < 3
+        assert_eq!(p.update(&rs), Some(QuorumEvent::Lost));
+        // the sorry server takes over; the healthy one is taken out
+        assert_eq!(p.desired(&rs), (vec![None, None], Some(1)));
+        rs[0].healthy = true; // live 6 < 7: not yet
+        assert_eq!(p.update(&rs), None);
+        rs[1].weight = 4; // live 8
+        assert_eq!(p.update(&rs), Some(QuorumEvent::Gained));
+        assert_eq!(p.desired(&rs), (vec![Some(4), Some(4)], Some(0)));
+    }
+
+    #[test]
+    fn inhibit_on_failure_keeps_weight_zero() {
+        let mut p = Pool::new(1, 0, None);
+        let rs = vec![
+            Member {
+                weight: 3,
+                healthy: false,
+                inhibit_on_failure: true,
+            },
+            m(1, true),
+        ];
+        assert_eq!(p.update(&rs), None);
+        assert_eq!(p.desired(&rs), (vec![Some(0), Some(1)], None));
+    }
+
+    #[test]
+    fn starting_without_quorum_brings_the_sorry_server() {
+        let mut p = Pool::new(1, 0, Some(Sorry { inhibit: false }));
+        let rs = vec![m(1, false)];
+        assert_eq!(p.update(&rs), Some(QuorumEvent::Lost));
+        assert_eq!(p.desired(&rs), (vec![None], Some(1)));
+    }
+}
