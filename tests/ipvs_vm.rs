@@ -590,7 +590,7 @@ ip netns exec {t}dir sysctl -qw net.ipv4.ip_forward=1
     let conf = |both: bool| {
         format!(
             "static_ipaddress {{\n 192.0.2.100/24 dev eth0\n}}\nvirtual_server 192.0.2.100 80 {{\n lb_algo rr\n lb_kind NAT\n protocol TCP\n real_server 198.51.100.10 80 {{\n }}\n{}}}\n",
-            if both { " real_server 198.51.100.11 80 {\n }\n" } else { "" }
+            if both { " real_server 198.51.100.11 80 {\n  TCP_CHECK {\n   connect_timeout 1\n   retry 0\n  }\n  delay_loop 1\n }\n" } else { "" }
         )
     };
     let cfile = dir.path().join("ld.conf");
@@ -639,6 +639,26 @@ ip netns exec {t}dir sysctl -qw net.ipv4.ip_forward=1
     // round robin: consecutive requests alternate
     let four: Vec<String> = (0..4).map(|_| fetch()).collect();
     assert!(four.windows(2).all(|w| w[0] != w[1]), "{four:?}");
+
+    // the second real server's program dies: its TCP_CHECK fails and it leaves IPVS
+    let _ = servers[1].kill();
+    let _ = servers[1].wait();
+    let gone = |what: &str| {
+        let end = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < end
+            && sh_out(&format!("ip netns exec {} ipvsadm -Ln", ns("dir"))).contains(what)
+        {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        !sh_out(&format!("ip netns exec {} ipvsadm -Ln", ns("dir"))).contains(what)
+    };
+    assert!(
+        gone("198.51.100.11"),
+        "{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    let after_check: Vec<String> = (0..4).map(|_| fetch()).collect();
+    assert!(after_check.iter().all(|r| r == "one"), "{after_check:?}");
 
     // reload without the second real server
     std::fs::write(&cfile, conf(false)).unwrap();

@@ -1,4 +1,7 @@
-//! Health checks: the sans-IO scheduler and pools (probes and their wiring follow, issue 5).
+//! Health checks: the sans-IO scheduler and pools, the probes (TCP_CHECK so far) and the
+//! runner that drives them on the daemon's main runtime.
 
 pub mod pool;
+pub mod runner;
 pub mod scheduler;
+pub mod tcp;

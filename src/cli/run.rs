@@ -7,6 +7,7 @@
 //! while daemons in other network namespaces use other directories.
 
 use super::ConfigArgs;
+use crate::check::runner::{Checks, HealthChange, RsIndex};
 use crate::config::{validate, Config};
 use crate::ipvs::manager::Manager;
 use crate::net::addr::{self, Kernel};
@@ -16,7 +17,7 @@ use crate::notify::exec;
 use crate::notify::vrrp::Notifier;
 use crate::vrrp::{shell, spec, track_file, track_script};
 use clap::Args;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::Write;
 use std::net::IpAddr;
@@ -132,17 +133,6 @@ impl spec::Host for Interfaces {
 
 /// What the operator configured that this version does not act on yet: said once, loudly.
 fn not_yet(cfg: &Config) {
-    let checkers: usize = cfg
-        .virtual_server
-        .iter()
-        .flat_map(|v| &v.real_server)
-        .map(|r| r.checkers.len())
-        .sum();
-    if checkers > 0 {
-        warn!(
-            "{checkers} health checker(s) configured: checks are not run by this version; every real server is in service"
-        );
-    }
     let smtp = cfg.global_defs.smtp_alert.unwrap_or(false)
         || cfg.vrrp_instance.values().any(|i| i.effective.smtp_alert);
     if smtp {
@@ -330,6 +320,11 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
         }
     }
 
+    // health checks feed IPVS: a real server whose checks fail leaves its service
+    let (htx, mut hrx) = mpsc::unbounded_channel::<HealthChange>();
+    let mut down: HashSet<RsIndex> = HashSet::new();
+    let mut checks_task = start_checks(&cfg, &mut down, &htx, lvs.is_some());
+    apply_health(&cfg, &down, &mut lvs);
     let signals = Signals::new();
     let Ok(mut signals) = signals else {
         error!("cannot install signal handlers");
@@ -340,16 +335,42 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
     loop {
         tokio::select! {
             Some(n) = nrx.recv() => notifier.send(n),
+            Some(h) = hrx.recv() => {
+                let name = cfg
+                    .virtual_server
+                    .get(h.rs.0)
+                    .and_then(|v| v.real_server.get(h.rs.1).map(|r| format!("real_server {} of {}", r.ip, v.describe())))
+                    .unwrap_or_default();
+                info!("{name} is {}", if h.up { "healthy" } else { "failed" });
+                if h.up {
+                    down.remove(&h.rs);
+                } else {
+                    down.insert(h.rs);
+                }
+                apply_health(&cfg, &down, &mut lvs);
+            }
             s = signals.next() => match s {
                 Sig::Stop(name) => {
                     info!("{name}: stopping");
                     break;
                 }
-                Sig::Reload => reload(&mut cfg, path, args, &mut lvs),
+                Sig::Reload => {
+                    if reload(&mut cfg, path, args, &mut lvs) {
+                        // checks start again from the new configuration
+                        if let Some(t) = checks_task.take() {
+                            t.abort();
+                        }
+                        checks_task = start_checks(&cfg, &mut down, &htx, lvs.is_some());
+                        apply_health(&cfg, &down, &mut lvs);
+                    }
+                }
             },
         }
     }
     for t in &tasks {
+        t.abort();
+    }
+    if let Some(t) = checks_task.take() {
         t.abort();
     }
     vrrp.shutdown().await;
@@ -372,6 +393,43 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
     0
 }
 
+/// Start the health checks of `cfg` (when IPVS is programmed), with the initial health of
+/// every real server in `down`.
+fn start_checks(
+    cfg: &Config,
+    down: &mut HashSet<RsIndex>,
+    tx: &mpsc::UnboundedSender<HealthChange>,
+    ipvs: bool,
+) -> Option<tokio::task::JoinHandle<()>> {
+    down.clear();
+    if !ipvs {
+        return None;
+    }
+    let checks = Checks::from_config(cfg, std::time::Instant::now());
+    for (vi, vs) in cfg.virtual_server.iter().enumerate() {
+        for ri in 0..vs.real_server.len() {
+            if !checks.healthy((vi, ri)) {
+                down.insert((vi, ri));
+            }
+        }
+    }
+    if checks.is_empty() {
+        return None;
+    }
+    Some(tokio::spawn(checks.run(tx.clone())))
+}
+
+/// Bring IPVS to the config with the current health (a diff: nothing changed, no write).
+fn apply_health(cfg: &Config, down: &HashSet<RsIndex>, lvs: &mut Option<Manager>) {
+    if let Some(m) = lvs.as_mut() {
+        match m.sync(cfg, &|vi, ri| !down.contains(&(vi, ri))) {
+            Ok(s) if s.ops > 0 => info!("IPVS: {} change(s) written for health", s.ops),
+            Ok(_) => {}
+            Err(e) => error!("IPVS: {e}"),
+        }
+    }
+}
+
 fn all_up(_: usize, _: usize) -> bool {
     true
 }
@@ -390,7 +448,7 @@ fn ipvs_start(cfg: &Config) -> std::io::Result<Manager> {
 /// SIGHUP: read and check the new configuration completely; invalid, the running one
 /// stays. Valid: IPVS is brought to it (a diff against the kernel). VRRP changes need a
 /// restart in this version (said, not ignored).
-fn reload(cfg: &mut Config, path: &Path, args: &RunArgs, lvs: &mut Option<Manager>) {
+fn reload(cfg: &mut Config, path: &Path, args: &RunArgs, lvs: &mut Option<Manager>) -> bool {
     info!("SIGHUP: reloading {}", path.display());
     let mut loaded = args.config.load();
     if loaded.is_valid() {
@@ -406,7 +464,7 @@ fn reload(cfg: &mut Config, path: &Path, args: &RunArgs, lvs: &mut Option<Manage
             error!("{line}");
         }
         error!("reload refused: the configuration has errors; still running the previous one");
-        return;
+        return false;
     }
     let new = loaded.config;
     if new.vrrp_instance != cfg.vrrp_instance
@@ -431,6 +489,7 @@ fn reload(cfg: &mut Config, path: &Path, args: &RunArgs, lvs: &mut Option<Manage
         None => {}
     }
     *cfg = new;
+    true
 }
 
 enum Sig {

@@ -1,0 +1,199 @@
+//! The checkers' I/O shell: builds the scheduler from the config, starts each probe as a
+//! tokio task when the scheduler says so, feeds results back, and reports real-server
+//! health changes on a channel. Runs on the daemon's main runtime, never on the VRRP thread.
+
+use super::scheduler::{Output, Scheduler, ServerId, Timing};
+use super::tcp::{self, Target};
+use crate::config::model::{CheckKind, Config};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+/// A real server: (virtual_server index, real_server index) in the config.
+pub type RsIndex = (usize, usize);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HealthChange {
+    pub rs: RsIndex,
+    pub up: bool,
+}
+
+#[derive(Clone, Debug)]
+enum Probe {
+    Tcp(Target),
+}
+
+pub struct Checks {
+    sched: Scheduler,
+    probes: Vec<Probe>,
+    servers: Vec<RsIndex>,
+    names: Vec<String>,
+}
+
+fn secs(s: crate::config::types::Secs) -> Duration {
+    s.as_duration()
+}
+
+impl Checks {
+    /// The checkers this version runs (TCP_CHECK); the others are reported once and their
+    /// real servers count as healthy for them.
+    pub fn from_config(cfg: &Config, now: Instant) -> Checks {
+        let mut c = Checks {
+            sched: Scheduler::new(now.elapsed().as_nanos() as u64 ^ 0x9e37_79b9_7f4a_7c15),
+            probes: Vec::new(),
+            servers: Vec::new(),
+            names: Vec::new(),
+        };
+        let mut skipped = 0usize;
+        for (vi, vs) in cfg.virtual_server.iter().enumerate() {
+            for (ri, rs) in vs.real_server.iter().enumerate() {
+                let sid = c.servers.len();
+                c.servers.push((vi, ri));
+                let port = rs.port.or(vs.port).unwrap_or(0);
+                for ch in &rs.checkers {
+                    let e = &ch.effective;
+                    if ch.kind != CheckKind::Tcp {
+                        skipped += 1;
+                        continue;
+                    }
+                    let addr = SocketAddr::new(
+                        e.connect_ip.unwrap_or(rs.ip),
+                        e.connect_port.unwrap_or(port),
+                    );
+                    let bind = ch
+                        .bindto
+                        .map(|b| SocketAddr::new(b, ch.bind_port.unwrap_or(0)));
+                    c.probes.push(Probe::Tcp(Target {
+                        addr,
+                        bind,
+                        bind_if: ch.bind_if.clone(),
+                        fwmark: ch.fwmark,
+                        timeout: secs(e.connect_timeout),
+                    }));
+                    c.names
+                        .push(format!("TCP_CHECK {addr} of {}", vs.describe()));
+                    c.sched.add(
+                        sid,
+                        Timing {
+                            delay_loop: secs(e.delay_loop),
+                            retry: e.retry,
+                            delay_before_retry: secs(e.delay_before_retry),
+                            warmup: secs(e.warmup),
+                            alpha: e.alpha,
+                        },
+                        now,
+                    );
+                }
+            }
+        }
+        if skipped > 0 {
+            warn!("{skipped} checker(s) of kinds other than TCP_CHECK are not run by this version: their real servers count as healthy for them");
+        }
+        c
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.probes.is_empty()
+    }
+
+    /// Whether a real server is healthy now.
+    pub fn healthy(&self, rs: RsIndex) -> bool {
+        match self.servers.iter().position(|&s| s == rs) {
+            Some(sid) => self.sched.server_up(sid),
+            None => true,
+        }
+    }
+
+    /// Run until the receiver of `changes` is gone.
+    pub async fn run(mut self, changes: mpsc::UnboundedSender<HealthChange>) {
+        let (rtx, mut results) = mpsc::unbounded_channel::<(usize, bool)>();
+        loop {
+            let deadline = self.sched.next_timeout();
+            let sleep = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let mut out = Vec::new();
+            tokio::select! {
+                _ = sleep => self.sched.poll(Instant::now(), &mut out),
+                Some((id, ok)) = results.recv() => {
+                    self.sched.result(id, ok, Instant::now(), &mut out);
+                    // several results may be waiting: take them all
+                    while let Ok((id, ok)) = results.try_recv() {
+                        self.sched.result(id, ok, Instant::now(), &mut out);
+                    }
+                }
+            }
+            for o in out {
+                match o {
+                    Output::Probe(id) => {
+                        let Probe::Tcp(t) = self.probes[id].clone();
+                        let tx = rtx.clone();
+                        let name = self.names[id].clone();
+                        tokio::spawn(async move {
+                            let r = tcp::probe(&t).await;
+                            if let Err(e) = &r {
+                                debug!("{name}: {e}");
+                            }
+                            let _ = tx.send((id, r.is_ok()));
+                        });
+                    }
+                    Output::Checker { id, up } => {
+                        info!("{} is {}", self.names[id], if up { "up" } else { "down" });
+                    }
+                    Output::Server { id, up } => {
+                        let rs = self.servers[id as ServerId];
+                        if changes.send(HealthChange { rs, up }).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{load_str, Format};
+
+    #[tokio::test]
+    async fn a_stopped_server_goes_down_after_its_retries_and_comes_back() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let conf = format!(
+            "virtual_server 192.0.2.1 80 {{\n real_server 127.0.0.1 {port} {{\n TCP_CHECK {{\n connect_timeout 1\n retry 1\n delay_before_retry 0.1\n }}\n delay_loop 0.2\n }}\n}}"
+        );
+        let loaded = load_str("t.conf", &conf, Format::Keepalived, None);
+        assert!(loaded.is_valid(), "{}", loaded.diags.render());
+        let checks = Checks::from_config(&loaded.config, Instant::now());
+        assert!(!checks.is_empty());
+        assert!(checks.healthy((0, 0)));
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(checks.run(tx));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        drop(l);
+        let down = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
+        assert_eq!(
+            down.unwrap(),
+            Some(HealthChange {
+                rs: (0, 0),
+                up: false
+            })
+        );
+        let _l2 = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+        let up = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
+        assert_eq!(
+            up.unwrap(),
+            Some(HealthChange {
+                rs: (0, 0),
+                up: true
+            })
+        );
+        task.abort();
+    }
+}
