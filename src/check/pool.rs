@@ -102,6 +102,80 @@ impl Pool {
     }
 }
 
+/// The pools of every virtual server of a configuration.
+#[derive(Clone, Debug, Default)]
+pub struct Pools {
+    pools: Vec<Pool>,
+}
+
+impl Pools {
+    pub fn from_config(cfg: &crate::config::model::Config) -> Pools {
+        Pools {
+            pools: cfg
+                .virtual_server
+                .iter()
+                .map(|vs| {
+                    Pool::new(
+                        vs.quorum,
+                        vs.hysteresis,
+                        vs.sorry_server
+                            .as_ref()
+                            .map(|s| Sorry { inhibit: s.inhibit }),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    fn members(
+        cfg: &crate::config::model::Config,
+        vi: usize,
+        up: &dyn Fn(usize, usize) -> bool,
+    ) -> Vec<Member> {
+        cfg.virtual_server[vi]
+            .real_server
+            .iter()
+            .enumerate()
+            .map(|(ri, rs)| Member {
+                weight: rs.effective.weight.0,
+                healthy: up(vi, ri),
+                inhibit_on_failure: rs.effective.inhibit_on_failure,
+            })
+            .collect()
+    }
+
+    /// Re-evaluate every pool; the quorum events, by virtual server.
+    pub fn update(
+        &mut self,
+        cfg: &crate::config::model::Config,
+        up: &dyn Fn(usize, usize) -> bool,
+    ) -> Vec<(usize, QuorumEvent)> {
+        let mut ev = Vec::new();
+        for (vi, p) in self.pools.iter_mut().enumerate() {
+            if vi >= cfg.virtual_server.len() {
+                break;
+            }
+            if let Some(e) = p.update(&Self::members(cfg, vi, up)) {
+                ev.push((vi, e));
+            }
+        }
+        ev
+    }
+
+    /// What IPVS should hold for virtual server `vi`: per real server, and the sorry server.
+    pub fn weights(
+        &self,
+        cfg: &crate::config::model::Config,
+        vi: usize,
+        up: &dyn Fn(usize, usize) -> bool,
+    ) -> (Vec<Desired>, Desired) {
+        match self.pools.get(vi) {
+            Some(p) => p.desired(&Self::members(cfg, vi, up)),
+            None => (Vec::new(), None),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@
 //! while daemons in other network namespaces use other directories.
 
 use super::ConfigArgs;
+use crate::check::pool::{Pools, QuorumEvent};
 use crate::check::runner::{Checks, HealthChange, RsIndex};
 use crate::config::{validate, Config};
 use crate::ipvs::manager::Manager;
@@ -15,6 +16,7 @@ use crate::net::no_accept;
 use crate::net::rtnl::Rtnl;
 use crate::notify::exec;
 use crate::notify::vrrp::Notifier;
+use crate::notify::vrrp::NOTIFY_TIMEOUT;
 use crate::vrrp::{shell, spec, track_file, track_script};
 use clap::Args;
 use std::collections::{HashMap, HashSet};
@@ -324,7 +326,8 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
     let (htx, mut hrx) = mpsc::unbounded_channel::<HealthChange>();
     let mut down: HashSet<RsIndex> = HashSet::new();
     let mut checks_task = start_checks(&cfg, &mut down, &htx, lvs.is_some());
-    apply_health(&cfg, &down, &mut lvs);
+    let mut pools = Pools::from_config(&cfg);
+    apply_health(&cfg, &down, &mut pools, &mut lvs, run_as);
     let signals = Signals::new();
     let Ok(mut signals) = signals else {
         error!("cannot install signal handlers");
@@ -347,7 +350,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                 } else {
                     down.insert(h.rs);
                 }
-                apply_health(&cfg, &down, &mut lvs);
+                apply_health(&cfg, &down, &mut pools, &mut lvs, run_as);
             }
             s = signals.next() => match s {
                 Sig::Stop(name) => {
@@ -361,7 +364,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                             t.abort();
                         }
                         checks_task = start_checks(&cfg, &mut down, &htx, lvs.is_some());
-                        apply_health(&cfg, &down, &mut lvs);
+                        apply_health(&cfg, &down, &mut pools, &mut lvs, run_as);
                     }
                 }
             },
@@ -419,10 +422,35 @@ fn start_checks(
     Some(tokio::spawn(checks.run(tx.clone())))
 }
 
-/// Bring IPVS to the config with the current health (a diff: nothing changed, no write).
-fn apply_health(cfg: &Config, down: &HashSet<RsIndex>, lvs: &mut Option<Manager>) {
+/// Bring IPVS to the config with the current health, through the pools (quorum with
+/// hysteresis, sorry server, inhibit_on_failure): a diff, so nothing changed is no write.
+/// Quorum changes run quorum_up / quorum_down.
+fn apply_health(
+    cfg: &Config,
+    down: &HashSet<RsIndex>,
+    pools: &mut Pools,
+    lvs: &mut Option<Manager>,
+    run_as: Option<exec::RunAs>,
+) {
+    let up = |vi: usize, ri: usize| !down.contains(&(vi, ri));
+    for (vi, ev) in pools.update(cfg, &up) {
+        let vs = &cfg.virtual_server[vi];
+        let (word, script) = match ev {
+            QuorumEvent::Gained => ("gained", vs.quorum_up.clone()),
+            QuorumEvent::Lost => ("lost", vs.quorum_down.clone()),
+        };
+        warn!("{}: quorum {word}", vs.describe());
+        if let Some(s) = script {
+            tokio::spawn(async move {
+                let o = exec::run(&s, &[], run_as, NOTIFY_TIMEOUT).await;
+                if !o.success() {
+                    warn!("quorum script {}: {o}", s.command_line());
+                }
+            });
+        }
+    }
     if let Some(m) = lvs.as_mut() {
-        match m.sync(cfg, &|vi, ri| !down.contains(&(vi, ri))) {
+        match m.sync_weighted(cfg, &|vi| pools.weights(cfg, vi, &up)) {
             Ok(s) if s.ops > 0 => info!("IPVS: {} change(s) written for health", s.ops),
             Ok(_) => {}
             Err(e) => error!("IPVS: {e}"),

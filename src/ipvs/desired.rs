@@ -157,22 +157,71 @@ pub fn dest(vs: &VirtualServer, rs: &RealServer) -> (DestKey, Dest) {
     (DestKey { addr: rs.ip, port }, d)
 }
 
-/// The table for `cfg`; `up(vs, rs)` says whether a real server is healthy.
+/// What the pools want of one virtual server: a weight per real server (None: not in
+/// IPVS) and the sorry server's (None: not in IPVS).
+pub type PoolWeights = (Vec<Option<u32>>, Option<u32>);
+
+/// The table for `cfg`; `up(vs, rs)` says whether a real server is healthy (a failed one is
+/// left out, or at weight 0 with inhibit_on_failure; no quorum or sorry server logic).
 pub fn table(cfg: &Config, up: &dyn Fn(usize, usize) -> bool) -> Table {
+    table_weighted(cfg, &|vi| {
+        let vs = &cfg.virtual_server[vi];
+        let w = vs
+            .real_server
+            .iter()
+            .enumerate()
+            .map(|(ri, rs)| {
+                if up(vi, ri) {
+                    Some(rs.effective.weight.0)
+                } else {
+                    rs.effective.inhibit_on_failure.then_some(0)
+                }
+            })
+            .collect();
+        (w, None)
+    })
+}
+
+/// The table for `cfg` with the weights the pools decided (quorum, sorry server).
+pub fn table_weighted(cfg: &Config, weights: &dyn Fn(usize) -> PoolWeights) -> Table {
     let mut t = Table::default();
     for (vi, vs) in cfg.virtual_server.iter().enumerate() {
         let keys = service_keys(cfg, vs);
+        let (rs_weights, sorry) = weights(vi);
         let mut dests = indexmap::IndexMap::new();
         for (ri, rs) in vs.real_server.iter().enumerate() {
+            let Some(w) = rs_weights.get(ri).copied().flatten() else {
+                continue;
+            };
             let (dk, mut d) = dest(vs, rs);
-            if !up(vi, ri) {
-                if rs.effective.inhibit_on_failure {
-                    d.weight = 0;
-                } else {
-                    continue;
-                }
-            }
+            d.weight = w as i32;
             dests.insert(dk, d);
+        }
+        if let (Some(w), Some(s)) = (sorry, &vs.sorry_server) {
+            let mut d = Dest::new(Fwd::Nat, w as i32);
+            if let Some(m) = s.lvs_method {
+                let fake = RealServer {
+                    ip: s.ip,
+                    port: s.port,
+                    ..Default::default()
+                };
+                let mut r = fake;
+                r.effective.lvs_method = m;
+                r.effective.weight = crate::config::types::RsWeight(w);
+                let (_, x) = dest(vs, &r);
+                d = x;
+            } else if let Some(first) = vs.real_server.first() {
+                // the service's method, as its real servers use it
+                d.fwd = dest(vs, first).1.fwd;
+            }
+            d.weight = w as i32;
+            dests.insert(
+                DestKey {
+                    addr: s.ip,
+                    port: s.port.or(vs.port).unwrap_or(0),
+                },
+                d,
+            );
         }
         for k in keys {
             t.services.insert(
@@ -256,5 +305,29 @@ virtual_server 2001:db8::1 443 {
         let v6 = &t.services[5];
         assert_eq!(v6.service.netmask, 128);
         assert_eq!(v6.dests[0].fwd, Fwd::Direct);
+    }
+
+    #[test]
+    fn pools_decide_weights_and_the_sorry_server() {
+        let conf = "virtual_server 192.0.2.1 80 {
+  lb_kind DR
+  sorry_server 203.0.113.9 8080
+  real_server 198.51.100.10 80 { weight 3 }
+  real_server 198.51.100.11 80 { }
+}";
+        let l = load_str("t.conf", conf, Format::Keepalived, None);
+        assert!(l.is_valid(), "{}", l.diags.render());
+        // quorum lost: the sorry server alone, with the service's method
+        let t = table_weighted(&l.config, &|_| (vec![None, None], Some(1)));
+        let d: Vec<(String, i32, Fwd)> = t.services[0]
+            .dests
+            .iter()
+            .map(|(k, d)| (k.to_string(), d.weight, d.fwd))
+            .collect();
+        assert_eq!(d, vec![("203.0.113.9:8080".into(), 1, Fwd::Direct)]);
+        // quorum: the pool's weights, no sorry server
+        let t = table_weighted(&l.config, &|_| (vec![Some(3), Some(0)], None));
+        let w: Vec<i32> = t.services[0].dests.values().map(|d| d.weight).collect();
+        assert_eq!(w, vec![3, 0]);
     }
 }

@@ -60,6 +60,16 @@ impl Manager {
         self.sync_table(&want)
     }
 
+    /// Bring the kernel to `cfg` with the pools' weights.
+    pub fn sync_weighted(
+        &mut self,
+        cfg: &Config,
+        weights: &dyn Fn(usize) -> desired::PoolWeights,
+    ) -> io::Result<Summary> {
+        let want = desired::table_weighted(cfg, weights);
+        self.sync_table(&want)
+    }
+
     pub fn sync_table(&mut self, want: &Table) -> io::Result<Summary> {
         let have = self.ipvs.table()?;
         let ops = diff(want, &have, &self.owned, false);
