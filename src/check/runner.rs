@@ -2,9 +2,10 @@
 //! tokio task when the scheduler says so, feeds results back, and reports real-server
 //! health changes on a channel. Runs on the daemon's main runtime, never on the VRRP thread.
 
+use super::http::{self, UrlCheck};
 use super::scheduler::{Output, Scheduler, ServerId, Timing};
 use super::tcp::{self, Target};
-use crate::config::model::{CheckKind, Config};
+use crate::config::model::{CheckKind, Config, HttpProtocol};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -22,6 +23,7 @@ pub struct HealthChange {
 #[derive(Clone, Debug)]
 enum Probe {
     Tcp(Target),
+    Http(Target, Vec<UrlCheck>, HttpProtocol),
 }
 
 pub struct Checks {
@@ -53,7 +55,7 @@ impl Checks {
                 let port = rs.port.or(vs.port).unwrap_or(0);
                 for ch in &rs.checkers {
                     let e = &ch.effective;
-                    if ch.kind != CheckKind::Tcp {
+                    if !matches!(ch.kind, CheckKind::Tcp | CheckKind::HttpGet) {
                         skipped += 1;
                         continue;
                     }
@@ -64,15 +66,60 @@ impl Checks {
                     let bind = ch
                         .bindto
                         .map(|b| SocketAddr::new(b, ch.bind_port.unwrap_or(0)));
-                    c.probes.push(Probe::Tcp(Target {
+                    let target = Target {
                         addr,
                         bind,
                         bind_if: ch.bind_if.clone(),
                         fwmark: ch.fwmark,
                         timeout: secs(e.connect_timeout),
-                    }));
-                    c.names
-                        .push(format!("TCP_CHECK {addr} of {}", vs.describe()));
+                    };
+                    if ch.kind == CheckKind::HttpGet {
+                        let urls = ch
+                            .url
+                            .iter()
+                            .map(|u| {
+                                let host = u
+                                    .virtualhost
+                                    .clone()
+                                    .or_else(|| ch.virtualhost.clone())
+                                    .or_else(|| rs.virtualhost.clone())
+                                    .or_else(|| vs.virtualhost.clone())
+                                    .unwrap_or_else(|| http::default_host(addr));
+                                let mut invalid = None;
+                                let regex = u.regex.as_ref().and_then(|r| {
+                                    let caseless =
+                                        u.regex_options.iter().any(|o| o == "caseless");
+                                    let pat =
+                                        if caseless { format!("(?i){r}") } else { r.clone() };
+                                    regex::bytes::Regex::new(&pat)
+                                        .map_err(|err| {
+                                            warn!("HTTP_GET {addr}: regex '{r}': {err}; the url fails until it is fixed");
+                                            invalid = Some(format!("regex '{r}' is invalid"));
+                                        })
+                                        .ok()
+                                });
+                                UrlCheck {
+                                    path: u.path.clone(),
+                                    digest: u.digest.clone(),
+                                    status: u.status_code.clone(),
+                                    host,
+                                    regex,
+                                    regex_no_match: u.regex_no_match,
+                                    regex_min_offset: u.regex_min_offset.map(|x| x as usize),
+                                    regex_max_offset: u.regex_max_offset.map(|x| x as usize),
+                                    invalid,
+                                }
+                            })
+                            .collect();
+                        let proto = ch.http_protocol.unwrap_or(HttpProtocol::Http10);
+                        c.probes.push(Probe::Http(target, urls, proto));
+                        c.names
+                            .push(format!("HTTP_GET {addr} of {}", vs.describe()));
+                    } else {
+                        c.probes.push(Probe::Tcp(target));
+                        c.names
+                            .push(format!("TCP_CHECK {addr} of {}", vs.describe()));
+                    }
                     c.sched.add(
                         sid,
                         Timing {
@@ -88,7 +135,7 @@ impl Checks {
             }
         }
         if skipped > 0 {
-            warn!("{skipped} checker(s) of kinds other than TCP_CHECK are not run by this version: their real servers count as healthy for them");
+            warn!("{skipped} checker(s) of kinds other than TCP_CHECK and HTTP_GET are not run by this version: their real servers count as healthy for them");
         }
         c
     }
@@ -130,11 +177,14 @@ impl Checks {
             for o in out {
                 match o {
                     Output::Probe(id) => {
-                        let Probe::Tcp(t) = self.probes[id].clone();
+                        let probe = self.probes[id].clone();
                         let tx = rtx.clone();
                         let name = self.names[id].clone();
                         tokio::spawn(async move {
-                            let r = tcp::probe(&t).await;
+                            let r = match &probe {
+                                Probe::Tcp(t) => tcp::probe(t).await.map_err(|e| e.to_string()),
+                                Probe::Http(t, urls, proto) => http::probe(t, urls, *proto).await,
+                            };
                             if let Err(e) = &r {
                                 debug!("{name}: {e}");
                             }
@@ -186,6 +236,68 @@ mod tests {
             })
         );
         let _l2 = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+        let up = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
+        assert_eq!(
+            up.unwrap(),
+            Some(HealthChange {
+                rs: (0, 0),
+                up: true
+            })
+        );
+        task.abort();
+    }
+
+    #[tokio::test]
+    async fn http_get_follows_status_and_digest() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        let healthy = Arc::new(AtomicBool::new(true));
+        let h = healthy.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut s, _)) = l.accept().await else {
+                    return;
+                };
+                let mut buf = [0u8; 1024];
+                let n = s.read(&mut buf).await.unwrap_or(0);
+                let req = String::from_utf8_lossy(&buf[..n]).to_string();
+                assert!(
+                    req.starts_with(
+                        "GET /health HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\nHost: "
+                    ),
+                    "{req}"
+                );
+                let body: &[u8] = if h.load(Ordering::SeqCst) {
+                    b"HTTP/1.0 200 OK\r\n\r\nhello"
+                } else {
+                    b"HTTP/1.0 200 OK\r\n\r\nchanged"
+                };
+                let _ = s.write_all(body).await;
+            }
+        });
+        // md5("hello"): a changed body fails the digest
+        let conf = format!(
+            "virtual_server 192.0.2.1 80 {{\n real_server 127.0.0.1 {port} {{\n HTTP_GET {{\n url {{\n path /health\n digest 5d41402abc4b2a76b9719d911017c592\n }}\n connect_timeout 1\n retry 0\n }}\n delay_loop 0.2\n }}\n}}"
+        );
+        let loaded = load_str("t.conf", &conf, Format::Keepalived, None);
+        assert!(loaded.is_valid(), "{}", loaded.diags.render());
+        let checks = Checks::from_config(&loaded.config, Instant::now());
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(checks.run(tx));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        healthy.store(false, Ordering::SeqCst);
+        let down = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
+        assert_eq!(
+            down.unwrap(),
+            Some(HealthChange {
+                rs: (0, 0),
+                up: false
+            })
+        );
+        healthy.store(true, Ordering::SeqCst);
         let up = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
         assert_eq!(
             up.unwrap(),

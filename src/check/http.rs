@@ -1,0 +1,220 @@
+//! HTTP_GET, byte for byte as keepalived does it: `GET <path> HTTP/1.x` with
+//! `User-Agent: KeepAliveClient` and `Host:`, the whole answer read to the end, the status
+//! checked against `status_code` (any 2xx when none is given), the body's MD5 against
+//! `digest` (over the raw bytes after the headers, not de-chunked: keepalived's genhash
+//! computes it the same way), and `regex` searched in the body. Every url must pass.
+
+use super::tcp::{self, Target};
+use crate::config::model::{HttpProtocol, StatusRange};
+use md5::{Digest, Md5};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A hostile or broken server cannot make a probe hold more than this.
+pub const MAX_RESPONSE: usize = 16 << 20;
+
+#[derive(Clone, Debug)]
+pub struct UrlCheck {
+    pub path: String,
+    pub digest: Option<String>,
+    pub status: Vec<StatusRange>,
+    pub host: String,
+    pub regex: Option<regex::bytes::Regex>,
+    pub regex_no_match: bool,
+    pub regex_min_offset: Option<usize>,
+    pub regex_max_offset: Option<usize>,
+    /// A setting that cannot work (an invalid regex): the url always fails, saying why.
+    pub invalid: Option<String>,
+}
+
+/// The request bytes.
+pub fn request(path: &str, host: &str, proto: HttpProtocol) -> Vec<u8> {
+    let (version, close) = match proto {
+        HttpProtocol::Http10 => ("1.0", false),
+        HttpProtocol::Http10C => ("1.0", true),
+        // the answer is read to its end: the connection must close after it
+        HttpProtocol::Http11 => ("1.1", true),
+    };
+    let mut r =
+        format!("GET {path} HTTP/{version}\r\nUser-Agent: KeepAliveClient\r\nHost: {host}\r\n");
+    if close {
+        r.push_str("Connection: close\r\n");
+    }
+    r.push_str("\r\n");
+    r.into_bytes()
+}
+
+/// The Host header keepalived sends without a virtualhost: the address, with the port
+/// when it is not 80.
+pub fn default_host(addr: std::net::SocketAddr) -> String {
+    let ip = match addr.ip() {
+        std::net::IpAddr::V6(a) => format!("[{a}]"),
+        a => a.to_string(),
+    };
+    if addr.port() == 80 {
+        ip
+    } else {
+        format!("{ip}:{}", addr.port())
+    }
+}
+
+/// Judge one answer; Err(why) on failure.
+pub fn judge(u: &UrlCheck, answer: &[u8]) -> Result<(), String> {
+    if let Some(why) = &u.invalid {
+        return Err(why.clone());
+    }
+    let line_end = answer
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .ok_or("no status line")?;
+    let line = String::from_utf8_lossy(&answer[..line_end]);
+    let code: u16 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| format!("bad status line '{line}'"))?;
+    let ok = if u.status.is_empty() {
+        (200..300).contains(&code)
+    } else {
+        u.status.iter().any(|r| (r.first..=r.last).contains(&code))
+    };
+    if !ok {
+        return Err(format!("status {code}"));
+    }
+    let body_at = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| p + 4)
+        .ok_or("no end of headers")?;
+    let body = &answer[body_at..];
+    if let Some(want) = &u.digest {
+        let got = hex(&Md5::digest(body));
+        if !got.eq_ignore_ascii_case(want) {
+            return Err(format!("digest {got}, expected {want}"));
+        }
+    }
+    if let Some(re) = &u.regex {
+        let from = u.regex_min_offset.unwrap_or(0).min(body.len());
+        let to = u
+            .regex_max_offset
+            .map_or(body.len(), |m| m.min(body.len()))
+            .max(from);
+        let found = re.is_match(&body[from..to]);
+        if found == u.regex_no_match {
+            return Err(if found {
+                "regex matched (regex_no_match)".into()
+            } else {
+                "regex not matched".into()
+            });
+        }
+    }
+    Ok(())
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Fetch one url and judge it.
+pub async fn probe_url(t: &Target, u: &UrlCheck, proto: HttpProtocol) -> Result<(), String> {
+    let mut s = tcp::connect(t).await.map_err(|e| e.to_string())?;
+    let io = async {
+        s.write_all(&request(&u.path, &u.host, proto)).await?;
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            let n = s.read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            if answer.len() + n > MAX_RESPONSE {
+                return Err(std::io::Error::other("answer larger than 16 MB"));
+            }
+            answer.extend_from_slice(&buf[..n]);
+        }
+        Ok(answer)
+    };
+    let answer = match tokio::time::timeout(t.timeout.max(Duration::from_millis(1)), io).await {
+        Ok(Ok(a)) => a,
+        Ok(Err(e)) => return Err(e.to_string()),
+        Err(_) => return Err(format!("no complete answer within {:?}", t.timeout)),
+    };
+    judge(u, &answer)
+}
+
+/// All urls, in order; the first failure ends the probe.
+pub async fn probe(t: &Target, urls: &[UrlCheck], proto: HttpProtocol) -> Result<(), String> {
+    for u in urls {
+        probe_url(t, u, proto)
+            .await
+            .map_err(|e| format!("{}: {e}", u.path))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url() -> UrlCheck {
+        UrlCheck {
+            path: "/".into(),
+            digest: None,
+            status: Vec::new(),
+            host: "192.0.2.1".into(),
+            regex: None,
+            regex_no_match: false,
+            regex_min_offset: None,
+            regex_max_offset: None,
+            invalid: None,
+        }
+    }
+
+    #[test]
+    fn request_bytes_as_keepalived_sends_them() {
+        assert_eq!(
+            request("/health", "192.0.2.1:8080", HttpProtocol::Http10),
+            b"GET /health HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\nHost: 192.0.2.1:8080\r\n\r\n"
+        );
+        assert!(String::from_utf8(request("/", "h", HttpProtocol::Http11))
+            .unwrap()
+            .contains(
+                "HTTP/1.1\r\nUser-Agent: KeepAliveClient\r\nHost: h\r\nConnection: close\r\n\r\n"
+            ));
+        assert_eq!(
+            default_host("[2001:db8::1]:80".parse().unwrap()),
+            "[2001:db8::1]"
+        );
+    }
+
+    #[test]
+    fn status_digest_and_regex() {
+        let ok = b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nhello";
+        assert_eq!(judge(&url(), ok), Ok(()));
+        assert!(judge(&url(), b"HTTP/1.0 503 Busy\r\n\r\n").is_err());
+        let mut u = url();
+        u.status = vec![StatusRange {
+            first: 500,
+            last: 503,
+        }];
+        assert_eq!(judge(&u, b"HTTP/1.0 503 Busy\r\n\r\n"), Ok(()));
+        let mut u = url();
+        // md5("hello")
+        u.digest = Some("5d41402abc4b2a76b9719d911017c592".into());
+        assert_eq!(judge(&u, ok), Ok(()));
+        u.digest = Some("00000000000000000000000000000000".into());
+        assert!(judge(&u, ok).unwrap_err().starts_with("digest 5d41402a"));
+        // a chunked body is hashed as it came, chunk sizes included (as keepalived)
+        let chunked =
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+        let mut u = url();
+        u.digest = Some(hex(&Md5::digest(b"5\r\nhello\r\n0\r\n\r\n")));
+        assert_eq!(judge(&u, chunked), Ok(()));
+        let mut u = url();
+        u.regex = Some(regex::bytes::Regex::new("hel+o").unwrap());
+        assert_eq!(judge(&u, ok), Ok(()));
+        u.regex_no_match = true;
+        assert!(judge(&u, ok).is_err());
+        assert!(judge(&url(), b"garbage").is_err());
+    }
+}
