@@ -1,8 +1,9 @@
-//! Health checks: the sans-IO scheduler and pools, the probes (TCP_CHECK, HTTP_GET so far) and the
+//! Health checks: the sans-IO scheduler and pools, the probes (TCP_CHECK, HTTP_GET, SMTP_CHECK so far) and the
 //! runner that drives them on the daemon's main runtime.
 
 pub mod http;
 pub mod pool;
 pub mod runner;
 pub mod scheduler;
+pub mod smtp;
 pub mod tcp;

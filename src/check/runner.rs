@@ -4,6 +4,7 @@
 
 use super::http::{self, UrlCheck};
 use super::scheduler::{Output, Scheduler, ServerId, Timing};
+use super::smtp;
 use super::tcp::{self, Target};
 use crate::config::model::{CheckKind, Config, HttpProtocol};
 use std::net::SocketAddr;
@@ -24,6 +25,7 @@ pub struct HealthChange {
 enum Probe {
     Tcp(Target),
     Http(Target, Vec<UrlCheck>, HttpProtocol),
+    Smtp(Vec<Target>, String),
 }
 
 pub struct Checks {
@@ -55,7 +57,10 @@ impl Checks {
                 let port = rs.port.or(vs.port).unwrap_or(0);
                 for ch in &rs.checkers {
                     let e = &ch.effective;
-                    if !matches!(ch.kind, CheckKind::Tcp | CheckKind::HttpGet) {
+                    if !matches!(
+                        ch.kind,
+                        CheckKind::Tcp | CheckKind::HttpGet | CheckKind::Smtp
+                    ) {
                         skipped += 1;
                         continue;
                     }
@@ -73,7 +78,39 @@ impl Checks {
                         fwmark: ch.fwmark,
                         timeout: secs(e.connect_timeout),
                     };
-                    if ch.kind == CheckKind::HttpGet {
+                    if ch.kind == CheckKind::Smtp {
+                        // each `host` block, or the real server itself
+                        let hosts: Vec<Target> = if ch.host.is_empty() {
+                            vec![target]
+                        } else {
+                            ch.host
+                                .iter()
+                                .map(|h| Target {
+                                    addr: SocketAddr::new(
+                                        h.connect_ip.unwrap_or(addr.ip()),
+                                        h.connect_port.unwrap_or(addr.port()),
+                                    ),
+                                    bind: h
+                                        .bindto
+                                        .map(|b| SocketAddr::new(b, h.bind_port.unwrap_or(0))),
+                                    bind_if: h.bind_if.clone(),
+                                    fwmark: h.fwmark,
+                                    timeout: h
+                                        .connect_timeout
+                                        .map_or(secs(e.connect_timeout), secs),
+                                })
+                                .collect()
+                        };
+                        let helo = ch
+                            .helo_name
+                            .clone()
+                            .or_else(|| cfg.global_defs.smtp_helo_name.clone())
+                            .or_else(crate::config::short_hostname)
+                            .unwrap_or_else(|| "localhost".into());
+                        c.probes.push(Probe::Smtp(hosts, helo));
+                        c.names
+                            .push(format!("SMTP_CHECK {addr} of {}", vs.describe()));
+                    } else if ch.kind == CheckKind::HttpGet {
                         let urls = ch
                             .url
                             .iter()
@@ -135,7 +172,7 @@ impl Checks {
             }
         }
         if skipped > 0 {
-            warn!("{skipped} checker(s) of kinds other than TCP_CHECK and HTTP_GET are not run by this version: their real servers count as healthy for them");
+            warn!("{skipped} checker(s) of kinds other than TCP_CHECK, HTTP_GET and SMTP_CHECK are not run by this version: their real servers count as healthy for them");
         }
         c
     }
@@ -184,6 +221,7 @@ impl Checks {
                             let r = match &probe {
                                 Probe::Tcp(t) => tcp::probe(t).await.map_err(|e| e.to_string()),
                                 Probe::Http(t, urls, proto) => http::probe(t, urls, *proto).await,
+                                Probe::Smtp(hosts, helo) => smtp::probe(hosts, helo).await,
                             };
                             if let Err(e) = &r {
                                 debug!("{name}: {e}");
