@@ -1324,10 +1324,15 @@ fn ten_percent_change_and_restart_without_dropping_a_connection() {
         "--dont-release-ipvs kept the service"
     );
     let mut ld2 = start("ld2.log");
-    std::thread::sleep(Duration::from_secs(3));
-    let log2 = std::fs::read_to_string(lab.dir.path().join("ld2.log")).unwrap_or_default();
+    // wait (bounded) until the new daemon has synchronised
+    let read2 = || std::fs::read_to_string(lab.dir.path().join("ld2.log")).unwrap_or_default();
+    let end = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < end && !read2().contains("change(s) written") {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log2 = read2();
     assert!(
-        log2.contains("0 change(s) written"),
+        log2.contains(" 0 change(s) written"),
         "adopted without writes: {log2}"
     );
     client.stdin.take().unwrap().write_all(b"\n").unwrap();

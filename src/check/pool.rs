@@ -130,25 +130,26 @@ impl Pools {
     fn members(
         cfg: &crate::config::model::Config,
         vi: usize,
-        up: &dyn Fn(usize, usize) -> bool,
+        up: &dyn Fn(usize, usize) -> Option<u32>,
     ) -> Vec<Member> {
         cfg.virtual_server[vi]
             .real_server
             .iter()
             .enumerate()
             .map(|(ri, rs)| Member {
-                weight: rs.effective.weight.0,
-                healthy: up(vi, ri),
+                weight: up(vi, ri).unwrap_or(rs.effective.weight.0),
+                healthy: up(vi, ri).is_some(),
                 inhibit_on_failure: rs.effective.inhibit_on_failure,
             })
             .collect()
     }
 
-    /// Re-evaluate every pool; the quorum events, by virtual server.
+    /// Re-evaluate every pool; the quorum events, by virtual server. `up(vs, rs)`: None
+    /// when the real server failed, else its weight (configured, or set by misc_dynamic).
     pub fn update(
         &mut self,
         cfg: &crate::config::model::Config,
-        up: &dyn Fn(usize, usize) -> bool,
+        up: &dyn Fn(usize, usize) -> Option<u32>,
     ) -> Vec<(usize, QuorumEvent)> {
         let mut ev = Vec::new();
         for (vi, p) in self.pools.iter_mut().enumerate() {
@@ -167,7 +168,7 @@ impl Pools {
         &self,
         cfg: &crate::config::model::Config,
         vi: usize,
-        up: &dyn Fn(usize, usize) -> bool,
+        up: &dyn Fn(usize, usize) -> Option<u32>,
     ) -> (Vec<Desired>, Desired) {
         match self.pools.get(vi) {
             Some(p) => p.desired(&Self::members(cfg, vi, up)),

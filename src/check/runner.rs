@@ -4,9 +4,11 @@
 
 use super::http::{self, UrlCheck};
 use super::scheduler::{Output, Scheduler, ServerId, Timing};
-use super::smtp;
 use super::tcp::{self, Target};
+use super::{misc, smtp};
 use crate::config::model::{CheckKind, Config, HttpProtocol};
+use crate::config::types::Script;
+use crate::notify::exec::RunAs;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -19,6 +21,8 @@ pub type RsIndex = (usize, usize);
 pub struct HealthChange {
     pub rs: RsIndex,
     pub up: bool,
+    /// A MISC_CHECK with misc_dynamic set this weight (None: the configured one).
+    pub weight: Option<u32>,
 }
 
 #[derive(Clone, Debug)]
@@ -26,6 +30,7 @@ enum Probe {
     Tcp(Target),
     Http(Target, Vec<UrlCheck>, HttpProtocol),
     Smtp(Vec<Target>, String),
+    Misc(Script, Duration, bool),
 }
 
 pub struct Checks {
@@ -33,6 +38,10 @@ pub struct Checks {
     probes: Vec<Probe>,
     servers: Vec<RsIndex>,
     names: Vec<String>,
+    /// Per checker: its server (index into `servers`) and the last dynamic weight.
+    server_of: Vec<usize>,
+    weights: Vec<Option<u32>>,
+    run_as: Option<RunAs>,
 }
 
 fn secs(s: crate::config::types::Secs) -> Duration {
@@ -42,12 +51,15 @@ fn secs(s: crate::config::types::Secs) -> Duration {
 impl Checks {
     /// The checkers this version runs (TCP_CHECK); the others are reported once and their
     /// real servers count as healthy for them.
-    pub fn from_config(cfg: &Config, now: Instant) -> Checks {
+    pub fn from_config(cfg: &Config, now: Instant, run_as: Option<RunAs>) -> Checks {
         let mut c = Checks {
             sched: Scheduler::new(now.elapsed().as_nanos() as u64 ^ 0x9e37_79b9_7f4a_7c15),
             probes: Vec::new(),
             servers: Vec::new(),
             names: Vec::new(),
+            server_of: Vec::new(),
+            weights: Vec::new(),
+            run_as,
         };
         let mut skipped = 0usize;
         for (vi, vs) in cfg.virtual_server.iter().enumerate() {
@@ -59,7 +71,7 @@ impl Checks {
                     let e = &ch.effective;
                     if !matches!(
                         ch.kind,
-                        CheckKind::Tcp | CheckKind::HttpGet | CheckKind::Smtp
+                        CheckKind::Tcp | CheckKind::HttpGet | CheckKind::Smtp | CheckKind::Misc
                     ) {
                         skipped += 1;
                         continue;
@@ -78,7 +90,25 @@ impl Checks {
                         fwmark: ch.fwmark,
                         timeout: secs(e.connect_timeout),
                     };
-                    if ch.kind == CheckKind::Smtp {
+                    if ch.kind == CheckKind::Misc {
+                        let Some(script) = ch.misc_path.clone() else {
+                            skipped += 1;
+                            continue;
+                        };
+                        let mut script = script;
+                        if let Some(u) = &ch.user {
+                            script.user = Some(u.user.clone());
+                            script.group = u.group.clone();
+                        }
+                        let timeout = ch.misc_timeout.map_or(secs(e.delay_loop), secs);
+                        c.probes.push(Probe::Misc(
+                            script,
+                            timeout,
+                            ch.misc_dynamic.unwrap_or(false),
+                        ));
+                        c.names
+                            .push(format!("MISC_CHECK {} of {}", rs.ip, vs.describe()));
+                    } else if ch.kind == CheckKind::Smtp {
                         // each `host` block, or the real server itself
                         let hosts: Vec<Target> = if ch.host.is_empty() {
                             vec![target]
@@ -157,6 +187,8 @@ impl Checks {
                         c.names
                             .push(format!("TCP_CHECK {addr} of {}", vs.describe()));
                     }
+                    c.server_of.push(sid);
+                    c.weights.push(None);
                     c.sched.add(
                         sid,
                         Timing {
@@ -172,7 +204,7 @@ impl Checks {
             }
         }
         if skipped > 0 {
-            warn!("{skipped} checker(s) of kinds other than TCP_CHECK, HTTP_GET and SMTP_CHECK are not run by this version: their real servers count as healthy for them");
+            warn!("{skipped} checker(s) of kinds other than TCP_CHECK, HTTP_GET, SMTP_CHECK and MISC_CHECK are not run by this version: their real servers count as healthy for them");
         }
         c
     }
@@ -191,7 +223,8 @@ impl Checks {
 
     /// Run until the receiver of `changes` is gone.
     pub async fn run(mut self, changes: mpsc::UnboundedSender<HealthChange>) {
-        let (rtx, mut results) = mpsc::unbounded_channel::<(usize, bool)>();
+        let (rtx, mut results) = mpsc::unbounded_channel::<(usize, bool, Option<u32>)>();
+        let run_as = self.run_as;
         loop {
             let deadline = self.sched.next_timeout();
             let sleep = async {
@@ -203,11 +236,21 @@ impl Checks {
             let mut out = Vec::new();
             tokio::select! {
                 _ = sleep => self.sched.poll(Instant::now(), &mut out),
-                Some((id, ok)) = results.recv() => {
-                    self.sched.result(id, ok, Instant::now(), &mut out);
+                Some(first) = results.recv() => {
                     // several results may be waiting: take them all
-                    while let Ok((id, ok)) = results.try_recv() {
+                    let mut next = Some(first);
+                    while let Some((id, ok, weight)) = next {
                         self.sched.result(id, ok, Instant::now(), &mut out);
+                        if let Some(w) = weight {
+                            if self.weights[id] != Some(w) {
+                                self.weights[id] = Some(w);
+                                let rs = self.servers[self.server_of[id]];
+                                if changes.send(HealthChange { rs, up: true, weight: Some(w) }).is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                        next = results.try_recv().ok();
                     }
                 }
             }
@@ -222,11 +265,21 @@ impl Checks {
                                 Probe::Tcp(t) => tcp::probe(t).await.map_err(|e| e.to_string()),
                                 Probe::Http(t, urls, proto) => http::probe(t, urls, *proto).await,
                                 Probe::Smtp(hosts, helo) => smtp::probe(hosts, helo).await,
+                                Probe::Misc(script, timeout, dynamic) => {
+                                    match misc::probe(script, run_as, *timeout, *dynamic).await {
+                                        misc::Verdict::Up => Ok(()),
+                                        misc::Verdict::UpWithWeight(w) => {
+                                            let _ = tx.send((id, true, Some(w)));
+                                            return;
+                                        }
+                                        misc::Verdict::Down(why) => Err(why),
+                                    }
+                                }
                             };
                             if let Err(e) = &r {
                                 debug!("{name}: {e}");
                             }
-                            let _ = tx.send((id, r.is_ok()));
+                            let _ = tx.send((id, r.is_ok(), None));
                         });
                     }
                     Output::Checker { id, up } => {
@@ -234,7 +287,14 @@ impl Checks {
                     }
                     Output::Server { id, up } => {
                         let rs = self.servers[id as ServerId];
-                        if changes.send(HealthChange { rs, up }).is_err() {
+                        if changes
+                            .send(HealthChange {
+                                rs,
+                                up,
+                                weight: None,
+                            })
+                            .is_err()
+                        {
                             return;
                         }
                     }
@@ -258,7 +318,7 @@ mod tests {
         );
         let loaded = load_str("t.conf", &conf, Format::Keepalived, None);
         assert!(loaded.is_valid(), "{}", loaded.diags.render());
-        let checks = Checks::from_config(&loaded.config, Instant::now());
+        let checks = Checks::from_config(&loaded.config, Instant::now(), None);
         assert!(!checks.is_empty());
         assert!(checks.healthy((0, 0)));
         let (tx, mut rx) = mpsc::unbounded_channel();
@@ -270,7 +330,8 @@ mod tests {
             down.unwrap(),
             Some(HealthChange {
                 rs: (0, 0),
-                up: false
+                up: false,
+                weight: None
             })
         );
         let _l2 = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
@@ -279,7 +340,8 @@ mod tests {
             up.unwrap(),
             Some(HealthChange {
                 rs: (0, 0),
-                up: true
+                up: true,
+                weight: None
             })
         );
         task.abort();
@@ -322,7 +384,7 @@ mod tests {
         );
         let loaded = load_str("t.conf", &conf, Format::Keepalived, None);
         assert!(loaded.is_valid(), "{}", loaded.diags.render());
-        let checks = Checks::from_config(&loaded.config, Instant::now());
+        let checks = Checks::from_config(&loaded.config, Instant::now(), None);
         let (tx, mut rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(checks.run(tx));
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -332,7 +394,8 @@ mod tests {
             down.unwrap(),
             Some(HealthChange {
                 rs: (0, 0),
-                up: false
+                up: false,
+                weight: None
             })
         );
         healthy.store(true, Ordering::SeqCst);
@@ -341,7 +404,8 @@ mod tests {
             up.unwrap(),
             Some(HealthChange {
                 rs: (0, 0),
-                up: true
+                up: true,
+                weight: None
             })
         );
         task.abort();

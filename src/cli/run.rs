@@ -324,10 +324,10 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
 
     // health checks feed IPVS: a real server whose checks fail leaves its service
     let (htx, mut hrx) = mpsc::unbounded_channel::<HealthChange>();
-    let mut down: HashSet<RsIndex> = HashSet::new();
-    let mut checks_task = start_checks(&cfg, &mut down, &htx, lvs.is_some());
+    let mut health = Health::default();
+    let mut checks_task = start_checks(&cfg, &mut health.down, &htx, lvs.is_some(), run_as);
     let mut pools = Pools::from_config(&cfg);
-    apply_health(&cfg, &down, &mut pools, &mut lvs, run_as);
+    apply_health(&cfg, &health, &mut pools, &mut lvs, run_as);
     let signals = Signals::new();
     let Ok(mut signals) = signals else {
         error!("cannot install signal handlers");
@@ -344,13 +344,21 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                     .get(h.rs.0)
                     .and_then(|v| v.real_server.get(h.rs.1).map(|r| format!("real_server {} of {}", r.ip, v.describe())))
                     .unwrap_or_default();
-                info!("{name} is {}", if h.up { "healthy" } else { "failed" });
-                if h.up {
-                    down.remove(&h.rs);
-                } else {
-                    down.insert(h.rs);
+                match h.weight {
+                    Some(w) => {
+                        info!("{name}: weight {w} (misc_dynamic)");
+                        health.weight.insert(h.rs, w);
+                    }
+                    None => {
+                        info!("{name} is {}", if h.up { "healthy" } else { "failed" });
+                        if h.up {
+                            health.down.remove(&h.rs);
+                        } else {
+                            health.down.insert(h.rs);
+                        }
+                    }
                 }
-                apply_health(&cfg, &down, &mut pools, &mut lvs, run_as);
+                apply_health(&cfg, &health, &mut pools, &mut lvs, run_as);
             }
             s = signals.next() => match s {
                 Sig::Stop(name) => {
@@ -363,8 +371,11 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                         if let Some(t) = checks_task.take() {
                             t.abort();
                         }
-                        checks_task = start_checks(&cfg, &mut down, &htx, lvs.is_some());
-                        apply_health(&cfg, &down, &mut pools, &mut lvs, run_as);
+                        health.weight.clear();
+                        checks_task =
+                            start_checks(&cfg, &mut health.down, &htx, lvs.is_some(), run_as);
+                        pools = Pools::from_config(&cfg);
+                        apply_health(&cfg, &health, &mut pools, &mut lvs, run_as);
                     }
                 }
             },
@@ -396,6 +407,13 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
     0
 }
 
+/// Real servers' health: the failed ones, and weights set by misc_dynamic.
+#[derive(Default)]
+struct Health {
+    down: HashSet<RsIndex>,
+    weight: HashMap<RsIndex, u32>,
+}
+
 /// Start the health checks of `cfg` (when IPVS is programmed), with the initial health of
 /// every real server in `down`.
 fn start_checks(
@@ -403,12 +421,13 @@ fn start_checks(
     down: &mut HashSet<RsIndex>,
     tx: &mpsc::UnboundedSender<HealthChange>,
     ipvs: bool,
+    run_as: Option<exec::RunAs>,
 ) -> Option<tokio::task::JoinHandle<()>> {
     down.clear();
     if !ipvs {
         return None;
     }
-    let checks = Checks::from_config(cfg, std::time::Instant::now());
+    let checks = Checks::from_config(cfg, std::time::Instant::now(), run_as);
     for (vi, vs) in cfg.virtual_server.iter().enumerate() {
         for ri in 0..vs.real_server.len() {
             if !checks.healthy((vi, ri)) {
@@ -427,12 +446,23 @@ fn start_checks(
 /// Quorum changes run quorum_up / quorum_down.
 fn apply_health(
     cfg: &Config,
-    down: &HashSet<RsIndex>,
+    health: &Health,
     pools: &mut Pools,
     lvs: &mut Option<Manager>,
     run_as: Option<exec::RunAs>,
 ) {
-    let up = |vi: usize, ri: usize| !down.contains(&(vi, ri));
+    let up =
+        |vi: usize, ri: usize| {
+            if health.down.contains(&(vi, ri)) {
+                None
+            } else {
+                Some(
+                    health.weight.get(&(vi, ri)).copied().unwrap_or_else(|| {
+                        cfg.virtual_server[vi].real_server[ri].effective.weight.0
+                    }),
+                )
+            }
+        };
     for (vi, ev) in pools.update(cfg, &up) {
         let vs = &cfg.virtual_server[vi];
         let (word, script) = match ev {
