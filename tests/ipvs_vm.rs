@@ -587,10 +587,11 @@ ip netns exec {t}dir sysctl -qw net.ipv4.ip_forward=1
                 .unwrap(),
         );
     }
+    let marker = dir.path().join("notified");
     let conf = |both: bool| {
         format!(
             "static_ipaddress {{\n 192.0.2.100/24 dev eth0\n}}\nvirtual_server 192.0.2.100 80 {{\n lb_algo rr\n lb_kind NAT\n protocol TCP\n real_server 198.51.100.10 80 {{\n }}\n{}}}\n",
-            if both { " real_server 198.51.100.11 80 {\n  TCP_CHECK {\n   connect_timeout 1\n   retry 0\n  }\n  delay_loop 1\n }\n" } else { "" }
+            if both { format!(" real_server 198.51.100.11 80 {{\n  TCP_CHECK {{\n   connect_timeout 1\n   retry 0\n  }}\n  delay_loop 1\n  notify_down \"/bin/sh -c 'echo down >> {}'\"\n }}\n", marker.display()) } else { String::new() }
         )
     };
     let cfile = dir.path().join("ld.conf");
@@ -659,6 +660,15 @@ ip netns exec {t}dir sysctl -qw net.ipv4.ip_forward=1
     );
     let after_check: Vec<String> = (0..4).map(|_| fetch()).collect();
     assert!(after_check.iter().all(|r| r == "one"), "{after_check:?}");
+    // its notify_down ran, once
+    let end = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < end && !marker.exists() {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        std::fs::read_to_string(&marker).unwrap_or_default(),
+        "down\n"
+    );
 
     // reload without the second real server
     std::fs::write(&cfile, conf(false)).unwrap();

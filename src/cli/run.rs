@@ -14,9 +14,9 @@ use crate::ipvs::manager::Manager;
 use crate::net::addr::{self, Kernel};
 use crate::net::no_accept;
 use crate::net::rtnl::Rtnl;
-use crate::notify::exec;
 use crate::notify::vrrp::Notifier;
 use crate::notify::vrrp::NOTIFY_TIMEOUT;
+use crate::notify::{exec, fifo};
 use crate::vrrp::{shell, spec, track_file, track_script};
 use clap::Args;
 use std::collections::{HashMap, HashSet};
@@ -325,9 +325,23 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
     // health checks feed IPVS: a real server whose checks fail leaves its service
     let (htx, mut hrx) = mpsc::unbounded_channel::<HealthChange>();
     let mut health = Health::default();
+    if !cfg.virtual_server.is_empty() {
+        for f in [
+            &cfg.global_defs.notify_fifo,
+            &cfg.global_defs.lvs_notify_fifo,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            match fifo::Fifo::open(f, run_as) {
+                Ok(x) => health.fifos.push(x),
+                Err(e) => error!("{e}"),
+            }
+        }
+    }
     let mut checks_task = start_checks(&cfg, &mut health.down, &htx, lvs.is_some(), run_as);
     let mut pools = Pools::from_config(&cfg);
-    apply_health(&cfg, &health, &mut pools, &mut lvs, run_as);
+    apply_health(&cfg, &mut health, &mut pools, &mut lvs, run_as);
     let signals = Signals::new();
     let Ok(mut signals) = signals else {
         error!("cannot install signal handlers");
@@ -356,9 +370,10 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                         } else {
                             health.down.insert(h.rs);
                         }
+                        rs_notify(&cfg, &mut health, h.rs, h.up, run_as);
                     }
                 }
-                apply_health(&cfg, &health, &mut pools, &mut lvs, run_as);
+                apply_health(&cfg, &mut health, &mut pools, &mut lvs, run_as);
             }
             s = signals.next() => match s {
                 Sig::Stop(name) => {
@@ -375,7 +390,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                         checks_task =
                             start_checks(&cfg, &mut health.down, &htx, lvs.is_some(), run_as);
                         pools = Pools::from_config(&cfg);
-                        apply_health(&cfg, &health, &mut pools, &mut lvs, run_as);
+                        apply_health(&cfg, &mut health, &mut pools, &mut lvs, run_as);
                     }
                 }
             },
@@ -407,11 +422,46 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
     0
 }
 
-/// Real servers' health: the failed ones, and weights set by misc_dynamic.
+/// Real servers' health: the failed ones, weights set by misc_dynamic, and the FIFOs that
+/// hear of changes (notify_fifo, lvs_notify_fifo).
 #[derive(Default)]
 struct Health {
     down: HashSet<RsIndex>,
     weight: HashMap<RsIndex, u32>,
+    fifos: Vec<fifo::Fifo>,
+}
+
+/// A real server changed state: its notify_up / notify_down script and a FIFO line.
+fn rs_notify(
+    cfg: &Config,
+    health: &mut Health,
+    rs: RsIndex,
+    up: bool,
+    run_as: Option<exec::RunAs>,
+) {
+    let Some(vs) = cfg.virtual_server.get(rs.0) else {
+        return;
+    };
+    let Some(r) = vs.real_server.get(rs.1) else {
+        return;
+    };
+    let line = fifo::rs_line(vs, r, up);
+    for f in health.fifos.iter_mut() {
+        f.write_line(&line);
+    }
+    let script = if up {
+        r.notify_up.clone()
+    } else {
+        r.notify_down.clone()
+    };
+    if let Some(s) = script {
+        tokio::spawn(async move {
+            let o = exec::run(&s, &[], run_as, NOTIFY_TIMEOUT).await;
+            if !o.success() {
+                warn!("real-server notify script {}: {o}", s.command_line());
+            }
+        });
+    }
 }
 
 /// Start the health checks of `cfg` (when IPVS is programmed), with the initial health of
@@ -446,7 +496,7 @@ fn start_checks(
 /// Quorum changes run quorum_up / quorum_down.
 fn apply_health(
     cfg: &Config,
-    health: &Health,
+    health: &mut Health,
     pools: &mut Pools,
     lvs: &mut Option<Manager>,
     run_as: Option<exec::RunAs>,
@@ -470,6 +520,10 @@ fn apply_health(
             QuorumEvent::Lost => ("lost", vs.quorum_down.clone()),
         };
         warn!("{}: quorum {word}", vs.describe());
+        let line = fifo::vs_line(vs, ev == QuorumEvent::Gained);
+        for f in health.fifos.iter_mut() {
+            f.write_line(&line);
+        }
         if let Some(s) = script {
             tokio::spawn(async move {
                 let o = exec::run(&s, &[], run_as, NOTIFY_TIMEOUT).await;

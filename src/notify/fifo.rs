@@ -93,9 +93,74 @@ pub fn vrrp_line(kind: &str, name: &str, state: &str, priority: u8) -> String {
     format!("{kind} \"{name}\" {state} {priority}\n")
 }
 
+/// keepalived's name of a virtual server in FIFO lines: `[192.0.2.1]:tcp:80`,
+/// `FWM 7`, `[group]:80`.
+pub fn vs_name(vs: &crate::config::model::VirtualServer) -> String {
+    use crate::config::model::Protocol;
+    let proto = match vs.protocol {
+        Protocol::Tcp => "tcp",
+        Protocol::Udp => "udp",
+        Protocol::Sctp => "sctp",
+    };
+    if let Some(g) = &vs.group {
+        format!("[{g}]:{}", vs.port.unwrap_or(0))
+    } else if let Some(m) = vs.fwmark {
+        format!("FWM {m}")
+    } else {
+        format!(
+            "[{}]:{proto}:{}",
+            vs.ip.map(|a| a.to_string()).unwrap_or_default(),
+            vs.port.unwrap_or(0)
+        )
+    }
+}
+
+/// keepalived's line for a real server's health: `RS [ip]:tcp:port <vs> UP|DOWN`.
+pub fn rs_line(
+    vs: &crate::config::model::VirtualServer,
+    rs: &crate::config::model::RealServer,
+    up: bool,
+) -> String {
+    use crate::config::model::Protocol;
+    let proto = match vs.protocol {
+        Protocol::Tcp => "tcp",
+        Protocol::Udp => "udp",
+        Protocol::Sctp => "sctp",
+    };
+    format!(
+        "RS [{}]:{proto}:{} {} {}\n",
+        rs.ip,
+        rs.port.or(vs.port).unwrap_or(0),
+        vs_name(vs),
+        if up { "UP" } else { "DOWN" }
+    )
+}
+
+/// keepalived's line for a virtual server's quorum: `VS <vs> UP|DOWN`.
+pub fn vs_line(vs: &crate::config::model::VirtualServer, up: bool) -> String {
+    format!("VS {} {}\n", vs_name(vs), if up { "UP" } else { "DOWN" })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lvs_lines() {
+        use crate::config::{load_str, Format};
+        let l = load_str(
+            "t.conf",
+            "virtual_server 192.168.201.15 80 {\n real_server 1.2.3.4 80 { }\n}\nvirtual_server fwmark 7 {\n real_server 1.2.3.5 80 { }\n}",
+            Format::Keepalived,
+            None,
+        );
+        let vs = &l.config.virtual_server;
+        assert_eq!(
+            rs_line(&vs[0], &vs[0].real_server[0], false),
+            "RS [1.2.3.4]:tcp:80 [192.168.201.15]:tcp:80 DOWN\n"
+        );
+        assert_eq!(vs_line(&vs[1], true), "VS FWM 7 UP\n");
+    }
 
     #[test]
     fn line_format() {
