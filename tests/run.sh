@@ -27,6 +27,8 @@ fi
 if ! command -v vng >/dev/null; then
   echo "installing: virtme-ng (pip)"
   pip install -q virtme-ng
+  # pyenv (as on these machines) needs its shims refreshed for a new command
+  if command -v pyenv >/dev/null; then pyenv rehash; fi
   hash -r
 fi
 command -v vng >/dev/null || { echo "error: vng not on PATH after pip install virtme-ng" >&2; exit 1; }
