@@ -341,7 +341,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
     }
     let mut checks_task = start_checks(&cfg, &mut health.down, &htx, lvs.is_some(), run_as);
     let mut pools = Pools::from_config(&cfg);
-    apply_health(&cfg, &mut health, &mut pools, &mut lvs, run_as);
+    apply_health(&cfg, &mut health, &mut pools, &mut lvs, run_as, Some(""));
     let signals = Signals::new();
     let Ok(mut signals) = signals else {
         error!("cannot install signal handlers");
@@ -373,7 +373,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                         rs_notify(&cfg, &mut health, h.rs, h.up, run_as);
                     }
                 }
-                apply_health(&cfg, &mut health, &mut pools, &mut lvs, run_as);
+                apply_health(&cfg, &mut health, &mut pools, &mut lvs, run_as, None);
             }
             s = signals.next() => match s {
                 Sig::Stop(name) => {
@@ -390,7 +390,14 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                         checks_task =
                             start_checks(&cfg, &mut health.down, &htx, lvs.is_some(), run_as);
                         pools = Pools::from_config(&cfg);
-                        apply_health(&cfg, &mut health, &mut pools, &mut lvs, run_as);
+                        apply_health(
+                            &cfg,
+                            &mut health,
+                            &mut pools,
+                            &mut lvs,
+                            run_as,
+                            Some("reload: "),
+                        );
                     }
                 }
             },
@@ -494,12 +501,15 @@ fn start_checks(
 /// Bring IPVS to the config with the current health, through the pools (quorum with
 /// hysteresis, sorry server, inhibit_on_failure): a diff, so nothing changed is no write.
 /// Quorum changes run quorum_up / quorum_down.
+/// `summary`: at start ("") and reload ("reload: ") the IPVS summary is logged even when
+/// nothing was written.
 fn apply_health(
     cfg: &Config,
     health: &mut Health,
     pools: &mut Pools,
     lvs: &mut Option<Manager>,
     run_as: Option<exec::RunAs>,
+    summary: Option<&str>,
 ) {
     let up =
         |vi: usize, ri: usize| {
@@ -534,32 +544,34 @@ fn apply_health(
         }
     }
     if let Some(m) = lvs.as_mut() {
-        match m.sync_weighted(cfg, &|vi| pools.weights(cfg, vi, &up)) {
-            Ok(s) if s.ops > 0 => info!("IPVS: {} change(s) written for health", s.ops),
-            Ok(_) => {}
-            Err(e) => error!("IPVS: {e}"),
+        match (
+            m.sync_weighted(cfg, &|vi| pools.weights(cfg, vi, &up)),
+            summary,
+        ) {
+            (Ok(s), Some(label)) => info!(
+                "{label}IPVS: {} service(s), {} destination(s); {} change(s) written, {} refused",
+                s.services, s.dests, s.ops, s.failed
+            ),
+            (Ok(s), None) if s.ops > 0 => info!("IPVS: {} change(s) written for health", s.ops),
+            (Ok(_), None) => {}
+            (Err(e), _) => error!("IPVS: {e}"),
         }
     }
 }
 
-fn all_up(_: usize, _: usize) -> bool {
-    true
-}
-
+/// Open IPVS and apply the start-up settings; the table itself is written by
+/// `apply_health`, with the checks' initial health, so no real server the checks hold
+/// down is ever added for a moment.
 fn ipvs_start(cfg: &Config) -> std::io::Result<Manager> {
     let mut m = Manager::open()?;
     m.prepare(cfg)?;
-    let s = m.sync(cfg, &all_up)?;
-    info!(
-        "IPVS: {} service(s), {} destination(s); {} change(s) written, {} refused",
-        s.services, s.dests, s.ops, s.failed
-    );
     Ok(m)
 }
 
 /// SIGHUP: read and check the new configuration completely; invalid, the running one
-/// stays. Valid: IPVS is brought to it (a diff against the kernel). VRRP changes need a
-/// restart in this version (said, not ignored).
+/// stays (false). Valid: it becomes the running one; the caller brings IPVS to it (a diff
+/// against the kernel, with health). VRRP changes need a restart in this version (said,
+/// not ignored).
 fn reload(cfg: &mut Config, path: &Path, args: &RunArgs, lvs: &mut Option<Manager>) -> bool {
     info!("SIGHUP: reloading {}", path.display());
     let mut loaded = args.config.load();
@@ -586,19 +598,11 @@ fn reload(cfg: &mut Config, path: &Path, args: &RunArgs, lvs: &mut Option<Manage
     {
         warn!("reload: VRRP settings changed; this version applies them at the next restart");
     }
-    match lvs {
-        Some(m) => match m.sync(&new, &all_up) {
-            Ok(s) => info!(
-                "reload: IPVS {} service(s), {} destination(s); {} change(s) written, {} refused",
-                s.services, s.dests, s.ops, s.failed
-            ),
-            Err(e) => error!("reload: IPVS: {e}"),
-        },
-        None if !new.virtual_server.is_empty() => match ipvs_start(&new) {
+    if lvs.is_none() && !new.virtual_server.is_empty() {
+        match ipvs_start(&new) {
             Ok(m) => *lvs = Some(m),
             Err(e) => error!("reload: IPVS: {e}"),
-        },
-        None => {}
+        }
     }
     *cfg = new;
     true

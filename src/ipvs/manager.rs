@@ -54,12 +54,6 @@ impl Manager {
         Ok(())
     }
 
-    /// Bring the kernel to `cfg` (`up(vs, rs)`: real-server health).
-    pub fn sync(&mut self, cfg: &Config, up: &dyn Fn(usize, usize) -> bool) -> io::Result<Summary> {
-        let want = desired::table(cfg, up);
-        self.sync_table(&want)
-    }
-
     /// Bring the kernel to `cfg` with the pools' weights.
     pub fn sync_weighted(
         &mut self,
