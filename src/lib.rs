@@ -7,4 +7,5 @@ pub mod config;
 pub mod ipvs;
 pub mod net;
 pub mod notify;
+pub mod track;
 pub mod vrrp;

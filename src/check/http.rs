@@ -3,7 +3,9 @@
 //! checked against `status_code` (any 2xx when none is given), the body's MD5 against
 //! `digest` (over the raw bytes after the headers, not de-chunked: keepalived's genhash
 //! computes it the same way), and `regex` searched in the body. Every url must pass.
+//! SSL_GET is the same exchange over TLS (see ssl.rs).
 
+use super::ssl;
 use super::tcp::{self, Target};
 use crate::config::model::{HttpProtocol, StatusRange};
 use md5::{Digest, Md5};
@@ -25,6 +27,8 @@ pub struct UrlCheck {
     pub regex_max_offset: Option<usize>,
     /// A setting that cannot work (an invalid regex): the url always fails, saying why.
     pub invalid: Option<String>,
+    /// SSL_GET with enable_sni: the name sent.
+    pub sni: Option<String>,
 }
 
 /// The request bytes.
@@ -115,24 +119,55 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// Fetch one url and judge it.
-pub async fn probe_url(t: &Target, u: &UrlCheck, proto: HttpProtocol) -> Result<(), String> {
-    let mut s = tcp::connect(t).await.map_err(|e| e.to_string())?;
-    let io = async {
-        s.write_all(&request(&u.path, &u.host, proto)).await?;
-        let mut answer = Vec::new();
-        let mut buf = [0u8; 16 * 1024];
-        loop {
-            let n = s.read(&mut buf).await?;
-            if n == 0 {
-                break;
-            }
-            if answer.len() + n > MAX_RESPONSE {
-                return Err(std::io::Error::other("answer larger than 16 MB"));
-            }
-            answer.extend_from_slice(&buf[..n]);
+/// Send the request and read the answer to its end (or to a TLS close without
+/// close_notify, which keepalived also takes as the end).
+async fn exchange<S>(s: &mut S, req: &[u8]) -> std::io::Result<Vec<u8>>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    s.write_all(req).await?;
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        let n = match s.read(&mut buf).await {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !answer.is_empty() => 0,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            break;
         }
-        Ok(answer)
+        if answer.len() + n > MAX_RESPONSE {
+            return Err(std::io::Error::other("answer larger than 16 MB"));
+        }
+        answer.extend_from_slice(&buf[..n]);
+    }
+    Ok(answer)
+}
+
+/// Fetch one url (over TLS for SSL_GET) and judge it.
+pub async fn probe_url(
+    t: &Target,
+    u: &UrlCheck,
+    proto: HttpProtocol,
+    tls: Option<&Tls>,
+) -> Result<(), String> {
+    if let Some(why) = &u.invalid {
+        return Err(why.clone());
+    }
+    let req = request(&u.path, &u.host, proto);
+    let io = async {
+        let mut s = tcp::connect(t).await?;
+        match tls {
+            None => exchange(&mut s, &req).await,
+            Some(Err(why)) => Err(std::io::Error::other(why.clone())),
+            Some(Ok(config)) => {
+                let name = ssl::server_name(u.sni.as_deref(), t.addr.ip())
+                    .map_err(std::io::Error::other)?;
+                let mut s = ssl::connect(config.clone(), name, s).await?;
+                exchange(&mut s, &req).await
+            }
+        }
     };
     let answer = match tokio::time::timeout(t.timeout.max(Duration::from_millis(1)), io).await {
         Ok(Ok(a)) => a,
@@ -142,10 +177,18 @@ pub async fn probe_url(t: &Target, u: &UrlCheck, proto: HttpProtocol) -> Result<
     judge(u, &answer)
 }
 
+/// SSL_GET's client configuration, or why its `SSL` block cannot be used.
+pub type Tls = Result<std::sync::Arc<rustls::ClientConfig>, String>;
+
 /// All urls, in order; the first failure ends the probe.
-pub async fn probe(t: &Target, urls: &[UrlCheck], proto: HttpProtocol) -> Result<(), String> {
+pub async fn probe(
+    t: &Target,
+    urls: &[UrlCheck],
+    proto: HttpProtocol,
+    tls: Option<&Tls>,
+) -> Result<(), String> {
     for u in urls {
-        probe_url(t, u, proto)
+        probe_url(t, u, proto, tls)
             .await
             .map_err(|e| format!("{}: {e}", u.path))?;
     }
@@ -167,6 +210,7 @@ mod tests {
             regex_min_offset: None,
             regex_max_offset: None,
             invalid: None,
+            sni: None,
         }
     }
 

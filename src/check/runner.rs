@@ -1,18 +1,20 @@
-//! The checkers' I/O shell: builds the scheduler from the config, starts each probe as a
-//! tokio task when the scheduler says so, feeds results back, and reports real-server
-//! health changes on a channel. Runs on the daemon's main runtime, never on the VRRP thread.
+//! The checkers' I/O shell: builds the scheduler and the probes from the config, starts each
+//! probe as a tokio task when the scheduler says so, feeds results back, and reports
+//! real-server health and weight changes on a channel. Runs on the daemon's main runtime,
+//! never on the VRRP thread.
+//!
+//! A real server's weight is its configured weight, or the last misc_dynamic weight, plus
+//! what its FILE_CHECKs add (value x weight), within 0..=i32::MAX as keepalived keeps it.
 
-use super::http::{self, UrlCheck};
+use super::probe::{self, Probe, TlsCache, Verdict, FILE_FAULT};
 use super::scheduler::{Output, Scheduler, ServerId, Timing};
-use super::tcp::{self, Target};
-use super::{misc, smtp};
-use crate::config::model::{CheckKind, Config, HttpProtocol};
-use crate::config::types::Script;
+use crate::config::model::Config;
 use crate::notify::exec::RunAs;
-use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use crate::track::file;
+use std::collections::HashMap;
+use std::time::Instant;
 use tokio::sync::mpsc;
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
 /// A real server: (virtual_server index, real_server index) in the config.
 pub type RsIndex = (usize, usize);
@@ -21,210 +23,184 @@ pub type RsIndex = (usize, usize);
 pub struct HealthChange {
     pub rs: RsIndex,
     pub up: bool,
-    /// A MISC_CHECK with misc_dynamic set this weight (None: the configured one).
+    /// A new weight (misc_dynamic, FILE_CHECK); `up` is then not a change.
     pub weight: Option<u32>,
 }
 
-#[derive(Clone, Debug)]
-enum Probe {
-    Tcp(Target),
-    Http(Target, Vec<UrlCheck>, HttpProtocol),
-    Smtp(Vec<Target>, String),
-    Misc(Script, Duration, bool),
+struct Server {
+    rs: RsIndex,
+    base: u32,
+    /// The weight last reported (starts at `base`).
+    reported: u32,
+}
+
+struct Check {
+    probe: Probe,
+    name: String,
+    server: usize,
+    /// misc_dynamic's last weight.
+    dynamic: Option<u32>,
+    /// FILE_CHECK's current contribution.
+    offset: i64,
 }
 
 pub struct Checks {
     sched: Scheduler,
-    probes: Vec<Probe>,
-    servers: Vec<RsIndex>,
-    names: Vec<String>,
-    /// Per checker: its server (index into `servers`) and the last dynamic weight.
-    server_of: Vec<usize>,
-    weights: Vec<Option<u32>>,
+    checks: Vec<Check>,
+    servers: Vec<Server>,
     run_as: Option<RunAs>,
-}
-
-fn secs(s: crate::config::types::Secs) -> Duration {
-    s.as_duration()
+    files: HashMap<String, i64>,
 }
 
 impl Checks {
-    /// The checkers this version runs (TCP_CHECK); the others are reported once and their
-    /// real servers count as healthy for them.
-    pub fn from_config(cfg: &Config, now: Instant, run_as: Option<RunAs>) -> Checks {
+    /// Every checker of every real server. `files` holds the track_files' values now.
+    pub fn from_config(
+        cfg: &Config,
+        now: Instant,
+        run_as: Option<RunAs>,
+        files: HashMap<String, i64>,
+    ) -> Checks {
         let mut c = Checks {
             sched: Scheduler::new(now.elapsed().as_nanos() as u64 ^ 0x9e37_79b9_7f4a_7c15),
-            probes: Vec::new(),
+            checks: Vec::new(),
             servers: Vec::new(),
-            names: Vec::new(),
-            server_of: Vec::new(),
-            weights: Vec::new(),
             run_as,
+            files,
         };
-        let mut skipped = 0usize;
+        let mut tls = TlsCache::default();
         for (vi, vs) in cfg.virtual_server.iter().enumerate() {
             for (ri, rs) in vs.real_server.iter().enumerate() {
                 let sid = c.servers.len();
-                c.servers.push((vi, ri));
-                let port = rs.port.or(vs.port).unwrap_or(0);
+                let base = rs.effective.weight.0;
+                c.servers.push(Server {
+                    rs: (vi, ri),
+                    base,
+                    reported: base,
+                });
                 for ch in &rs.checkers {
+                    let (probe, name) = probe::build(cfg, vs, rs, ch, &mut tls);
                     let e = &ch.effective;
-                    if !matches!(
-                        ch.kind,
-                        CheckKind::Tcp | CheckKind::HttpGet | CheckKind::Smtp | CheckKind::Misc
-                    ) {
-                        skipped += 1;
-                        continue;
-                    }
-                    let addr = SocketAddr::new(
-                        e.connect_ip.unwrap_or(rs.ip),
-                        e.connect_port.unwrap_or(port),
-                    );
-                    let bind = ch
-                        .bindto
-                        .map(|b| SocketAddr::new(b, ch.bind_port.unwrap_or(0)));
-                    let target = Target {
-                        addr,
-                        bind,
-                        bind_if: ch.bind_if.clone(),
-                        fwmark: ch.fwmark,
-                        timeout: secs(e.connect_timeout),
+                    let mut timing = Timing {
+                        delay_loop: e.delay_loop.as_duration(),
+                        retry: e.retry,
+                        delay_before_retry: e.delay_before_retry.as_duration(),
+                        warmup: e.warmup.as_duration(),
+                        alpha: e.alpha,
                     };
-                    if ch.kind == CheckKind::Misc {
-                        let Some(script) = ch.misc_path.clone() else {
-                            skipped += 1;
-                            continue;
-                        };
-                        let mut script = script;
-                        if let Some(u) = &ch.user {
-                            script.user = Some(u.user.clone());
-                            script.group = u.group.clone();
-                        }
-                        let timeout = ch.misc_timeout.map_or(secs(e.delay_loop), secs);
-                        c.probes.push(Probe::Misc(
-                            script,
-                            timeout,
-                            ch.misc_dynamic.unwrap_or(false),
-                        ));
-                        c.names
-                            .push(format!("MISC_CHECK {} of {}", rs.ip, vs.describe()));
-                    } else if ch.kind == CheckKind::Smtp {
-                        // each `host` block, or the real server itself
-                        let hosts: Vec<Target> = if ch.host.is_empty() {
-                            vec![target]
-                        } else {
-                            ch.host
-                                .iter()
-                                .map(|h| Target {
-                                    addr: SocketAddr::new(
-                                        h.connect_ip.unwrap_or(addr.ip()),
-                                        h.connect_port.unwrap_or(addr.port()),
-                                    ),
-                                    bind: h
-                                        .bindto
-                                        .map(|b| SocketAddr::new(b, h.bind_port.unwrap_or(0))),
-                                    bind_if: h.bind_if.clone(),
-                                    fwmark: h.fwmark,
-                                    timeout: h
-                                        .connect_timeout
-                                        .map_or(secs(e.connect_timeout), secs),
-                                })
-                                .collect()
-                        };
-                        let helo = ch
-                            .helo_name
-                            .clone()
-                            .or_else(|| cfg.global_defs.smtp_helo_name.clone())
-                            .or_else(crate::config::short_hostname)
-                            .unwrap_or_else(|| "localhost".into());
-                        c.probes.push(Probe::Smtp(hosts, helo));
-                        c.names
-                            .push(format!("SMTP_CHECK {addr} of {}", vs.describe()));
-                    } else if ch.kind == CheckKind::HttpGet {
-                        let urls = ch
-                            .url
-                            .iter()
-                            .map(|u| {
-                                let host = u
-                                    .virtualhost
-                                    .clone()
-                                    .or_else(|| ch.virtualhost.clone())
-                                    .or_else(|| rs.virtualhost.clone())
-                                    .or_else(|| vs.virtualhost.clone())
-                                    .unwrap_or_else(|| http::default_host(addr));
-                                let mut invalid = None;
-                                let regex = u.regex.as_ref().and_then(|r| {
-                                    let caseless =
-                                        u.regex_options.iter().any(|o| o == "caseless");
-                                    let pat =
-                                        if caseless { format!("(?i){r}") } else { r.clone() };
-                                    regex::bytes::Regex::new(&pat)
-                                        .map_err(|err| {
-                                            warn!("HTTP_GET {addr}: regex '{r}': {err}; the url fails until it is fixed");
-                                            invalid = Some(format!("regex '{r}' is invalid"));
-                                        })
-                                        .ok()
-                                });
-                                UrlCheck {
-                                    path: u.path.clone(),
-                                    digest: u.digest.clone(),
-                                    status: u.status_code.clone(),
-                                    host,
-                                    regex,
-                                    regex_no_match: u.regex_no_match,
-                                    regex_min_offset: u.regex_min_offset.map(|x| x as usize),
-                                    regex_max_offset: u.regex_max_offset.map(|x| x as usize),
-                                    invalid,
-                                }
-                            })
-                            .collect();
-                        let proto = ch.http_protocol.unwrap_or(HttpProtocol::Http10);
-                        c.probes.push(Probe::Http(target, urls, proto));
-                        c.names
-                            .push(format!("HTTP_GET {addr} of {}", vs.describe()));
-                    } else {
-                        c.probes.push(Probe::Tcp(target));
-                        c.names
-                            .push(format!("TCP_CHECK {addr} of {}", vs.describe()));
+                    if matches!(probe, Probe::File { .. }) {
+                        // known at once: judged now, no warmup, no alpha
+                        timing.warmup = std::time::Duration::ZERO;
+                        timing.alpha = false;
                     }
-                    c.server_of.push(sid);
-                    c.weights.push(None);
-                    c.sched.add(
-                        sid,
-                        Timing {
-                            delay_loop: secs(e.delay_loop),
-                            retry: e.retry,
-                            delay_before_retry: secs(e.delay_before_retry),
-                            warmup: secs(e.warmup),
-                            alpha: e.alpha,
-                        },
-                        now,
-                    );
+                    c.checks.push(Check {
+                        probe,
+                        name,
+                        server: sid,
+                        dynamic: None,
+                        offset: 0,
+                    });
+                    c.sched.add(sid, timing, now);
                 }
             }
         }
-        if skipped > 0 {
-            warn!("{skipped} checker(s) of kinds other than TCP_CHECK, HTTP_GET, SMTP_CHECK and MISC_CHECK are not run by this version: their real servers count as healthy for them");
+        // FILE_CHECKs start from the files' values
+        let mut out = Vec::new();
+        for id in 0..c.checks.len() {
+            if let Some(v) = c.file_verdict(id) {
+                let ok = v.is_ok();
+                c.sched.result(id, ok, now, &mut out);
+            }
+        }
+        for sid in 0..c.servers.len() {
+            let w = c.weight(sid);
+            c.servers[sid].reported = w;
         }
         c
     }
 
     pub fn is_empty(&self) -> bool {
-        self.probes.is_empty()
+        self.checks.is_empty()
     }
 
     /// Whether a real server is healthy now.
     pub fn healthy(&self, rs: RsIndex) -> bool {
-        match self.servers.iter().position(|&s| s == rs) {
+        match self.servers.iter().position(|s| s.rs == rs) {
             Some(sid) => self.sched.server_up(sid),
             None => true,
         }
     }
 
-    /// Run until the receiver of `changes` is gone.
-    pub async fn run(mut self, changes: mpsc::UnboundedSender<HealthChange>) {
-        let (rtx, mut results) = mpsc::unbounded_channel::<(usize, bool, Option<u32>)>();
+    /// A real server's weight now, when checks changed it from the configured one.
+    pub fn weight(&self, sid: usize) -> u32 {
+        let s = &self.servers[sid];
+        let mut w = i64::from(s.base);
+        let mut sum = 0i64;
+        for c in self.checks.iter().filter(|c| c.server == sid) {
+            if let Some(d) = c.dynamic {
+                w = i64::from(d);
+            }
+            sum = sum.saturating_add(c.offset);
+        }
+        w.saturating_add(sum).clamp(0, i64::from(i32::MAX)) as u32
+    }
+
+    /// The weights that differ from the configured ones, to apply at start.
+    pub fn weights(&self) -> Vec<(RsIndex, u32)> {
+        self.servers
+            .iter()
+            .filter(|s| s.reported != s.base)
+            .map(|s| (s.rs, s.reported))
+            .collect()
+    }
+
+    /// A FILE_CHECK's verdict from its file's value (None: not a FILE_CHECK); records the
+    /// contribution to the weight.
+    fn file_verdict(&mut self, id: usize) -> Option<Result<(), String>> {
+        let Probe::File {
+            file,
+            weight,
+            reverse,
+        } = &self.checks[id].probe
+        else {
+            return None;
+        };
+        let v = self.files.get(file).copied().unwrap_or(0);
+        let (offset, r) = match file::offset(v, *weight, *reverse, FILE_FAULT) {
+            Some(d) => (d, Ok(())),
+            None => (0, Err(format!("track_file {file} is {v}"))),
+        };
+        self.checks[id].offset = offset;
+        Some(r)
+    }
+
+    /// Report the server's weight when it changed; false when nobody listens any more.
+    fn report_weight(&mut self, sid: usize, changes: &mpsc::UnboundedSender<HealthChange>) -> bool {
+        let w = self.weight(sid);
+        let s = &mut self.servers[sid];
+        if w == s.reported {
+            return true;
+        }
+        s.reported = w;
+        let rs = s.rs;
+        changes
+            .send(HealthChange {
+                rs,
+                up: true,
+                weight: Some(w),
+            })
+            .is_ok()
+    }
+
+    /// Run until the receiver of `changes` is gone. `file_changes` brings track_file
+    /// values as they change.
+    pub async fn run(
+        mut self,
+        changes: mpsc::UnboundedSender<HealthChange>,
+        mut file_changes: mpsc::UnboundedReceiver<(String, i64)>,
+    ) {
+        let (rtx, mut results) = mpsc::unbounded_channel::<(usize, Verdict)>();
         let run_as = self.run_as;
+        let mut files_open = true;
         loop {
             let deadline = self.sched.next_timeout();
             let sleep = async {
@@ -234,59 +210,65 @@ impl Checks {
                 }
             };
             let mut out = Vec::new();
+            let mut touched = Vec::new();
             tokio::select! {
                 _ = sleep => self.sched.poll(Instant::now(), &mut out),
                 Some(first) = results.recv() => {
                     // several results may be waiting: take them all
                     let mut next = Some(first);
-                    while let Some((id, ok, weight)) = next {
-                        self.sched.result(id, ok, Instant::now(), &mut out);
-                        if let Some(w) = weight {
-                            if self.weights[id] != Some(w) {
-                                self.weights[id] = Some(w);
-                                let rs = self.servers[self.server_of[id]];
-                                if changes.send(HealthChange { rs, up: true, weight: Some(w) }).is_err() {
-                                    return;
-                                }
-                            }
+                    while let Some((id, verdict)) = next {
+                        let ok = !matches!(verdict, Verdict::Down(_));
+                        if let Verdict::UpWithWeight(w) = verdict {
+                            self.checks[id].dynamic = Some(w);
+                            touched.push(self.checks[id].server);
                         }
+                        self.sched.result(id, ok, Instant::now(), &mut out);
                         next = results.try_recv().ok();
                     }
                 }
+                f = file_changes.recv(), if files_open => match f {
+                    Some((name, v)) => {
+                        self.files.insert(name.clone(), v);
+                        let now = Instant::now();
+                        for id in 0..self.checks.len() {
+                            if matches!(&self.checks[id].probe, Probe::File { file, .. } if *file == name) {
+                                let ok = self.file_verdict(id).is_some_and(|r| r.is_ok());
+                                touched.push(self.checks[id].server);
+                                self.sched.result(id, ok, now, &mut out);
+                            }
+                        }
+                    }
+                    None => files_open = false,
+                },
             }
             for o in out {
                 match o {
                     Output::Probe(id) => {
-                        let probe = self.probes[id].clone();
+                        if let Some(r) = self.file_verdict(id) {
+                            touched.push(self.checks[id].server);
+                            let _ = rtx.send((id, r.map_or_else(Verdict::Down, |()| Verdict::Up)));
+                            continue;
+                        }
+                        let probe = self.checks[id].probe.clone();
                         let tx = rtx.clone();
-                        let name = self.names[id].clone();
+                        let name = self.checks[id].name.clone();
                         tokio::spawn(async move {
-                            let r = match &probe {
-                                Probe::Tcp(t) => tcp::probe(t).await.map_err(|e| e.to_string()),
-                                Probe::Http(t, urls, proto) => http::probe(t, urls, *proto).await,
-                                Probe::Smtp(hosts, helo) => smtp::probe(hosts, helo).await,
-                                Probe::Misc(script, timeout, dynamic) => {
-                                    match misc::probe(script, run_as, *timeout, *dynamic).await {
-                                        misc::Verdict::Up => Ok(()),
-                                        misc::Verdict::UpWithWeight(w) => {
-                                            let _ = tx.send((id, true, Some(w)));
-                                            return;
-                                        }
-                                        misc::Verdict::Down(why) => Err(why),
-                                    }
-                                }
-                            };
-                            if let Err(e) = &r {
+                            let v = probe::run(&probe, run_as).await;
+                            if let Verdict::Down(e) = &v {
                                 debug!("{name}: {e}");
                             }
-                            let _ = tx.send((id, r.is_ok(), None));
+                            let _ = tx.send((id, v));
                         });
                     }
                     Output::Checker { id, up } => {
-                        info!("{} is {}", self.names[id], if up { "up" } else { "down" });
+                        info!(
+                            "{} is {}",
+                            self.checks[id].name,
+                            if up { "up" } else { "down" }
+                        );
                     }
                     Output::Server { id, up } => {
-                        let rs = self.servers[id as ServerId];
+                        let rs = self.servers[id as ServerId].rs;
                         if changes
                             .send(HealthChange {
                                 rs,
@@ -300,6 +282,13 @@ impl Checks {
                     }
                 }
             }
+            touched.sort_unstable();
+            touched.dedup();
+            for sid in touched {
+                if !self.report_weight(sid, &changes) {
+                    return;
+                }
+            }
         }
     }
 }
@@ -308,6 +297,69 @@ impl Checks {
 mod tests {
     use super::*;
     use crate::config::{load_str, Format};
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn file_check_adds_value_times_weight_and_faults() {
+        let conf = "track_file f {\n file /nonexistent/ldirector-test\n}\nvirtual_server 192.0.2.1 80 {\n real_server 192.0.2.2 80 {\n weight 5\n FILE_CHECK {\n track_file f\n weight 10\n }\n }\n real_server 192.0.2.3 80 {\n FILE_CHECK {\n track_file f\n weight 0\n }\n }\n}";
+        let loaded = load_str("t.conf", conf, Format::Keepalived, None);
+        assert!(loaded.is_valid(), "{}", loaded.diags.render());
+        let files = HashMap::from([("f".to_string(), 2)]);
+        let checks = Checks::from_config(&loaded.config, Instant::now(), None, files);
+        // 5 + 2 x 10; weight 0 with a non-zero value: down
+        assert_eq!(checks.weights(), vec![((0, 0), 25)]);
+        assert!(checks.healthy((0, 0)));
+        assert!(!checks.healthy((0, 1)));
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (ftx, frx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(checks.run(tx, frx));
+        ftx.send(("f".into(), 0)).unwrap();
+        let mut got = Vec::new();
+        for _ in 0..2 {
+            let c = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
+            got.push(c.unwrap().unwrap());
+        }
+        got.sort_by_key(|c| c.rs);
+        assert_eq!(
+            got,
+            vec![
+                HealthChange {
+                    rs: (0, 0),
+                    up: true,
+                    weight: Some(5)
+                },
+                HealthChange {
+                    rs: (0, 1),
+                    up: true,
+                    weight: None
+                },
+            ]
+        );
+        ftx.send(("f".into(), -3)).unwrap();
+        let mut got = Vec::new();
+        for _ in 0..2 {
+            let c = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
+            got.push(c.unwrap().unwrap());
+        }
+        got.sort_by_key(|c| c.rs);
+        assert_eq!(
+            got,
+            vec![
+                // 5 - 30 is clamped at 0
+                HealthChange {
+                    rs: (0, 0),
+                    up: true,
+                    weight: Some(0)
+                },
+                HealthChange {
+                    rs: (0, 1),
+                    up: false,
+                    weight: None
+                },
+            ]
+        );
+        task.abort();
+    }
 
     #[tokio::test]
     async fn a_stopped_server_goes_down_after_its_retries_and_comes_back() {
@@ -318,11 +370,11 @@ mod tests {
         );
         let loaded = load_str("t.conf", &conf, Format::Keepalived, None);
         assert!(loaded.is_valid(), "{}", loaded.diags.render());
-        let checks = Checks::from_config(&loaded.config, Instant::now(), None);
+        let checks = Checks::from_config(&loaded.config, Instant::now(), None, HashMap::new());
         assert!(!checks.is_empty());
         assert!(checks.healthy((0, 0)));
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(checks.run(tx));
+        let task = tokio::spawn(checks.run(tx, mpsc::unbounded_channel().1));
         tokio::time::sleep(Duration::from_millis(500)).await;
         drop(l);
         let down = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
@@ -384,9 +436,9 @@ mod tests {
         );
         let loaded = load_str("t.conf", &conf, Format::Keepalived, None);
         assert!(loaded.is_valid(), "{}", loaded.diags.render());
-        let checks = Checks::from_config(&loaded.config, Instant::now(), None);
+        let checks = Checks::from_config(&loaded.config, Instant::now(), None, HashMap::new());
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(checks.run(tx));
+        let task = tokio::spawn(checks.run(tx, mpsc::unbounded_channel().1));
         tokio::time::sleep(Duration::from_millis(500)).await;
         healthy.store(false, Ordering::SeqCst);
         let down = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;

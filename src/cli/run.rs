@@ -17,7 +17,8 @@ use crate::net::rtnl::Rtnl;
 use crate::notify::vrrp::Notifier;
 use crate::notify::vrrp::NOTIFY_TIMEOUT;
 use crate::notify::{exec, fifo};
-use crate::vrrp::{shell, spec, track_file, track_script};
+use crate::track::file as track_file;
+use crate::vrrp::{shell, spec, track_script};
 use clap::Args;
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -294,7 +295,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
         }
     }
     initial.files = track_file::initial(&cfg.track_file);
-    let file_values: HashMap<String, i64> = initial.files.iter().cloned().collect();
+    let mut file_values: HashMap<String, i64> = initial.files.iter().cloned().collect();
 
     let (ntx, mut nrx) = mpsc::unbounded_channel();
     let vrrp = match shell::spawn(specs, initial, ntx) {
@@ -315,8 +316,16 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
             ));
         }
     }
+    // track_file values go to VRRP and to the FILE_CHECKs (through the loop below)
+    let (ftx, mut frx) = mpsc::unbounded_channel::<(String, i64)>();
     if !cfg.track_file.is_empty() {
-        match track_file::spawn(cfg.track_file.clone(), file_values, vrrp.commands.clone()) {
+        let to_vrrp = vrrp.commands.clone();
+        let changed = move |name: &str, v: i64| {
+            let a = to_vrrp.send(shell::Command::File(name.into(), v)).is_ok();
+            let b = ftx.send((name.into(), v)).is_ok();
+            a || b
+        };
+        match track_file::spawn(cfg.track_file.clone(), file_values.clone(), changed) {
             Ok(t) => tasks.push(t),
             Err(e) => error!("track_file: cannot watch: {e}"),
         }
@@ -339,7 +348,8 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
             }
         }
     }
-    let mut checks_task = start_checks(&cfg, &mut health.down, &htx, lvs.is_some(), run_as);
+    let mut checks_task =
+        start_checks(&cfg, &mut health, &htx, lvs.is_some(), run_as, &file_values);
     let mut pools = Pools::from_config(&cfg);
     apply_health(&cfg, &mut health, &mut pools, &mut lvs, run_as, Some(""));
     let signals = Signals::new();
@@ -352,6 +362,12 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
     loop {
         tokio::select! {
             Some(n) = nrx.recv() => notifier.send(n),
+            Some((name, v)) = frx.recv() => {
+                if let Some((_, to_checks)) = &checks_task {
+                    let _ = to_checks.send((name.clone(), v));
+                }
+                file_values.insert(name, v);
+            }
             Some(h) = hrx.recv() => {
                 let name = cfg
                     .virtual_server
@@ -360,7 +376,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                     .unwrap_or_default();
                 match h.weight {
                     Some(w) => {
-                        info!("{name}: weight {w} (misc_dynamic)");
+                        info!("{name}: weight {w}");
                         health.weight.insert(h.rs, w);
                     }
                     None => {
@@ -383,12 +399,17 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                 Sig::Reload => {
                     if reload(&mut cfg, path, args, &mut lvs) {
                         // checks start again from the new configuration
-                        if let Some(t) = checks_task.take() {
+                        if let Some((t, _)) = checks_task.take() {
                             t.abort();
                         }
-                        health.weight.clear();
-                        checks_task =
-                            start_checks(&cfg, &mut health.down, &htx, lvs.is_some(), run_as);
+                        checks_task = start_checks(
+                            &cfg,
+                            &mut health,
+                            &htx,
+                            lvs.is_some(),
+                            run_as,
+                            &file_values,
+                        );
                         pools = Pools::from_config(&cfg);
                         apply_health(
                             &cfg,
@@ -406,7 +427,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
     for t in &tasks {
         t.abort();
     }
-    if let Some(t) = checks_task.take() {
+    if let Some((t, _)) = checks_task.take() {
         t.abort();
     }
     vrrp.shutdown().await;
@@ -429,7 +450,8 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
     0
 }
 
-/// Real servers' health: the failed ones, weights set by misc_dynamic, and the FIFOs that
+/// Real servers' health: the failed ones, weights set by checks (misc_dynamic, FILE_CHECK),
+/// and the FIFOs that
 /// hear of changes (notify_fifo, lvs_notify_fifo).
 #[derive(Default)]
 struct Health {
@@ -472,30 +494,40 @@ fn rs_notify(
 }
 
 /// Start the health checks of `cfg` (when IPVS is programmed), with the initial health of
-/// every real server in `down`.
+/// every real server in `health` (failed ones, weights the checks set at once).
+/// The checks' task and where track_file values reach it.
+type RunningChecks = (
+    tokio::task::JoinHandle<()>,
+    mpsc::UnboundedSender<(String, i64)>,
+);
+
 fn start_checks(
     cfg: &Config,
-    down: &mut HashSet<RsIndex>,
+    health: &mut Health,
     tx: &mpsc::UnboundedSender<HealthChange>,
     ipvs: bool,
     run_as: Option<exec::RunAs>,
-) -> Option<tokio::task::JoinHandle<()>> {
-    down.clear();
+    files: &HashMap<String, i64>,
+) -> Option<RunningChecks> {
+    health.down.clear();
+    health.weight.clear();
     if !ipvs {
         return None;
     }
-    let checks = Checks::from_config(cfg, std::time::Instant::now(), run_as);
+    let checks = Checks::from_config(cfg, std::time::Instant::now(), run_as, files.clone());
     for (vi, vs) in cfg.virtual_server.iter().enumerate() {
         for ri in 0..vs.real_server.len() {
             if !checks.healthy((vi, ri)) {
-                down.insert((vi, ri));
+                health.down.insert((vi, ri));
             }
         }
     }
+    health.weight.extend(checks.weights());
     if checks.is_empty() {
         return None;
     }
-    Some(tokio::spawn(checks.run(tx.clone())))
+    let (ftx, frx) = mpsc::unbounded_channel();
+    Some((tokio::spawn(checks.run(tx.clone(), frx)), ftx))
 }
 
 /// Bring IPVS to the config with the current health, through the pools (quorum with

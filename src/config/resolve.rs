@@ -151,6 +151,8 @@ fn kind_defaults(kind: CheckKind) -> (u32, Option<Secs>) {
     match kind {
         CheckKind::Dns => (3, None),
         CheckKind::Misc => (0, Some(Secs::from_secs(1))),
+        // a tracked file's value applies at once
+        CheckKind::File => (0, None),
         CheckKind::HttpGet | CheckKind::SslGet => (1, Some(Secs::from_secs(3))),
         _ => (1, Some(Secs::from_secs(1))),
     }

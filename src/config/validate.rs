@@ -643,7 +643,6 @@ fn checker(cfg: &Config, v: &mut V, p: &dyn Fn() -> String, ch: &Checker) {
             format!("{name} needs at least one url {{ path ... }}"),
         ),
         Misc if ch.misc_path.is_none() => v.error(&at(""), "MISC_CHECK needs misc_path"),
-        Dns if ch.dns_name.is_none() => v.error(&at(""), "DNS_CHECK needs a name to query"),
         File => match &ch.track_file {
             None => v.error(&at(""), "FILE_CHECK needs track_file"),
             Some(t) if !cfg.track_file.contains_key(t) => v.error(
@@ -659,6 +658,26 @@ fn checker(cfg: &Config, v: &mut V, p: &dyn Fn() -> String, ch: &Checker) {
     if let Some(s) = &ch.ssl {
         if !cfg.ssl.contains_key(s) {
             v.error(&at("ssl"), format!("SSL block '{s}' is not defined"));
+        }
+    }
+    for (key, val, wild) in [
+        ("payload", &ch.payload, false),
+        ("require_reply", &ch.require_reply, true),
+    ] {
+        if let Some(h) = val {
+            let ok = h.len() % 2 == 0
+                && h.bytes()
+                    .all(|b| b.is_ascii_hexdigit() || (wild && b == b'?'))
+                && (wild || !h.is_empty());
+            if !ok {
+                v.error(
+                    &at(key),
+                    format!(
+                        "{key} '{h}': expected pairs of hexadecimal digits{}",
+                        if wild { " ('?' for any)" } else { "" }
+                    ),
+                );
+            }
         }
     }
     if let (Some(lo), Some(hi)) = (ch.min_reply_length, ch.max_reply_length) {

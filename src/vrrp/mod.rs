@@ -8,5 +8,4 @@ pub mod shell;
 pub mod socket;
 pub mod spec;
 pub mod track;
-pub mod track_file;
 pub mod track_script;

@@ -11,6 +11,7 @@
 //! - the sum is added to the configured priority and clamped to 1..=254; an address owner
 //!   (priority 255) keeps 255 and only faults.
 
+use crate::track::file;
 use std::collections::HashMap;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -63,18 +64,7 @@ pub fn evaluate(items: &[Tracked], status: &Status, base: u8) -> Option<u8> {
         match &t.object {
             Object::File(name) => {
                 let v = status.file_value(name);
-                if t.weight == 0 {
-                    if v != 0 {
-                        return None;
-                    }
-                    continue;
-                }
-                let w = if t.reverse { -t.weight } else { t.weight };
-                let d = v.saturating_mul(i64::from(w));
-                if d <= -254 {
-                    return None;
-                }
-                sum = sum.saturating_add(d);
+                sum = sum.saturating_add(file::offset(v, t.weight, t.reverse, -254)?);
             }
             o => {
                 let up = status.is_up(o) != t.reverse;
@@ -133,20 +123,6 @@ impl RiseFall {
         }
         None
     }
-}
-
-/// A track_file's value: the integer its text starts with (keepalived reads it the same
-/// way); empty or unreadable is 0.
-pub fn file_value(text: &str) -> Option<i64> {
-    let t = text.trim_start();
-    let end = t
-        .char_indices()
-        .find(|&(i, c)| !(c.is_ascii_digit() || (i == 0 && (c == '-' || c == '+'))))
-        .map_or(t.len(), |(i, _)| i);
-    if end == 0 {
-        return if t.trim().is_empty() { Some(0) } else { None };
-    }
-    t[..end].parse().ok()
 }
 
 #[cfg(test)]
@@ -234,13 +210,5 @@ mod tests {
         assert_eq!(r.result(true), Some(true));
         let mut r = RiseFall::new(1, 1, false);
         assert_eq!(r.result(true), Some(true));
-    }
-
-    #[test]
-    fn file_values() {
-        assert_eq!(file_value("5\n"), Some(5));
-        assert_eq!(file_value("  -12 trailing"), Some(-12));
-        assert_eq!(file_value(""), Some(0));
-        assert_eq!(file_value("abc"), None);
     }
 }

@@ -1391,27 +1391,19 @@ impl<'d> Reader<'d> {
                     ch.dns_type = self.one(c, "A, NS, CNAME, SOA, MX, TXT or AAAA", parse_enum)
                 }
                 "name" if kind == CheckKind::Dns => ch.dns_name = self.string(c),
-                "payload" if kind == CheckKind::Udp => {
-                    ch.payload = self.one(c, "hexadecimal bytes", hex_bytes)
-                }
-                "require_reply" if kind == CheckKind::Udp => {
+                "payload" | "require_reply" if kind == CheckKind::Udp => {
+                    // keepalived joins the words: `payload 01 02 0a0b`
                     self.no_block(c);
-                    if self.nargs(
-                        c,
-                        0,
-                        1,
-                        "optionally hexadecimal bytes ('?' matches any digit)",
-                    ) {
-                        ch.require_reply = Some(match c.args().first() {
-                            None => String::new(),
-                            Some(w) => match hex_pattern(&w.text) {
-                                Ok(v) => v,
-                                Err(e) => {
-                                    self.err(&w.loc, format!("require_reply: {e}"));
-                                    continue;
-                                }
-                            },
-                        });
+                    let pattern = c.keyword() == "require_reply";
+                    let args = c.args();
+                    if !pattern && !self.nargs(c, 1, usize::MAX, "hexadecimal bytes") {
+                        continue;
+                    }
+                    let text: Vec<&str> = args.iter().map(|w| w.text.as_str()).collect();
+                    match hex_string(&text.join(" "), pattern) {
+                        Ok(v) if pattern => ch.require_reply = Some(v),
+                        Ok(v) => ch.payload = Some(v),
+                        Err(e) => self.err(&c.arg_loc(0).clone(), format!("{}: {e}", c.keyword())),
                     }
                 }
                 "min_reply_length" if kind == CheckKind::Udp => ch.min_reply_length = self.u32_(c),
@@ -1497,22 +1489,58 @@ impl<'d> Reader<'d> {
     }
 }
 
-fn hex_bytes(s: &str) -> Result<String, String> {
-    if !s.is_empty() && s.len() % 2 == 0 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        Ok(s.to_ascii_lowercase())
-    } else {
-        Err(format!(
-            "expected an even number of hexadecimal digits, found '{s}'"
-        ))
+/// keepalived's hex strings (read_hex_str): pairs of hex digits, spaces between groups
+/// allowed, a lone digit before a space or the end is one byte; with `wildcards`, `x`/`X`
+/// (or ldirector's `?`) is a nibble that matches anything. The model keeps lowercase pairs
+/// with `?` wildcards.
+fn hex_string(s: &str, wildcards: bool) -> Result<String, String> {
+    let nib = |c: char| -> Result<char, String> {
+        match c {
+            '0'..='9' | 'a'..='f' => Ok(c),
+            'A'..='F' => Ok(c.to_ascii_lowercase()),
+            'x' | 'X' | '?' if wildcards => Ok('?'),
+            _ => Err(format!(
+                "'{c}' is not a hexadecimal digit{} in '{s}'",
+                if wildcards { " or x" } else { "" }
+            )),
+        }
+    };
+    let mut out = String::new();
+    let mut chars = s.chars().peekable();
+    loop {
+        while chars.next_if(|c| *c == ' ' || *c == '\t').is_some() {}
+        let Some(a) = chars.next() else { break };
+        let a = nib(a)?;
+        match chars.next_if(|c| *c != ' ' && *c != '\t') {
+            Some(b) => {
+                out.push(a);
+                out.push(nib(b)?);
+            }
+            None => {
+                out.push('0');
+                out.push(a);
+            }
+        }
     }
+    if out.is_empty() && !wildcards {
+        return Err("expected hexadecimal bytes, found nothing".into());
+    }
+    Ok(out)
 }
 
-fn hex_pattern(s: &str) -> Result<String, String> {
-    if !s.is_empty() && s.len() % 2 == 0 && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'?') {
-        Ok(s.to_ascii_lowercase())
-    } else {
-        Err(format!(
-            "expected an even number of hexadecimal digits or '?', found '{s}'"
-        ))
+#[cfg(test)]
+mod tests {
+    use super::hex_string;
+
+    #[test]
+    fn hex_strings_as_keepalived_reads_them() {
+        assert_eq!(hex_string("0a0B", false).unwrap(), "0a0b");
+        assert_eq!(hex_string("01 02  a", false).unwrap(), "01020a");
+        assert_eq!(hex_string("1 2x", true).unwrap(), "012?");
+        assert_eq!(hex_string("XX ?", true).unwrap(), "??0?");
+        assert_eq!(hex_string("", true).unwrap(), "");
+        assert!(hex_string("", false).is_err());
+        assert!(hex_string("0x", false).is_err(), "no wildcard in a payload");
+        assert!(hex_string("zz", true).is_err());
     }
 }

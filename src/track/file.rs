@@ -1,8 +1,7 @@
-//! Watches the track_files with inotify (on their directories, so a file that is
-//! replaced, created or removed is seen) and reports value changes to the VRRP engine.
+//! track_file: the value of a file, read as keepalived reads it, and a watcher (inotify on
+//! the files' directories, so a file that is replaced, created or removed is seen) that
+//! reports value changes to whoever tracks them: VRRP instances and FILE_CHECKs.
 
-use super::shell::Command;
-use super::track::file_value;
 use crate::config::model::TrackFile;
 use indexmap::IndexMap;
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
@@ -10,7 +9,6 @@ use std::collections::HashMap;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
 use tokio::io::unix::AsyncFd;
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
@@ -41,6 +39,36 @@ fn read(name: &str, path: &str) -> i64 {
     }
 }
 
+/// A track_file's value: the integer its text starts with (keepalived reads it the same
+/// way); empty or unreadable is 0.
+pub fn file_value(text: &str) -> Option<i64> {
+    let t = text.trim_start();
+    let end = t
+        .char_indices()
+        .find(|&(i, c)| !(c.is_ascii_digit() || (i == 0 && (c == '-' || c == '+'))))
+        .map_or(t.len(), |(i, _)| i);
+    if end == 0 {
+        return if t.trim().is_empty() { Some(0) } else { None };
+    }
+    t[..end].parse().ok()
+}
+
+/// What a value contributes with `weight [reverse]`, as keepalived computes it: value x
+/// weight (negated with reverse), None (fault) at or below `fault_at`; with weight 0, a
+/// non-zero value faults (a zero value with reverse).
+pub fn offset(value: i64, weight: i32, reverse: bool, fault_at: i64) -> Option<i64> {
+    if weight == 0 {
+        return if (value != 0) != reverse {
+            None
+        } else {
+            Some(0)
+        };
+    }
+    let w = if reverse { -weight } else { weight };
+    let d = value.saturating_mul(i64::from(w));
+    (d > fault_at).then_some(d)
+}
+
 struct Ino(Inotify);
 impl AsRawFd for Ino {
     fn as_raw_fd(&self) -> RawFd {
@@ -48,11 +76,12 @@ impl AsRawFd for Ino {
     }
 }
 
-/// Watch the files; report each change of value.
+/// Watch the files; report each change of value to `changed` (which returns false when
+/// nobody listens any more, ending the watch).
 pub fn spawn(
     files: IndexMap<String, TrackFile>,
     mut values: HashMap<String, i64>,
-    to_vrrp: mpsc::UnboundedSender<Command>,
+    mut changed: impl FnMut(&str, i64) -> bool + Send + 'static,
 ) -> std::io::Result<JoinHandle<()>> {
     let ino = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC)?;
     let mut dirs: HashMap<PathBuf, ()> = HashMap::new();
@@ -100,11 +129,36 @@ pub fn spawn(
                 let v = read(name, &f.file);
                 if values.insert(name.clone(), v) != Some(v) {
                     info!("track_file {name} is now {v}");
-                    if to_vrrp.send(Command::File(name.clone(), v)).is_err() {
+                    if !changed(name, v) {
                         return;
                     }
                 }
             }
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_values() {
+        assert_eq!(file_value("5\n"), Some(5));
+        assert_eq!(file_value("  -12 trailing"), Some(-12));
+        assert_eq!(file_value(""), Some(0));
+        assert_eq!(file_value("abc"), None);
+    }
+
+    #[test]
+    fn offsets_as_keepalived() {
+        assert_eq!(offset(3, 10, false, -254), Some(30));
+        assert_eq!(offset(3, 10, true, -254), Some(-30));
+        assert_eq!(offset(-26, 10, false, -254), None);
+        assert_eq!(offset(0, 0, false, -254), Some(0));
+        assert_eq!(offset(1, 0, false, -254), None);
+        assert_eq!(offset(0, 0, true, -254), None);
+        assert_eq!(offset(7, 0, true, -254), Some(0));
+        assert_eq!(offset(i64::MAX, -5, false, i64::from(i32::MIN)), None);
+    }
 }

@@ -1,0 +1,3 @@
+//! Trackers shared by VRRP and the health checks (keepalived's trackers/).
+
+pub mod file;
