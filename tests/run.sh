@@ -10,8 +10,11 @@ cd "$(dirname "$0")/.."
 # tcpdump: announcements seen on the wire; nftables: no_accept (vrrp_strict).
 # qemu-system-x86, linux-image-amd64, busybox-static: a VM booting Debian's kernel, which has
 # IPVS (this machine's kernel does not), for tests/ipvs_vm.rs; ipvsadm: the reference tool.
+# nginx-light, dnsmasq-base, python3-aiosmtpd, openssl: the real servers of the health-check
+# tests (tests/checks_netns.rs; keepalived's genhash computes their digests).
 APT_PACKAGES=(iproute2 keepalived iputils-ping procps tcpdump nftables
-  qemu-system-x86 linux-image-amd64 busybox-static ipvsadm)
+  qemu-system-x86 linux-image-amd64 busybox-static ipvsadm
+  nginx-light dnsmasq-base python3-aiosmtpd openssl)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -266,7 +266,9 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
         match ipvs_start(&cfg) {
             Ok(m) => Some(m),
             Err(e) => {
-                error!("IPVS: {e}; virtual servers are not programmed (VRRP goes on)");
+                error!(
+                    "IPVS: {e}; virtual servers are not programmed (VRRP and health checks go on)"
+                );
                 None
             }
         }
@@ -348,8 +350,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
             }
         }
     }
-    let mut checks_task =
-        start_checks(&cfg, &mut health, &htx, lvs.is_some(), run_as, &file_values);
+    let mut checks_task = start_checks(&cfg, &mut health, &htx, run_as, &file_values);
     let mut pools = Pools::from_config(&cfg);
     apply_health(&cfg, &mut health, &mut pools, &mut lvs, run_as, Some(""));
     let signals = Signals::new();
@@ -406,7 +407,6 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                             &cfg,
                             &mut health,
                             &htx,
-                            lvs.is_some(),
                             run_as,
                             &file_values,
                         );
@@ -450,12 +450,46 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
     0
 }
 
+/// keepalived-like lines for the changes of a service's destinations.
+fn log_desired(
+    vs: &crate::config::model::VirtualServer,
+    before: &(Vec<Option<u32>>, Option<u32>),
+    now: &(Vec<Option<u32>>, Option<u32>),
+) {
+    let name = vs.describe();
+    let rows = vs
+        .real_server
+        .iter()
+        .map(|r| {
+            let addr = std::net::SocketAddr::new(r.ip, r.port.or(vs.port).unwrap_or(0));
+            format!("real_server {addr}")
+        })
+        .zip(before.0.iter().zip(&now.0))
+        .chain(
+            vs.sorry_server
+                .iter()
+                .map(|s| format!("sorry_server {}", s.ip))
+                .zip(std::iter::once((&before.1, &now.1))),
+        );
+    for (what, (b, n)) in rows {
+        match (b, n) {
+            (b, n) if b == n => {}
+            (None, Some(w)) => info!("{name}: {what} added with weight {w}"),
+            (Some(_), None) => info!("{name}: {what} removed"),
+            (Some(a), Some(w)) => info!("{name}: {what} weight {a} -> {w}"),
+            (None, None) => {}
+        }
+    }
+}
+
 /// Real servers' health: the failed ones, weights set by checks (misc_dynamic, FILE_CHECK),
 /// and the FIFOs that
 /// hear of changes (notify_fifo, lvs_notify_fifo).
 #[derive(Default)]
 struct Health {
     down: HashSet<RsIndex>,
+    /// Per service: what the pools last asked for (real servers' weights, sorry server).
+    desired: HashMap<usize, (Vec<Option<u32>>, Option<u32>)>,
     weight: HashMap<RsIndex, u32>,
     fifos: Vec<fifo::Fifo>,
 }
@@ -505,15 +539,11 @@ fn start_checks(
     cfg: &Config,
     health: &mut Health,
     tx: &mpsc::UnboundedSender<HealthChange>,
-    ipvs: bool,
     run_as: Option<exec::RunAs>,
     files: &HashMap<String, i64>,
 ) -> Option<RunningChecks> {
     health.down.clear();
     health.weight.clear();
-    if !ipvs {
-        return None;
-    }
     let checks = Checks::from_config(cfg, std::time::Instant::now(), run_as, files.clone());
     for (vi, vs) in cfg.virtual_server.iter().enumerate() {
         for ri in 0..vs.real_server.len() {
@@ -573,6 +603,14 @@ fn apply_health(
                     warn!("quorum script {}: {o}", s.command_line());
                 }
             });
+        }
+    }
+    // what each service should hold now: logged as it changes (with or without IPVS)
+    for vi in 0..cfg.virtual_server.len() {
+        let now = pools.weights(cfg, vi, &up);
+        let before = health.desired.insert(vi, now.clone());
+        if let Some(before) = before.filter(|b| *b != now) {
+            log_desired(&cfg.virtual_server[vi], &before, &now);
         }
     }
     if let Some(m) = lvs.as_mut() {

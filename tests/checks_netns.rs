@@ -1,0 +1,626 @@
+//! Health checks of `ldirector run` against real servers in network namespaces: nginx
+//! (HTTP and HTTPS with a self-signed certificate, SNI and a client certificate), aiosmtpd
+//! (SMTP), dnsmasq (DNS, and UDP_CHECK on it), ICMP, MISC scripts, a track_file. Faults are
+//! real: a stopped server (refused), an nftables drop (timeouts), a slow answer, a wrong
+//! status or digest, a hung and a crashing script, flapping. Asserted: the transitions (once
+//! each, through notify_up / notify_down), the retry counts (seen in the server's access
+//! log) and the destinations the pools ask for (ldirector's log). keepalived's genhash
+//! computes the digests the configs use, for a plain and a chunked answer.
+//!
+//! This kernel has no IPVS: ldirector runs the checks and logs what it would program (the
+//! IPVS side is tested in the VM, tests/ipvs_vm.rs). Needs root, iproute2, nftables, nginx,
+//! dnsmasq, python3-aiosmtpd, keepalived (genhash) and openssl.
+
+mod lab;
+
+use lab::{wait_until, Lab};
+use std::path::Path;
+use std::time::Duration;
+
+const LONG: Duration = Duration::from_secs(20);
+const RS: &str = "198.51.100.50";
+
+/// The lines the notify scripts wrote: "LABEL up|down".
+fn notes(lab: &Lab) -> Vec<String> {
+    std::fs::read_to_string(lab.path().join("notes"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn count(lab: &Lab, line: &str) -> usize {
+    notes(lab).iter().filter(|l| *l == line).count()
+}
+
+fn wait_note(lab: &Lab, line: &str, n: usize) -> bool {
+    wait_until(LONG, || count(lab, line) >= n)
+}
+
+/// notify_up / notify_down lines for a real server, labelled.
+fn notify(lab: &Lab, label: &str) -> String {
+    let n = lab.path().join("note.sh").display().to_string();
+    format!("notify_up \"{n} {label} up\"\n    notify_down \"{n} {label} down\"")
+}
+
+fn setup_scripts(lab: &Lab) {
+    let notes = lab.path().join("notes");
+    script(
+        lab,
+        "note.sh",
+        &format!("#!/bin/sh\necho \"$*\" >> {}\n", notes.display()),
+    );
+}
+
+fn script(lab: &Lab, name: &str, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let p = lab.file(name, text);
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn run_ok(lab: &Lab, ns: &str, args: &[&str]) -> String {
+    let o = lab.exec(ns, args);
+    assert!(
+        o.status.success(),
+        "{args:?}: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+fn openssl(args: &[&str]) {
+    let o = std::process::Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// nginx in the server namespace, serving the lab's www folder on :80 and :443.
+fn nginx(lab: &mut Lab) -> usize {
+    let d = lab.path().to_path_buf();
+    let www = d.join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    std::fs::write(www.join("index.html"), "hello from the real server\n").unwrap();
+    // served through SSI: no Content-Length, so HTTP/1.1 answers are chunked
+    std::fs::write(
+        www.join("chunked.html"),
+        "part one\n<!--# echo var=\"ssi_marker\" default=\"part two\" -->\n",
+    )
+    .unwrap();
+    std::fs::write(www.join("slow.txt"), "z".repeat(400)).unwrap();
+    let p = |f: &str| d.join(f).display().to_string();
+    for (name, cn) in [("server", "rs.example"), ("client", "director.example")] {
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN={cn}"),
+            "-addext",
+            &format!("subjectAltName=DNS:{cn}"),
+            "-keyout",
+            &p(&format!("{name}.key")),
+            "-out",
+            &p(&format!("{name}.pem")),
+        ]);
+    }
+    let conf = format!(
+        r#"user root;
+worker_processes 1;
+pid {pid};
+error_log {err};
+events {{ worker_connections 256; }}
+http {{
+  log_format t '$server_port $uri $status';
+  access_log {access} t;
+  client_body_temp_path {tmp};
+  proxy_temp_path {tmp};
+  fastcgi_temp_path {tmp};
+  uwsgi_temp_path {tmp};
+  scgi_temp_path {tmp};
+  root {www};
+  ssl_certificate {cert};
+  ssl_certificate_key {key};
+  server {{
+    listen {RS}:80;
+    listen {RS}:443 ssl default_server;
+    location = /health {{
+      if (-f {down}) {{ return 503; }}
+      return 200 "ok\n";
+    }}
+    location = /chunked.html {{ ssi on; }}
+    location = /slow.txt {{ limit_rate 20; }}
+    location = /needs-client {{ return 421 "not the SNI name\n"; }}
+  }}
+  server {{
+    listen {RS}:443 ssl;
+    server_name rs.example;
+    # only the server chosen by SNI asks for the client certificate
+    ssl_client_certificate {client};
+    ssl_verify_client optional;
+    location = /needs-client {{
+      if ($ssl_client_verify != SUCCESS) {{ return 403; }}
+      if (-f {down}) {{ return 503; }}
+      return 200 "client ok\n";
+    }}
+  }}
+}}
+"#,
+        pid = p("nginx.pid"),
+        err = p("nginx.err"),
+        access = p("access.log"),
+        tmp = p("nginx-tmp"),
+        www = www.display(),
+        cert = p("server.pem"),
+        key = p("server.key"),
+        client = p("client.pem"),
+        down = p("down"),
+    );
+    std::fs::create_dir_all(d.join("nginx-tmp")).unwrap();
+    let c = lab.file("nginx.conf", &conf);
+    let c = c.display().to_string();
+    let i = lab.spawn("server", "nginx", &["nginx", "-c", &c, "-g", "daemon off;"]);
+    let up = wait_until(LONG, || {
+        lab.exec(
+            "server",
+            &["genhash", "-s", RS, "-p", "80", "-u", "/health"],
+        )
+        .status
+        .success()
+    });
+    assert!(up, "nginx: {}", lab.proc(i).log_text());
+    i
+}
+
+/// Lines of nginx's access log: "PORT URI STATUS".
+fn access(lab: &Lab) -> Vec<String> {
+    std::fs::read_to_string(lab.path().join("access.log"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn genhash(lab: &Lab, args: &[&str]) -> String {
+    let mut a = vec!["genhash", "-s", RS];
+    a.extend_from_slice(args);
+    run_ok(lab, "d1", &a).trim().to_string()
+}
+
+fn nft(lab: &Lab, rules: &str) {
+    let f = lab.file("rules.nft", rules);
+    run_ok(lab, "server", &["nft", "-f", &f.display().to_string()]);
+}
+
+fn log_of(lab: &mut Lab, i: usize) -> String {
+    lab.proc(i).log_text()
+}
+
+#[test]
+fn http_get_against_nginx() {
+    let mut lab = Lab::new("ckh", 1);
+    setup_scripts(&lab);
+    nginx(&mut lab);
+    // keepalived's genhash gives the digests, for a plain and for a chunked answer
+    let digest = genhash(&lab, &["-p", "80", "-u", "/index.html"]);
+    let digest11 = genhash(&lab, &["-p", "80", "-u", "/chunked.html", "-P", "1.1"]);
+    assert_eq!(digest.len(), 32, "{digest}");
+    let verbose = genhash(
+        &lab,
+        &["-p", "80", "-u", "/chunked.html", "-P", "1.1", "-v"],
+    );
+    assert!(
+        verbose
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
+        "the answer must be chunked: {verbose}"
+    );
+    let conf = format!(
+        r#"
+virtual_server 192.0.2.100 80 {{
+  delay_loop 3
+  real_server {RS} 80 {{
+    {n_http}
+    HTTP_GET {{
+      url {{
+        path /health
+        status_code 200
+      }}
+      url {{
+        path /index.html
+        digest {digest}
+      }}
+      connect_timeout 1
+      retry 2
+      delay_before_retry 0.3
+    }}
+  }}
+}}
+virtual_server 192.0.2.100 81 {{
+  delay_loop 1
+  real_server {RS} 80 {{
+    {n_chunked}
+    HTTP_GET {{
+      url {{
+        path /chunked.html
+        digest {digest11}
+      }}
+      http_protocol 1.1
+      connect_timeout 1
+      retry 0
+    }}
+  }}
+}}
+virtual_server 192.0.2.100 84 {{
+  delay_loop 1
+  real_server {RS} 80 {{
+    {n_slow}
+    HTTP_GET {{
+      url {{
+        path /slow.txt
+      }}
+      connect_timeout 1
+      retry 1
+      delay_before_retry 0.2
+    }}
+  }}
+}}
+virtual_server 192.0.2.100 85 {{
+  delay_loop 1
+  sorry_server 198.51.100.99 80
+  real_server {RS} 80 {{
+    {n_digest}
+    HTTP_GET {{
+      url {{
+        path /index.html
+        digest 0123456789abcdef0123456789abcdef
+      }}
+      retry 0
+    }}
+  }}
+}}
+"#,
+        n_http = notify(&lab, "http"),
+        n_chunked = notify(&lab, "chunked"),
+        n_slow = notify(&lab, "slow"),
+        n_digest = notify(&lab, "digest"),
+    );
+    let d = lab.ldirector("d1", "ld", &conf);
+    // a slow answer (20 bytes/s for 400 bytes) and a wrong digest go down once; the
+    // chunked digest from genhash keeps its server up
+    assert!(wait_note(&lab, "slow down", 1), "{}", lab.logs());
+    assert!(wait_note(&lab, "digest down", 1), "{}", lab.logs());
+    let l = log_of(&mut lab, d);
+    assert!(
+        l.contains("192.0.2.100:85/TCP: sorry_server 198.51.100.99 added"),
+        "{l}"
+    );
+    assert!(
+        l.contains("192.0.2.100:85/TCP: real_server 198.51.100.50:80 removed"),
+        "{l}"
+    );
+    // wrong status: down after exactly 1 + retry (2) failed requests
+    std::fs::write(lab.path().join("down"), "").unwrap();
+    assert!(wait_note(&lab, "http down", 1), "{}", lab.logs());
+    let failed = access(&lab)
+        .iter()
+        .filter(|l| *l == "80 /health 503")
+        .count();
+    assert_eq!(failed, 3, "{:?}", access(&lab));
+    std::fs::remove_file(lab.path().join("down")).unwrap();
+    assert!(wait_note(&lab, "http up", 1), "{}", lab.logs());
+    assert_eq!(count(&lab, "chunked down"), 0, "{:?}", notes(&lab));
+    // blackholed: timeouts take it (and the chunked one, same port) down, and back
+    nft(
+        &lab,
+        "table inet bh {\n chain in {\n type filter hook input priority 0;\n tcp dport 80 drop\n }\n}\n",
+    );
+    assert!(wait_note(&lab, "http down", 2), "{}", lab.logs());
+    run_ok(&lab, "server", &["nft", "delete", "table", "inet", "bh"]);
+    assert!(wait_note(&lab, "http up", 2), "{}", lab.logs());
+    // flapping: every transition notified once
+    for i in 0..3 {
+        std::fs::write(lab.path().join("down"), "").unwrap();
+        assert!(wait_note(&lab, "http down", 3 + i), "{}", lab.logs());
+        std::fs::remove_file(lab.path().join("down")).unwrap();
+        assert!(wait_note(&lab, "http up", 3 + i), "{}", lab.logs());
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(count(&lab, "http down"), 5, "{:?}", notes(&lab));
+    assert_eq!(count(&lab, "http up"), 5, "{:?}", notes(&lab));
+    // the chunked one only moved with the blackhole, the slow and wrong-digest ones once
+    assert_eq!(count(&lab, "chunked down"), 1, "{:?}", notes(&lab));
+    assert_eq!(count(&lab, "slow down"), 1, "{:?}", notes(&lab));
+    assert_eq!(count(&lab, "digest down"), 1, "{:?}", notes(&lab));
+    let l = log_of(&mut lab, d);
+    assert!(
+        l.contains("192.0.2.100:80/TCP: real_server 198.51.100.50:80 added with weight 1"),
+        "{l}"
+    );
+}
+
+#[test]
+fn ssl_get_with_sni_and_client_certificate() {
+    let mut lab = Lab::new("cks", 1);
+    setup_scripts(&lab);
+    nginx(&mut lab);
+    let p = |f: &str| lab.path().join(f).display().to_string();
+    let conf = format!(
+        r#"
+SSL {{
+  certificate {cert}
+  key {key}
+}}
+virtual_server 192.0.2.100 443 {{
+  delay_loop 1
+  real_server {RS} 443 {{
+    {n_tls}
+    SSL_GET {{
+      url {{
+        path /needs-client
+        status_code 200
+      }}
+      virtualhost rs.example
+      enable_sni
+      sni_name rs.example
+      connect_timeout 2
+      retry 1
+      delay_before_retry 0.2
+    }}
+  }}
+}}
+virtual_server 192.0.2.101 443 {{
+  delay_loop 1
+  real_server {RS} 443 {{
+    {n_nosni}
+    SSL_GET {{
+      url {{
+        path /needs-client
+        status_code 200
+      }}
+      virtualhost rs.example
+      connect_timeout 2
+      retry 0
+    }}
+  }}
+}}
+"#,
+        cert = p("client.pem"),
+        key = p("client.key"),
+        n_tls = notify(&lab, "tls"),
+        n_nosni = notify(&lab, "nosni"),
+    );
+    let _d = lab.ldirector("d1", "ld", &conf);
+    // without SNI the handshake is the default server's, which asks for no client
+    // certificate: 403 (or 421), down; with SNI and the client certificate, 200: stays up
+    assert!(wait_note(&lab, "nosni down", 1), "{}", lab.logs());
+    let served = || {
+        access(&lab)
+            .iter()
+            .filter(|l| *l == "443 /needs-client 200")
+            .count()
+    };
+    assert!(wait_until(LONG, || served() >= 2), "{:?}", access(&lab));
+    assert_eq!(count(&lab, "tls down"), 0, "{:?}", notes(&lab));
+    std::fs::write(lab.path().join("down"), "").unwrap();
+    assert!(wait_note(&lab, "tls down", 1), "{}", lab.logs());
+    std::fs::remove_file(lab.path().join("down")).unwrap();
+    assert!(wait_note(&lab, "tls up", 1), "{}", lab.logs());
+    // a stopped server: refused
+    let i = 0; // nginx is the lab's first process
+    lab.proc(i).signal(nix::sys::signal::Signal::SIGTERM);
+    assert!(wait_note(&lab, "tls down", 2), "{}", lab.logs());
+    assert_eq!(count(&lab, "nosni down"), 1, "{:?}", notes(&lab));
+}
+
+#[test]
+fn smtp_dns_udp_ping_misc_and_file_checks() {
+    let mut lab = Lab::new("cko", 1);
+    setup_scripts(&lab);
+    let dir = lab.path().to_path_buf();
+    let p = |f: &str| dir.join(f).display().to_string();
+    script(
+        &lab,
+        "hang.sh",
+        &format!("#!/bin/sh\necho $$ >> {}\nexec sleep 30\n", p("hang.pids")),
+    );
+    script(&lab, "crash.sh", "#!/bin/sh\nkill -SEGV $$\n");
+    std::fs::write(lab.path().join("tf"), "0\n").unwrap();
+    let smtp_args = [
+        "/usr/bin/python3",
+        "-m",
+        "aiosmtpd",
+        "-n",
+        "-l",
+        "198.51.100.50:25",
+    ];
+    let smtp = lab.spawn("server", "aiosmtpd", &smtp_args);
+    let dns_args = [
+        "dnsmasq",
+        "-k",
+        "--conf-file=/dev/null",
+        "--no-resolv",
+        "--no-hosts",
+        "--bind-interfaces",
+        "--listen-address=198.51.100.50",
+        "--port=53",
+        "--user=root",
+        "--pid-file=",
+        "--address=/www.example.test/198.51.100.60",
+    ];
+    let dns = lab.spawn("server", "dnsmasq", &dns_args);
+    // a DNS query for www.example.test A, ID 0x1234; the answer must echo the ID with QR set
+    let query = "1234 0100 0001 0000 0000 0000 03777777 076578616d706c65 0474657374 00 0001 0001";
+    let conf = format!(
+        r#"
+track_file tf {{
+  file {tf}
+}}
+virtual_server 192.0.2.100 25 {{
+  delay_loop 1
+  real_server {RS} 25 {{
+    {n_smtp}
+    SMTP_CHECK {{
+      helo_name director.example
+      connect_timeout 2
+      retry 1
+      delay_before_retry 0.2
+    }}
+  }}
+}}
+virtual_server 192.0.2.100 53 {{
+  protocol UDP
+  delay_loop 1
+  real_server {RS} 53 {{
+    {n_dns}
+    DNS_CHECK {{
+      type A
+      name www.example.test
+      retry 1
+      delay_before_retry 0.2
+    }}
+  }}
+}}
+virtual_server 192.0.2.101 53 {{
+  protocol UDP
+  delay_loop 1
+  real_server {RS} 53 {{
+    {n_refused}
+    DNS_CHECK {{
+      name nx.other.test
+      retry 0
+    }}
+  }}
+}}
+virtual_server 192.0.2.102 53 {{
+  protocol UDP
+  delay_loop 1
+  real_server {RS} 53 {{
+    {n_udp}
+    UDP_CHECK {{
+      payload {query}
+      require_reply 12 34 8x
+      retry 0
+    }}
+  }}
+}}
+virtual_server 192.0.2.100 82 {{
+  delay_loop 1
+  real_server {RS} 82 {{
+    {n_ping}
+    PING_CHECK {{
+      connect_timeout 1
+      retry 1
+      delay_before_retry 0.2
+    }}
+  }}
+}}
+virtual_server 192.0.2.100 83 {{
+  delay_loop 1
+  real_server {RS} 83 {{
+    {n_hang}
+    MISC_CHECK {{
+      misc_path {hang}
+      misc_timeout 1
+    }}
+  }}
+}}
+virtual_server 192.0.2.100 86 {{
+  delay_loop 1
+  real_server {RS} 86 {{
+    {n_crash}
+    MISC_CHECK {{
+      misc_path {crash}
+    }}
+  }}
+}}
+virtual_server 192.0.2.100 87 {{
+  delay_loop 1
+  real_server {RS} 87 {{
+    weight 3
+    FILE_CHECK {{
+      track_file tf
+      weight 2
+    }}
+  }}
+}}
+"#,
+        tf = p("tf"),
+        hang = p("hang.sh"),
+        crash = p("crash.sh"),
+        n_smtp = notify(&lab, "smtp"),
+        n_dns = notify(&lab, "dns"),
+        n_refused = notify(&lab, "refused"),
+        n_udp = notify(&lab, "udp"),
+        n_ping = notify(&lab, "ping"),
+        n_hang = notify(&lab, "hang"),
+        n_crash = notify(&lab, "crash"),
+    );
+    let d = lab.ldirector("d1", "ld", &conf);
+    // the hung and the crashing scripts and the refused name go down, once
+    for l in ["hang down", "crash down", "refused down"] {
+        assert!(wait_note(&lab, l, 1), "{l}: {}", lab.logs());
+    }
+    // the hung script's process group was killed at misc_timeout
+    let first: i32 = std::fs::read_to_string(lab.path().join("hang.pids"))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        wait_until(LONG, || !Path::new(&format!("/proc/{first}")).exists()),
+        "the hung MISC_CHECK script {first} still runs"
+    );
+    // the track_file: 3 + 4 x 2
+    std::fs::write(lab.path().join("tf"), "4\n").unwrap();
+    assert!(
+        wait_until(LONG, || log_of(&mut lab, d).contains(
+            "192.0.2.100:87/TCP: real_server 198.51.100.50:87 weight 3 -> 11"
+        )),
+        "{}",
+        lab.logs()
+    );
+    // SMTP server stopped: refused, down; started again: up
+    lab.proc(smtp).signal(nix::sys::signal::Signal::SIGTERM);
+    assert!(wait_note(&lab, "smtp down", 1), "{}", lab.logs());
+    lab.spawn("server", "aiosmtpd2", &smtp_args);
+    assert!(wait_note(&lab, "smtp up", 1), "{}", lab.logs());
+    // DNS server stopped: both the DNS_CHECK and the UDP_CHECK go down, and come back
+    lab.proc(dns).signal(nix::sys::signal::Signal::SIGTERM);
+    assert!(wait_note(&lab, "dns down", 1), "{}", lab.logs());
+    assert!(wait_note(&lab, "udp down", 1), "{}", lab.logs());
+    lab.spawn("server", "dnsmasq2", &dns_args);
+    assert!(wait_note(&lab, "dns up", 1), "{}", lab.logs());
+    assert!(wait_note(&lab, "udp up", 1), "{}", lab.logs());
+    // ICMP dropped: PING_CHECK down; allowed again: up
+    nft(
+        &lab,
+        "table inet bh {\n chain in {\n type filter hook input priority 0;\n icmp type echo-request drop\n }\n}\n",
+    );
+    assert!(wait_note(&lab, "ping down", 1), "{}", lab.logs());
+    run_ok(&lab, "server", &["nft", "delete", "table", "inet", "bh"]);
+    assert!(wait_note(&lab, "ping up", 1), "{}", lab.logs());
+    std::thread::sleep(Duration::from_secs(1));
+    for (l, n) in [
+        ("hang down", 1),
+        ("crash down", 1),
+        ("refused down", 1),
+        ("hang up", 0),
+        ("smtp down", 1),
+        ("dns down", 1),
+        ("udp down", 1),
+        ("ping down", 1),
+    ] {
+        assert_eq!(count(&lab, l), n, "{l}: {:?}", notes(&lab));
+    }
+}
