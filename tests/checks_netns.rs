@@ -345,6 +345,25 @@ virtual_server 192.0.2.100 85 {{
         l.contains("192.0.2.100:80/TCP: real_server 198.51.100.50:80 added with weight 1"),
         "{l}"
     );
+    // a reload (one service more) while a server is failed: the unchanged checkers carry
+    // on, the failed server stays failed until its check passes
+    std::fs::write(lab.path().join("down"), "").unwrap();
+    assert!(wait_note(&lab, "http down", 6), "{}", lab.logs());
+    let more = conf.clone()
+        + "virtual_server 192.0.2.100 88 {\n  delay_loop 1\n  real_server 198.51.100.50 80 {\n    TCP_CHECK {\n    }\n  }\n}\n";
+    lab.file("ld.conf", &more);
+    lab.proc(d).signal(nix::sys::signal::Signal::SIGHUP);
+    assert!(
+        wait_until(LONG, || log_of(&mut lab, d)
+            .contains("reload: 4 checker(s) carry on, 1 new")),
+        "{}",
+        lab.logs()
+    );
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(count(&lab, "http up"), 5, "{:?}", notes(&lab));
+    std::fs::remove_file(lab.path().join("down")).unwrap();
+    assert!(wait_note(&lab, "http up", 6), "{}", lab.logs());
+    assert_eq!(count(&lab, "http down"), 6, "{:?}", notes(&lab));
 }
 
 #[test]

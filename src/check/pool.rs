@@ -127,6 +127,28 @@ impl Pools {
         }
     }
 
+    /// After a reload: the pools of services that were already there keep their quorum
+    /// state (no quorum_up / quorum_down because of the reload itself). `old_names` are
+    /// the previous configuration's services, as `describe()` names them.
+    pub fn carry_from(
+        &mut self,
+        old: &Pools,
+        old_names: &[String],
+        cfg: &crate::config::model::Config,
+    ) {
+        for (vi, vs) in cfg.virtual_server.iter().enumerate() {
+            let name = vs.describe();
+            if let (Some(oi), Some(p)) = (
+                old_names.iter().position(|n| *n == name),
+                self.pools.get_mut(vi),
+            ) {
+                if let Some(o) = old.pools.get(oi) {
+                    p.up = o.up;
+                }
+            }
+        }
+    }
+
     fn members(
         cfg: &crate::config::model::Config,
         vi: usize,

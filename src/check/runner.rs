@@ -8,12 +8,12 @@
 
 use super::probe::{self, Probe, TlsCache, Verdict, FILE_FAULT};
 use super::scheduler::{Output, Scheduler, ServerId, Timing};
-use crate::config::model::Config;
+use crate::config::model::{Checker, Config, RealServer, VirtualServer};
 use crate::notify::exec::RunAs;
 use crate::track::file;
 use std::collections::HashMap;
 use std::time::Instant;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info};
 
 /// A real server: (virtual_server index, real_server index) in the config.
@@ -34,7 +34,26 @@ struct Server {
     reported: u32,
 }
 
+/// What the checks' task is told while it runs.
+pub enum Input {
+    /// A track_file's new value.
+    File(String, i64),
+    /// A new configuration: unchanged checkers go on with their state (no re-check storm,
+    /// a failed server stays failed until its check passes); the reply is the health the
+    /// new configuration starts from.
+    Reload(Box<Config>, oneshot::Sender<Start>),
+}
+
+/// Health at start or after a reload: failed real servers and weights set by checks.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Start {
+    pub down: Vec<RsIndex>,
+    pub weights: Vec<(RsIndex, u32)>,
+}
+
 struct Check {
+    /// Identity across reloads: the same service, real server and checker settings.
+    key: String,
     probe: Probe,
     name: String,
     server: usize,
@@ -50,6 +69,26 @@ pub struct Checks {
     servers: Vec<Server>,
     run_as: Option<RunAs>,
     files: HashMap<String, i64>,
+    /// Bumped at each reload: results of probes started before are dropped.
+    epoch: u64,
+}
+
+/// A checker's identity across reloads: everything that makes its probe and timing
+/// (the service, the real server, the checker's settings with their effective timers, and
+/// the global settings some checkers use), plus its rank among identical ones.
+fn key(cfg: &Config, vs: &VirtualServer, rs: &RealServer, ch: &Checker) -> String {
+    let json = |v: Result<String, serde_json::Error>| v.unwrap_or_default();
+    format!(
+        "{}|{}|{:?}|{:?}|{:?}|{}|{}|{:?}",
+        vs.describe(),
+        rs.ip,
+        rs.port.or(vs.port),
+        vs.virtualhost,
+        rs.virtualhost,
+        json(serde_json::to_string(ch)),
+        json(serde_json::to_string(&cfg.ssl)),
+        cfg.global_defs.smtp_helo_name,
+    )
 }
 
 impl Checks {
@@ -60,13 +99,39 @@ impl Checks {
         run_as: Option<RunAs>,
         files: HashMap<String, i64>,
     ) -> Checks {
+        Self::build(cfg, now, run_as, files, None)
+    }
+
+    /// The checks of a new configuration, unchanged checkers carrying on from `self`.
+    pub fn reload(&self, cfg: &Config, now: Instant) -> Checks {
+        let mut c = Self::build(cfg, now, self.run_as, self.files.clone(), Some(self));
+        c.epoch = self.epoch + 1;
+        c
+    }
+
+    fn build(
+        cfg: &Config,
+        now: Instant,
+        run_as: Option<RunAs>,
+        files: HashMap<String, i64>,
+        old: Option<&Checks>,
+    ) -> Checks {
         let mut c = Checks {
             sched: Scheduler::new(now.elapsed().as_nanos() as u64 ^ 0x9e37_79b9_7f4a_7c15),
             checks: Vec::new(),
             servers: Vec::new(),
             run_as,
             files,
+            epoch: 0,
         };
+        // the old checkers by identity
+        let mut before: HashMap<&str, Vec<usize>> = HashMap::new();
+        if let Some(o) = old {
+            for (id, ch) in o.checks.iter().enumerate().rev() {
+                before.entry(ch.key.as_str()).or_default().push(id);
+            }
+        }
+        let mut carried = 0usize;
         let mut tls = TlsCache::default();
         for (vi, vs) in cfg.virtual_server.iter().enumerate() {
             for (ri, rs) in vs.real_server.iter().enumerate() {
@@ -78,6 +143,7 @@ impl Checks {
                     reported: base,
                 });
                 for ch in &rs.checkers {
+                    let key = key(cfg, vs, rs, ch);
                     let (probe, name) = probe::build(cfg, vs, rs, ch, &mut tls);
                     let e = &ch.effective;
                     let mut timing = Timing {
@@ -92,14 +158,23 @@ impl Checks {
                         timing.warmup = std::time::Duration::ZERO;
                         timing.alpha = false;
                     }
+                    let prev = old.zip(before.get_mut(key.as_str()).and_then(Vec::pop));
+                    let dynamic = prev.and_then(|(o, id)| o.checks[id].dynamic);
+                    match prev {
+                        Some((o, id)) => {
+                            carried += 1;
+                            c.sched.add_carried(sid, timing, o.sched.carry(id), now)
+                        }
+                        None => c.sched.add(sid, timing, now),
+                    };
                     c.checks.push(Check {
+                        key,
                         probe,
                         name,
                         server: sid,
-                        dynamic: None,
+                        dynamic,
                         offset: 0,
                     });
-                    c.sched.add(sid, timing, now);
                 }
             }
         }
@@ -115,7 +190,24 @@ impl Checks {
             let w = c.weight(sid);
             c.servers[sid].reported = w;
         }
+        if old.is_some() {
+            info!(
+                "reload: {carried} checker(s) carry on, {} new",
+                c.checks.len() - carried
+            );
+        }
         c
+    }
+
+    /// The health to start from: failed real servers and weights set by checks.
+    pub fn start(&self) -> Start {
+        Start {
+            down: (0..self.servers.len())
+                .filter(|&sid| !self.sched.server_up(sid))
+                .map(|sid| self.servers[sid].rs)
+                .collect(),
+            weights: self.weights(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -191,16 +283,16 @@ impl Checks {
             .is_ok()
     }
 
-    /// Run until the receiver of `changes` is gone. `file_changes` brings track_file
-    /// values as they change.
+    /// Run until the receiver of `changes` is gone. `input` brings track_file values as
+    /// they change, and new configurations.
     pub async fn run(
         mut self,
         changes: mpsc::UnboundedSender<HealthChange>,
-        mut file_changes: mpsc::UnboundedReceiver<(String, i64)>,
+        mut input: mpsc::UnboundedReceiver<Input>,
     ) {
-        let (rtx, mut results) = mpsc::unbounded_channel::<(usize, Verdict)>();
+        let (rtx, mut results) = mpsc::unbounded_channel::<(u64, usize, Verdict)>();
         let run_as = self.run_as;
-        let mut files_open = true;
+        let mut input_open = true;
         loop {
             let deadline = self.sched.next_timeout();
             let sleep = async {
@@ -216,18 +308,25 @@ impl Checks {
                 Some(first) = results.recv() => {
                     // several results may be waiting: take them all
                     let mut next = Some(first);
-                    while let Some((id, verdict)) = next {
+                    while let Some((epoch, id, verdict)) = next {
+                        next = results.try_recv().ok();
+                        if epoch != self.epoch {
+                            continue; // started before a reload
+                        }
                         let ok = !matches!(verdict, Verdict::Down(_));
                         if let Verdict::UpWithWeight(w) = verdict {
                             self.checks[id].dynamic = Some(w);
                             touched.push(self.checks[id].server);
                         }
                         self.sched.result(id, ok, Instant::now(), &mut out);
-                        next = results.try_recv().ok();
                     }
                 }
-                f = file_changes.recv(), if files_open => match f {
-                    Some((name, v)) => {
+                i = input.recv(), if input_open => match i {
+                    Some(Input::Reload(cfg, reply)) => {
+                        self = self.reload(&cfg, Instant::now());
+                        let _ = reply.send(self.start());
+                    }
+                    Some(Input::File(name, v)) => {
                         self.files.insert(name.clone(), v);
                         let now = Instant::now();
                         for id in 0..self.checks.len() {
@@ -238,7 +337,7 @@ impl Checks {
                             }
                         }
                     }
-                    None => files_open = false,
+                    None => input_open = false,
                 },
             }
             for o in out {
@@ -246,18 +345,20 @@ impl Checks {
                     Output::Probe(id) => {
                         if let Some(r) = self.file_verdict(id) {
                             touched.push(self.checks[id].server);
-                            let _ = rtx.send((id, r.map_or_else(Verdict::Down, |()| Verdict::Up)));
+                            let v = r.map_or_else(Verdict::Down, |()| Verdict::Up);
+                            let _ = rtx.send((self.epoch, id, v));
                             continue;
                         }
                         let probe = self.checks[id].probe.clone();
                         let tx = rtx.clone();
                         let name = self.checks[id].name.clone();
+                        let epoch = self.epoch;
                         tokio::spawn(async move {
                             let v = probe::run(&probe, run_as).await;
                             if let Verdict::Down(e) = &v {
                                 debug!("{name}: {e}");
                             }
-                            let _ = tx.send((id, v));
+                            let _ = tx.send((epoch, id, v));
                         });
                     }
                     Output::Checker { id, up } => {
@@ -313,7 +414,7 @@ mod tests {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let (ftx, frx) = mpsc::unbounded_channel();
         let task = tokio::spawn(checks.run(tx, frx));
-        ftx.send(("f".into(), 0)).unwrap();
+        ftx.send(Input::File("f".into(), 0)).unwrap();
         let mut got = Vec::new();
         for _ in 0..2 {
             let c = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
@@ -335,7 +436,7 @@ mod tests {
                 },
             ]
         );
-        ftx.send(("f".into(), -3)).unwrap();
+        ftx.send(Input::File("f".into(), -3)).unwrap();
         let mut got = Vec::new();
         for _ in 0..2 {
             let c = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;

@@ -60,6 +60,20 @@ struct Checker {
     /// Probes started and failed (counters for metrics).
     probes: u64,
     failed: u64,
+    /// When the next probe is due.
+    due: Instant,
+}
+
+/// A checker's state, carried over a reload to its unchanged successor so that a reload
+/// neither re-checks everything at once nor forgets a failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Carried {
+    pub up: bool,
+    pub failures: u32,
+    /// The next probe (a probe in flight is started again at once).
+    pub due: Option<Instant>,
+    pub probes: u64,
+    pub failed: u64,
 }
 
 pub struct Scheduler {
@@ -93,28 +107,59 @@ impl Scheduler {
 
     /// Register a checker of `server`; its first probe is scheduled from `now`.
     pub fn add(&mut self, server: ServerId, timing: Timing, now: Instant) -> CheckerId {
+        let w = timing.warmup.as_nanos() as u64;
+        let delay = if w == 0 { 0 } else { self.random() % (w + 1) };
+        let state = Carried {
+            up: !timing.alpha,
+            failures: 0,
+            due: Some(now + Duration::from_nanos(delay)),
+            probes: 0,
+            failed: 0,
+        };
+        self.add_carried(server, timing, state, now)
+    }
+
+    /// Register a checker that goes on from a predecessor's state.
+    pub fn add_carried(
+        &mut self,
+        server: ServerId,
+        timing: Timing,
+        state: Carried,
+        now: Instant,
+    ) -> CheckerId {
         let id = self.checkers.len();
         if self.servers.len() <= server {
             self.servers.resize(server + 1, (Vec::new(), 0));
         }
         self.servers[server].0.push(id);
-        if timing.alpha {
+        if !state.up {
             self.servers[server].1 += 1;
         }
         self.checkers.push(Checker {
             server,
             timing,
-            up: !timing.alpha,
-            failures: 0,
+            up: state.up,
+            failures: state.failures.min(timing.retry),
             running: false,
             generation: 0,
-            probes: 0,
-            failed: 0,
+            probes: state.probes,
+            failed: state.failed,
+            due: now,
         });
-        let w = timing.warmup.as_nanos() as u64;
-        let delay = if w == 0 { 0 } else { self.random() % (w + 1) };
-        self.schedule(id, now + Duration::from_nanos(delay));
+        self.schedule(id, state.due.unwrap_or(now));
         id
+    }
+
+    /// A checker's state, to carry over a reload.
+    pub fn carry(&self, id: CheckerId) -> Carried {
+        let c = &self.checkers[id];
+        Carried {
+            up: c.up,
+            failures: c.failures,
+            due: (!c.running).then_some(c.due),
+            probes: c.probes,
+            failed: c.failed,
+        }
     }
 
     /// Whether a real server is up (all its checkers up; no checker: up).
@@ -134,6 +179,7 @@ impl Scheduler {
     fn schedule(&mut self, id: CheckerId, at: Instant) {
         let c = &mut self.checkers[id];
         c.generation += 1;
+        c.due = at;
         self.heap.push(Reverse((at, id, c.generation)));
     }
 
@@ -403,5 +449,39 @@ mod tests {
             .filter(|(_, o)| matches!(o, Output::Probe(_)))
             .count();
         assert!((95_000..=110_000).contains(&probes), "{probes}");
+    }
+
+    #[test]
+    fn carried_state_keeps_failures_and_the_next_probe() {
+        let t0 = Instant::now();
+        let mut a = Scheduler::new(1);
+        let id = a.add(0, timing(), t0);
+        let mut out = Vec::new();
+        a.poll(t0, &mut out);
+        a.result(id, false, t0, &mut out); // first failure of 3 allowed: retry in 1 s
+        let c = a.carry(id);
+        assert_eq!((c.up, c.failures, c.due), (true, 1, Some(t0 + s(1))));
+        let mut b = Scheduler::new(1);
+        let id2 = b.add_carried(0, timing(), c, t0 + Duration::from_millis(10));
+        assert_eq!(b.next_timeout(), Some(t0 + s(1)), "no immediate re-check");
+        // two more failures take it down, as without the reload
+        let mut out = Vec::new();
+        for k in 1..=2 {
+            b.poll(t0 + s(k), &mut out);
+            b.result(id2, false, t0 + s(k), &mut out);
+        }
+        assert!(
+            out.contains(&Output::Server { id: 0, up: false }),
+            "{out:?}"
+        );
+        // a down checker carried is down at once; a probe in flight is started again
+        let mut out = Vec::new();
+        b.poll(t0 + s(10), &mut out);
+        let c = b.carry(id2);
+        assert_eq!((c.up, c.due), (false, None));
+        let mut d = Scheduler::new(1);
+        d.add_carried(0, timing(), c, t0 + s(11));
+        assert!(!d.server_up(0));
+        assert_eq!(d.next_timeout(), Some(t0 + s(11)));
     }
 }

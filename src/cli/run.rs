@@ -8,7 +8,7 @@
 
 use super::ConfigArgs;
 use crate::check::pool::{Pools, QuorumEvent};
-use crate::check::runner::{Checks, HealthChange, RsIndex};
+use crate::check::runner::{Checks, HealthChange, Input, RsIndex, Start};
 use crate::config::{validate, Config};
 use crate::ipvs::manager::Manager;
 use crate::net::addr::{self, Kernel};
@@ -350,7 +350,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
             }
         }
     }
-    let mut checks_task = start_checks(&cfg, &mut health, &htx, run_as, &file_values);
+    let mut checks = start_checks(&cfg, &mut health, &htx, run_as, &file_values);
     let mut pools = Pools::from_config(&cfg);
     apply_health(&cfg, &mut health, &mut pools, &mut lvs, run_as, Some(""));
     let signals = Signals::new();
@@ -364,9 +364,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
         tokio::select! {
             Some(n) = nrx.recv() => notifier.send(n),
             Some((name, v)) = frx.recv() => {
-                if let Some((_, to_checks)) = &checks_task {
-                    let _ = to_checks.send((name.clone(), v));
-                }
+                let _ = checks.1.send(Input::File(name.clone(), v));
                 file_values.insert(name, v);
             }
             Some(h) = hrx.recv() => {
@@ -398,19 +396,23 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                     break;
                 }
                 Sig::Reload => {
+                    let old_names: Vec<String> =
+                        cfg.virtual_server.iter().map(|v| v.describe()).collect();
                     if reload(&mut cfg, path, args, &mut lvs) {
                         // checks start again from the new configuration
-                        if let Some((t, _)) = checks_task.take() {
-                            t.abort();
+                        // unchanged checkers carry on; the others start afresh
+                        let (reply, answer) = tokio::sync::oneshot::channel();
+                        let _ = checks.1.send(Input::Reload(Box::new(cfg.clone()), reply));
+                        match answer.await {
+                            Ok(start) => set_health(&mut health, start),
+                            Err(_) => {
+                                error!("reload: the health checks had stopped; starting them again");
+                                checks.0.abort();
+                                checks = start_checks(&cfg, &mut health, &htx, run_as, &file_values);
+                            }
                         }
-                        checks_task = start_checks(
-                            &cfg,
-                            &mut health,
-                            &htx,
-                            run_as,
-                            &file_values,
-                        );
-                        pools = Pools::from_config(&cfg);
+                        let old_pools = std::mem::replace(&mut pools, Pools::from_config(&cfg));
+                        pools.carry_from(&old_pools, &old_names, &cfg);
                         apply_health(
                             &cfg,
                             &mut health,
@@ -427,9 +429,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
     for t in &tasks {
         t.abort();
     }
-    if let Some((t, _)) = checks_task.take() {
-        t.abort();
-    }
+    checks.0.abort();
     vrrp.shutdown().await;
     if let Some(m) = lvs.as_mut() {
         m.release(cfg.global_defs.lvs_flush_on_stop, args.dont_release_ipvs);
@@ -527,37 +527,29 @@ fn rs_notify(
     }
 }
 
-/// Start the health checks of `cfg` (when IPVS is programmed), with the initial health of
-/// every real server in `health` (failed ones, weights the checks set at once).
-/// The checks' task and where track_file values reach it.
-type RunningChecks = (
-    tokio::task::JoinHandle<()>,
-    mpsc::UnboundedSender<(String, i64)>,
-);
+/// The checks' task and where its input (track_file values, reloads) goes.
+type RunningChecks = (tokio::task::JoinHandle<()>, mpsc::UnboundedSender<Input>);
 
+/// Start the health checks of `cfg`, with the initial health of every real server in
+/// `health` (failed ones, weights the checks set at once).
 fn start_checks(
     cfg: &Config,
     health: &mut Health,
     tx: &mpsc::UnboundedSender<HealthChange>,
     run_as: Option<exec::RunAs>,
     files: &HashMap<String, i64>,
-) -> Option<RunningChecks> {
-    health.down.clear();
-    health.weight.clear();
+) -> RunningChecks {
     let checks = Checks::from_config(cfg, std::time::Instant::now(), run_as, files.clone());
-    for (vi, vs) in cfg.virtual_server.iter().enumerate() {
-        for ri in 0..vs.real_server.len() {
-            if !checks.healthy((vi, ri)) {
-                health.down.insert((vi, ri));
-            }
-        }
-    }
-    health.weight.extend(checks.weights());
-    if checks.is_empty() {
-        return None;
-    }
-    let (ftx, frx) = mpsc::unbounded_channel();
-    Some((tokio::spawn(checks.run(tx.clone(), frx)), ftx))
+    set_health(health, checks.start());
+    let (itx, irx) = mpsc::unbounded_channel();
+    (tokio::spawn(checks.run(tx.clone(), irx)), itx)
+}
+
+fn set_health(health: &mut Health, start: Start) {
+    // services may have moved in the new config: what they asked for is compared afresh
+    health.desired.clear();
+    health.down = start.down.into_iter().collect();
+    health.weight = start.weights.into_iter().collect();
 }
 
 /// Bring IPVS to the config with the current health, through the pools (quorum with
