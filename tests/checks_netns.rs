@@ -227,6 +227,7 @@ fn http_get_against_nginx() {
         r#"
 virtual_server 192.0.2.100 80 {{
   delay_loop 3
+  omega
   real_server {RS} 80 {{
     {n_http}
     HTTP_GET {{
@@ -349,13 +350,18 @@ virtual_server 192.0.2.100 85 {{
     // on, the failed server stays failed until its check passes
     std::fs::write(lab.path().join("down"), "").unwrap();
     assert!(wait_note(&lab, "http down", 6), "{}", lab.logs());
-    let more = conf.clone()
+    // the chunked service is removed: its live real server gets its down notification
+    let (a, b) = (
+        conf.find("virtual_server 192.0.2.100 81").unwrap(),
+        conf.find("virtual_server 192.0.2.100 84").unwrap(),
+    );
+    let more = format!("{}{}", &conf[..a], &conf[b..])
         + "virtual_server 192.0.2.100 88 {\n  delay_loop 1\n  real_server 198.51.100.50 80 {\n    TCP_CHECK {\n    }\n  }\n}\n";
     lab.file("ld.conf", &more);
     lab.proc(d).signal(nix::sys::signal::Signal::SIGHUP);
     assert!(
         wait_until(LONG, || log_of(&mut lab, d)
-            .contains("reload: 4 checker(s) carry on, 1 new")),
+            .contains("reload: 3 checker(s) carry on, 1 new")),
         "{}",
         lab.logs()
     );
@@ -364,6 +370,13 @@ virtual_server 192.0.2.100 85 {{
     std::fs::remove_file(lab.path().join("down")).unwrap();
     assert!(wait_note(&lab, "http up", 6), "{}", lab.logs());
     assert_eq!(count(&lab, "http down"), 6, "{:?}", notes(&lab));
+    assert_eq!(count(&lab, "chunked down"), 2, "{:?}", notes(&lab));
+    // stopping: omega runs the down notification of the live server (only where set)
+    lab.proc(d).signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(lab.proc(d).wait_exit(LONG), Some(0), "{}", lab.logs());
+    assert_eq!(count(&lab, "http down"), 7, "{:?}", notes(&lab));
+    assert_eq!(count(&lab, "chunked down"), 2, "{:?}", notes(&lab));
+    assert_eq!(count(&lab, "slow down"), 1, "{:?}", notes(&lab));
 }
 
 #[test]

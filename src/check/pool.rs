@@ -127,6 +127,11 @@ impl Pools {
         }
     }
 
+    /// Whether virtual server `vi` holds its quorum.
+    pub fn has_quorum(&self, vi: usize) -> bool {
+        self.pools.get(vi).is_some_and(|p| p.up)
+    }
+
     /// After a reload: the pools of services that were already there keep their quorum
     /// state (no quorum_up / quorum_down because of the reload itself). `old_names` are
     /// the previous configuration's services, as `describe()` names them.

@@ -15,8 +15,8 @@ use crate::net::addr::{self, Kernel};
 use crate::net::no_accept;
 use crate::net::rtnl::Rtnl;
 use crate::notify::vrrp::Notifier;
-use crate::notify::vrrp::NOTIFY_TIMEOUT;
-use crate::notify::{exec, fifo};
+use crate::notify::exec;
+use crate::notify::lvs::LvsNotifier;
 use crate::track::file as track_file;
 use crate::vrrp::{shell, spec, track_script};
 use clap::Args;
@@ -335,24 +335,15 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
 
     // health checks feed IPVS: a real server whose checks fail leaves its service
     let (htx, mut hrx) = mpsc::unbounded_channel::<HealthChange>();
-    let mut health = Health::default();
-    if !cfg.virtual_server.is_empty() {
-        for f in [
-            &cfg.global_defs.notify_fifo,
-            &cfg.global_defs.lvs_notify_fifo,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            match fifo::Fifo::open(f, run_as) {
-                Ok(x) => health.fifos.push(x),
-                Err(e) => error!("{e}"),
-            }
-        }
-    }
+    let mut health = Health {
+        down: HashSet::new(),
+        desired: HashMap::new(),
+        weight: HashMap::new(),
+        notify: LvsNotifier::new(&cfg, run_as),
+    };
     let mut checks = start_checks(&cfg, &mut health, &htx, run_as, &file_values);
     let mut pools = Pools::from_config(&cfg);
-    apply_health(&cfg, &mut health, &mut pools, &mut lvs, run_as, Some(""));
+    apply_health(&cfg, &mut health, &mut pools, &mut lvs, Some(""));
     let signals = Signals::new();
     let Ok(mut signals) = signals else {
         error!("cannot install signal handlers");
@@ -385,10 +376,10 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                         } else {
                             health.down.insert(h.rs);
                         }
-                        rs_notify(&cfg, &mut health, h.rs, h.up, run_as);
+                        rs_notify(&cfg, &mut health, h.rs, h.up);
                     }
                 }
-                apply_health(&cfg, &mut health, &mut pools, &mut lvs, run_as, None);
+                apply_health(&cfg, &mut health, &mut pools, &mut lvs, None);
             }
             s = signals.next() => match s {
                 Sig::Stop(name) => {
@@ -396,9 +387,11 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                     break;
                 }
                 Sig::Reload => {
+                    let old_cfg = cfg.clone();
                     let old_names: Vec<String> =
                         cfg.virtual_server.iter().map(|v| v.describe()).collect();
                     if reload(&mut cfg, path, args, &mut lvs) {
+                        removed_notify(&old_cfg, &cfg, &mut health);
                         // checks start again from the new configuration
                         // unchanged checkers carry on; the others start afresh
                         let (reply, answer) = tokio::sync::oneshot::channel();
@@ -413,13 +406,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                         }
                         let old_pools = std::mem::replace(&mut pools, Pools::from_config(&cfg));
                         pools.carry_from(&old_pools, &old_names, &cfg);
-                        apply_health(
-                            &cfg,
-                            &mut health,
-                            &mut pools,
-                            &mut lvs,
-                            run_as,
-                            Some("reload: "),
+                        apply_health(&cfg, &mut health, &mut pools, &mut lvs, Some("reload: "),
                         );
                     }
                 }
@@ -430,6 +417,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
         t.abort();
     }
     checks.0.abort();
+    omega(&cfg, &mut health, &pools);
     vrrp.shutdown().await;
     if let Some(m) = lvs.as_mut() {
         m.release(cfg.global_defs.lvs_flush_on_stop, args.dont_release_ipvs);
@@ -446,6 +434,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
         }
     }
     notifier.drain(Duration::from_secs(10)).await;
+    health.notify.drain(Duration::from_secs(10)).await;
     info!("stopped");
     0
 }
@@ -483,47 +472,64 @@ fn log_desired(
 }
 
 /// Real servers' health: the failed ones, weights set by checks (misc_dynamic, FILE_CHECK),
-/// and the FIFOs that
-/// hear of changes (notify_fifo, lvs_notify_fifo).
-#[derive(Default)]
+/// what the pools asked for, and the notifier of changes (scripts; notify_fifo and
+/// lvs_notify_fifo lines).
 struct Health {
+    /// Real-server and quorum notifications (scripts, FIFO lines).
+    notify: LvsNotifier,
     down: HashSet<RsIndex>,
     /// Per service: what the pools last asked for (real servers' weights, sorry server).
     desired: HashMap<usize, (Vec<Option<u32>>, Option<u32>)>,
     weight: HashMap<RsIndex, u32>,
-    fifos: Vec<fifo::Fifo>,
 }
 
 /// A real server changed state: its notify_up / notify_down script and a FIFO line.
-fn rs_notify(
-    cfg: &Config,
-    health: &mut Health,
-    rs: RsIndex,
-    up: bool,
-    run_as: Option<exec::RunAs>,
-) {
-    let Some(vs) = cfg.virtual_server.get(rs.0) else {
-        return;
-    };
-    let Some(r) = vs.real_server.get(rs.1) else {
-        return;
-    };
-    let line = fifo::rs_line(vs, r, up);
-    for f in health.fifos.iter_mut() {
-        f.write_line(&line);
+fn rs_notify(cfg: &Config, health: &mut Health, rs: RsIndex, up: bool) {
+    if let Some((vs, r)) = cfg
+        .virtual_server
+        .get(rs.0)
+        .and_then(|vs| vs.real_server.get(rs.1).map(|r| (vs, r)))
+    {
+        health.notify.rs(vs, r, up);
     }
-    let script = if up {
-        r.notify_up.clone()
-    } else {
-        r.notify_down.clone()
-    };
-    if let Some(s) = script {
-        tokio::spawn(async move {
-            let o = exec::run(&s, &[], run_as, NOTIFY_TIMEOUT).await;
-            if !o.success() {
-                warn!("real-server notify script {}: {o}", s.command_line());
+}
+
+/// At shutdown, for the virtual servers with `omega`: the down notifications of the live
+/// real servers, and quorum_down where the quorum was held (keepalived does the same).
+fn omega(cfg: &Config, health: &mut Health, pools: &Pools) {
+    for (vi, vs) in cfg.virtual_server.iter().enumerate() {
+        if !vs.omega {
+            continue;
+        }
+        for (ri, r) in vs.real_server.iter().enumerate() {
+            if !health.down.contains(&(vi, ri)) {
+                health.notify.rs(vs, r, false);
             }
-        });
+        }
+        if pools.has_quorum(vi) {
+            health.notify.quorum(vs, false);
+        }
+    }
+}
+
+/// After a reload: the real servers that are gone from the config and were up get their
+/// down notifications (as keepalived does). `old` is the previous config.
+fn removed_notify(old: &Config, new: &Config, health: &mut Health) {
+    let key = |vs: &crate::config::model::VirtualServer, r: &crate::config::model::RealServer| {
+        (vs.describe(), r.ip, r.port.or(vs.port))
+    };
+    let kept: HashSet<_> = new
+        .virtual_server
+        .iter()
+        .flat_map(|vs| vs.real_server.iter().map(move |r| key(vs, r)))
+        .collect();
+    for (vi, vs) in old.virtual_server.iter().enumerate() {
+        for (ri, r) in vs.real_server.iter().enumerate() {
+            if !kept.contains(&key(vs, r)) && !health.down.contains(&(vi, ri)) {
+                info!("reload: real_server {} of {} removed", r.ip, vs.describe());
+                health.notify.rs(vs, r, false);
+            }
+        }
     }
 }
 
@@ -562,7 +568,6 @@ fn apply_health(
     health: &mut Health,
     pools: &mut Pools,
     lvs: &mut Option<Manager>,
-    run_as: Option<exec::RunAs>,
     summary: Option<&str>,
 ) {
     let up =
@@ -579,23 +584,13 @@ fn apply_health(
         };
     for (vi, ev) in pools.update(cfg, &up) {
         let vs = &cfg.virtual_server[vi];
-        let (word, script) = match ev {
-            QuorumEvent::Gained => ("gained", vs.quorum_up.clone()),
-            QuorumEvent::Lost => ("lost", vs.quorum_down.clone()),
-        };
-        warn!("{}: quorum {word}", vs.describe());
-        let line = fifo::vs_line(vs, ev == QuorumEvent::Gained);
-        for f in health.fifos.iter_mut() {
-            f.write_line(&line);
-        }
-        if let Some(s) = script {
-            tokio::spawn(async move {
-                let o = exec::run(&s, &[], run_as, NOTIFY_TIMEOUT).await;
-                if !o.success() {
-                    warn!("quorum script {}: {o}", s.command_line());
-                }
-            });
-        }
+        let gained = ev == QuorumEvent::Gained;
+        warn!(
+            "{}: quorum {}",
+            vs.describe(),
+            if gained { "gained" } else { "lost" }
+        );
+        health.notify.quorum(vs, gained);
     }
     // what each service should hold now: logged as it changes (with or without IPVS)
     for vi in 0..cfg.virtual_server.len() {

@@ -2,4 +2,6 @@
 
 pub mod exec;
 pub mod fifo;
+pub mod lvs;
+pub mod queue;
 pub mod vrrp;
