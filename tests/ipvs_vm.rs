@@ -1377,3 +1377,108 @@ fn sync_daemon_master_and_backup() {
         ipvs.stop_daemon(state).unwrap();
     }
 }
+
+/// A reload removes a real server that still carries a connection: it stays at weight 0
+/// (no new connections) until that connection ends, then it is deleted.
+#[test]
+#[ignore = "runs inside the IPVS VM"]
+fn a_removed_real_server_drains_until_its_connection_ends() {
+    use std::io::BufRead;
+    let lab = TrafficLab::new("dr", Method::Nat, 2);
+    let conf = lab.dir.path().join("ld.conf");
+    let text = |both: bool| {
+        format!(
+            "global_defs {{\n lvs_drain_timeout 120\n}}\nvirtual_server {VIP} 80 {{\n lb_algo rr\n lb_kind NAT\n real_server 198.51.100.10 80 {{\n }}\n{}}}\n",
+            if both { " real_server 198.51.100.11 80 {\n }\n" } else { "" }
+        )
+    };
+    std::fs::write(&conf, text(true)).unwrap();
+    let log = lab.dir.path().join("ld.log");
+    let mut ld = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &format!("{}dir", lab.tag),
+            env!("CARGO_BIN_EXE_ldirector"),
+            "run",
+            "-f",
+        ])
+        .arg(&conf)
+        .arg("--run-dir")
+        .arg(lab.dir.path().join("run"))
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let read = || std::fs::read_to_string(&log).unwrap_or_default();
+    let wait = |what: &dyn Fn() -> bool| {
+        let end = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < end && !what() {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        what()
+    };
+    assert!(wait(&|| ipvsadm().contains("198.51.100.11:80")), "{}", read());
+    // one connection held to each real server (round robin)
+    let mut hold = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &format!("{}client", lab.tag),
+            "python3",
+            PEER,
+            "fetch",
+            VIP,
+            "80",
+            "2",
+            "hold",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(hold.stdout.take().unwrap()).lines();
+    let mut names: Vec<String> = (0..2).map(|_| lines.next().unwrap().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, vec!["rs0", "rs1"]);
+    // the reload drops 198.51.100.11
+    std::fs::write(&conf, text(false)).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(ld.id() as i32),
+        nix::sys::signal::Signal::SIGHUP,
+    )
+    .unwrap();
+    assert!(wait(&|| read().contains("drains (weight 0)")), "{}", read());
+    let weight_of = |addr: &str| -> Option<String> {
+        ipvsadm()
+            .lines()
+            .find(|l| l.contains(addr))
+            .and_then(|l| l.split_whitespace().nth(3).map(str::to_string))
+    };
+    assert_eq!(
+        weight_of("198.51.100.11:80").as_deref(),
+        Some("0"),
+        "{}",
+        ipvsadm()
+    );
+    // new connections go to the other one only, and the drained one stays while busy
+    let after = lab.fetch(VIP, 80, 4, &[]);
+    assert_eq!(after, vec!["rs0"; 4], "{}", ipvsadm());
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(ipvsadm().contains("198.51.100.11:80"), "{}", read());
+    // the connections end: the drained server is removed
+    drop(hold.stdin.take());
+    let _ = hold.wait();
+    assert!(
+        wait(&|| !ipvsadm().contains("198.51.100.11:80")),
+        "{}\n{}",
+        ipvsadm(),
+        read()
+    );
+    assert!(read().contains("drained: removed"), "{}", read());
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(ld.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let _ = ld.wait();
+}

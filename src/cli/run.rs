@@ -14,9 +14,9 @@ use crate::ipvs::manager::Manager;
 use crate::net::addr::{self, Kernel};
 use crate::net::no_accept;
 use crate::net::rtnl::Rtnl;
-use crate::notify::vrrp::Notifier;
 use crate::notify::exec;
 use crate::notify::lvs::LvsNotifier;
+use crate::notify::vrrp::Notifier;
 use crate::track::file as track_file;
 use crate::vrrp::{shell, spec, track_script};
 use clap::Args;
@@ -351,8 +351,15 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
         return 1;
     };
     info!("running");
+    let mut drain_timer = tokio::time::interval(Duration::from_secs(1));
+    drain_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
+            _ = drain_timer.tick(), if lvs.as_ref().is_some_and(|m| m.draining()) => {
+                if let Some(Err(e)) = lvs.as_mut().map(|m| m.drain_tick()) {
+                    error!("IPVS: draining: {e}");
+                }
+            }
             Some(n) = nrx.recv() => notifier.send(n),
             Some((name, v)) = frx.recv() => {
                 let _ = checks.1.send(Input::File(name.clone(), v));
@@ -403,6 +410,9 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                                 checks.0.abort();
                                 checks = start_checks(&cfg, &mut health, &htx, run_as, &file_values);
                             }
+                        }
+                        if let Some(m) = lvs.as_mut() {
+                            m.reloading(cfg.global_defs.lvs_drain_timeout.as_duration());
                         }
                         let old_pools = std::mem::replace(&mut pools, Pools::from_config(&cfg));
                         pools.carry_from(&old_pools, &old_names, &cfg);

@@ -104,6 +104,9 @@ pub struct GlobalDefs {
     pub lvs_timeouts: LvsTimeouts,
     pub lvs_flush: bool,
     pub lvs_flush_on_stop: FlushOnStop,
+    /// ldirector: how long a real server that a reload removes keeps its established
+    /// connections (at weight 0) before it is deleted; 0 deletes at once, as keepalived.
+    pub lvs_drain_timeout: Secs,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub script_user: Option<User>,
     pub enable_script_security: bool,
@@ -156,6 +159,7 @@ impl Default for GlobalDefs {
             lvs_timeouts: LvsTimeouts::default(),
             lvs_flush: false,
             lvs_flush_on_stop: FlushOnStop::No,
+            lvs_drain_timeout: Secs::from_secs(300),
             script_user: None,
             enable_script_security: false,
             notify_fifo: None,

@@ -3,18 +3,25 @@
 //! remembers which services it owns across reloads, and releases them at stop.
 
 use super::codec::{Op, Timeouts};
+use super::drain::{Done, Draining};
 use super::netlink::Ipvs;
 use super::reconcile::diff;
 use super::table::ServiceKey;
 use super::{desired, table::Table};
 use crate::config::model::{Config, FlushOnStop};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io;
+use std::time::{Duration, Instant};
 use tracing::{error, info, warn};
 
 pub struct Manager {
     ipvs: Ipvs,
     owned: HashSet<ServiceKey>,
+    /// What the last sync asked for (before draining destinations were added).
+    last: Table,
+    draining: Draining,
+    /// Set by a reload: the next sync starts draining what the new config drops.
+    reload_drain: Option<Duration>,
 }
 
 /// What one synchronisation did.
@@ -31,6 +38,9 @@ impl Manager {
         Ok(Manager {
             ipvs: Ipvs::open()?,
             owned: HashSet::new(),
+            last: Table::default(),
+            draining: Draining::default(),
+            reload_drain: None,
         })
     }
 
@@ -64,8 +74,37 @@ impl Manager {
         self.sync_table(&want)
     }
 
+    /// The next sync follows a reload: real servers it drops drain for at most `timeout`.
+    pub fn reloading(&mut self, timeout: Duration) {
+        self.reload_drain = Some(timeout);
+    }
+
+    /// Whether real servers are draining (call [`Manager::drain_tick`] every second).
+    pub fn draining(&self) -> bool {
+        !self.draining.is_empty()
+    }
+
     pub fn sync_table(&mut self, want: &Table) -> io::Result<Summary> {
         let have = self.ipvs.table()?;
+        if let Some(timeout) = self.reload_drain.take() {
+            for (sk, dk) in self
+                .draining
+                .reload(&self.last, want, &have, Instant::now(), timeout)
+            {
+                info!(
+                    "IPVS: {dk} of {sk} drains (weight 0) before its removal, {timeout:?} at most"
+                );
+            }
+        }
+        self.last = want.clone();
+        let mut full;
+        let want = if self.draining.is_empty() {
+            want
+        } else {
+            full = want.clone();
+            self.draining.keep(&mut full);
+            &full
+        };
         let ops = diff(want, &have, &self.owned, false);
         let failed = self.ipvs.apply(&ops)?;
         for f in &failed {
@@ -78,6 +117,33 @@ impl Manager {
             ops: ops.len(),
             failed: failed.len(),
         })
+    }
+
+    /// Read the draining destinations' connections; delete those whose connections ended
+    /// or whose time is up.
+    pub fn drain_tick(&mut self) -> io::Result<()> {
+        let mut conns = HashMap::new();
+        for sk in self.draining.services() {
+            for (dk, _, c, _) in self.ipvs.dests(&sk).unwrap_or_default() {
+                conns.insert((sk, dk), c);
+            }
+        }
+        let done = self
+            .draining
+            .tick(Instant::now(), &|sk, dk| conns.get(&(*sk, *dk)).copied());
+        if done.is_empty() {
+            return Ok(());
+        }
+        for (sk, dk, why) in &done {
+            match why {
+                Done::Idle => info!("IPVS: {dk} of {sk} drained: removed"),
+                Done::Timeout { active, inactive } => warn!(
+                    "IPVS: {dk} of {sk} still had {active} active and {inactive} inactive connection(s) at lvs_drain_timeout: removed"
+                ),
+            }
+        }
+        let want = self.last.clone();
+        self.sync_table(&want).map(drop)
     }
 
     /// At stop: remove the services ldirector owns, or flush everything

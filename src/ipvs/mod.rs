@@ -4,10 +4,13 @@
 //! - `codec`: the IPVS generic-netlink messages (sans-IO);
 //! - `netlink`: the client (pipelined changes, dumps);
 //! - `desired`: the table the configuration asks for;
-//! - `reconcile`: desired vs kernel -> the minimal ordered operations (sans-IO).
+//! - `reconcile`: desired vs kernel -> the minimal ordered operations (sans-IO);
+//! - `drain`: real servers a reload removes, kept at weight 0 until idle (sans-IO);
+//! - `manager`: the daemon's shell over all of it.
 
 pub mod codec;
 pub mod desired;
+pub mod drain;
 pub mod manager;
 pub mod netlink;
 pub mod reconcile;

@@ -556,6 +556,11 @@ impl<'d> Reader<'d> {
                 }
             }
             "lvs_flush" => self.set_flag(n, &mut g.lvs_flush),
+            "lvs_drain_timeout" => {
+                if let Some(t) = self.secs(n) {
+                    g.lvs_drain_timeout = t;
+                }
+            }
             "lvs_flush_on_stop" | "lvs_flush_onstop" => {
                 self.no_block(n);
                 if self.nargs(n, 0, 1, "optionally VS or ALL") {
