@@ -28,8 +28,15 @@ fn json(cfg: &config::Config) -> String {
 fn full_corpus_is_valid_and_complete() {
     let l = load(&corpus("full.conf"));
     assert!(l.is_valid(), "{}", l.diags.render());
-    // only the deliberately empty include pattern warns
-    assert_eq!(l.diags.warning_count(), 1, "{}", l.diags.render());
+    // the deliberately empty include pattern, and the ~SEQ services without a protocol
+    // (TCP assumed; keepalived would make them UDP; one line, one warning)
+    assert_eq!(l.diags.warning_count(), 2, "{}", l.diags.render());
+    assert_eq!(
+        l.diags.render().matches("without 'protocol'").count(),
+        1,
+        "{}",
+        l.diags.render()
+    );
     let c = &l.config;
     assert_eq!(c.vrrp_instance.len(), 3);
     assert_eq!(c.vrrp_script.len(), 2);

@@ -1417,7 +1417,11 @@ fn a_removed_real_server_drains_until_its_connection_ends() {
         }
         what()
     };
-    assert!(wait(&|| ipvsadm().contains("198.51.100.11:80")), "{}", read());
+    assert!(
+        wait(&|| ipvsadm().contains("198.51.100.11:80")),
+        "{}",
+        read()
+    );
     // one connection held to each real server (round robin)
     let mut hold = Command::new("ip")
         .args([

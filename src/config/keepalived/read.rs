@@ -1103,6 +1103,16 @@ impl<'d> Reader<'d> {
         let mut sorry: Option<SorryServer> = None;
         let mut sorry_method: Option<(LvsMethod, Loc)> = None;
         let mut sorry_inhibit: Option<Loc> = None;
+        // keepalived 2.x creates a UDP service when an address service names no protocol
+        // (and reports it as a configuration error); ldirector assumes TCP and says so
+        let by_addr = vs.ip.is_some() || vs.group.is_some();
+        let children = n.block.as_deref().unwrap_or(&[]);
+        if by_addr && n.block.is_some() && !children.iter().any(|c| c.keyword() == "protocol") {
+            self.d.warning(
+                &n.loc,
+                "virtual_server without 'protocol': ldirector assumes TCP (keepalived would create a UDP service); write 'protocol TCP' or 'protocol UDP'",
+            );
+        }
         for c in self.block(n) {
             self.at(&pk, c);
             match c.keyword() {
