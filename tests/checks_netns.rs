@@ -489,10 +489,37 @@ fn smtp_dns_udp_ping_misc_and_file_checks() {
         "--address=/www.example.test/198.51.100.60",
     ];
     let dns = lab.spawn("server", "dnsmasq", &dns_args);
+    // the mail server that receives smtp_alert e-mails (a maildir)
+    let maildir = p("maildir");
+    lab.spawn(
+        "server",
+        "mailbox",
+        &[
+            "/usr/bin/python3",
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            "198.51.100.50:2525",
+            "-c",
+            "aiosmtpd.handlers.Mailbox",
+            &maildir,
+        ],
+    );
     // a DNS query for www.example.test A, ID 0x1234; the answer must echo the ID with QR set
     let query = "1234 0100 0001 0000 0000 0000 03777777 076578616d706c65 0474657374 00 0001 0001";
     let conf = format!(
         r#"
+global_defs {{
+  router_id lb-test
+  notification_email {{
+    ops@example.com
+  }}
+  notification_email_from director@example.com
+  smtp_server 198.51.100.50 2525
+  smtp_connect_timeout 5
+  smtp_helo_name director.example
+}}
 track_file tf {{
   file {tf}
 }}
@@ -500,6 +527,7 @@ virtual_server 192.0.2.100 25 {{
   delay_loop 1
   real_server {RS} 25 {{
     {n_smtp}
+    smtp_alert
     SMTP_CHECK {{
       helo_name director.example
       connect_timeout 2
@@ -627,6 +655,37 @@ virtual_server 192.0.2.100 87 {{
     assert!(wait_note(&lab, "smtp down", 1), "{}", lab.logs());
     lab.spawn("server", "aiosmtpd2", &smtp_args);
     assert!(wait_note(&lab, "smtp up", 1), "{}", lab.logs());
+    // smtp_alert: both transitions reached the mail server, in keepalived's words
+    let mails = || -> String {
+        let mut all = String::new();
+        for d in ["new", "cur"] {
+            if let Ok(rd) = std::fs::read_dir(Path::new(&maildir).join(d)) {
+                for e in rd.flatten() {
+                    // headers unfolded
+                    all += &std::fs::read_to_string(e.path())
+                        .unwrap_or_default()
+                        .replace("\r\n", "\n")
+                        .replace("\n ", " ");
+                }
+            }
+        }
+        all
+    };
+    let subject = |s: &str| {
+        format!("Subject: [lb-test] Realserver [198.51.100.50]:tcp:25 of virtual server [192.0.2.100]:tcp:25 - {s}")
+    };
+    assert!(
+        wait_until(LONG, || mails().contains(&subject("DOWN"))
+            && mails().contains(&subject("UP"))),
+        "{}\n{}",
+        mails(),
+        lab.logs()
+    );
+    let m = mails();
+    assert!(m.contains("From: director@example.com"), "{m}");
+    assert!(m.contains("To: ops@example.com"), "{m}");
+    assert!(m.contains("=> CHECK failed on service <="), "{m}");
+    assert_eq!(m.matches("Realserver").count(), 2, "only the smtp_alert one: {m}");
     // DNS server stopped: both the DNS_CHECK and the UDP_CHECK go down, and come back
     lab.proc(dns).signal(nix::sys::signal::Signal::SIGTERM);
     assert!(wait_note(&lab, "dns down", 1), "{}", lab.logs());

@@ -91,6 +91,50 @@ fn key(cfg: &Config, vs: &VirtualServer, rs: &RealServer, ch: &Checker) -> Strin
     )
 }
 
+/// The checks running on a thread of their own with a single-threaded runtime: probes
+/// never wait behind the daemon's other work (nor VRRP behind them), and thousands of
+/// probe tasks a second cost no cross-thread wake-ups.
+pub struct Running {
+    pub input: mpsc::UnboundedSender<Input>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Running {
+    pub fn spawn(
+        checks: Checks,
+        changes: mpsc::UnboundedSender<HealthChange>,
+    ) -> std::io::Result<Running> {
+        let (input, rx) = mpsc::unbounded_channel();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let thread = std::thread::Builder::new()
+            .name("checks".into())
+            .spawn(move || rt.block_on(checks.run(changes, rx)))?;
+        Ok(Running {
+            input,
+            thread: Some(thread),
+        })
+    }
+
+    /// Nothing running (the thread could not be started).
+    pub fn idle(input: mpsc::UnboundedSender<Input>) -> Running {
+        Running {
+            input,
+            thread: None,
+        }
+    }
+
+    /// Stop the checks (probes in flight are dropped) and wait for the thread.
+    pub fn stop(mut self) {
+        let (dead, _) = mpsc::unbounded_channel();
+        self.input = dead;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 impl Checks {
     /// Every checker of every real server. `files` holds the track_files' values now.
     pub fn from_config(
@@ -283,8 +327,8 @@ impl Checks {
             .is_ok()
     }
 
-    /// Run until the receiver of `changes` is gone. `input` brings track_file values as
-    /// they change, and new configurations.
+    /// Run until the receiver of `changes` or the sender of `input` is gone. `input`
+    /// brings track_file values as they change, and new configurations.
     pub async fn run(
         mut self,
         changes: mpsc::UnboundedSender<HealthChange>,
@@ -292,7 +336,6 @@ impl Checks {
     ) {
         let (rtx, mut results) = mpsc::unbounded_channel::<(u64, usize, Verdict)>();
         let run_as = self.run_as;
-        let mut input_open = true;
         loop {
             let deadline = self.sched.next_timeout();
             let sleep = async {
@@ -321,7 +364,7 @@ impl Checks {
                         self.sched.result(id, ok, Instant::now(), &mut out);
                     }
                 }
-                i = input.recv(), if input_open => match i {
+                i = input.recv() => match i {
                     Some(Input::Reload(cfg, reply)) => {
                         self = self.reload(&cfg, Instant::now());
                         let _ = reply.send(self.start());
@@ -337,7 +380,8 @@ impl Checks {
                             }
                         }
                     }
-                    None => input_open = false,
+                    // the daemon let go: stop
+                    None => return,
                 },
             }
             for o in out {
@@ -475,7 +519,8 @@ mod tests {
         assert!(!checks.is_empty());
         assert!(checks.healthy((0, 0)));
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(checks.run(tx, mpsc::unbounded_channel().1));
+        let (_input, irx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(checks.run(tx, irx));
         tokio::time::sleep(Duration::from_millis(500)).await;
         drop(l);
         let down = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
@@ -539,7 +584,8 @@ mod tests {
         assert!(loaded.is_valid(), "{}", loaded.diags.render());
         let checks = Checks::from_config(&loaded.config, Instant::now(), None, HashMap::new());
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(checks.run(tx, mpsc::unbounded_channel().1));
+        let (_input, irx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(checks.run(tx, irx));
         tokio::time::sleep(Duration::from_millis(500)).await;
         healthy.store(false, Ordering::SeqCst);
         let down = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;

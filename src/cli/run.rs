@@ -8,14 +8,15 @@
 
 use super::ConfigArgs;
 use crate::check::pool::{Pools, QuorumEvent};
-use crate::check::runner::{Checks, HealthChange, Input, RsIndex, Start};
+use crate::check::runner::{Checks, HealthChange, Input, RsIndex, Running, Start};
 use crate::config::{validate, Config};
 use crate::ipvs::manager::Manager;
 use crate::net::addr::{self, Kernel};
 use crate::net::no_accept;
 use crate::net::rtnl::Rtnl;
 use crate::notify::exec;
-use crate::notify::lvs::LvsNotifier;
+use crate::notify::lvs::{LvsNotifier, Why};
+use crate::notify::mail::Mailer;
 use crate::notify::vrrp::Notifier;
 use crate::track::file as track_file;
 use crate::vrrp::{shell, spec, track_script};
@@ -136,10 +137,19 @@ impl spec::Host for Interfaces {
 
 /// What the operator configured that this version does not act on yet: said once, loudly.
 fn not_yet(cfg: &Config) {
-    let smtp = cfg.global_defs.smtp_alert.unwrap_or(false)
-        || cfg.vrrp_instance.values().any(|i| i.effective.smtp_alert);
-    if smtp {
-        warn!("smtp_alert is configured: e-mail alerts are not sent by this version");
+    let g = &cfg.global_defs;
+    let smtp = g.smtp_alert.unwrap_or(false)
+        || g.smtp_alert_vrrp.unwrap_or(false)
+        || g.smtp_alert_checker.unwrap_or(false)
+        || cfg.vrrp_instance.values().any(|i| i.effective.smtp_alert)
+        || cfg
+            .virtual_server
+            .iter()
+            .any(|v| v.real_server.iter().any(|r| r.effective.smtp_alert));
+    if smtp && (g.smtp_server.is_none() || g.notification_email.is_empty()) {
+        warn!(
+            "smtp_alert is set but smtp_server or notification_email is missing: no e-mail is sent"
+        );
     }
     if cfg.global_defs.lvs_sync_daemon.is_some() {
         warn!(
@@ -273,7 +283,8 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
             }
         }
     };
-    let mut notifier = match Notifier::new(&cfg, run_as) {
+    let mailer = Mailer::new(&cfg);
+    let mut notifier = match Notifier::new(&cfg, run_as, mailer.clone()) {
         Ok(n) => n,
         Err(e) => {
             error!("{e}");
@@ -339,7 +350,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
         down: HashSet::new(),
         desired: HashMap::new(),
         weight: HashMap::new(),
-        notify: LvsNotifier::new(&cfg, run_as),
+        notify: LvsNotifier::new(&cfg, run_as, mailer.clone()),
     };
     let mut checks = start_checks(&cfg, &mut health, &htx, run_as, &file_values);
     let mut pools = Pools::from_config(&cfg);
@@ -362,7 +373,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
             }
             Some(n) = nrx.recv() => notifier.send(n),
             Some((name, v)) = frx.recv() => {
-                let _ = checks.1.send(Input::File(name.clone(), v));
+                let _ = checks.input.send(Input::File(name.clone(), v));
                 file_values.insert(name, v);
             }
             Some(h) = hrx.recv() => {
@@ -402,12 +413,11 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                         // checks start again from the new configuration
                         // unchanged checkers carry on; the others start afresh
                         let (reply, answer) = tokio::sync::oneshot::channel();
-                        let _ = checks.1.send(Input::Reload(Box::new(cfg.clone()), reply));
+                        let _ = checks.input.send(Input::Reload(Box::new(cfg.clone()), reply));
                         match answer.await {
                             Ok(start) => set_health(&mut health, start),
                             Err(_) => {
                                 error!("reload: the health checks had stopped; starting them again");
-                                checks.0.abort();
                                 checks = start_checks(&cfg, &mut health, &htx, run_as, &file_values);
                             }
                         }
@@ -426,7 +436,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
     for t in &tasks {
         t.abort();
     }
-    checks.0.abort();
+    checks.stop();
     omega(&cfg, &mut health, &pools);
     vrrp.shutdown().await;
     if let Some(m) = lvs.as_mut() {
@@ -500,7 +510,7 @@ fn rs_notify(cfg: &Config, health: &mut Health, rs: RsIndex, up: bool) {
         .get(rs.0)
         .and_then(|vs| vs.real_server.get(rs.1).map(|r| (vs, r)))
     {
-        health.notify.rs(vs, r, up);
+        health.notify.rs(vs, r, up, Why::Check);
     }
 }
 
@@ -513,11 +523,11 @@ fn omega(cfg: &Config, health: &mut Health, pools: &Pools) {
         }
         for (ri, r) in vs.real_server.iter().enumerate() {
             if !health.down.contains(&(vi, ri)) {
-                health.notify.rs(vs, r, false);
+                health.notify.rs(vs, r, false, Why::Shutdown);
             }
         }
         if pools.has_quorum(vi) {
-            health.notify.quorum(vs, false);
+            health.notify.quorum(vs, false, true);
         }
     }
 }
@@ -537,28 +547,32 @@ fn removed_notify(old: &Config, new: &Config, health: &mut Health) {
         for (ri, r) in vs.real_server.iter().enumerate() {
             if !kept.contains(&key(vs, r)) && !health.down.contains(&(vi, ri)) {
                 info!("reload: real_server {} of {} removed", r.ip, vs.describe());
-                health.notify.rs(vs, r, false);
+                health.notify.rs(vs, r, false, Why::Removed);
             }
         }
     }
 }
 
-/// The checks' task and where its input (track_file values, reloads) goes.
-type RunningChecks = (tokio::task::JoinHandle<()>, mpsc::UnboundedSender<Input>);
-
-/// Start the health checks of `cfg`, with the initial health of every real server in
-/// `health` (failed ones, weights the checks set at once).
+/// Start the health checks of `cfg` on their own thread, with the initial health of every
+/// real server in `health` (failed ones, weights the checks set at once).
 fn start_checks(
     cfg: &Config,
     health: &mut Health,
     tx: &mpsc::UnboundedSender<HealthChange>,
     run_as: Option<exec::RunAs>,
     files: &HashMap<String, i64>,
-) -> RunningChecks {
+) -> Running {
     let checks = Checks::from_config(cfg, std::time::Instant::now(), run_as, files.clone());
     set_health(health, checks.start());
-    let (itx, irx) = mpsc::unbounded_channel();
-    (tokio::spawn(checks.run(tx.clone(), irx)), itx)
+    match Running::spawn(checks, tx.clone()) {
+        Ok(r) => r,
+        Err(e) => {
+            // without a thread nothing is checked: said loudly, the rest goes on
+            error!("health checks: cannot start their thread: {e}");
+            let (input, _) = mpsc::unbounded_channel();
+            Running::idle(input)
+        }
+    }
 }
 
 fn set_health(health: &mut Health, start: Start) {
@@ -600,7 +614,7 @@ fn apply_health(
             vs.describe(),
             if gained { "gained" } else { "lost" }
         );
-        health.notify.quorum(vs, gained);
+        health.notify.quorum(vs, gained, false);
     }
     // what each service should hold now: logged as it changes (with or without IPVS)
     for vi in 0..cfg.virtual_server.len() {

@@ -121,19 +121,26 @@ pub fn rs_line(
     rs: &crate::config::model::RealServer,
     up: bool,
 ) -> String {
+    format!(
+        "RS {} {} {}\n",
+        rs_name(vs, rs),
+        vs_name(vs),
+        if up { "UP" } else { "DOWN" }
+    )
+}
+
+/// keepalived's name of a real server: `[ip]:tcp:port`.
+pub fn rs_name(
+    vs: &crate::config::model::VirtualServer,
+    rs: &crate::config::model::RealServer,
+) -> String {
     use crate::config::model::Protocol;
     let proto = match vs.protocol {
         Protocol::Tcp => "tcp",
         Protocol::Udp => "udp",
         Protocol::Sctp => "sctp",
     };
-    format!(
-        "RS [{}]:{proto}:{} {} {}\n",
-        rs.ip,
-        rs.port.or(vs.port).unwrap_or(0),
-        vs_name(vs),
-        if up { "UP" } else { "DOWN" }
-    )
+    format!("[{}]:{proto}:{}", rs.ip, rs.port.or(vs.port).unwrap_or(0))
 }
 
 /// keepalived's line for a virtual server's quorum: `VS <vs> UP|DOWN`.

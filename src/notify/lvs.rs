@@ -6,6 +6,7 @@
 
 use super::exec::{self, RunAs};
 use super::fifo::{self, Fifo};
+use super::mail::Mailer;
 use super::queue::Queues;
 use super::vrrp::NOTIFY_TIMEOUT;
 use crate::config::model::{Config, RealServer, VirtualServer};
@@ -17,11 +18,24 @@ pub struct LvsNotifier {
     fifos: Vec<Fifo>,
     run_as: Option<RunAs>,
     queues: Queues,
+    mailer: Option<Mailer>,
+    /// smtp_alert for virtual servers that do not say (smtp_alert_checker, smtp_alert).
+    vs_alert: bool,
+}
+
+/// Why a real server is reported down or up (the e-mail's body, keepalived's words).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Why {
+    Check,
+    /// The reload removed it.
+    Removed,
+    /// omega at shutdown.
+    Shutdown,
 }
 
 impl LvsNotifier {
     /// Opens notify_fifo and lvs_notify_fifo (a FIFO that cannot be opened is logged).
-    pub fn new(cfg: &Config, run_as: Option<RunAs>) -> LvsNotifier {
+    pub fn new(cfg: &Config, run_as: Option<RunAs>, mailer: Option<Mailer>) -> LvsNotifier {
         let mut fifos = Vec::new();
         if !cfg.virtual_server.is_empty() {
             for f in [
@@ -37,10 +51,13 @@ impl LvsNotifier {
                 }
             }
         }
+        let g = &cfg.global_defs;
         LvsNotifier {
             fifos,
             run_as,
             queues: Queues::default(),
+            mailer,
+            vs_alert: g.smtp_alert_checker.or(g.smtp_alert).unwrap_or(false),
         }
     }
 
@@ -65,7 +82,24 @@ impl LvsNotifier {
     }
 
     /// A real server came up or went down.
-    pub fn rs(&mut self, vs: &VirtualServer, rs: &RealServer, up: bool) {
+    pub fn rs(&mut self, vs: &VirtualServer, rs: &RealServer, up: bool, why: Why) {
+        if let Some(m) = self.mailer.as_ref().filter(|_| rs.effective.smtp_alert) {
+            let body = match (why, up) {
+                (Why::Check, true) => "=> CHECK succeed on service <=",
+                (Why::Check, false) => "=> CHECK failed on service <=",
+                (Why::Removed, _) => "=> Removing <=",
+                (Why::Shutdown, _) => "=> Shutting down <=",
+            };
+            m.send(
+                format!(
+                    "Realserver {} of virtual server {} - {}",
+                    fifo::rs_name(vs, rs),
+                    fifo::vs_name(vs),
+                    if up { "UP" } else { "DOWN" }
+                ),
+                body.into(),
+            );
+        }
         let line = fifo::rs_line(vs, rs, up);
         self.line(&line);
         let key = format!("RS {} {} {:?}", vs.describe(), rs.ip, rs.port);
@@ -77,8 +111,24 @@ impl LvsNotifier {
         self.script(key, "real-server notify", s);
     }
 
-    /// A virtual server gained or lost its quorum.
-    pub fn quorum(&mut self, vs: &VirtualServer, gained: bool) {
+    /// A virtual server gained or lost its quorum (`stopping`: omega at shutdown).
+    pub fn quorum(&mut self, vs: &VirtualServer, gained: bool, stopping: bool) {
+        let alert = vs.smtp_alert.unwrap_or(self.vs_alert);
+        if let Some(m) = self.mailer.as_ref().filter(|_| alert) {
+            let body = match (stopping, gained) {
+                (true, _) => "=> Shutting down <=",
+                (false, true) => "=> Gained quorum <=",
+                (false, false) => "=> Lost quorum <=",
+            };
+            m.send(
+                format!(
+                    "Virtualserver {} - {}",
+                    fifo::vs_name(vs),
+                    if gained { "UP" } else { "DOWN" }
+                ),
+                body.into(),
+            );
+        }
         let line = fifo::vs_line(vs, gained);
         self.line(&line);
         let s = if gained {
@@ -89,8 +139,11 @@ impl LvsNotifier {
         self.script(format!("VS {}", vs.describe()), "quorum", s);
     }
 
-    /// Let the queued scripts finish (at shutdown), at most `limit`.
+    /// Let the queued scripts and e-mails finish (at shutdown), at most `limit` each.
     pub async fn drain(&mut self, limit: Duration) {
         self.queues.drain(limit).await;
+        if let Some(m) = &self.mailer {
+            m.flush(limit).await;
+        }
     }
 }

@@ -1,7 +1,8 @@
-//! Telling the outside world: scripts, FIFOs (and, with the daemon, e-mail).
+//! Telling the outside world: scripts, FIFOs and e-mail.
 
 pub mod exec;
 pub mod fifo;
 pub mod lvs;
+pub mod mail;
 pub mod queue;
 pub mod vrrp;

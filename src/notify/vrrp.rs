@@ -6,6 +6,7 @@
 
 use super::exec::{self, RunAs};
 use super::fifo::{self, Fifo};
+use super::mail::Mailer;
 use crate::config::model::{Config, Notify};
 use crate::config::types::Script;
 use crate::vrrp::engine::Notification;
@@ -21,6 +22,9 @@ pub const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct Notifier {
     scripts: HashMap<(&'static str, String), Notify>,
+    /// Instances and groups with smtp_alert.
+    alerts: HashMap<(&'static str, String), bool>,
+    mailer: Option<Mailer>,
     run_as: Option<RunAs>,
     fifos: Arc<Mutex<Vec<Fifo>>>,
     queues: HashMap<(&'static str, String), mpsc::UnboundedSender<Notification>>,
@@ -40,13 +44,25 @@ fn script_for<'a>(n: &'a Notify, state: &str) -> Option<&'a Script> {
 }
 
 impl Notifier {
-    pub fn new(cfg: &Config, run_as: Option<RunAs>) -> Result<Notifier, String> {
+    pub fn new(
+        cfg: &Config,
+        run_as: Option<RunAs>,
+        mailer: Option<Mailer>,
+    ) -> Result<Notifier, String> {
         let mut scripts = HashMap::new();
+        let mut alerts = HashMap::new();
+        let gd = &cfg.global_defs;
+        let group_default = gd.smtp_alert_vrrp.or(gd.smtp_alert).unwrap_or(false);
         for (name, i) in &cfg.vrrp_instance {
             scripts.insert(("INSTANCE", name.clone()), i.notify.clone());
+            alerts.insert(("INSTANCE", name.clone()), i.effective.smtp_alert);
         }
         for (name, g) in &cfg.vrrp_sync_group {
             scripts.insert(("GROUP", name.clone()), g.notify.clone());
+            alerts.insert(
+                ("GROUP", name.clone()),
+                g.smtp_alert.unwrap_or(group_default),
+            );
         }
         let mut fifos = Vec::new();
         for f in [
@@ -60,6 +76,8 @@ impl Notifier {
         }
         Ok(Notifier {
             scripts,
+            alerts,
+            mailer,
             run_as,
             fifos: Arc::new(Mutex::new(fifos)),
             queues: HashMap::new(),
@@ -82,11 +100,18 @@ impl Notifier {
         }
         let (tx, mut rx) = mpsc::unbounded_channel::<Notification>();
         let notify = self.scripts.get(&key).cloned().unwrap_or_default();
+        let mailer = self
+            .mailer
+            .clone()
+            .filter(|_| self.alerts.get(&key).copied().unwrap_or(false));
         let run_as = self.run_as;
         let fifos = self.fifos.clone();
         let timeout = self.timeout;
         self.tasks.push(tokio::spawn(async move {
             while let Some(n) = rx.recv().await {
+                if let Some(m) = &mailer {
+                    alert(m, &n);
+                }
                 deliver(&n, &notify, run_as, &fifos, timeout).await;
             }
         }));
@@ -100,6 +125,9 @@ impl Notifier {
         let all = futures_join(std::mem::take(&mut self.tasks));
         if tokio::time::timeout(limit, all).await.is_err() {
             warn!("notifications still running after {limit:?} at shutdown: abandoned");
+        }
+        if let Some(m) = &self.mailer {
+            m.flush(limit).await;
         }
     }
 }
@@ -132,6 +160,46 @@ async fn deliver(
             fifo.write_line(&line);
         }
     }
+}
+
+/// keepalived's e-mail for a transition.
+fn alert(m: &Mailer, n: &Notification) {
+    let group = n.kind == "GROUP";
+    let (subject, body) = match (n.state, group) {
+        ("MASTER", false) => (
+            "Entering MASTER state",
+            "=> VRRP Instance is now owning VRRP VIPs <=",
+        ),
+        ("BACKUP", false) => (
+            "Entering BACKUP state",
+            "=> VRRP Instance is no longer owning VRRP VIPs <=",
+        ),
+        ("FAULT", false) => (
+            "Entering FAULT state",
+            "=> VRRP Instance is no longer owning VRRP VIPs <=",
+        ),
+        ("STOP", false) => ("Stopping", "=> VRRP Instance stopping <="),
+        ("DELETED", false) => ("Deleted", "=> VRRP Deleted at reload <="),
+        ("MASTER", true) => (
+            "Entering MASTER state",
+            "=> All VRRP group instances are now in MASTER state <=",
+        ),
+        ("BACKUP", true) => (
+            "Entering BACKUP state",
+            "=> All VRRP group instances are now in BACKUP state <=",
+        ),
+        ("FAULT", true) => (
+            "Entering FAULT state",
+            "=> All VRRP group instances are now in FAULT state <=",
+        ),
+        ("STOP", true) => (
+            "Stopping",
+            "=> All VRRP group instances are now stopping <=",
+        ),
+        _ => return,
+    };
+    let what = if group { "VRRP Group" } else { "VRRP Instance" };
+    m.send(format!("{what} {} - {subject}", n.name), body.into());
 }
 
 fn report(n: &Notification, what: &str, s: &Script, o: &exec::Outcome) {
@@ -181,7 +249,7 @@ mod tests {
         );
         let l = load_str("t.conf", &conf, Format::Keepalived, None);
         assert!(l.is_valid(), "{}", l.diags.render());
-        let mut n = Notifier::new(&l.config, None).unwrap();
+        let mut n = Notifier::new(&l.config, None, None).unwrap();
         for state in ["MASTER", "BACKUP", "STOP"] {
             n.send(Notification {
                 kind: "INSTANCE",
