@@ -126,10 +126,14 @@ where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     s.write_all(req).await?;
-    let mut answer = Vec::new();
-    let mut buf = [0u8; 16 * 1024];
+    // read straight into the answer, grown as it comes: a probe in flight holds what it
+    // received, not a fixed buffer (thousands can be in flight)
+    let mut answer = Vec::with_capacity(1024);
     loop {
-        let n = match s.read(&mut buf).await {
+        if answer.capacity() - answer.len() < 512 {
+            answer.reserve(answer.len().max(1024));
+        }
+        let n = match s.read_buf(&mut answer).await {
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !answer.is_empty() => 0,
             Err(e) => return Err(e),
@@ -137,10 +141,9 @@ where
         if n == 0 {
             break;
         }
-        if answer.len() + n > MAX_RESPONSE {
+        if answer.len() > MAX_RESPONSE {
             return Err(std::io::Error::other("answer larger than 16 MB"));
         }
-        answer.extend_from_slice(&buf[..n]);
     }
     Ok(answer)
 }

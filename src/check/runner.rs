@@ -52,8 +52,9 @@ pub struct Start {
 }
 
 struct Check {
-    /// Identity across reloads: the same service, real server and checker settings.
-    key: String,
+    /// Identity across reloads (a hash of the same service, real server and checker
+    /// settings).
+    key: u64,
     probe: Probe,
     name: String,
     server: usize,
@@ -76,9 +77,10 @@ pub struct Checks {
 /// A checker's identity across reloads: everything that makes its probe and timing
 /// (the service, the real server, the checker's settings with their effective timers, and
 /// the global settings some checkers use), plus its rank among identical ones.
-fn key(cfg: &Config, vs: &VirtualServer, rs: &RealServer, ch: &Checker) -> String {
+fn key(cfg: &Config, vs: &VirtualServer, rs: &RealServer, ch: &Checker) -> u64 {
+    use std::hash::{Hash, Hasher};
     let json = |v: Result<String, serde_json::Error>| v.unwrap_or_default();
-    format!(
+    let text = format!(
         "{}|{}|{:?}|{:?}|{:?}|{}|{}|{:?}",
         vs.describe(),
         rs.ip,
@@ -88,7 +90,10 @@ fn key(cfg: &Config, vs: &VirtualServer, rs: &RealServer, ch: &Checker) -> Strin
         json(serde_json::to_string(ch)),
         json(serde_json::to_string(&cfg.ssl)),
         cfg.global_defs.smtp_helo_name,
-    )
+    );
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
 }
 
 /// The checks running on a thread of their own with a single-threaded runtime: probes
@@ -169,10 +174,10 @@ impl Checks {
             epoch: 0,
         };
         // the old checkers by identity
-        let mut before: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut before: HashMap<u64, Vec<usize>> = HashMap::new();
         if let Some(o) = old {
             for (id, ch) in o.checks.iter().enumerate().rev() {
-                before.entry(ch.key.as_str()).or_default().push(id);
+                before.entry(ch.key).or_default().push(id);
             }
         }
         let mut carried = 0usize;
@@ -202,7 +207,7 @@ impl Checks {
                         timing.warmup = std::time::Duration::ZERO;
                         timing.alpha = false;
                     }
-                    let prev = old.zip(before.get_mut(key.as_str()).and_then(Vec::pop));
+                    let prev = old.zip(before.get_mut(&key).and_then(Vec::pop));
                     let dynamic = prev.and_then(|(o, id)| o.checks[id].dynamic);
                     match prev {
                         Some((o, id)) => {
