@@ -91,27 +91,65 @@ fn nginx(lab: &mut Lab) -> usize {
     .unwrap();
     std::fs::write(www.join("slow.txt"), "z".repeat(400)).unwrap();
     let p = |f: &str| d.join(f).display().to_string();
-    for (name, cn) in [("server", "rs.example"), ("client", "director.example")] {
-        openssl(&[
+    // a CA, the server's certificate signed by it (for `verify`), and a self-signed
+    // client certificate
+    let req = |name: &str, cn: &str, extra: &[&str]| {
+        let mut a = vec![
             "req",
-            "-x509",
             "-newkey",
             "ec",
             "-pkeyopt",
             "ec_paramgen_curve:P-256",
             "-nodes",
+            "-subj",
+        ];
+        let subj = format!("/CN={cn}");
+        let (key, out) = (
+            p(&format!("{name}.key")),
+            p(&format!(
+                "{name}.{}",
+                if extra.is_empty() { "csr" } else { "pem" }
+            )),
+        );
+        a.push(&subj);
+        a.extend_from_slice(extra);
+        a.extend_from_slice(&["-keyout", &key, "-out", &out]);
+        openssl(&a);
+    };
+    req("ca", "Lab CA", &["-x509", "-days", "2"]);
+    req(
+        "client",
+        "director.example",
+        &[
+            "-x509",
             "-days",
             "2",
-            "-subj",
-            &format!("/CN={cn}"),
             "-addext",
-            &format!("subjectAltName=DNS:{cn}"),
-            "-keyout",
-            &p(&format!("{name}.key")),
-            "-out",
-            &p(&format!("{name}.pem")),
-        ]);
-    }
+            "subjectAltName=DNS:director.example",
+        ],
+    );
+    req("server", "rs.example", &[]);
+    let ext = lab.file(
+        "server.ext",
+        "subjectAltName=DNS:rs.example\nbasicConstraints=CA:FALSE\n",
+    );
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &p("server.csr"),
+        "-CA",
+        &p("ca.pem"),
+        "-CAkey",
+        &p("ca.key"),
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        &ext.display().to_string(),
+        "-out",
+        &p("server.pem"),
+    ]);
     let conf = format!(
         r#"user root;
 worker_processes 1;
@@ -384,7 +422,8 @@ fn ssl_get_with_sni_and_client_certificate() {
     let mut lab = Lab::new("cks", 1);
     setup_scripts(&lab);
     nginx(&mut lab);
-    let p = |f: &str| lab.path().join(f).display().to_string();
+    let dir = lab.path().to_path_buf();
+    let p = |f: &str| dir.join(f).display().to_string();
     let conf = format!(
         r#"
 SSL {{
@@ -446,6 +485,79 @@ virtual_server 192.0.2.101 443 {{
     assert!(wait_note(&lab, "tls down", 1), "{}", lab.logs());
     std::fs::remove_file(lab.path().join("down")).unwrap();
     assert!(wait_note(&lab, "tls up", 1), "{}", lab.logs());
+    // the TOML config's `verify`: the server's certificate checked against a CA and the
+    // SNI name; a name the certificate does not carry fails
+    let toml = format!(
+        r#"
+[ssl.default]
+ca = "{ca}"
+verify = true
+
+[[virtual_server]]
+ip = "192.0.2.110"
+port = 443
+delay_loop = 1
+
+[[virtual_server.real_server]]
+ip = "{RS}"
+port = 443
+notify_up = "{n} verified up"
+notify_down = "{n} verified down"
+
+[[virtual_server.real_server.check]]
+type = "SSL_GET"
+url = [{{ path = "/health", status_code = [200] }}]
+enable_sni = true
+sni_name = "rs.example"
+retry = 0
+
+[[virtual_server]]
+ip = "192.0.2.111"
+port = 443
+delay_loop = 1
+
+[[virtual_server.real_server]]
+ip = "{RS}"
+port = 443
+notify_up = "{n} wrongname up"
+notify_down = "{n} wrongname down"
+
+[[virtual_server.real_server.check]]
+type = "SSL_GET"
+url = [{{ path = "/health", status_code = [200] }}]
+enable_sni = true
+sni_name = "other.example"
+retry = 0
+"#,
+        ca = p("ca.pem"),
+        n = p("note.sh"),
+    );
+    let tf = lab.file("ldv.toml", &toml).display().to_string();
+    let bin = lab::ldirector_bin();
+    let rd = p("ldv.run");
+    lab.spawn(
+        "d1",
+        "ldv",
+        &[
+            "env",
+            "LDIRECTOR_LOG=debug",
+            bin.as_str(),
+            "run",
+            "-f",
+            &tf,
+            "--run-dir",
+            &rd,
+        ],
+    );
+    assert!(wait_note(&lab, "wrongname down", 1), "{}", lab.logs());
+    let verified = || {
+        access(&lab)
+            .iter()
+            .filter(|l| *l == "443 /health 200")
+            .count()
+    };
+    assert!(wait_until(LONG, || verified() >= 2), "{}", lab.logs());
+    assert_eq!(count(&lab, "verified down"), 0, "{:?}", notes(&lab));
     // a stopped server: refused
     let i = 0; // nginx is the lab's first process
     lab.proc(i).signal(nix::sys::signal::Signal::SIGTERM);
@@ -685,7 +797,11 @@ virtual_server 192.0.2.100 87 {{
     assert!(m.contains("From: director@example.com"), "{m}");
     assert!(m.contains("To: ops@example.com"), "{m}");
     assert!(m.contains("=> CHECK failed on service <="), "{m}");
-    assert_eq!(m.matches("Realserver").count(), 2, "only the smtp_alert one: {m}");
+    assert_eq!(
+        m.matches("Realserver").count(),
+        2,
+        "only the smtp_alert one: {m}"
+    );
     // DNS server stopped: both the DNS_CHECK and the UDP_CHECK go down, and come back
     lab.proc(dns).signal(nix::sys::signal::Signal::SIGTERM);
     assert!(wait_note(&lab, "dns down", 1), "{}", lab.logs());

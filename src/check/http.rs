@@ -29,6 +29,9 @@ pub struct UrlCheck {
     pub invalid: Option<String>,
     /// SSL_GET with enable_sni: the name sent.
     pub sni: Option<String>,
+    /// SSL_GET with tls_compliant: close with a TLS close_notify (else the socket is simply
+    /// closed, keepalived's quiet shutdown).
+    pub tls_compliant: bool,
 }
 
 /// The request bytes.
@@ -168,7 +171,11 @@ pub async fn probe_url(
                 let name = ssl::server_name(u.sni.as_deref(), t.addr.ip())
                     .map_err(std::io::Error::other)?;
                 let mut s = ssl::connect(config.clone(), name, s).await?;
-                exchange(&mut s, &req).await
+                let answer = exchange(&mut s, &req).await?;
+                if u.tls_compliant {
+                    let _ = s.shutdown().await;
+                }
+                Ok(answer)
             }
         }
     };
@@ -214,6 +221,7 @@ mod tests {
             regex_max_offset: None,
             invalid: None,
             sni: None,
+            tls_compliant: false,
         }
     }
 

@@ -20,11 +20,13 @@ fn open(t: &Target) -> io::Result<(Socket, bool)> {
     } else {
         (Domain::IPV6, Protocol::ICMPV6)
     };
-    let (s, raw) = match Socket::new(domain, Type::DGRAM, Some(proto)) {
+    let (s, raw) = match Socket::new(domain, Type::DGRAM.nonblocking(), Some(proto)) {
         Ok(s) => (s, false),
-        Err(_) => (Socket::new(domain, Type::RAW, Some(proto))?, true),
+        Err(_) => (
+            Socket::new(domain, Type::RAW.nonblocking(), Some(proto))?,
+            true,
+        ),
     };
-    s.set_nonblocking(true)?;
     if let Some(dev) = &t.bind_if {
         s.bind_device(Some(dev.as_bytes()))?;
     }

@@ -244,6 +244,7 @@ fn url(
         regex_max_offset: u.regex_max_offset.map(|x| x as usize),
         invalid,
         sni,
+        tls_compliant: tls && ch.tls_compliant.unwrap_or(false),
     }
 }
 

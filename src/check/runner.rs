@@ -115,7 +115,13 @@ impl Running {
             .build()?;
         let thread = std::thread::Builder::new()
             .name("checks".into())
-            .spawn(move || rt.block_on(checks.run(changes, rx)))?;
+            // as a spawned task, not block_on's own future: its wake-ups (thousands a
+            // second) then go through the runtime's local queue, not an eventfd write
+            .spawn(move || {
+                rt.block_on(async move {
+                    let _ = tokio::spawn(checks.run(changes, rx)).await;
+                })
+            })?;
         Ok(Running {
             input,
             thread: Some(thread),

@@ -82,8 +82,7 @@ pub fn socket(t: &Target) -> io::Result<tokio::net::UdpSocket> {
     } else {
         Domain::IPV6
     };
-    let s = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
-    s.set_nonblocking(true)?;
+    let s = Socket::new(domain, Type::DGRAM.nonblocking(), Some(Protocol::UDP))?;
     if let Some(dev) = &t.bind_if {
         s.bind_device(Some(dev.as_bytes()))?;
     }

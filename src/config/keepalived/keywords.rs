@@ -91,7 +91,6 @@ pub const GLOBAL_DEFS: &[&str] = &[
     "lvs_netlink_monitor_rcv_bufs",
     "lvs_netlink_monitor_rcv_bufs_force",
     "rs_init_notifies",
-    "no_checker_emails",
     "vrrp_rx_bufs_policy",
     "vrrp_rx_bufs_multiplier",
     "vrrp_startup_delay",

@@ -556,6 +556,14 @@ impl<'d> Reader<'d> {
                 }
             }
             "lvs_flush" => self.set_flag(n, &mut g.lvs_flush),
+            // what ldirector always does: real-server e-mails only when the server changes
+            "no_checker_emails" => {
+                let mut on = true;
+                self.set_flag(n, &mut on);
+                if !on {
+                    self.d.warning(&n.loc, "no_checker_emails false: ldirector sends real-server e-mails only when the server's state changes, not for each checker");
+                }
+            }
             "lvs_drain_timeout" => {
                 if let Some(t) = self.secs(n) {
                     g.lvs_drain_timeout = t;
