@@ -9,7 +9,6 @@ use super::ssl;
 use super::tcp::{self, Target};
 use crate::config::model::{HttpProtocol, StatusRange};
 use md5::{Digest, Md5};
-use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A hostile or broken server cannot make a probe hold more than this.
@@ -179,7 +178,7 @@ pub async fn probe_url(
             }
         }
     };
-    let answer = match tokio::time::timeout(t.timeout.max(Duration::from_millis(1)), io).await {
+    let answer = match tcp::within(t.timeout, io).await {
         Ok(Ok(a)) => a,
         Ok(Err(e)) => return Err(e.to_string()),
         Err(_) => return Err(format!("no complete answer within {:?}", t.timeout)),

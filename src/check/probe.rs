@@ -36,6 +36,16 @@ pub enum Probe {
 /// What a probe found.
 pub use super::misc::Verdict;
 
+impl Probe {
+    /// Whether the scheduler bounds this probe with connect_timeout (TCP_CHECK, HTTP_GET,
+    /// SSL_GET: one deadline heap for all of them instead of a timer per probe); the others
+    /// bound themselves (their timeout means something else: UDP silence is success, SMTP
+    /// has a timeout per host, MISC kills its script).
+    pub fn bounded_by_scheduler(&self) -> bool {
+        matches!(self, Probe::Tcp(_) | Probe::Http(..))
+    }
+}
+
 /// keepalived's IPVS fault threshold for FILE_CHECK values (value x weight at or below it).
 pub const FILE_FAULT: i64 = i32::MIN as i64;
 
@@ -92,8 +102,13 @@ pub fn build(
         timeout: e.connect_timeout.as_duration(),
     };
     let name = format!("{} {addr} of {}", ch.kind.keyword(), vs.describe());
+    // the scheduler bounds TCP and HTTP probes: no timer of their own
+    let unbounded = Target {
+        timeout: std::time::Duration::ZERO,
+        ..target.clone()
+    };
     let probe = match ch.kind {
-        CheckKind::Tcp => Probe::Tcp(target),
+        CheckKind::Tcp => Probe::Tcp(unbounded),
         CheckKind::HttpGet | CheckKind::SslGet => {
             let tls = (ch.kind == CheckKind::SslGet).then(|| tls.get(cfg, ch.ssl.as_deref()));
             let urls = ch
@@ -102,7 +117,7 @@ pub fn build(
                 .map(|u| url(vs, rs, ch, u, addr, tls.is_some()))
                 .collect();
             let proto = ch.http_protocol.unwrap_or(HttpProtocol::Http10);
-            Probe::Http(target, urls, proto, tls)
+            Probe::Http(unbounded, urls, proto, tls)
         }
         CheckKind::Smtp => {
             // each `host` block, or the real server itself

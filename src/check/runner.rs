@@ -62,6 +62,9 @@ struct Check {
     dynamic: Option<u32>,
     /// FILE_CHECK's current contribution.
     offset: i64,
+    /// The probe in flight, and its number (results of an abandoned probe are dropped).
+    task: Option<tokio::task::AbortHandle>,
+    seq: u64,
 }
 
 pub struct Checks {
@@ -115,13 +118,7 @@ impl Running {
             .build()?;
         let thread = std::thread::Builder::new()
             .name("checks".into())
-            // as a spawned task, not block_on's own future: its wake-ups (thousands a
-            // second) then go through the runtime's local queue, not an eventfd write
-            .spawn(move || {
-                rt.block_on(async move {
-                    let _ = tokio::spawn(checks.run(changes, rx)).await;
-                })
-            })?;
+            .spawn(move || rt.block_on(checks.run(changes, rx)))?;
         Ok(Running {
             input,
             thread: Some(thread),
@@ -207,6 +204,10 @@ impl Checks {
                         delay_before_retry: e.delay_before_retry.as_duration(),
                         warmup: e.warmup.as_duration(),
                         alpha: e.alpha,
+                        // TCP_CHECK and HTTP_GET / SSL_GET are bounded by the scheduler
+                        timeout: probe
+                            .bounded_by_scheduler()
+                            .then(|| e.connect_timeout.as_duration()),
                     };
                     if matches!(probe, Probe::File { .. }) {
                         // known at once: judged now, no warmup, no alpha
@@ -229,6 +230,8 @@ impl Checks {
                         server: sid,
                         dynamic,
                         offset: 0,
+                        task: None,
+                        seq: 0,
                     });
                 }
             }
@@ -238,7 +241,7 @@ impl Checks {
         for id in 0..c.checks.len() {
             if let Some(v) = c.file_verdict(id) {
                 let ok = v.is_ok();
-                c.sched.result(id, ok, now, &mut out);
+                c.sched.verdict(id, ok, now, &mut out);
             }
         }
         for sid in 0..c.servers.len() {
@@ -345,28 +348,37 @@ impl Checks {
         changes: mpsc::UnboundedSender<HealthChange>,
         mut input: mpsc::UnboundedReceiver<Input>,
     ) {
-        let (rtx, mut results) = mpsc::unbounded_channel::<(u64, usize, Verdict)>();
+        let (rtx, mut results) = mpsc::unbounded_channel::<(u64, usize, u64, Verdict)>();
         let run_as = self.run_as;
+        let timer = tokio::time::sleep(std::time::Duration::from_secs(3600));
+        tokio::pin!(timer);
+        let mut armed: Option<Instant> = None;
         loop {
+            // one timer, moved only when the next deadline changes (each new timer costs
+            // the runtime a wake-up)
             let deadline = self.sched.next_timeout();
-            let sleep = async {
-                match deadline {
-                    Some(d) => tokio::time::sleep_until(d.into()).await,
-                    None => std::future::pending().await,
+            if deadline != armed {
+                if let Some(d) = deadline {
+                    timer.as_mut().reset(d.into());
                 }
-            };
+                armed = deadline;
+            }
             let mut out = Vec::new();
             let mut touched = Vec::new();
             tokio::select! {
-                _ = sleep => self.sched.poll(Instant::now(), &mut out),
+                _ = &mut timer, if armed.is_some() => {
+                    armed = None;
+                    self.sched.poll(Instant::now(), &mut out);
+                }
                 Some(first) = results.recv() => {
                     // several results may be waiting: take them all
                     let mut next = Some(first);
-                    while let Some((epoch, id, verdict)) = next {
+                    while let Some((epoch, id, seq, verdict)) = next {
                         next = results.try_recv().ok();
-                        if epoch != self.epoch {
-                            continue; // started before a reload
+                        if epoch != self.epoch || seq != self.checks[id].seq {
+                            continue; // started before a reload, or abandoned
                         }
+                        self.checks[id].task = None;
                         let ok = !matches!(verdict, Verdict::Down(_));
                         if let Verdict::UpWithWeight(w) = verdict {
                             self.checks[id].dynamic = Some(w);
@@ -377,6 +389,11 @@ impl Checks {
                 }
                 i = input.recv() => match i {
                     Some(Input::Reload(cfg, reply)) => {
+                        for c in &self.checks {
+                            if let Some(t) = &c.task {
+                                t.abort();
+                            }
+                        }
                         self = self.reload(&cfg, Instant::now());
                         let _ = reply.send(self.start());
                     }
@@ -387,7 +404,7 @@ impl Checks {
                             if matches!(&self.checks[id].probe, Probe::File { file, .. } if *file == name) {
                                 let ok = self.file_verdict(id).is_some_and(|r| r.is_ok());
                                 touched.push(self.checks[id].server);
-                                self.sched.result(id, ok, now, &mut out);
+                                self.sched.verdict(id, ok, now, &mut out);
                             }
                         }
                     }
@@ -401,20 +418,30 @@ impl Checks {
                         if let Some(r) = self.file_verdict(id) {
                             touched.push(self.checks[id].server);
                             let v = r.map_or_else(Verdict::Down, |()| Verdict::Up);
-                            let _ = rtx.send((self.epoch, id, v));
+                            let _ = rtx.send((self.epoch, id, self.checks[id].seq, v));
                             continue;
                         }
                         let probe = self.checks[id].probe.clone();
                         let tx = rtx.clone();
                         let name = self.checks[id].name.clone();
                         let epoch = self.epoch;
-                        tokio::spawn(async move {
+                        let seq = self.checks[id].seq;
+                        let task = tokio::spawn(async move {
                             let v = probe::run(&probe, run_as).await;
                             if let Verdict::Down(e) = &v {
                                 debug!("{name}: {e}");
                             }
-                            let _ = tx.send((epoch, id, v));
+                            let _ = tx.send((epoch, id, seq, v));
                         });
+                        self.checks[id].task = Some(task.abort_handle());
+                    }
+                    Output::Abandon(id) => {
+                        let c = &mut self.checks[id];
+                        if let Some(t) = c.task.take() {
+                            t.abort();
+                        }
+                        c.seq += 1;
+                        debug!("{}: no answer within connect_timeout", c.name);
                     }
                     Output::Checker { id, up } => {
                         info!(

@@ -29,6 +29,9 @@ pub struct Timing {
     pub warmup: Duration,
     /// Start down until the first success.
     pub alpha: bool,
+    /// The probe's deadline, kept here (one timer heap for every probe in flight) when the
+    /// probe does not bound itself: past it the probe is abandoned and counts as failed.
+    pub timeout: Option<Duration>,
 }
 
 /// A checker, by index in registration order.
@@ -40,6 +43,8 @@ pub type ServerId = usize;
 pub enum Output {
     /// Start a probe for this checker (report it with `result`).
     Probe(CheckerId),
+    /// The probe passed its deadline: stop it (its failure is already counted).
+    Abandon(CheckerId),
     /// The checker changed state (for logs and metrics).
     Checker { id: CheckerId, up: bool },
     /// The real server's health changed (all its checkers up, or not).
@@ -183,8 +188,22 @@ impl Scheduler {
         self.heap.push(Reverse((at, id, c.generation)));
     }
 
-    pub fn next_timeout(&self) -> Option<Instant> {
-        self.heap.peek().map(|Reverse((t, _, _))| *t)
+    /// When `poll` has something to do next (timers replaced since are dropped here, so
+    /// an answered probe's deadline wakes nobody).
+    pub fn next_timeout(&mut self) -> Option<Instant> {
+        while let Some(&Reverse((t, id, generation))) = self.heap.peek() {
+            if self.checkers[id].generation == generation {
+                return Some(t);
+            }
+            self.heap.pop();
+        }
+        None
+    }
+
+    /// Apply a verdict known without a probe (FILE_CHECK's file value).
+    pub fn verdict(&mut self, id: CheckerId, ok: bool, now: Instant, out: &mut Vec<Output>) {
+        self.checkers[id].running = true;
+        self.result(id, ok, now, out);
     }
 
     /// Probes due by `now`.
@@ -195,20 +214,32 @@ impl Scheduler {
             }
             self.heap.pop();
             let c = &mut self.checkers[id];
-            if generation != c.generation || c.running {
-                continue; // replaced, or still waiting for the last probe
+            if generation != c.generation {
+                continue; // replaced
+            }
+            if c.running {
+                // the deadline of the probe in flight
+                out.push(Output::Abandon(id));
+                self.result(id, false, now, out);
+                continue;
             }
             c.running = true;
             c.probes += 1;
             out.push(Output::Probe(id));
+            if let Some(d) = c.timing.timeout {
+                self.schedule(id, now + d);
+            }
         }
     }
 
-    /// A probe finished. Late results of a replaced timer are still taken: a probe's
-    /// verdict is always news.
+    /// A probe finished. A result for a checker with no probe in flight (one abandoned at
+    /// its deadline) is ignored.
     pub fn result(&mut self, id: CheckerId, ok: bool, now: Instant, out: &mut Vec<Output>) {
         let t = self.checkers[id].timing;
         let c = &mut self.checkers[id];
+        if !c.running {
+            return;
+        }
         c.running = false;
         // (next probe after, state change)
         let (next, change) = if ok {
@@ -272,6 +303,7 @@ mod tests {
             delay_before_retry: s(1),
             warmup: Duration::ZERO,
             alpha: false,
+            timeout: None,
         }
     }
 
@@ -483,5 +515,48 @@ mod tests {
         d.add_carried(0, timing(), c, t0 + s(11));
         assert!(!d.server_up(0));
         assert_eq!(d.next_timeout(), Some(t0 + s(11)));
+    }
+
+    #[test]
+    fn a_probe_past_its_deadline_is_abandoned_and_fails() {
+        let t0 = Instant::now();
+        let mut sch = Scheduler::new(1);
+        let id = sch.add(
+            0,
+            Timing {
+                retry: 0,
+                timeout: Some(s(2)),
+                ..timing()
+            },
+            t0,
+        );
+        let mut out = Vec::new();
+        sch.poll(t0, &mut out);
+        assert_eq!(out, vec![Output::Probe(id)]);
+        assert_eq!(sch.next_timeout(), Some(t0 + s(2)), "the deadline");
+        let mut out = Vec::new();
+        sch.poll(t0 + s(2), &mut out);
+        assert_eq!(
+            out,
+            vec![
+                Output::Abandon(id),
+                Output::Checker { id, up: false },
+                Output::Server { id: 0, up: false }
+            ]
+        );
+        // the abandoned probe's late answer changes nothing
+        let mut out = Vec::new();
+        sch.result(id, true, t0 + s(3), &mut out);
+        assert!(out.is_empty());
+        assert_eq!(
+            sch.next_timeout(),
+            Some(t0 + s(8)),
+            "next probe a delay_loop later"
+        );
+        // an answer in time cancels the deadline
+        let mut out = Vec::new();
+        sch.poll(t0 + s(8), &mut out);
+        sch.result(id, true, t0 + s(9), &mut out);
+        assert_eq!(sch.next_timeout(), Some(t0 + s(15)));
     }
 }

@@ -15,7 +15,21 @@ pub struct Target {
     pub bind: Option<SocketAddr>,
     pub bind_if: Option<String>,
     pub fwmark: Option<u32>,
+    /// How long the connection (and what follows) may take; zero: not bounded here (the
+    /// scheduler abandons the probe at its deadline).
     pub timeout: Duration,
+}
+
+/// `f` within `t` (zero: unbounded here); Err(what) on time-out.
+pub async fn within<T>(
+    t: Duration,
+    f: impl std::future::Future<Output = T>,
+) -> Result<T, tokio::time::error::Elapsed> {
+    if t.is_zero() {
+        Ok(f.await)
+    } else {
+        tokio::time::timeout(t, f).await
+    }
 }
 
 /// A connected socket to the target (shared by the checkers that speak over TCP).
@@ -37,7 +51,7 @@ pub async fn connect(t: &Target) -> io::Result<tokio::net::TcpStream> {
         s.bind(&b.into())?;
     }
     let sock = tokio::net::TcpSocket::from_std_stream(std::net::TcpStream::from(s));
-    match tokio::time::timeout(t.timeout, sock.connect(t.addr)).await {
+    match within(t.timeout, sock.connect(t.addr)).await {
         Ok(r) => r,
         Err(_) => Err(io::Error::new(
             io::ErrorKind::TimedOut,
