@@ -157,7 +157,7 @@ pid {pid};
 error_log {err};
 events {{ worker_connections 256; }}
 http {{
-  log_format t '$server_port $uri $status';
+  log_format t '$server_port $uri $status $remote_addr';
   access_log {access} t;
   client_body_temp_path {tmp};
   proxy_temp_path {tmp};
@@ -218,7 +218,7 @@ http {{
     i
 }
 
-/// Lines of nginx's access log: "PORT URI STATUS".
+/// Lines of nginx's access log: "PORT URI STATUS CLIENT".
 fn access(lab: &Lab) -> Vec<String> {
     std::fs::read_to_string(lab.path().join("access.log"))
         .unwrap_or_default()
@@ -351,7 +351,7 @@ virtual_server 192.0.2.100 85 {{
     assert!(wait_note(&lab, "http down", 1), "{}", lab.logs());
     let failed = access(&lab)
         .iter()
-        .filter(|l| *l == "80 /health 503")
+        .filter(|l| l.starts_with("80 /health 503 "))
         .count();
     assert_eq!(failed, 3, "{:?}", access(&lab));
     std::fs::remove_file(lab.path().join("down")).unwrap();
@@ -476,7 +476,7 @@ virtual_server 192.0.2.101 443 {{
     let served = || {
         access(&lab)
             .iter()
-            .filter(|l| *l == "443 /needs-client 200")
+            .filter(|l| l.starts_with("443 /needs-client 200 "))
             .count()
     };
     assert!(wait_until(LONG, || served() >= 2), "{:?}", access(&lab));
@@ -553,7 +553,7 @@ retry = 0
     let verified = || {
         access(&lab)
             .iter()
-            .filter(|l| *l == "443 /health 200")
+            .filter(|l| l.starts_with("443 /health 200 "))
             .count()
     };
     assert!(wait_until(LONG, || verified() >= 2), "{}", lab.logs());
@@ -830,4 +830,123 @@ virtual_server 192.0.2.100 87 {{
     ] {
         assert_eq!(count(&lab, l), n, "{l}: {:?}", notes(&lab));
     }
+}
+
+/// The generic connect options act on the probe's socket: bindto (the source address the
+/// server sees), fwmark (SO_MARK: routing by mark sends the probe into a blackhole), bind_if
+/// (SO_BINDTODEVICE: bound to lo the server is unreachable), connect_ip / connect_port
+/// (the probe goes elsewhere than the real server's address).
+#[test]
+fn generic_connect_options_shape_the_probe() {
+    let mut lab = Lab::new("ckg", 1);
+    setup_scripts(&lab);
+    nginx(&mut lab);
+    // a second address on the director's backend leg, and a routing table for mark 7
+    // that drops everything
+    run_ok(
+        &lab,
+        "d1",
+        &["ip", "addr", "add", "198.51.100.21/24", "dev", "eth1"],
+    );
+    run_ok(
+        &lab,
+        "d1",
+        &[
+            "ip",
+            "route",
+            "add",
+            "blackhole",
+            "198.51.100.0/24",
+            "table",
+            "100",
+        ],
+    );
+    run_ok(
+        &lab,
+        "d1",
+        &[
+            "ip", "rule", "add", "fwmark", "7", "lookup", "100", "priority", "100",
+        ],
+    );
+    let conf = format!(
+        r#"
+virtual_server 192.0.2.100 80 {{
+  protocol TCP
+  delay_loop 1
+  real_server {RS} 80 {{
+    {n_bind}
+    HTTP_GET {{
+      url {{
+        path /index.html
+      }}
+      bindto 198.51.100.21
+      retry 0
+    }}
+  }}
+}}
+virtual_server 192.0.2.100 81 {{
+  protocol TCP
+  delay_loop 1
+  real_server {RS} 80 {{
+    {n_mark}
+    TCP_CHECK {{
+      fwmark 7
+      connect_timeout 1
+      retry 0
+    }}
+  }}
+}}
+virtual_server 192.0.2.100 82 {{
+  protocol TCP
+  delay_loop 1
+  real_server {RS} 80 {{
+    {n_dev}
+    TCP_CHECK {{
+      bind_if lo
+      connect_timeout 1
+      retry 0
+    }}
+  }}
+}}
+virtual_server 192.0.2.100 83 {{
+  protocol TCP
+  delay_loop 1
+  real_server 198.51.100.77 80 {{
+    {n_connect}
+    HTTP_GET {{
+      url {{
+        path /health
+      }}
+      connect_ip {RS}
+      connect_port 80
+      retry 0
+    }}
+  }}
+}}
+"#,
+        n_bind = notify(&lab, "bind"),
+        n_mark = notify(&lab, "mark"),
+        n_dev = notify(&lab, "dev"),
+        n_connect = notify(&lab, "connect"),
+    );
+    let _d = lab.ldirector("d1", "ld", &conf);
+    assert!(wait_note(&lab, "mark down", 1), "{}", lab.logs());
+    assert!(wait_note(&lab, "dev down", 1), "{}", lab.logs());
+    // the server saw the bound source address; connect_ip reached it for 198.51.100.77
+    let from = || {
+        std::fs::read_to_string(lab.path().join("access.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.ends_with(" 198.51.100.21"))
+            .count()
+    };
+    assert!(wait_until(LONG, || from() >= 2), "{:?}", access(&lab));
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(count(&lab, "bind down"), 0, "{:?}", notes(&lab));
+    assert_eq!(count(&lab, "connect down"), 0, "{:?}", notes(&lab));
+    assert!(
+        access(&lab).iter().any(|l| l.starts_with("80 /health 200")),
+        "{:?}",
+        access(&lab)
+    );
 }
