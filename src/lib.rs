@@ -4,6 +4,7 @@
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod control;
 pub mod ipvs;
 pub mod net;
 pub mod notify;

@@ -950,3 +950,80 @@ virtual_server 192.0.2.100 83 {{
         access(&lab)
     );
 }
+
+/// `ldirector status` and `ldirector reload` through the control socket: health as the
+/// checks see it, a refused reload (errors shown, exit 1, the running config unchanged) and
+/// an accepted one.
+#[test]
+fn reload_and_status_through_the_control_socket() {
+    let mut lab = Lab::new("ckc", 1);
+    setup_scripts(&lab);
+    nginx(&mut lab);
+    let conf = |extra: &str| {
+        format!(
+            "virtual_server 192.0.2.100 80 {{\n  protocol TCP\n  delay_loop 1\n  real_server {RS} 80 {{\n    TCP_CHECK {{\n      connect_timeout 1\n    }}\n  }}\n  real_server 198.51.100.99 80 {{\n    TCP_CHECK {{\n      connect_timeout 1\n      retry 0\n    }}\n  }}\n}}\n{extra}"
+        )
+    };
+    let _d = lab.ldirector("d1", "ld", &conf(""));
+    let run_dir = lab.path().join("ld.run").display().to_string();
+    let bin = lab::ldirector_bin();
+    let ctl = |args: &[&str]| {
+        let mut a = vec![bin.as_str()];
+        a.extend_from_slice(args);
+        a.extend_from_slice(&["--run-dir", &run_dir]);
+        lab.exec("d1", &a)
+    };
+    // the unreachable real server fails its check; the status says so
+    let status = || -> serde_json::Value {
+        let o = ctl(&["status", "--json"]);
+        serde_json::from_slice(&o.stdout).unwrap_or_default()
+    };
+    let healthy = |v: &serde_json::Value, i: usize| {
+        v["virtual_servers"][0]["real_servers"][i]["healthy"].as_bool()
+    };
+    assert!(
+        wait_until(LONG, || healthy(&status(), 1) == Some(false)),
+        "{}\n{}",
+        status(),
+        lab.logs()
+    );
+    let v = status();
+    assert_eq!(healthy(&v, 0), Some(true), "{v}");
+    assert_eq!(v["virtual_servers"][0]["name"], "192.0.2.100:80/TCP", "{v}");
+    let table = String::from_utf8_lossy(&ctl(&["status"]).stdout).to_string();
+    assert!(table.contains("198.51.100.99:80"), "{table}");
+    assert!(table.contains("DOWN"), "{table}");
+    // a broken config: refused with its errors, exit 1; the daemon goes on
+    lab.file("ld.conf", &conf("virtual_server 192.0.2.101 80 {\n  lb_algo nonsense\n}\n"));
+    let o = ctl(&["reload"]);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("ld.conf:17:11: error: lb_algo"), "{err}");
+    assert!(err.contains("refused"), "{err}");
+    assert_eq!(status()["virtual_servers"].as_array().map(Vec::len), Some(1));
+    // a good one: in effect, the failed server still failed (its checker carried on)
+    lab.file(
+        "ld.conf",
+        &conf("virtual_server 192.0.2.101 80 {\n  protocol TCP\n  real_server 198.51.100.50 80 {\n  }\n}\n"),
+    );
+    let o = ctl(&["reload"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v = status();
+    assert_eq!(v["virtual_servers"].as_array().map(Vec::len), Some(2), "{v}");
+    assert_eq!(healthy(&v, 1), Some(false), "{v}");
+    // not running there: a clear error
+    let o = lab.exec(
+        "d1",
+        &[bin.as_str(), "status", "--run-dir", "/nonexistent-run-dir"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("cannot reach ldirector"),
+        "{o:?}"
+    );
+}

@@ -1,4 +1,4 @@
-//! The command line: `ldirector check`, `ldirector convert`, `ldirector run`.
+//! The command line: `ldirector check`, `convert`, `run`, `reload`, `status`, `demo`.
 
 pub mod check;
 pub mod convert;
@@ -28,6 +28,10 @@ pub enum Command {
     Convert(convert::ConvertArgs),
     /// Run the director (foreground): VRRP instances, tracking, notifications.
     Run(run::RunArgs),
+    /// Ask the running daemon to reload its configuration (exit 1 if it is refused).
+    Reload(crate::control::client::ReloadArgs),
+    /// Show the running daemon's VRRP instances, virtual and real servers.
+    Status(crate::control::client::StatusArgs),
     /// A demo in network namespaces: two directors, a client, a crash and a takeover.
     Demo(demo::DemoArgs),
 }
@@ -68,6 +72,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Check(a) => check::run(&a),
         Command::Convert(a) => convert::run(&a),
         Command::Run(a) => run::run(&a),
+        Command::Reload(a) => crate::control::client::reload(&a),
+        Command::Status(a) => crate::control::client::status(&a),
         Command::Demo(a) => demo::run(&a),
     }
 }

@@ -10,6 +10,8 @@ use super::ConfigArgs;
 use crate::check::pool::{Pools, QuorumEvent};
 use crate::check::runner::{Checks, HealthChange, Input, RsIndex, Running, Start};
 use crate::config::{validate, Config};
+use crate::control::server::{self, Command as ControlCommand};
+use crate::control::status as st;
 use crate::ipvs::manager::Manager;
 use crate::net::addr::{self, Kernel};
 use crate::net::no_accept;
@@ -361,12 +363,38 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
         vrrp.shutdown().await;
         return 1;
     };
+    // the control socket: `ldirector reload` and `ldirector status`
+    let started = std::time::Instant::now();
+    let (mut control, control_path) = match server::listen(&args.run_dir) {
+        Ok((rx, p)) => (Some(rx), Some(p)),
+        Err(e) => {
+            error!(
+                "control socket in {}: {e}; `ldirector reload` and `status` cannot reach this daemon (SIGHUP still reloads)",
+                args.run_dir.display()
+            );
+            (None, None)
+        }
+    };
     info!("running");
     release_freed_memory();
     let mut drain_timer = tokio::time::interval(Duration::from_secs(1));
     drain_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        // a reload asked by SIGHUP (None) or by `ldirector reload` (the reply)
+        let mut pending_reload: Option<Option<tokio::sync::oneshot::Sender<String>>> = None;
         tokio::select! {
+            Some(req) = async { match control.as_mut() { Some(c) => c.recv().await, None => std::future::pending().await } } => {
+                match req.command {
+                    ControlCommand::Status => {
+                        let st = status(&cfg, path, started, &health, &pools, &mut lvs, &vrrp.status);
+                        let _ = req.reply.send(serde_json::to_string(&st).unwrap_or_default());
+                    }
+                    ControlCommand::Reload => {
+                        info!("ldirector reload: reloading {}", path.display());
+                        pending_reload = Some(Some(req.reply));
+                    }
+                }
+            }
             _ = drain_timer.tick(), if lvs.as_ref().is_some_and(|m| m.draining()) => {
                 if let Some(Err(e)) = lvs.as_mut().map(|m| m.drain_tick()) {
                     error!("IPVS: draining: {e}");
@@ -406,36 +434,51 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                     break;
                 }
                 Sig::Reload => {
-                    let old_cfg = cfg.clone();
-                    let old_names: Vec<String> =
-                        cfg.virtual_server.iter().map(|v| v.describe()).collect();
-                    if reload(&mut cfg, path, args, &mut lvs) {
-                        removed_notify(&old_cfg, &cfg, &mut health);
-                        // checks start again from the new configuration
-                        // unchanged checkers carry on; the others start afresh
-                        let (reply, answer) = tokio::sync::oneshot::channel();
-                        let _ = checks.input.send(Input::Reload(Box::new(cfg.clone()), reply));
-                        match answer.await {
-                            Ok(start) => set_health(&mut health, start),
-                            Err(_) => {
-                                error!("reload: the health checks had stopped; starting them again");
-                                checks = start_checks(&cfg, &mut health, &htx, run_as, &file_values);
-                            }
-                        }
-                        if let Some(m) = lvs.as_mut() {
-                            m.reloading(cfg.global_defs.lvs_drain_timeout.as_duration());
-                        }
-                        let old_pools = std::mem::replace(&mut pools, Pools::from_config(&cfg));
-                        pools.carry_from(&old_pools, &old_names, &cfg);
-                        apply_health(&cfg, &mut health, &mut pools, &mut lvs, Some("reload: "),
-                        );
-                    }
+                    info!("SIGHUP: reloading {}", path.display());
+                    pending_reload = Some(None);
                 }
             },
+        }
+        if let Some(reply) = pending_reload {
+            let old_cfg = cfg.clone();
+            let old_names: Vec<String> = cfg.virtual_server.iter().map(|v| v.describe()).collect();
+            let outcome = reload(&mut cfg, args, &mut lvs);
+            if let Ok(warnings) = &outcome {
+                for w in warnings {
+                    warn!("{w}");
+                }
+                removed_notify(&old_cfg, &cfg, &mut health);
+                // unchanged checkers carry on; the others start afresh
+                let (tx, answer) = tokio::sync::oneshot::channel();
+                let _ = checks.input.send(Input::Reload(Box::new(cfg.clone()), tx));
+                match answer.await {
+                    Ok(start) => set_health(&mut health, start),
+                    Err(_) => {
+                        error!("reload: the health checks had stopped; starting them again");
+                        checks = start_checks(&cfg, &mut health, &htx, run_as, &file_values);
+                    }
+                }
+                if let Some(m) = lvs.as_mut() {
+                    m.reloading(cfg.global_defs.lvs_drain_timeout.as_duration());
+                }
+                let old_pools = std::mem::replace(&mut pools, Pools::from_config(&cfg));
+                pools.carry_from(&old_pools, &old_names, &cfg);
+                apply_health(&cfg, &mut health, &mut pools, &mut lvs, Some("reload: "));
+            }
+            if let Some(reply) = reply {
+                let answer = match &outcome {
+                    Ok(w) => serde_json::json!({ "ok": true, "warnings": w }),
+                    Err(e) => serde_json::json!({ "ok": false, "errors": e }),
+                };
+                let _ = reply.send(answer.to_string());
+            }
         }
     }
     for t in &tasks {
         t.abort();
+    }
+    if let Some(p) = &control_path {
+        let _ = std::fs::remove_file(p);
     }
     checks.stop();
     omega(&cfg, &mut health, &pools);
@@ -489,6 +532,84 @@ fn log_desired(
             (Some(a), Some(w)) => info!("{name}: {what} weight {a} -> {w}"),
             (None, None) => {}
         }
+    }
+}
+
+/// What `ldirector status` shows.
+fn status(
+    cfg: &Config,
+    path: &Path,
+    started: std::time::Instant,
+    health: &Health,
+    pools: &Pools,
+    lvs: &mut Option<Manager>,
+    vrrp: &shell::Snapshot,
+) -> st::Status {
+    let vrrp = vrrp
+        .lock()
+        .map(|v| {
+            v.iter()
+                .map(|i| st::Instance {
+                    name: i.name.clone(),
+                    state: i.state.name().to_string(),
+                    priority: i.priority,
+                    master: i.master.map(|a| a.to_string()),
+                    since_s: i.since.map(|t| t.elapsed().as_secs_f64()),
+                    adverts_sent: i.stats.adverts_sent,
+                    adverts_received: i.stats.adverts_received,
+                    dropped: i.stats.dropped.values().sum(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let conns = lvs.as_mut().map(|m| m.conns(cfg)).unwrap_or_default();
+    let virtual_servers = cfg
+        .virtual_server
+        .iter()
+        .enumerate()
+        .map(|(vi, vs)| {
+            let want = health.desired.get(&vi);
+            let real = |ri: usize, r: &crate::config::model::RealServer| {
+                let addr = std::net::SocketAddr::new(r.ip, r.port.or(vs.port).unwrap_or(0));
+                let c = conns.get(&(vi, Some(ri)));
+                st::Real {
+                    address: addr.to_string(),
+                    healthy: !health.down.contains(&(vi, ri)),
+                    weight: want.and_then(|w| w.0.get(ri).copied().flatten()),
+                    active: c.map(|c| c.active),
+                    inactive: c.map(|c| c.inactive),
+                }
+            };
+            st::Service {
+                name: vs.describe(),
+                quorum: pools.has_quorum(vi),
+                real_servers: vs
+                    .real_server
+                    .iter()
+                    .enumerate()
+                    .map(|(ri, r)| real(ri, r))
+                    .collect(),
+                sorry_server: vs.sorry_server.as_ref().map(|s| {
+                    let c = conns.get(&(vi, None));
+                    st::Real {
+                        address: std::net::SocketAddr::new(s.ip, s.port.or(vs.port).unwrap_or(0))
+                            .to_string(),
+                        healthy: true,
+                        weight: want.and_then(|w| w.1),
+                        active: c.map(|c| c.active),
+                        inactive: c.map(|c| c.inactive),
+                    }
+                }),
+            }
+        })
+        .collect();
+    st::Status {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        config: path.display().to_string(),
+        uptime_s: started.elapsed().as_secs_f64(),
+        vrrp,
+        virtual_servers,
+        ipvs: lvs.is_some(),
     }
 }
 
@@ -664,23 +785,30 @@ fn ipvs_start(cfg: &Config) -> std::io::Result<Manager> {
 /// stays (false). Valid: it becomes the running one; the caller brings IPVS to it (a diff
 /// against the kernel, with health). VRRP changes need a restart in this version (said,
 /// not ignored).
-fn reload(cfg: &mut Config, path: &Path, args: &RunArgs, lvs: &mut Option<Manager>) -> bool {
-    info!("SIGHUP: reloading {}", path.display());
+/// Read and check the configuration again; in effect only when valid. Ok(warnings) or
+/// Err(the diagnostic lines), which are also logged.
+fn reload(
+    cfg: &mut Config,
+    args: &RunArgs,
+    lvs: &mut Option<Manager>,
+) -> Result<Vec<String>, Vec<String>> {
     let mut loaded = args.config.load();
     if loaded.is_valid() {
         validate::host(&loaded.config, &loaded.locs, &mut loaded.diags);
     }
+    let lines: Vec<String> = loaded
+        .diags
+        .render()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect();
     if loaded.diags.has_errors() {
-        for line in loaded
-            .diags
-            .render()
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-        {
+        for line in &lines {
             error!("{line}");
         }
         error!("reload refused: the configuration has errors; still running the previous one");
-        return false;
+        return Err(lines);
     }
     let new = loaded.config;
     if new.vrrp_instance != cfg.vrrp_instance
@@ -697,7 +825,7 @@ fn reload(cfg: &mut Config, path: &Path, args: &RunArgs, lvs: &mut Option<Manage
         }
     }
     *cfg = new;
-    true
+    Ok(lines)
 }
 
 enum Sig {

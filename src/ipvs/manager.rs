@@ -119,6 +119,43 @@ impl Manager {
         })
     }
 
+    /// The kernel's connection counts of each configured real server (`Some(index)`) and
+    /// sorry server (`None`) per virtual server, summed over the service's keys (groups,
+    /// families). What cannot be read is left out.
+    pub fn conns(
+        &mut self,
+        cfg: &Config,
+    ) -> HashMap<(usize, Option<usize>), super::table::DestConns> {
+        use super::table::{DestConns, DestKey};
+        let mut out: HashMap<(usize, Option<usize>), DestConns> = HashMap::new();
+        for (vi, vs) in cfg.virtual_server.iter().enumerate() {
+            let mut idx: HashMap<DestKey, Option<usize>> = vs
+                .real_server
+                .iter()
+                .enumerate()
+                .map(|(ri, r)| (desired::dest(vs, r).0, Some(ri)))
+                .collect();
+            if let Some(s) = &vs.sorry_server {
+                idx.entry(DestKey {
+                    addr: s.ip,
+                    port: s.port.or(vs.port).unwrap_or(0),
+                })
+                .or_insert(None);
+            }
+            for sk in desired::service_keys(cfg, vs) {
+                for (dk, _, c, _) in self.ipvs.dests(&sk).unwrap_or_default() {
+                    if let Some(which) = idx.get(&dk) {
+                        let e = out.entry((vi, *which)).or_default();
+                        e.active += c.active;
+                        e.inactive += c.inactive;
+                        e.persistent += c.persistent;
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// Read the draining destinations' connections; delete those whose connections ended
     /// or whose time is up.
     pub fn drain_tick(&mut self) -> io::Result<()> {

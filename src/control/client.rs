@@ -1,0 +1,112 @@
+//! `ldirector reload` and `ldirector status`: one request to the running daemon's control
+//! socket.
+
+use super::status::Status;
+use super::SOCKET;
+use clap::Args;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Args, Debug)]
+pub struct ReloadArgs {
+    /// The running daemon's run directory
+    #[arg(long, value_name = "DIR", default_value = "/run/ldirector")]
+    pub run_dir: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// The running daemon's run directory
+    #[arg(long, value_name = "DIR", default_value = "/run/ldirector")]
+    pub run_dir: PathBuf,
+    /// JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn ask(run_dir: &std::path::Path, request: &str, limit: Duration) -> Result<String, String> {
+    let path = run_dir.join(SOCKET);
+    let mut s = UnixStream::connect(&path).map_err(|e| {
+        format!(
+            "cannot reach ldirector at {}: {e} (is `ldirector run --run-dir {}` running, and are you root?)",
+            path.display(),
+            run_dir.display()
+        )
+    })?;
+    s.set_read_timeout(Some(limit)).map_err(|e| e.to_string())?;
+    s.write_all(format!("{request}\n").as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut line = String::new();
+    BufReader::new(s)
+        .read_line(&mut line)
+        .map_err(|e| format!("no answer from ldirector: {e}"))?;
+    if line.trim().is_empty() {
+        return Err("no answer from ldirector".into());
+    }
+    Ok(line)
+}
+
+/// Exit code: 0 when the new configuration is in effect, 1 when it was refused (the
+/// errors are printed; the daemon goes on with the previous one) or the daemon is not there.
+pub fn reload(a: &ReloadArgs) -> i32 {
+    let answer = match ask(&a.run_dir, "reload", Duration::from_secs(120)) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("ldirector reload: {e}");
+            return 1;
+        }
+    };
+    let v: serde_json::Value = serde_json::from_str(&answer).unwrap_or_default();
+    let lines = |k: &str| -> Vec<String> {
+        v.get(k)
+            .and_then(|x| x.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|l| l.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    for l in lines("warnings") {
+        eprintln!("{l}");
+    }
+    if v.get("ok").and_then(|x| x.as_bool()) == Some(true) {
+        println!("reloaded");
+        0
+    } else {
+        for l in lines("errors") {
+            eprintln!("{l}");
+        }
+        if let Some(e) = v.get("error").and_then(|x| x.as_str()) {
+            eprintln!("{e}");
+        }
+        eprintln!("ldirector reload: refused; the running configuration is unchanged");
+        1
+    }
+}
+
+pub fn status(a: &StatusArgs) -> i32 {
+    let answer = match ask(&a.run_dir, "status", Duration::from_secs(30)) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("ldirector status: {e}");
+            return 1;
+        }
+    };
+    if a.json {
+        print!("{answer}");
+        return 0;
+    }
+    match serde_json::from_str::<Status>(&answer) {
+        Ok(s) => {
+            print!("{}", s.table());
+            0
+        }
+        Err(e) => {
+            eprintln!("ldirector status: unreadable answer ({e}): {answer}");
+            1
+        }
+    }
+}

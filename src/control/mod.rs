@@ -1,0 +1,9 @@
+//! The control socket (`<run-dir>/ldirector.sock`, root only) behind `ldirector reload` and
+//! `ldirector status`: one request line (`reload`, `status`), one JSON answer, then close.
+
+pub mod client;
+pub mod server;
+pub mod status;
+
+/// The socket's name in the run directory.
+pub const SOCKET: &str = "ldirector.sock";

@@ -1,0 +1,78 @@
+//! The daemon's side of the control socket: accepts connections (the socket file is 0600
+//! in the run directory: root only), reads one request line, hands it to the daemon's main
+//! loop and writes the answer back. A client that sends nothing, or too much, is dropped
+//! after a few seconds; nothing a client does can stop the daemon.
+
+use super::SOCKET;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::UnixListener;
+use tokio::sync::{mpsc, oneshot};
+use tracing::warn;
+
+/// A request from a client, answered on `reply` (a JSON text).
+pub struct Request {
+    pub command: Command,
+    pub reply: oneshot::Sender<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command {
+    Reload,
+    Status,
+}
+
+/// Bind the socket in `run_dir` (the caller holds the run directory's pid lock, so a file
+/// left there is a dead daemon's) and serve it; requests come out of the receiver.
+pub fn listen(run_dir: &Path) -> std::io::Result<(mpsc::Receiver<Request>, PathBuf)> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = run_dir.join(SOCKET);
+    let _ = std::fs::remove_file(&path);
+    let listener = UnixListener::bind(&path)?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    let (tx, rx) = mpsc::channel(16);
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                if let Err(e) = serve(stream, tx).await {
+                    warn!("control socket: {e}");
+                }
+            });
+        }
+    });
+    Ok((rx, path))
+}
+
+async fn serve(stream: tokio::net::UnixStream, tx: mpsc::Sender<Request>) -> std::io::Result<()> {
+    let (rd, mut wr) = stream.into_split();
+    let mut line = String::new();
+    let mut rd = BufReader::new(rd.take(256));
+    match tokio::time::timeout(Duration::from_secs(5), rd.read_line(&mut line)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => return Err(e),
+        Err(_) => return Ok(()),
+    }
+    let command = match line.trim() {
+        "reload" => Command::Reload,
+        "status" => Command::Status,
+        other => {
+            let msg = serde_json::json!({ "error": format!("unknown request '{other}' (expected reload or status)") });
+            wr.write_all(format!("{msg}\n").as_bytes()).await?;
+            return Ok(());
+        }
+    };
+    let (reply, answer) = oneshot::channel();
+    if tx.send(Request { command, reply }).await.is_err() {
+        return Ok(());
+    }
+    if let Ok(text) = answer.await {
+        wr.write_all(text.as_bytes()).await?;
+        wr.write_all(b"\n").await?;
+    }
+    wr.shutdown().await
+}

@@ -1,0 +1,188 @@
+//! What `ldirector status` shows: VRRP instances, virtual services and their real servers
+//! (health, weight, the kernel's connection counts). The JSON form is for scripts; the
+//! table for people.
+
+use serde::{Deserialize, Serialize};
+use std::fmt::Write;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    pub version: String,
+    pub config: String,
+    pub uptime_s: f64,
+    pub vrrp: Vec<Instance>,
+    pub virtual_servers: Vec<Service>,
+    /// IPVS not available or not programmed (then weights are what would be programmed).
+    pub ipvs: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Instance {
+    pub name: String,
+    pub state: String,
+    pub priority: u8,
+    pub master: Option<String>,
+    /// Seconds in this state.
+    pub since_s: Option<f64>,
+    pub adverts_sent: u64,
+    pub adverts_received: u64,
+    pub dropped: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Service {
+    pub name: String,
+    pub quorum: bool,
+    pub real_servers: Vec<Real>,
+    pub sorry_server: Option<Real>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Real {
+    pub address: String,
+    pub healthy: bool,
+    /// The weight IPVS holds for it (None: not in IPVS).
+    pub weight: Option<u32>,
+    pub active: Option<u32>,
+    pub inactive: Option<u32>,
+}
+
+fn ago(s: Option<f64>) -> String {
+    match s {
+        None => "-".into(),
+        Some(s) if s < 120.0 => format!("{s:.0}s"),
+        Some(s) if s < 7200.0 => format!("{:.0}m", s / 60.0),
+        Some(s) if s < 172_800.0 => format!("{:.0}h", s / 3600.0),
+        Some(s) => format!("{:.0}d", s / 86400.0),
+    }
+}
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map_or_else(|| "-".into(), |x| x.to_string())
+}
+
+impl Status {
+    /// The table `ldirector status` prints.
+    pub fn table(&self) -> String {
+        let mut o = String::new();
+        let _ = writeln!(
+            o,
+            "ldirector {} with {} (up {})",
+            self.version,
+            self.config,
+            ago(Some(self.uptime_s))
+        );
+        if !self.vrrp.is_empty() {
+            let _ = writeln!(
+                o,
+                "\n{:<20} {:<7} {:>4}  {:<26} {:>6} {:>10} {:>10} {:>8}",
+                "VRRP INSTANCE", "STATE", "PRIO", "MASTER", "SINCE", "SENT", "RECEIVED", "DROPPED"
+            );
+            for i in &self.vrrp {
+                let _ = writeln!(
+                    o,
+                    "{:<20} {:<7} {:>4}  {:<26} {:>6} {:>10} {:>10} {:>8}",
+                    i.name,
+                    i.state,
+                    i.priority,
+                    opt(i.master.as_deref()),
+                    ago(i.since_s),
+                    i.adverts_sent,
+                    i.adverts_received,
+                    i.dropped
+                );
+            }
+        }
+        if !self.virtual_servers.is_empty() {
+            let _ = writeln!(
+                o,
+                "\n{:<44} {:<8} {:>7} {:>8} {:>9}{}",
+                "VIRTUAL SERVER / REAL SERVER",
+                "HEALTH",
+                "WEIGHT",
+                "ACTIVE",
+                "INACTIVE",
+                if self.ipvs {
+                    ""
+                } else {
+                    "   (IPVS not programmed)"
+                }
+            );
+            for s in &self.virtual_servers {
+                let _ = writeln!(
+                    o,
+                    "{:<44} {:<8}",
+                    s.name,
+                    if s.quorum { "quorum" } else { "NO QUORUM" }
+                );
+                let rows = s
+                    .real_servers
+                    .iter()
+                    .map(|r| (r, ""))
+                    .chain(s.sorry_server.iter().map(|r| (r, " (sorry)")));
+                for (r, tag) in rows {
+                    let _ = writeln!(
+                        o,
+                        "  {:<42} {:<8} {:>7} {:>8} {:>9}",
+                        format!("{}{tag}", r.address),
+                        if r.healthy { "up" } else { "DOWN" },
+                        opt(r.weight),
+                        opt(r.active),
+                        opt(r.inactive)
+                    );
+                }
+            }
+        }
+        o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_and_json() {
+        let s = Status {
+            version: "0.1.0".into(),
+            config: "/etc/keepalived/keepalived.conf".into(),
+            uptime_s: 95.0,
+            vrrp: vec![Instance {
+                name: "VI_1".into(),
+                state: "MASTER".into(),
+                priority: 150,
+                master: Some("192.0.2.11".into()),
+                since_s: Some(30.0),
+                adverts_sent: 30,
+                ..Default::default()
+            }],
+            virtual_servers: vec![Service {
+                name: "192.0.2.100:80/TCP".into(),
+                quorum: true,
+                real_servers: vec![
+                    Real {
+                        address: "198.51.100.10:80".into(),
+                        healthy: true,
+                        weight: Some(1),
+                        active: Some(3),
+                        inactive: Some(10),
+                    },
+                    Real {
+                        address: "198.51.100.11:80".into(),
+                        healthy: false,
+                        ..Default::default()
+                    },
+                ],
+                sorry_server: None,
+            }],
+            ipvs: true,
+        };
+        let t = s.table();
+        assert!(t.contains("VI_1"), "{t}");
+        assert!(t.contains("MASTER"), "{t}");
+        assert!(t.contains("198.51.100.11:80"), "{t}");
+        assert!(t.contains("DOWN"), "{t}");
+        let j = serde_json::to_string(&s).unwrap();
+        assert_eq!(serde_json::from_str::<Status>(&j).unwrap(), s);
+    }
+}
