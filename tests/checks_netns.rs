@@ -994,13 +994,19 @@ fn reload_and_status_through_the_control_socket() {
     assert!(table.contains("198.51.100.99:80"), "{table}");
     assert!(table.contains("DOWN"), "{table}");
     // a broken config: refused with its errors, exit 1; the daemon goes on
-    lab.file("ld.conf", &conf("virtual_server 192.0.2.101 80 {\n  lb_algo nonsense\n}\n"));
+    lab.file(
+        "ld.conf",
+        &conf("virtual_server 192.0.2.101 80 {\n  lb_algo nonsense\n}\n"),
+    );
     let o = ctl(&["reload"]);
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("ld.conf:17:11: error: lb_algo"), "{err}");
     assert!(err.contains("refused"), "{err}");
-    assert_eq!(status()["virtual_servers"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        status()["virtual_servers"].as_array().map(Vec::len),
+        Some(1)
+    );
     // a good one: in effect, the failed server still failed (its checker carried on)
     lab.file(
         "ld.conf",
@@ -1014,7 +1020,11 @@ fn reload_and_status_through_the_control_socket() {
         String::from_utf8_lossy(&o.stderr)
     );
     let v = status();
-    assert_eq!(v["virtual_servers"].as_array().map(Vec::len), Some(2), "{v}");
+    assert_eq!(
+        v["virtual_servers"].as_array().map(Vec::len),
+        Some(2),
+        "{v}"
+    );
     assert_eq!(healthy(&v, 1), Some(false), "{v}");
     // not running there: a clear error
     let o = lab.exec(

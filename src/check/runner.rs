@@ -16,9 +16,6 @@ use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info};
 
-/// Probes due within this much of a timer's expiry start with it.
-const BATCH: std::time::Duration = std::time::Duration::from_millis(5);
-
 /// A real server: (virtual_server index, real_server index) in the config.
 pub type RsIndex = (usize, usize);
 
@@ -371,9 +368,7 @@ impl Checks {
             tokio::select! {
                 _ = &mut timer, if armed.is_some() => {
                     armed = None;
-                    // what falls due in the next few milliseconds starts now, together:
-                    // one wake-up for many probes instead of one each
-                    self.sched.poll(Instant::now() + BATCH, &mut out);
+                    self.sched.poll(Instant::now(), &mut out);
                 }
                 Some(first) = results.recv() => {
                     // several results may be waiting: take them all
