@@ -1037,3 +1037,47 @@ fn reload_and_status_through_the_control_socket() {
         "{o:?}"
     );
 }
+
+/// systemd's Type=notify: READY=1 when running, RELOADING=1 then READY=1 around a reload,
+/// STOPPING=1 at stop.
+#[test]
+fn systemd_readiness_notifications() {
+    use std::os::unix::net::UnixDatagram;
+    let mut lab = Lab::new("cky", 1);
+    let sock = lab.path().join("notify.sock");
+    let rx = UnixDatagram::bind(&sock).unwrap();
+    rx.set_read_timeout(Some(LONG)).unwrap();
+    let conf = lab.file(
+        "ld.conf",
+        &format!("virtual_server 192.0.2.100 80 {{\n  protocol TCP\n  real_server {RS} 80 {{\n  }}\n}}\n"),
+    );
+    let bin = lab::ldirector_bin();
+    let rd = lab.path().join("ld.run").display().to_string();
+    let env = format!("NOTIFY_SOCKET={}", sock.display());
+    let i = lab.spawn(
+        "d1",
+        "ld",
+        &[
+            "env",
+            &env,
+            bin.as_str(),
+            "run",
+            "-f",
+            &conf.display().to_string(),
+            "--run-dir",
+            &rd,
+        ],
+    );
+    let next = || {
+        let mut buf = [0u8; 512];
+        let n = rx.recv(&mut buf).expect("a notification in time");
+        String::from_utf8_lossy(&buf[..n]).to_string()
+    };
+    assert!(next().starts_with("READY=1\n"));
+    lab.proc(i).signal(nix::sys::signal::Signal::SIGHUP);
+    assert!(next().starts_with("RELOADING=1\nMONOTONIC_USEC="));
+    assert_eq!(next(), "READY=1\nSTATUS=running (reloaded)");
+    lab.proc(i).signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(next(), "STOPPING=1");
+    assert_eq!(lab.proc(i).wait_exit(LONG), Some(0));
+}

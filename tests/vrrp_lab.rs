@@ -462,8 +462,10 @@ fn track_file_weight_and_notify_fifo() {
             let mut r = std::fs::File::open(&f).expect("open fifo");
             let mut buf = [0u8; 4096];
             let end = std::time::Instant::now() + Duration::from_secs(10);
+            // instances and groups have queues of their own: wait for both lines
             while std::time::Instant::now() < end
-                && s.matches("GROUP \"DIRECTOR\" BACKUP 0").count() < 2
+                && (s.matches("GROUP \"DIRECTOR\" BACKUP 0").count() < 2
+                    || !s.contains("INSTANCE \"FRONT\" BACKUP 90\n"))
             {
                 match r.read(&mut buf) {
                     Ok(0) | Err(_) => std::thread::sleep(Duration::from_millis(10)),

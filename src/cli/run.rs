@@ -376,6 +376,8 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
         }
     };
     info!("running");
+    let mut systemd = crate::control::systemd::Notify::from_env();
+    systemd.ready("running");
     release_freed_memory();
     let mut drain_timer = tokio::time::interval(Duration::from_secs(1));
     drain_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -440,6 +442,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
             },
         }
         if let Some(reply) = pending_reload {
+            systemd.reloading();
             let old_cfg = cfg.clone();
             let old_names: Vec<String> = cfg.virtual_server.iter().map(|v| v.describe()).collect();
             let outcome = reload(&mut cfg, args, &mut lvs);
@@ -465,6 +468,11 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                 pools.carry_from(&old_pools, &old_names, &cfg);
                 apply_health(&cfg, &mut health, &mut pools, &mut lvs, Some("reload: "));
             }
+            systemd.ready(if outcome.is_ok() {
+                "running (reloaded)"
+            } else {
+                "running (reload refused: see the log)"
+            });
             if let Some(reply) = reply {
                 let answer = match &outcome {
                     Ok(w) => serde_json::json!({ "ok": true, "warnings": w }),
@@ -474,6 +482,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
             }
         }
     }
+    systemd.stopping();
     for t in &tasks {
         t.abort();
     }

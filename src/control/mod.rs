@@ -1,9 +1,11 @@
 //! The control socket (`<run-dir>/ldirector.sock`, root only) behind `ldirector reload` and
-//! `ldirector status`: one request line (`reload`, `status`), one JSON answer, then close.
+//! `ldirector status`: one request line (`reload`, `status`), one JSON answer, then close;
+//! and systemd's readiness notifications.
 
 pub mod client;
 pub mod server;
 pub mod status;
+pub mod systemd;
 
 /// The socket's name in the run directory.
 pub const SOCKET: &str = "ldirector.sock";

@@ -1,0 +1,95 @@
+//! systemd's readiness protocol (Type=notify): `READY=1` once running, `RELOADING=1` (with
+//! `MONOTONIC_USEC`) and `READY=1` around a reload, `STOPPING=1` at stop, and a `STATUS=`
+//! line. A datagram to `$NOTIFY_SOCKET` (a path, or `@name` in the abstract namespace);
+//! nothing when the variable is unset. A failure is logged once, never fatal.
+
+use std::os::unix::net::UnixDatagram;
+use tracing::warn;
+
+pub struct Notify {
+    target: Option<String>,
+    warned: bool,
+}
+
+impl Notify {
+    pub fn from_env() -> Notify {
+        Notify {
+            target: std::env::var("NOTIFY_SOCKET")
+                .ok()
+                .filter(|s| !s.is_empty()),
+            warned: false,
+        }
+    }
+
+    pub fn send(&mut self, msg: &str) {
+        let Some(t) = &self.target else { return };
+        if let Err(e) = send_to(t, msg) {
+            if !self.warned {
+                warn!("systemd notify to {t}: {e}");
+                self.warned = true;
+            }
+        }
+    }
+
+    pub fn ready(&mut self, status: &str) {
+        self.send(&format!("READY=1\nSTATUS={status}"));
+    }
+
+    pub fn reloading(&mut self) {
+        let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
+            .map(|t| t.tv_sec() as u64 * 1_000_000 + t.tv_nsec() as u64 / 1000)
+            .unwrap_or(0);
+        self.send(&format!("RELOADING=1\nMONOTONIC_USEC={now}"));
+    }
+
+    pub fn stopping(&mut self) {
+        self.send("STOPPING=1");
+    }
+}
+
+fn send_to(target: &str, msg: &str) -> std::io::Result<()> {
+    let s = UnixDatagram::unbound()?;
+    match target.strip_prefix('@') {
+        Some(name) => {
+            use std::os::linux::net::SocketAddrExt;
+            let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())?;
+            s.send_to_addr(msg.as_bytes(), &addr)?;
+        }
+        None => {
+            s.send_to(msg.as_bytes(), target)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datagrams_reach_the_socket() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notify");
+        let rx = UnixDatagram::bind(&path).unwrap();
+        let mut n = Notify {
+            target: Some(path.display().to_string()),
+            warned: false,
+        };
+        n.ready("running");
+        n.reloading();
+        n.stopping();
+        let mut buf = [0u8; 256];
+        let k = rx.recv(&mut buf).unwrap();
+        assert_eq!(&buf[..k], b"READY=1\nSTATUS=running");
+        let k = rx.recv(&mut buf).unwrap();
+        assert!(String::from_utf8_lossy(&buf[..k]).starts_with("RELOADING=1\nMONOTONIC_USEC="));
+        let k = rx.recv(&mut buf).unwrap();
+        assert_eq!(&buf[..k], b"STOPPING=1");
+        // unset: nothing, no error
+        Notify {
+            target: None,
+            warned: false,
+        }
+        .ready("x");
+    }
+}
