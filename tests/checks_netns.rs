@@ -964,7 +964,8 @@ fn reload_and_status_through_the_control_socket() {
             "virtual_server 192.0.2.100 80 {{\n  protocol TCP\n  delay_loop 1\n  real_server {RS} 80 {{\n    TCP_CHECK {{\n      connect_timeout 1\n    }}\n  }}\n  real_server 198.51.100.99 80 {{\n    TCP_CHECK {{\n      connect_timeout 1\n      retry 0\n    }}\n  }}\n}}\n{extra}"
         )
     };
-    let _d = lab.ldirector("d1", "ld", &conf(""));
+    let d = lab.ldirector("d1", "ld", &conf(""));
+    let pid = nix::unistd::Pid::from_raw(lab.proc(d).pid());
     let run_dir = lab.path().join("ld.run").display().to_string();
     let bin = lab::ldirector_bin();
     let ctl = |args: &[&str]| {
@@ -1026,6 +1027,16 @@ fn reload_and_status_through_the_control_socket() {
         "{v}"
     );
     assert_eq!(healthy(&v, 1), Some(false), "{v}");
+    // SIGUSR1: the same state written to <run-dir>/ldirector.data
+    nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGUSR1).unwrap();
+    let data = lab.path().join("ld.run").join("ldirector.data");
+    assert!(
+        wait_until(LONG, || std::fs::read_to_string(&data).is_ok_and(|t| t
+            .contains("192.0.2.101:80/TCP")
+            && t.contains("\"healthy\": false"))),
+        "{}",
+        lab.logs()
+    );
     // not running there: a clear error
     let o = lab.exec(
         "d1",
@@ -1080,4 +1091,49 @@ fn systemd_readiness_notifications() {
     lab.proc(i).signal(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(next(), "STOPPING=1");
     assert_eq!(lab.proc(i).wait_exit(LONG), Some(0));
+}
+
+/// `--vrrp` and `--check` run one half each (keepalived's -P and -C); keepalived's -n -l -D
+/// are accepted.
+#[test]
+fn vrrp_and_check_halves() {
+    let mut lab = Lab::new("ckv", 1);
+    let conf = lab.file(
+        "both.conf",
+        &format!(
+            "vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 61\n  priority 100\n  version 3\n  advert_int 0.1\n  virtual_ipaddress {{\n    192.0.2.200/24\n  }}\n}}\nvirtual_server 192.0.2.200 80 {{\n  protocol TCP\n  real_server {RS} 80 {{\n  }}\n}}\n"
+        ),
+    );
+    let conf = conf.display().to_string();
+    let bin = lab::ldirector_bin();
+    let dir = lab.path().to_path_buf();
+    let run = |lab: &mut Lab, name: &str, flags: &[&str]| {
+        let rd = dir.join(name).display().to_string();
+        let mut a = vec![bin.as_str(), "run", "-f", &conf, "--run-dir", &rd];
+        a.extend_from_slice(flags);
+        lab.spawn("d1", name, &a);
+        rd
+    };
+    let check_rd = run(&mut lab, "c", &["--check", "-n", "-l", "-D"]);
+    let vrrp_rd = run(&mut lab, "v", &["--vrrp"]);
+    let status = |rd: &str| -> serde_json::Value {
+        let o = lab.exec("d1", &[bin.as_str(), "status", "--json", "--run-dir", rd]);
+        serde_json::from_slice(&o.stdout).unwrap_or_default()
+    };
+    let len = |v: &serde_json::Value, k: &str| v[k].as_array().map(Vec::len);
+    assert!(
+        wait_until(LONG, || len(&status(&check_rd), "virtual_servers")
+            == Some(1)),
+        "{}",
+        lab.logs()
+    );
+    assert_eq!(len(&status(&check_rd), "vrrp"), Some(0));
+    assert!(
+        wait_until(LONG, || status(&vrrp_rd)["vrrp"][0]["state"] == "MASTER"),
+        "{}",
+        lab.logs()
+    );
+    assert_eq!(len(&status(&vrrp_rd), "virtual_servers"), Some(0));
+    assert!(lab.has_addr("d1", "eth0", "192.0.2.200"), "{}", lab.logs());
+    assert!(lab.logs().contains("accepted for keepalived compatibility"));
 }

@@ -46,6 +46,39 @@ pub struct RunArgs {
     /// Leave the IPVS services in the kernel when stopping
     #[arg(long)]
     pub dont_release_ipvs: bool,
+    /// Run only the VRRP half (keepalived's -P): virtual servers are left alone
+    #[arg(short = 'P', long = "vrrp", conflicts_with = "check_only")]
+    pub vrrp_only: bool,
+    /// Run only the IPVS and health-check half (keepalived's -C): no VRRP, no static
+    /// addresses, routes or rules
+    #[arg(short = 'C', long = "check", id = "check_only")]
+    pub check_only: bool,
+    /// keepalived's -n (do not fork), accepted for drop-in units: ldirector runs in the foreground
+    #[arg(short = 'n', long = "dont-fork")]
+    pub dont_fork: bool,
+    /// keepalived's -l (log to the console), accepted: ldirector logs to stderr
+    #[arg(short = 'l', long = "log-console")]
+    pub log_console: bool,
+    /// keepalived's -D (detailed log), accepted: ldirector's info level is already detailed
+    /// (LDIRECTOR_LOG=debug for more)
+    #[arg(short = 'D', long = "log-detail")]
+    pub log_detail: bool,
+}
+
+/// Keep only the half of the configuration this daemon runs (`--vrrp`, `--check`).
+fn half(cfg: &mut Config, args: &RunArgs) {
+    if args.vrrp_only {
+        cfg.virtual_server.clear();
+        cfg.virtual_server_group.clear();
+    }
+    if args.check_only {
+        cfg.vrrp_instance.clear();
+        cfg.vrrp_sync_group.clear();
+        cfg.vrrp_script.clear();
+        cfg.static_ipaddress.clear();
+        cfg.static_routes.clear();
+        cfg.static_rules.clear();
+    }
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -183,6 +216,7 @@ pub fn run(a: &RunArgs) -> i32 {
     init_logging(a.log_format);
     let path = a.config.path();
     let mut loaded = a.config.load();
+    half(&mut loaded.config, a);
     if loaded.is_valid() {
         validate::host(&loaded.config, &loaded.locs, &mut loaded.diags);
     }
@@ -214,7 +248,17 @@ pub fn run(a: &RunArgs) -> i32 {
             return 1;
         }
     };
-    let code = rt.block_on(daemon(loaded.config, &path, a));
+    let cfg = loaded.config;
+    if a.vrrp_only {
+        info!("--vrrp: running the VRRP half only");
+    }
+    if a.check_only {
+        info!("--check: running the IPVS and health-check half only");
+    }
+    if a.dont_fork || a.log_console || a.log_detail {
+        info!("-n / -l / -D accepted for keepalived compatibility: ldirector runs in the foreground and logs to stderr");
+    }
+    let code = rt.block_on(daemon(cfg, &path, a));
     drop(pid);
     code
 }
@@ -438,6 +482,19 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                 Sig::Reload => {
                     info!("SIGHUP: reloading {}", path.display());
                     pending_reload = Some(None);
+                }
+                Sig::Dump => {
+                    let st = status(&cfg, path, started, &health, &pools, &mut lvs, &vrrp.status);
+                    let file = args.run_dir.join("ldirector.data");
+                    let text = format!(
+                        "{}\n{}\n",
+                        st.table(),
+                        serde_json::to_string_pretty(&st).unwrap_or_default()
+                    );
+                    match std::fs::write(&file, text) {
+                        Ok(()) => info!("SIGUSR1: state written to {}", file.display()),
+                        Err(e) => error!("SIGUSR1: {}: {e}", file.display()),
+                    }
                 }
             },
         }
@@ -802,6 +859,7 @@ fn reload(
     lvs: &mut Option<Manager>,
 ) -> Result<Vec<String>, Vec<String>> {
     let mut loaded = args.config.load();
+    half(&mut loaded.config, args);
     if loaded.is_valid() {
         validate::host(&loaded.config, &loaded.locs, &mut loaded.diags);
     }
@@ -840,12 +898,16 @@ fn reload(
 enum Sig {
     Stop(&'static str),
     Reload,
+    /// SIGUSR1: write the state to `<run-dir>/ldirector.data` (keepalived writes
+    /// /tmp/keepalived.data).
+    Dump,
 }
 
 struct Signals {
     term: tokio::signal::unix::Signal,
     int: tokio::signal::unix::Signal,
     hup: tokio::signal::unix::Signal,
+    usr1: tokio::signal::unix::Signal,
 }
 
 impl Signals {
@@ -855,6 +917,7 @@ impl Signals {
             term: signal(SignalKind::terminate())?,
             int: signal(SignalKind::interrupt())?,
             hup: signal(SignalKind::hangup())?,
+            usr1: signal(SignalKind::user_defined1())?,
         })
     }
 
@@ -863,6 +926,7 @@ impl Signals {
             _ = self.term.recv() => Sig::Stop("SIGTERM"),
             _ = self.int.recv() => Sig::Stop("SIGINT"),
             _ = self.hup.recv() => Sig::Reload,
+            _ = self.usr1.recv() => Sig::Dump,
         }
     }
 }
