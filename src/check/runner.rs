@@ -484,13 +484,14 @@ mod tests {
 
     #[tokio::test]
     async fn file_check_adds_value_times_weight_and_faults() {
-        let conf = "track_file f {\n file /nonexistent/ldirector-test\n}\nvirtual_server 192.0.2.1 80 {\n real_server 192.0.2.2 80 {\n weight 5\n FILE_CHECK {\n track_file f\n weight 10\n }\n }\n real_server 192.0.2.3 80 {\n FILE_CHECK {\n track_file f\n weight 0\n }\n }\n}";
+        let conf = "track_file f {\n file /nonexistent/ldirector-test\n}\nvirtual_server 192.0.2.1 80 {\n real_server 192.0.2.2 80 {\n weight 5\n FILE_CHECK {\n track_file f\n weight 1000\n }\n }\n real_server 192.0.2.3 80 {\n FILE_CHECK {\n track_file f\n weight 0\n }\n }\n}";
         let loaded = load_str("t.conf", conf, Format::Keepalived, None);
         assert!(loaded.is_valid(), "{}", loaded.diags.render());
         let files = HashMap::from([("f".to_string(), 2)]);
         let checks = Checks::from_config(&loaded.config, Instant::now(), None, files);
-        // 5 + 2 x 10; weight 0 with a non-zero value: down
-        assert_eq!(checks.weights(), vec![((0, 0), 25)]);
+        // 5 + 2 x 1000 (FILE_CHECK takes IPVS-sized weights, not VRRP's -253..253);
+        // weight 0 with a non-zero value: down
+        assert_eq!(checks.weights(), vec![((0, 0), 2005)]);
         assert!(checks.healthy((0, 0)));
         assert!(!checks.healthy((0, 1)));
         let (tx, mut rx) = mpsc::unbounded_channel();
@@ -528,7 +529,7 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                // 5 - 30 is clamped at 0
+                // 5 - 3000 is clamped at 0
                 HealthChange {
                     rs: (0, 0),
                     up: true,

@@ -7,7 +7,9 @@
 //! `effective` parts are computed, never read from a file.
 
 use super::addr::{Route, Rule, VirtualIp};
-use super::types::{serde_via_str, Priority, RsWeight, Script, Secs, TrackWeight, Vrid};
+use super::types::{
+    serde_via_str, FileCheckWeight, Priority, RsWeight, Script, Secs, TrackWeight, Vrid,
+};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -1400,7 +1402,7 @@ pub struct Checker {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub track_file: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub weight: Option<TrackWeight>,
+    pub weight: Option<FileCheckWeight>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub weight_reverse: bool,
     /// Computed: timers after inheritance and defaults.

@@ -253,6 +253,11 @@ bounded!(
     TrackWeight, i32, -253, 253
 );
 bounded!(
+    /// FILE_CHECK's weight: the file's value times it is added to a real server's weight
+    /// (keepalived allows the IPVS weight limit either way).
+    FileCheckWeight, i32, -2_147_483_647, 2_147_483_647
+);
+bounded!(
     /// IPVS destination weight.
     RsWeight, u32, 0, 65535
 );

@@ -296,13 +296,16 @@ impl<'d> Reader<'d> {
     }
 
     /// `weight N [reverse]` of vrrp_script, track_file and FILE_CHECK.
-    fn weight_reverse(&mut self, n: &Node) -> Option<(TrackWeight, bool)> {
+    fn weight_reverse<T: std::str::FromStr<Err = String>>(
+        &mut self,
+        n: &Node,
+    ) -> Option<(T, bool)> {
         self.no_block(n);
-        if !self.nargs(n, 1, 2, "a weight in -253..=253 and optionally 'reverse'") {
+        if !self.nargs(n, 1, 2, "a weight and optionally 'reverse'") {
             return None;
         }
         let w0 = n.args()[0].clone();
-        let w = self.parse_word(n, &w0, |s| s.parse::<TrackWeight>())?;
+        let w = self.parse_word(n, &w0, |s| s.parse::<T>())?;
         let reverse = match n.args().get(1).map(|w| w.text.as_str()) {
             None | Some("noreverse") => false,
             Some("reverse") => true,
