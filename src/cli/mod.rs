@@ -26,7 +26,7 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Convert a keepalived.conf to ldirector's TOML (printed on stdout).
     Convert(convert::ConvertArgs),
-    /// Run the director (foreground): VRRP instances, tracking, notifications.
+    /// Run the director (foreground): VRRP, IPVS, health checks, notifications.
     Run(run::RunArgs),
     /// Ask the running daemon to reload its configuration (exit 1 if it is refused).
     Reload(crate::control::client::ReloadArgs),
