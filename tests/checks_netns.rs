@@ -1137,3 +1137,67 @@ fn vrrp_and_check_halves() {
     assert!(lab.has_addr("d1", "eth0", "192.0.2.200"), "{}", lab.logs());
     assert!(lab.logs().contains("accepted for keepalived compatibility"));
 }
+
+/// Without privileges VRRP cannot open its sockets: one clear line, and the health checks
+/// (and the control socket) go on.
+#[test]
+fn without_privileges_vrrp_says_so_and_the_checks_go_on() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut lab = Lab::new("ckp", 1);
+    nginx(&mut lab);
+    // a folder the unprivileged user can read (the lab's own is root's only)
+    let dir = tempfile::Builder::new().prefix("ldnp").tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run_dir = dir.path().join("run");
+    std::fs::create_dir(&run_dir).unwrap();
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    nix::unistd::chown(&run_dir, Some(nobody.uid), None).unwrap();
+    let conf = dir.path().join("np.conf");
+    std::fs::write(
+        &conf,
+        format!("vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 61\n  priority 100\n  virtual_ipaddress {{\n    192.0.2.200/24\n  }}\n}}\nvirtual_server 192.0.2.200 80 {{\n  protocol TCP\n  delay_loop 1\n  real_server {RS} 80 {{\n    TCP_CHECK {{\n      connect_timeout 1\n    }}\n  }}\n  real_server {RS} 8099 {{\n    TCP_CHECK {{\n      connect_timeout 1\n      retry 0\n    }}\n  }}\n}}\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let bin = lab::ldirector_bin();
+    let (c, r) = (conf.display().to_string(), run_dir.display().to_string());
+    let i = lab.spawn(
+        "d1",
+        "np",
+        &[
+            "setpriv",
+            "--reuid=nobody",
+            "--regid=nogroup",
+            "--clear-groups",
+            bin.as_str(),
+            "run",
+            "-f",
+            &c,
+            "--run-dir",
+            &r,
+        ],
+    );
+    let status = |lab: &Lab| -> serde_json::Value {
+        let o = lab.exec("d1", &[bin.as_str(), "status", "--json", "--run-dir", &r]);
+        serde_json::from_slice(&o.stdout).unwrap_or_default()
+    };
+    // the closed port fails its check: the checks run
+    assert!(
+        wait_until(LONG, || status(&lab)["virtual_servers"][0]["real_servers"]
+            [1]["healthy"]
+            == false),
+        "{}\n{}",
+        status(&lab),
+        lab.logs()
+    );
+    assert_eq!(
+        status(&lab)["virtual_servers"][0]["real_servers"][0]["healthy"],
+        true
+    );
+    let log = lab.proc(i).log_text();
+    assert!(
+        log.contains("run as root); VRRP is not running, the rest goes on"),
+        "{log}"
+    );
+    assert!(!lab.has_addr("d1", "eth0", "192.0.2.200"));
+}

@@ -357,11 +357,23 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
     let mut file_values: HashMap<String, i64> = initial.files.iter().cloned().collect();
 
     let (ntx, mut nrx) = mpsc::unbounded_channel();
-    let vrrp = match shell::spawn(specs, initial, ntx) {
+    let vrrp = match shell::spawn(specs, initial, ntx.clone()) {
         Ok(h) => h,
         Err(e) => {
-            error!("VRRP: {e}");
-            return 1;
+            // one clear line; IPVS and the health checks go on without VRRP
+            let why = if e.kind() == std::io::ErrorKind::PermissionDenied {
+                " (VRRP needs CAP_NET_RAW and CAP_NET_ADMIN: run as root)"
+            } else {
+                ""
+            };
+            error!("VRRP: {e}{why}; VRRP is not running, the rest goes on");
+            match shell::spawn(spec::Specs::default(), shell::Initial::default(), ntx) {
+                Ok(h) => h,
+                Err(e) => {
+                    error!("VRRP: {e}");
+                    return 1;
+                }
+            }
         }
     };
     let mut tasks = Vec::new();
