@@ -1060,8 +1060,9 @@ fn schedulers_distribute_as_designed() {
     assert!(r.iter().all(|x| *x == r[0]), "persistence {r:?}");
 }
 
-/// `n` TCP connections held open together; which server answered each.
-fn held(lab: &TrafficLab, n: usize) -> Vec<String> {
+/// `n` connections opened through the VIP and held open: the process holding them (they
+/// close when its stdin does) and the names of the servers that answered.
+fn hold(lab: &TrafficLab, n: usize) -> (std::process::Child, Vec<String>) {
     use std::io::BufRead;
     let mut c = Command::new("ip")
         .args([
@@ -1081,10 +1082,17 @@ fn held(lab: &TrafficLab, n: usize) -> Vec<String> {
         .spawn()
         .unwrap();
     let out = c.stdout.take().unwrap();
-    let mut r = Vec::new();
-    for line in std::io::BufReader::new(out).lines().take(n) {
-        r.push(line.unwrap());
-    }
+    let names = std::io::BufReader::new(out)
+        .lines()
+        .take(n)
+        .map(|l| l.unwrap())
+        .collect();
+    (c, names)
+}
+
+/// `n` TCP connections held open together, then closed; which server answered each.
+fn held(lab: &TrafficLab, n: usize) -> Vec<String> {
+    let (mut c, r) = hold(lab, n);
     drop(c.stdin.take());
     let _ = c.wait();
     // let the kernel forget the closed connections before the next scheduler
@@ -1383,7 +1391,6 @@ fn sync_daemon_master_and_backup() {
 #[test]
 #[ignore = "runs inside the IPVS VM"]
 fn a_removed_real_server_drains_until_its_connection_ends() {
-    use std::io::BufRead;
     let lab = TrafficLab::new("dr", Method::Nat, 2);
     let conf = lab.dir.path().join("ld.conf");
     let text = |both: bool| {
@@ -1423,25 +1430,7 @@ fn a_removed_real_server_drains_until_its_connection_ends() {
         read()
     );
     // one connection held to each real server (round robin)
-    let mut hold = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &format!("{}client", lab.tag),
-            "python3",
-            PEER,
-            "fetch",
-            VIP,
-            "80",
-            "2",
-            "hold",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(hold.stdout.take().unwrap()).lines();
-    let mut names: Vec<String> = (0..2).map(|_| lines.next().unwrap().unwrap()).collect();
+    let (mut holder, mut names) = hold(&lab, 2);
     names.sort();
     assert_eq!(names, vec!["rs0", "rs1"]);
     // the reload drops 198.51.100.11
@@ -1470,8 +1459,8 @@ fn a_removed_real_server_drains_until_its_connection_ends() {
     std::thread::sleep(Duration::from_secs(2));
     assert!(ipvsadm().contains("198.51.100.11:80"), "{}", read());
     // the connections end: the drained server is removed
-    drop(hold.stdin.take());
-    let _ = hold.wait();
+    drop(holder.stdin.take());
+    let _ = holder.wait();
     assert!(
         wait(&|| !ipvsadm().contains("198.51.100.11:80")),
         "{}\n{}",

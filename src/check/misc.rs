@@ -39,14 +39,7 @@ pub async fn probe(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn sh(cmd: &str) -> Script {
-        Script {
-            argv: vec!["/bin/sh".into(), "-c".into(), cmd.into()],
-            user: None,
-            group: None,
-        }
-    }
+    use crate::notify::exec::tests::sh;
 
     #[tokio::test]
     async fn exit_codes_dynamic_weights_and_hung_scripts() {

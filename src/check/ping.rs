@@ -5,7 +5,7 @@
 //! widens ping_group_range to get ping sockets; ldirector leaves the sysctl alone.
 
 use super::tcp::Target;
-use socket2::{Domain, Protocol, Socket, Type};
+use socket2::{Protocol, Socket, Type};
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
@@ -15,10 +15,11 @@ const PAYLOAD: usize = 56;
 static SEQ: AtomicU16 = AtomicU16::new(1);
 
 fn open(t: &Target) -> io::Result<(Socket, bool)> {
-    let (domain, proto) = if t.addr.is_ipv4() {
-        (Domain::IPV4, Protocol::ICMPV4)
+    let domain = t.domain();
+    let proto = if t.addr.is_ipv4() {
+        Protocol::ICMPV4
     } else {
-        (Domain::IPV6, Protocol::ICMPV6)
+        Protocol::ICMPV6
     };
     let (s, raw) = match Socket::new(domain, Type::DGRAM.nonblocking(), Some(proto)) {
         Ok(s) => (s, false),
@@ -27,15 +28,8 @@ fn open(t: &Target) -> io::Result<(Socket, bool)> {
             true,
         ),
     };
-    if let Some(dev) = &t.bind_if {
-        s.bind_device(Some(dev.as_bytes()))?;
-    }
-    if let Some(m) = t.fwmark {
-        s.set_mark(m)?;
-    }
-    if let Some(b) = t.bind {
-        s.bind(&std::net::SocketAddr::new(b.ip(), 0).into())?;
-    }
+    // ICMP has no ports: the source address only
+    t.apply(&s, t.bind.map(|b| std::net::SocketAddr::new(b.ip(), 0)))?;
     s.connect(&std::net::SocketAddr::new(t.addr.ip(), 0).into())?;
     Ok((s, raw))
 }

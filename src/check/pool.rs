@@ -141,15 +141,17 @@ impl Pools {
         old_names: &[String],
         cfg: &crate::config::model::Config,
     ) {
+        let by_name: std::collections::HashMap<&str, usize> = old_names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.as_str(), i))
+            .collect();
         for (vi, vs) in cfg.virtual_server.iter().enumerate() {
-            let name = vs.describe();
-            if let (Some(oi), Some(p)) = (
-                old_names.iter().position(|n| *n == name),
-                self.pools.get_mut(vi),
-            ) {
-                if let Some(o) = old.pools.get(oi) {
-                    p.up = o.up;
-                }
+            let before = by_name
+                .get(vs.describe().as_str())
+                .and_then(|&i| old.pools.get(i));
+            if let (Some(o), Some(p)) = (before, self.pools.get_mut(vi)) {
+                p.up = o.up;
             }
         }
     }

@@ -29,6 +29,8 @@ pub struct HealthChange {
 
 struct Server {
     rs: RsIndex,
+    /// Its checkers: `checks[checks]` (a server's checkers are registered together).
+    checks: std::ops::Range<usize>,
     base: u32,
     /// The weight last reported (starts at `base`).
     reported: u32,
@@ -80,19 +82,16 @@ pub struct Checks {
 /// A checker's identity across reloads: everything that makes its probe and timing
 /// (the service, the real server, the checker's settings with their effective timers, and
 /// the global settings some checkers use), plus its rank among identical ones.
-fn key(cfg: &Config, vs: &VirtualServer, rs: &RealServer, ch: &Checker) -> u64 {
+fn key(vs: &VirtualServer, rs: &RealServer, ch: &Checker, globals: &str) -> u64 {
     use std::hash::{Hash, Hasher};
-    let json = |v: Result<String, serde_json::Error>| v.unwrap_or_default();
     let text = format!(
-        "{}|{}|{:?}|{:?}|{:?}|{}|{}|{:?}",
+        "{}|{}|{:?}|{:?}|{:?}|{}|{globals}",
         vs.describe(),
         rs.ip,
         rs.port.or(vs.port),
         vs.virtualhost,
         rs.virtualhost,
-        json(serde_json::to_string(ch)),
-        json(serde_json::to_string(&cfg.ssl)),
-        cfg.global_defs.smtp_helo_name,
+        serde_json::to_string(ch).unwrap_or_default(),
     );
     let mut h = std::collections::hash_map::DefaultHasher::new();
     text.hash(&mut h);
@@ -185,17 +184,25 @@ impl Checks {
         }
         let mut carried = 0usize;
         let mut tls = TlsCache::default();
+        // what of the global settings some checkers use goes into every checker's key
+        let globals = format!(
+            "{}|{:?}",
+            serde_json::to_string(&cfg.ssl).unwrap_or_default(),
+            cfg.global_defs.smtp_helo_name
+        );
         for (vi, vs) in cfg.virtual_server.iter().enumerate() {
             for (ri, rs) in vs.real_server.iter().enumerate() {
                 let sid = c.servers.len();
                 let base = rs.effective.weight.0;
+                let first = c.checks.len();
                 c.servers.push(Server {
                     rs: (vi, ri),
+                    checks: first..first + rs.checkers.len(),
                     base,
                     reported: base,
                 });
                 for ch in &rs.checkers {
-                    let key = key(cfg, vs, rs, ch);
+                    let key = key(vs, rs, ch, &globals);
                     let (probe, name) = probe::build(cfg, vs, rs, ch, &mut tls);
                     let e = &ch.effective;
                     let mut timing = Timing {
@@ -285,7 +292,7 @@ impl Checks {
         let s = &self.servers[sid];
         let mut w = i64::from(s.base);
         let mut sum = 0i64;
-        for c in self.checks.iter().filter(|c| c.server == sid) {
+        for c in &self.checks[s.checks.clone()] {
             if let Some(d) = c.dynamic {
                 w = i64::from(d);
             }
@@ -497,15 +504,19 @@ mod tests {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let (ftx, frx) = mpsc::unbounded_channel();
         let task = tokio::spawn(checks.run(tx, frx));
-        ftx.send(Input::File("f".into(), 0)).unwrap();
-        let mut got = Vec::new();
-        for _ in 0..2 {
-            let c = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
-            got.push(c.unwrap().unwrap());
+        // the next two changes, by real server
+        async fn two(rx: &mut mpsc::UnboundedReceiver<HealthChange>) -> Vec<HealthChange> {
+            let mut got = Vec::new();
+            for _ in 0..2 {
+                let c = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
+                got.push(c.unwrap().unwrap());
+            }
+            got.sort_by_key(|c| c.rs);
+            got
         }
-        got.sort_by_key(|c| c.rs);
+        ftx.send(Input::File("f".into(), 0)).unwrap();
         assert_eq!(
-            got,
+            two(&mut rx).await,
             vec![
                 HealthChange {
                     rs: (0, 0),
@@ -520,14 +531,8 @@ mod tests {
             ]
         );
         ftx.send(Input::File("f".into(), -3)).unwrap();
-        let mut got = Vec::new();
-        for _ in 0..2 {
-            let c = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
-            got.push(c.unwrap().unwrap());
-        }
-        got.sort_by_key(|c| c.rs);
         assert_eq!(
-            got,
+            two(&mut rx).await,
             vec![
                 // 5 - 3000 is clamped at 0
                 HealthChange {

@@ -20,6 +20,33 @@ pub struct Target {
     pub timeout: Duration,
 }
 
+impl Target {
+    /// The address family of the target.
+    pub fn domain(&self) -> Domain {
+        if self.addr.is_ipv4() {
+            Domain::IPV4
+        } else {
+            Domain::IPV6
+        }
+    }
+
+    /// keepalived's generic options on a probe's socket: bind_if (SO_BINDTODEVICE), fwmark
+    /// (SO_MARK) and the source address `bind` (bindto / bind_port, as the protocol uses
+    /// them). Every checker's socket goes through here.
+    pub fn apply(&self, s: &Socket, bind: Option<SocketAddr>) -> io::Result<()> {
+        if let Some(dev) = &self.bind_if {
+            s.bind_device(Some(dev.as_bytes()))?;
+        }
+        if let Some(m) = self.fwmark {
+            s.set_mark(m)?;
+        }
+        if let Some(b) = bind {
+            s.bind(&b.into())?;
+        }
+        Ok(())
+    }
+}
+
 /// `f` within `t` (zero: unbounded here); Err(what) on time-out.
 pub async fn within<T>(
     t: Duration,
@@ -34,22 +61,9 @@ pub async fn within<T>(
 
 /// A connected socket to the target (shared by the checkers that speak over TCP).
 pub async fn connect(t: &Target) -> io::Result<tokio::net::TcpStream> {
-    let domain = if t.addr.is_ipv4() {
-        Domain::IPV4
-    } else {
-        Domain::IPV6
-    };
     // non-blocking from the start: no fcntl round trips (thousands of probes a second)
-    let s = Socket::new(domain, Type::STREAM.nonblocking(), Some(Protocol::TCP))?;
-    if let Some(dev) = &t.bind_if {
-        s.bind_device(Some(dev.as_bytes()))?;
-    }
-    if let Some(m) = t.fwmark {
-        s.set_mark(m)?;
-    }
-    if let Some(b) = t.bind {
-        s.bind(&b.into())?;
-    }
+    let s = Socket::new(t.domain(), Type::STREAM.nonblocking(), Some(Protocol::TCP))?;
+    t.apply(&s, t.bind)?;
     let sock = tokio::net::TcpSocket::from_std_stream(std::net::TcpStream::from(s));
     match within(t.timeout, sock.connect(t.addr)).await {
         Ok(r) => r,

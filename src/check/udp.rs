@@ -7,7 +7,7 @@
 //! given; ldirector checks them whenever require_reply is set, as the words say.
 
 use super::tcp::Target;
-use socket2::{Domain, Protocol, Socket, Type};
+use socket2::{Protocol, Socket, Type};
 use std::io;
 use std::time::Duration;
 
@@ -77,21 +77,8 @@ pub fn judge(spec: &Spec, reply: &[u8]) -> Result<(), String> {
 
 /// A UDP socket with the generic options, connected to the target.
 pub fn socket(t: &Target) -> io::Result<tokio::net::UdpSocket> {
-    let domain = if t.addr.is_ipv4() {
-        Domain::IPV4
-    } else {
-        Domain::IPV6
-    };
-    let s = Socket::new(domain, Type::DGRAM.nonblocking(), Some(Protocol::UDP))?;
-    if let Some(dev) = &t.bind_if {
-        s.bind_device(Some(dev.as_bytes()))?;
-    }
-    if let Some(m) = t.fwmark {
-        s.set_mark(m)?;
-    }
-    if let Some(b) = t.bind {
-        s.bind(&b.into())?;
-    }
+    let s = Socket::new(t.domain(), Type::DGRAM.nonblocking(), Some(Protocol::UDP))?;
+    t.apply(&s, t.bind)?;
     s.connect(&t.addr.into())?;
     tokio::net::UdpSocket::from_std(std::net::UdpSocket::from(s))
 }

@@ -34,8 +34,14 @@ pub fn listen(run_dir: &Path) -> std::io::Result<(mpsc::Receiver<Request>, PathB
     let (tx, rx) = mpsc::channel(16);
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
+            let stream = match listener.accept().await {
+                Ok((s, _)) => s,
+                Err(e) => {
+                    // out of descriptors, say: wait rather than spin on the error
+                    warn!("control socket: {e}");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
             };
             let tx = tx.clone();
             tokio::spawn(async move {

@@ -98,6 +98,7 @@ impl Draining {
     /// The services whose destinations' connections must be read.
     pub fn services(&self) -> Vec<ServiceKey> {
         let mut v: Vec<ServiceKey> = self.entries.keys().map(|(s, _)| *s).collect();
+        v.sort_unstable();
         v.dedup();
         v
     }

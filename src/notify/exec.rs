@@ -150,10 +150,11 @@ pub async fn run(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn sh(cmd: &str) -> Script {
+    /// `/bin/sh -c CMD` as a Script (shared by the tests of what runs scripts).
+    pub(crate) fn sh(cmd: &str) -> Script {
         Script {
             argv: vec!["/bin/sh".into(), "-c".into(), cmd.into()],
             user: None,
