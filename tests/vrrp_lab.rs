@@ -574,3 +574,96 @@ fn demo_runs_and_cleans_up() {
         "lab left behind"
     );
 }
+
+/// keepalived #2159: a reload must never cost an advert or cause a transition. The master
+/// carries 10,000 real servers (a long parse) and adverts every 50 ms with a backup
+/// watching (it takes over after 180 ms of silence); both reload repeatedly through the
+/// control socket, which answers once the reload is applied. One reload adds a VIP to the
+/// frontend (the master adds and announces it), the next removes it again; then the
+/// backup reloads with a higher priority and preempts: an operator's change does act.
+#[test]
+fn reloads_cause_no_transition_and_apply_vip_changes() {
+    let mut lab = Lab::new("rl", 2);
+    let mut servers = String::from("virtual_server 203.0.113.10 80 {\n  protocol TCP\n");
+    for i in 0..10_000u32 {
+        servers.push_str(&format!(
+            "  real_server 10.{}.{}.{} 80 {{\n  }}\n",
+            i / 65536,
+            (i / 256) % 256,
+            i % 256
+        ));
+    }
+    servers.push_str("}\n");
+    let (script, log) = notify_script(&lab, "n2");
+    let conf = |prio: u8, vips: &str, extra: &str, rs: bool| {
+        pair_conf(prio, "0.05", 3, extra).replace("192.0.2.100/24", vips)
+            + if rs { servers.as_str() } else { "" }
+    };
+    let c1 = conf(150, "192.0.2.100/24", "", true);
+    let b_extra = format!("notify {script}");
+    let c2 = |prio: u8| {
+        conf(prio, "192.0.2.100/24", &b_extra, false)
+            .replace("global_defs {", "global_defs {\n script_user root\n")
+    };
+    // the master first, so that the backup starts by hearing it
+    let d1 = lab.ldirector("d1", "ld1", &c1);
+    assert!(wait_holds(&lab, "d1", (true, true)), "{}", lab.logs());
+    let d2 = lab.ldirector("d2", "ld2", &c2(100));
+    assert!(wait_until(LONG, || read(&log).contains("INSTANCE FRONT BACKUP")));
+    assert!(wait_holds(&lab, "d2", (false, false)), "{}", lab.logs());
+    let bin = lab::ldirector_bin();
+    let reload = |lab: &Lab, d: &str, name: &str| {
+        let run_dir = lab.path().join(format!("{name}.run")).display().to_string();
+        let o = lab.exec(d, &[&bin, "reload", "--run-dir", &run_dir]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}{}",
+            String::from_utf8_lossy(&o.stderr),
+            lab.logs()
+        );
+    };
+    for round in 0..3 {
+        reload(&lab, "d1", "ld1");
+        reload(&lab, "d2", "ld2");
+        if round == 1 {
+            lab.file(
+                "ld1.conf",
+                &conf(150, "192.0.2.100/24\n 192.0.2.101/24", "", true),
+            );
+            reload(&lab, "d1", "ld1");
+            assert!(lab.has_addr("d1", "eth0", "192.0.2.101"), "{}", lab.logs());
+            assert!(client_follows(&lab, 1));
+            lab.file("ld1.conf", &c1);
+            reload(&lab, "d1", "ld1");
+            assert!(!lab.has_addr("d1", "eth0", "192.0.2.101"), "{}", lab.logs());
+        }
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let masters = |i: usize, lab: &mut Lab| {
+        lab.proc(i)
+            .log_text()
+            .matches("INSTANCE FRONT is now MASTER")
+            .count()
+    };
+    assert_eq!(masters(d1, &mut lab), 1, "{}", lab.logs());
+    assert_eq!(
+        masters(d2, &mut lab),
+        0,
+        "an advert was missed\n{}",
+        lab.logs()
+    );
+    assert_eq!(holds(&lab, "d1"), (true, true));
+    assert_eq!(
+        read(&log).matches("INSTANCE FRONT").count(),
+        1,
+        "{}",
+        read(&log)
+    );
+    // the backup's new priority takes effect: it preempts
+    lab.file("ld2.conf", &c2(200));
+    reload(&lab, "d2", "ld2");
+    assert!(wait_holds(&lab, "d2", (true, true)), "{}", lab.logs());
+    assert!(wait_holds(&lab, "d1", (false, false)), "{}", lab.logs());
+    assert!(wait_until(LONG, || read(&log).contains("INSTANCE FRONT MASTER 200")));
+}

@@ -1,6 +1,7 @@
-//! `ldirector run`: the daemon. From this issue on it runs the config's VRRP instances
-//! (with tracking and notifications) and its static addresses, routes and rules; IPVS and
-//! health checks join with their issues.
+//! `ldirector run`: the daemon. It runs the config's VRRP instances (with tracking and
+//! notifications), its static addresses, routes and rules, the health checks and the IPVS
+//! services they decide, the control socket; SIGHUP or `ldirector reload` apply a new
+//! configuration as a diff.
 //!
 //! The run directory (default /run/ldirector) holds what belongs to one daemon: its pid
 //! file, locked while it runs, so a second daemon on the same directory refuses to start
@@ -21,7 +22,8 @@ use crate::notify::lvs::{LvsNotifier, Why};
 use crate::notify::mail::Mailer;
 use crate::notify::vrrp::Notifier;
 use crate::track::file as track_file;
-use crate::vrrp::{shell, spec, track_script};
+use crate::track::tasks::Tracking;
+use crate::vrrp::{shell, spec};
 use clap::Args;
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -305,7 +307,8 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
             error!("adding static {k:?}: {e}");
         }
     }
-    let refused = no_accept::addresses(&cfg);
+    let mut statics = statics;
+    let mut refused = no_accept::addresses(&cfg);
     if !refused.is_empty() {
         match no_accept::install(&refused) {
             Ok(()) => info!(
@@ -329,7 +332,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
             }
         }
     };
-    let mailer = Mailer::new(&cfg);
+    let mut mailer = Mailer::new(&cfg);
     let mut notifier = match Notifier::new(&cfg, run_as, mailer.clone()) {
         Ok(n) => n,
         Err(e) => {
@@ -339,22 +342,9 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
     };
 
     // tracking: what scripts and files say before the engine starts
-    let tracked_scripts: Vec<String> = specs
-        .tracked
-        .iter()
-        .filter_map(|o| match o {
-            crate::vrrp::track::Object::Script(n) => Some(n.clone()),
-            _ => None,
-        })
-        .collect();
-    let mut initial = shell::Initial::default();
-    for n in &tracked_scripts {
-        if let Some(s) = cfg.vrrp_script.get(n) {
-            initial.scripts.push((n.clone(), track_script::initial(s)));
-        }
-    }
-    initial.files = track_file::initial(&cfg.track_file);
+    let initial = Tracking::initial(&cfg, &specs);
     let mut file_values: HashMap<String, i64> = initial.files.iter().cloned().collect();
+    let vrrp_specs = specs.clone();
 
     let (ntx, mut nrx) = mpsc::unbounded_channel();
     let vrrp = match shell::spawn(specs, initial, ntx.clone()) {
@@ -376,31 +366,11 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
             }
         }
     };
-    let mut tasks = Vec::new();
-    for n in tracked_scripts {
-        if let Some(s) = cfg.vrrp_script.get(&n) {
-            tasks.push(track_script::spawn(
-                n.clone(),
-                s.clone(),
-                run_as,
-                vrrp.commands.clone(),
-            ));
-        }
-    }
     // track_file values go to VRRP and to the FILE_CHECKs (through the loop below)
     let (ftx, mut frx) = mpsc::unbounded_channel::<(String, i64)>();
-    if !cfg.track_file.is_empty() {
-        let to_vrrp = vrrp.commands.clone();
-        let changed = move |name: &str, v: i64| {
-            let a = to_vrrp.send(shell::Command::File(name.into(), v)).is_ok();
-            let b = ftx.send((name.into(), v)).is_ok();
-            a || b
-        };
-        match track_file::spawn(cfg.track_file.clone(), file_values.clone(), changed) {
-            Ok(t) => tasks.push(t),
-            Err(e) => error!("track_file: cannot watch: {e}"),
-        }
-    }
+    let mut tracking = Tracking::new(run_as, vrrp.commands.clone(), ftx);
+    let start_files: Vec<(String, i64)> = file_values.clone().into_iter().collect();
+    tracking.update(&cfg, &vrrp_specs, &start_files);
 
     // health checks feed IPVS: a real server whose checks fail leaves its service
     let (htx, mut hrx) = mpsc::unbounded_channel::<HealthChange>();
@@ -515,6 +485,64 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
             let old_cfg = cfg.clone();
             let old_names: Vec<String> = cfg.virtual_server.iter().map(|v| v.describe()).collect();
             let outcome = reload(&mut cfg, args, &mut lvs);
+            let outcome = match outcome {
+                Ok((warnings, specs, new_statics)) => {
+                    // static addresses, routes and rules: the ones gone leave, new ones come
+                    for k in statics.iter().rev().filter(|k| !new_statics.contains(k)) {
+                        match k.remove(&mut nl) {
+                            Ok(()) => info!("reload: static {k} removed"),
+                            Err(e) => error!("reload: removing static {k}: {e}"),
+                        }
+                    }
+                    for k in new_statics.iter().filter(|k| !statics.contains(k)) {
+                        match k.add(&mut nl) {
+                            Ok(()) => info!("reload: static {k} added"),
+                            Err(e) => error!("reload: adding static {k}: {e}"),
+                        }
+                    }
+                    statics = new_statics;
+                    let now_refused = no_accept::addresses(&cfg);
+                    if now_refused != refused {
+                        let r = if now_refused.is_empty() {
+                            no_accept::remove()
+                        } else {
+                            no_accept::install(&now_refused)
+                        };
+                        match r {
+                            Ok(()) => refused = now_refused,
+                            Err(e) => error!("reload: no_accept: {e}"),
+                        }
+                    }
+                    if old_cfg.global_defs != cfg.global_defs {
+                        mailer = Mailer::new(&cfg);
+                    }
+                    notifier.reconfigure(&cfg, mailer.clone());
+                    health.notify.reconfigure(&old_cfg, &cfg, mailer.clone());
+                    // VRRP: continued instances keep their state and timers
+                    let now_files = track_file::initial(&cfg.track_file);
+                    let initial = tracking.update(&cfg, &specs, &now_files);
+                    for (name, v) in &initial.files {
+                        if file_values.insert(name.clone(), *v) != Some(*v) {
+                            let _ = checks.input.send(Input::File(name.clone(), *v));
+                        }
+                    }
+                    let (tx, answer) = tokio::sync::oneshot::channel();
+                    let _ = vrrp.commands.send(shell::Command::Reload {
+                        specs,
+                        initial,
+                        reply: tx,
+                    });
+                    match answer.await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => {
+                            error!("reload: VRRP: {e}; the VRRP instances run on as before")
+                        }
+                        Err(_) => error!("reload: VRRP is not running"),
+                    }
+                    Ok(warnings)
+                }
+                Err(e) => Err(e),
+            };
             if let Ok(warnings) = &outcome {
                 for w in warnings {
                     warn!("{w}");
@@ -552,9 +580,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
         }
     }
     systemd.stopping();
-    for t in &tasks {
-        t.abort();
-    }
+    tracking.stop();
     if let Some(p) = &control_path {
         let _ = std::fs::remove_file(p);
     }
@@ -859,17 +885,16 @@ fn ipvs_start(cfg: &Config) -> std::io::Result<Manager> {
     Ok(m)
 }
 
-/// SIGHUP: read and check the new configuration completely; invalid, the running one
-/// stays (false). Valid: it becomes the running one; the caller brings IPVS to it (a diff
-/// against the kernel, with health). VRRP changes need a restart in this version (said,
-/// not ignored).
-/// Read and check the configuration again; in effect only when valid. Ok(warnings) or
-/// Err(the diagnostic lines), which are also logged.
+/// SIGHUP or `ldirector reload`: read and check the new configuration completely, with
+/// everything built from it that can fail (VRRP specs, static objects), before anything
+/// changes. Invalid: the running configuration stays; Err(the diagnostic lines), also
+/// logged. Valid: it becomes the running one and the caller applies it as a diff (VRRP,
+/// statics, IPVS with health); Ok(warnings, VRRP specs, static objects).
 fn reload(
     cfg: &mut Config,
     args: &RunArgs,
     lvs: &mut Option<Manager>,
-) -> Result<Vec<String>, Vec<String>> {
+) -> Result<(Vec<String>, spec::Specs, Vec<Kernel>), Vec<String>> {
     let mut loaded = args.config.load();
     half(&mut loaded.config, args);
     if loaded.is_valid() {
@@ -890,13 +915,24 @@ fn reload(
         return Err(lines);
     }
     let new = loaded.config;
-    if new.vrrp_instance != cfg.vrrp_instance
-        || new.vrrp_sync_group != cfg.vrrp_sync_group
-        || new.vrrp_script != cfg.vrrp_script
-        || new.track_file != cfg.track_file
-    {
-        warn!("reload: VRRP settings changed; this version applies them at the next restart");
-    }
+    let specs = match spec::build(&new, &Interfaces::read()) {
+        Ok(s) => s,
+        Err(errs) => {
+            for e in &errs {
+                error!("{e}");
+            }
+            error!("reload refused: the VRRP instances cannot run on this host; still running the previous configuration");
+            return Err(errs);
+        }
+    };
+    let new_statics = match statics(&new) {
+        Ok(s) => s,
+        Err(e) => {
+            error!("{e}");
+            error!("reload refused; still running the previous configuration");
+            return Err(vec![e]);
+        }
+    };
     if lvs.is_none() && !new.virtual_server.is_empty() {
         match ipvs_start(&new) {
             Ok(m) => *lvs = Some(m),
@@ -904,7 +940,7 @@ fn reload(
         }
     }
     *cfg = new;
-    Ok(lines)
+    Ok((lines, specs, new_statics))
 }
 
 enum Sig {

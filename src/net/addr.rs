@@ -58,6 +58,43 @@ impl Kernel {
     }
 }
 
+/// Short words for logs: `address 192.0.2.1/24 (if 3)`, `route 198.51.100.0/24`, `rule`.
+impl std::fmt::Display for Kernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Kernel::Address(m) => {
+                let a = m.attributes.iter().find_map(|a| match a {
+                    AddressAttribute::Local(x) => Some(*x),
+                    _ => None,
+                });
+                let a = a.or_else(|| {
+                    m.attributes.iter().find_map(|a| match a {
+                        AddressAttribute::Address(x) => Some(*x),
+                        _ => None,
+                    })
+                });
+                match a {
+                    Some(a) => write!(f, "address {a}/{}", m.header.prefix_len)?,
+                    None => write!(f, "address")?,
+                }
+                write!(f, " (if {})", m.header.index)
+            }
+            Kernel::Route(m) => {
+                let d = m.attributes.iter().find_map(|a| match a {
+                    RouteAttribute::Destination(RouteAddress::Inet(x)) => Some(IpAddr::V4(*x)),
+                    RouteAttribute::Destination(RouteAddress::Inet6(x)) => Some(IpAddr::V6(*x)),
+                    _ => None,
+                });
+                match d {
+                    Some(d) => write!(f, "route {d}/{}", m.header.destination_prefix_length),
+                    None => write!(f, "route default"),
+                }
+            }
+            Kernel::Rule(m) => write!(f, "rule (table {})", m.header.table),
+        }
+    }
+}
+
 fn libc_eexist() -> i32 {
     nix::errno::Errno::EEXIST as i32
 }

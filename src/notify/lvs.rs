@@ -61,6 +61,25 @@ impl LvsNotifier {
         }
     }
 
+    /// A reload: new e-mail settings and FIFOs apply from now on (FIFOs are reopened
+    /// only when they changed).
+    pub fn reconfigure(&mut self, old: &Config, cfg: &Config, mailer: Option<Mailer>) {
+        let g = &cfg.global_defs;
+        self.vs_alert = g.smtp_alert_checker.or(g.smtp_alert).unwrap_or(false);
+        self.mailer = mailer;
+        let fifos = |c: &Config| {
+            (
+                c.virtual_server.is_empty(),
+                c.global_defs.notify_fifo.clone(),
+                c.global_defs.lvs_notify_fifo.clone(),
+            )
+        };
+        if fifos(old) != fifos(cfg) {
+            let fresh = LvsNotifier::new(cfg, self.run_as, None);
+            self.fifos = fresh.fifos;
+        }
+    }
+
     fn line(&mut self, line: &str) {
         for f in self.fifos.iter_mut() {
             f.write_line(line);

@@ -7,7 +7,7 @@
 use super::exec::{self, RunAs};
 use super::fifo::{self, Fifo};
 use super::mail::Mailer;
-use crate::config::model::{Config, Notify};
+use crate::config::model::{Config, Notify, NotifyFifo};
 use crate::config::types::Script;
 use crate::vrrp::engine::Notification;
 use std::collections::HashMap;
@@ -21,15 +21,60 @@ use tracing::{info, warn};
 pub const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct Notifier {
+    settings: Arc<Mutex<Settings>>,
+    run_as: Option<RunAs>,
+    fifos: Arc<Mutex<Vec<Fifo>>>,
+    /// The FIFO paths opened (a reload reopens them when they change).
+    fifo_paths: Vec<NotifyFifo>,
+    queues: HashMap<(&'static str, String), mpsc::UnboundedSender<Notification>>,
+    tasks: Vec<JoinHandle<()>>,
+    timeout: Duration,
+}
+
+/// What the configuration says about notifications; a reload replaces it, and queued
+/// notifications use the settings in force when they run.
+#[derive(Default)]
+struct Settings {
     scripts: HashMap<(&'static str, String), Notify>,
     /// Instances and groups with smtp_alert.
     alerts: HashMap<(&'static str, String), bool>,
     mailer: Option<Mailer>,
-    run_as: Option<RunAs>,
-    fifos: Arc<Mutex<Vec<Fifo>>>,
-    queues: HashMap<(&'static str, String), mpsc::UnboundedSender<Notification>>,
-    tasks: Vec<JoinHandle<()>>,
-    timeout: Duration,
+}
+
+impl Settings {
+    fn new(cfg: &Config, mailer: Option<Mailer>) -> Settings {
+        let mut scripts = HashMap::new();
+        let mut alerts = HashMap::new();
+        let gd = &cfg.global_defs;
+        let group_default = gd.smtp_alert_vrrp.or(gd.smtp_alert).unwrap_or(false);
+        for (name, i) in &cfg.vrrp_instance {
+            scripts.insert(("INSTANCE", name.clone()), i.notify.clone());
+            alerts.insert(("INSTANCE", name.clone()), i.effective.smtp_alert);
+        }
+        for (name, g) in &cfg.vrrp_sync_group {
+            scripts.insert(("GROUP", name.clone()), g.notify.clone());
+            alerts.insert(
+                ("GROUP", name.clone()),
+                g.smtp_alert.unwrap_or(group_default),
+            );
+        }
+        Settings {
+            scripts,
+            alerts,
+            mailer,
+        }
+    }
+}
+
+fn fifo_paths(cfg: &Config) -> Vec<NotifyFifo> {
+    [
+        &cfg.global_defs.notify_fifo,
+        &cfg.global_defs.vrrp_notify_fifo,
+    ]
+    .into_iter()
+    .flatten()
+    .cloned()
+    .collect()
 }
 
 fn script_for<'a>(n: &'a Notify, state: &str) -> Option<&'a Script> {
@@ -49,41 +94,34 @@ impl Notifier {
         run_as: Option<RunAs>,
         mailer: Option<Mailer>,
     ) -> Result<Notifier, String> {
-        let mut scripts = HashMap::new();
-        let mut alerts = HashMap::new();
-        let gd = &cfg.global_defs;
-        let group_default = gd.smtp_alert_vrrp.or(gd.smtp_alert).unwrap_or(false);
-        for (name, i) in &cfg.vrrp_instance {
-            scripts.insert(("INSTANCE", name.clone()), i.notify.clone());
-            alerts.insert(("INSTANCE", name.clone()), i.effective.smtp_alert);
-        }
-        for (name, g) in &cfg.vrrp_sync_group {
-            scripts.insert(("GROUP", name.clone()), g.notify.clone());
-            alerts.insert(
-                ("GROUP", name.clone()),
-                g.smtp_alert.unwrap_or(group_default),
-            );
-        }
-        let mut fifos = Vec::new();
-        for f in [
-            &cfg.global_defs.notify_fifo,
-            &cfg.global_defs.vrrp_notify_fifo,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            fifos.push(Fifo::open(f, run_as)?);
-        }
         Ok(Notifier {
-            scripts,
-            alerts,
-            mailer,
+            settings: Arc::new(Mutex::new(Settings::new(cfg, mailer))),
             run_as,
-            fifos: Arc::new(Mutex::new(fifos)),
+            fifos: Arc::new(Mutex::new(open_fifos(cfg, run_as)?)),
+            fifo_paths: fifo_paths(cfg),
             queues: HashMap::new(),
             tasks: Vec::new(),
             timeout: NOTIFY_TIMEOUT,
         })
+    }
+
+    /// A reload: the new scripts, e-mail settings and FIFOs apply to what runs from now
+    /// on, queued notifications included (their order per instance stays).
+    pub fn reconfigure(&mut self, cfg: &Config, mailer: Option<Mailer>) {
+        if let Ok(mut s) = self.settings.lock() {
+            *s = Settings::new(cfg, mailer);
+        }
+        if fifo_paths(cfg) != self.fifo_paths {
+            match open_fifos(cfg, self.run_as) {
+                Ok(f) => {
+                    if let Ok(mut g) = self.fifos.lock() {
+                        *g = f;
+                    }
+                    self.fifo_paths = fifo_paths(cfg);
+                }
+                Err(e) => warn!("reload: {e}; the notify FIFOs stay as they were"),
+            }
+        }
     }
 
     pub fn set_timeout(&mut self, t: Duration) {
@@ -99,16 +137,22 @@ impl Notifier {
             }
         }
         let (tx, mut rx) = mpsc::unbounded_channel::<Notification>();
-        let notify = self.scripts.get(&key).cloned().unwrap_or_default();
-        let mailer = self
-            .mailer
-            .clone()
-            .filter(|_| self.alerts.get(&key).copied().unwrap_or(false));
+        let settings = self.settings.clone();
         let run_as = self.run_as;
         let fifos = self.fifos.clone();
         let timeout = self.timeout;
         self.tasks.push(tokio::spawn(async move {
             while let Some(n) = rx.recv().await {
+                let key = (n.kind, n.name.clone());
+                let (notify, mailer) = match settings.lock() {
+                    Ok(s) => (
+                        s.scripts.get(&key).cloned().unwrap_or_default(),
+                        s.mailer
+                            .clone()
+                            .filter(|_| s.alerts.get(&key).copied().unwrap_or(false)),
+                    ),
+                    Err(_) => (Notify::default(), None),
+                };
                 if let Some(m) = &mailer {
                     alert(m, &n);
                 }
@@ -126,10 +170,25 @@ impl Notifier {
         if tokio::time::timeout(limit, all).await.is_err() {
             warn!("notifications still running after {limit:?} at shutdown: abandoned");
         }
-        if let Some(m) = &self.mailer {
+        let mailer = self.settings.lock().ok().and_then(|s| s.mailer.clone());
+        if let Some(m) = &mailer {
             m.flush(limit).await;
         }
     }
+}
+
+fn open_fifos(cfg: &Config, run_as: Option<RunAs>) -> Result<Vec<Fifo>, String> {
+    let mut fifos = Vec::new();
+    for f in [
+        &cfg.global_defs.notify_fifo,
+        &cfg.global_defs.vrrp_notify_fifo,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        fifos.push(Fifo::open(f, run_as)?);
+    }
+    Ok(fifos)
 }
 
 async fn futures_join(tasks: Vec<JoinHandle<()>>) {

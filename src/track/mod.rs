@@ -1,3 +1,4 @@
 //! Trackers shared by VRRP and the health checks (keepalived's trackers/).
 
 pub mod file;
+pub mod tasks;

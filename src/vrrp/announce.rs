@@ -65,6 +65,22 @@ impl Schedule {
         self.refresh.remove(&inst);
     }
 
+    /// A reload renumbered the instances: `kept[new] = Some(old)`; rounds of instances
+    /// that are gone are dropped.
+    pub fn renumber(&mut self, kept: &[Option<usize>]) {
+        let to_new = |old: usize| kept.iter().position(|&k| k == Some(old));
+        self.pending = self
+            .pending
+            .iter()
+            .filter_map(|&(t, i)| to_new(i).map(|n| (t, n)))
+            .collect();
+        self.refresh = self
+            .refresh
+            .iter()
+            .filter_map(|(&i, &t)| to_new(i).map(|n| (n, t)))
+            .collect();
+    }
+
     pub fn next_timeout(&self) -> Option<Instant> {
         let a = self.pending.iter().map(|&(t, _)| t).min();
         let b = self.refresh.values().copied().min();

@@ -10,6 +10,7 @@ use super::packet::{self, Advert, Expect, Version};
 use super::socket::Received;
 use super::spec::{InstanceSpec, Specs};
 use super::track::{self, Object, Status};
+use crate::net::addr::Kernel;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -27,6 +28,13 @@ pub enum Output {
     AddVips(usize),
     /// Remove them.
     RemoveVips(usize),
+    /// A reload changed the addresses, routes or rules of an instance: remove these (in
+    /// this order), then add these.
+    ChangeVips {
+        inst: usize,
+        remove: Vec<Kernel>,
+        add: Vec<Kernel>,
+    },
     /// One round of gratuitous ARP / unsolicited NA for every address of the instance.
     Announce(usize),
     /// Tell the notifier.
@@ -71,6 +79,35 @@ struct Instance {
     /// Fault given to the machine (own or a group member's).
     faulted: bool,
     since: Option<Instant>,
+    /// A reload removed it: stopped, dropped at the next `replace`.
+    retired: bool,
+}
+
+impl Instance {
+    fn new(spec: InstanceSpec) -> Instance {
+        Instance {
+            machine: Machine::new(spec.params.clone()),
+            tracked: Some(spec.params.priority),
+            faulted: false,
+            spec,
+            stats: Stats::default(),
+            since: None,
+            retired: false,
+        }
+    }
+}
+
+/// Whether a reloaded instance is the same virtual router on the same socket as before:
+/// then it keeps its state, timers and counters.
+fn same_router(a: &InstanceSpec, b: &InstanceSpec) -> bool {
+    a.name == b.name
+        && a.iface == b.iface
+        && a.vrid == b.vrid
+        && a.version == b.version
+        && a.ipv6 == b.ipv6
+        && a.src == b.src
+        && a.mcast == b.mcast
+        && a.unicast_ttl == b.unicast_ttl
 }
 
 struct Group {
@@ -100,18 +137,7 @@ pub struct InstanceView<'a> {
 
 impl Engine {
     pub fn new(specs: Specs) -> Engine {
-        let inst = specs
-            .instances
-            .into_iter()
-            .map(|spec| Instance {
-                machine: Machine::new(spec.params.clone()),
-                tracked: Some(spec.params.priority),
-                faulted: false,
-                spec,
-                stats: Stats::default(),
-                since: None,
-            })
-            .collect();
+        let inst = specs.instances.into_iter().map(Instance::new).collect();
         let groups = specs
             .groups
             .into_iter()
@@ -217,6 +243,161 @@ impl Engine {
         }
         self.started = false;
         out
+    }
+
+    /// Whether `new` (a reload's instance) continues instance `i`.
+    pub fn keeps(&self, i: usize, new: &InstanceSpec) -> bool {
+        !self.inst[i].retired && same_router(&self.inst[i].spec, new)
+    }
+
+    /// Reload, first step: the instances the new configuration does not continue (gone,
+    /// or now another router or socket: `same_router`) stop as at shutdown — a master sends
+    /// priority 0 and gives up its addresses — and report DELETED (keepalived's
+    /// notify_deleted). Outputs use the current numbering.
+    pub fn retire(&mut self, new: &Specs, now: Instant) -> Vec<Output> {
+        let mut out = Vec::new();
+        for i in 0..self.inst.len() {
+            if self.inst[i].retired || new.instances.iter().any(|n| self.keeps(i, n)) {
+                continue;
+            }
+            self.inst[i].retired = true;
+            let acts = self.inst[i].machine.handle(Event::Shutdown, now);
+            self.apply(i, acts, now, &mut out, false);
+            self.garp.cancel(i);
+            out.push(Output::Notify(Notification {
+                kind: "INSTANCE",
+                name: self.inst[i].spec.name.clone(),
+                state: "DELETED",
+                priority: self.inst[i].machine.priority(),
+            }));
+        }
+        out
+    }
+
+    /// Reload, second step (after `retire`): the new configuration's instances, numbered
+    /// as it lists them. A continued instance keeps its state, timers, master and counters
+    /// (a reload causes no transition and no missed advert, keepalived #2159); a new
+    /// configured priority or tracking comes in as a tracking change; its addresses,
+    /// routes and rules are brought to the new list whatever its state (a Master adds and
+    /// announces the new ones; every state removes the ones no longer configured). New
+    /// instances start (a new member of a sync group whose members are Master follows
+    /// them). Returns, for each new instance, its index before the reload (None: new) and
+    /// the outputs, in the new numbering.
+    pub fn replace(&mut self, new: Specs, now: Instant) -> (Vec<Option<usize>>, Vec<Output>) {
+        let mut old: Vec<Option<Instance>> = std::mem::take(&mut self.inst)
+            .into_iter()
+            .map(|x| Some(x).filter(|x| !x.retired))
+            .collect();
+        let mut kept = Vec::with_capacity(new.instances.len());
+        let mut old_kernel: Vec<Option<Vec<Kernel>>> = Vec::new();
+        for spec in new.instances {
+            let found = old
+                .iter()
+                .position(|o| o.as_ref().is_some_and(|o| same_router(&o.spec, &spec)));
+            match found.and_then(|k| old[k].take().map(|x| (k, x))) {
+                Some((k, mut x)) => {
+                    x.machine.set_params(spec.params.clone());
+                    let before = std::mem::replace(&mut x.spec, spec);
+                    old_kernel.push(Some(before.kernel));
+                    kept.push(Some(k));
+                    self.inst.push(x);
+                }
+                None => {
+                    old_kernel.push(None);
+                    kept.push(None);
+                    self.inst.push(Instance::new(spec));
+                }
+            }
+        }
+        let old_groups = std::mem::take(&mut self.groups);
+        self.groups = new
+            .groups
+            .into_iter()
+            .map(|g| Group {
+                state: old_groups
+                    .iter()
+                    .find(|o| o.name == g.name)
+                    .and_then(|o| o.state),
+                name: g.name,
+                members: g.members,
+            })
+            .collect();
+        self.garp.renumber(&kept);
+        let mut out = Vec::new();
+        if !self.started {
+            return (kept, out);
+        }
+        // addresses, routes and rules
+        for (i, before) in old_kernel.iter().enumerate() {
+            let Some(before) = before else { continue };
+            let now_k = &self.inst[i].spec.kernel;
+            let remove: Vec<Kernel> = before
+                .iter()
+                .rev()
+                .filter(|k| !now_k.contains(k))
+                .cloned()
+                .collect();
+            let master = self.inst[i].machine.state() == State::Master;
+            let add: Vec<Kernel> = if master {
+                now_k
+                    .iter()
+                    .filter(|k| !before.contains(k))
+                    .cloned()
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            if remove.is_empty() && add.is_empty() {
+                continue;
+            }
+            let added = !add.is_empty();
+            out.push(Output::ChangeVips {
+                inst: i,
+                remove,
+                add,
+            });
+            if added {
+                let t = self.inst[i].spec.garp.clone();
+                self.garp.takeover(i, &t, now);
+            }
+        }
+        // tracking and priorities of the continued instances, then the new ones start
+        let before: Vec<Option<(bool, Option<u8>)>> = kept
+            .iter()
+            .zip(&self.inst)
+            .map(|(k, x)| k.map(|_| (x.faulted, x.tracked)))
+            .collect();
+        self.evaluate_tracking();
+        self.track_changes(&before, now, &mut out);
+        for (i, k) in kept.iter().enumerate() {
+            if k.is_some() {
+                continue;
+            }
+            if let Some(p) = self.inst[i].tracked {
+                if p != self.inst[i].machine.priority() {
+                    self.inst[i].machine.handle(Event::Priority(p), now);
+                }
+            }
+            let ev = if self.inst[i].faulted {
+                Event::Fault(true)
+            } else {
+                Event::Startup
+            };
+            // a new member starting as Backup must not pull a Master group down
+            let group_master = self.inst[i].spec.group.is_some_and(|g| {
+                self.groups[g]
+                    .members
+                    .iter()
+                    .any(|&m| m != i && self.inst[m].machine.state() == State::Master)
+            });
+            let acts = self.inst[i].machine.handle(ev, now);
+            self.apply(i, acts, now, &mut out, !group_master);
+            if group_master {
+                self.run(i, Event::Follow(State::Master), now, &mut out);
+            }
+        }
+        self.announcements(now, &mut out);
+        (kept, out)
     }
 
     pub fn next_timeout(&self) -> Option<Instant> {
@@ -521,33 +702,46 @@ impl Engine {
     }
 
     fn retrack(&mut self, now: Instant) -> Vec<Output> {
-        let before: Vec<(bool, Option<u8>)> =
-            self.inst.iter().map(|x| (x.faulted, x.tracked)).collect();
+        let before: Vec<Option<(bool, Option<u8>)>> = self
+            .inst
+            .iter()
+            .map(|x| Some((x.faulted, x.tracked)))
+            .collect();
         self.evaluate_tracking();
         let mut out = Vec::new();
         if !self.started {
             return out;
         }
-        // faults first (a group member's fault takes the group down), then priorities,
-        // then recoveries
-        for (i, &(was, _)) in before.iter().enumerate() {
-            if !was && self.inst[i].faulted {
-                self.run(i, Event::Fault(true), now, &mut out);
+        self.track_changes(&before, now, &mut out);
+        out
+    }
+
+    /// What tracking changed since `before` (None: instances not to look at): faults first
+    /// (a group member's fault takes the group down), then priorities, then recoveries.
+    fn track_changes(
+        &mut self,
+        before: &[Option<(bool, Option<u8>)>],
+        now: Instant,
+        out: &mut Vec<Output>,
+    ) {
+        for (i, b) in before.iter().enumerate() {
+            if b.is_some_and(|(was, _)| !was) && self.inst[i].faulted {
+                self.run(i, Event::Fault(true), now, out);
             }
         }
-        for (i, &(_, p)) in before.iter().enumerate() {
+        for (i, b) in before.iter().enumerate() {
+            let Some((_, p)) = *b else { continue };
             if let Some(np) = self.inst[i].tracked {
                 if p != Some(np) && np != self.inst[i].machine.priority() {
-                    self.run(i, Event::Priority(np), now, &mut out);
+                    self.run(i, Event::Priority(np), now, out);
                 }
             }
         }
-        for (i, &(was, _)) in before.iter().enumerate() {
-            if was && !self.inst[i].faulted {
-                self.run(i, Event::Fault(false), now, &mut out);
+        for (i, b) in before.iter().enumerate() {
+            if b.is_some_and(|(was, _)| was) && !self.inst[i].faulted {
+                self.run(i, Event::Fault(false), now, out);
             }
         }
-        out
     }
 }
 

@@ -117,6 +117,16 @@ impl Machine {
         self.state
     }
 
+    /// A reload changed the instance's settings: state, timers and the master heard so far
+    /// stay; the new interval applies from the next advert, a new configured priority comes
+    /// through tracking (`Event::Priority`).
+    pub fn set_params(&mut self, p: Params) {
+        if self.master.is_none() && self.state != State::Master {
+            self.master_adver_interval = p.advert_int;
+        }
+        self.p = p;
+    }
+
     pub fn priority(&self) -> u8 {
         self.priority
     }

@@ -7,7 +7,7 @@
 use super::engine::{Engine, Notification, Output, Stats};
 use super::machine::State;
 use super::socket::{Received, VrrpSocket};
-use super::spec::Specs;
+use super::spec::{InstanceSpec, Specs};
 use super::track::Object;
 use crate::net::addr::{self, LinkState};
 use crate::net::garp::{self, FrameSocket};
@@ -31,6 +31,14 @@ pub enum Command {
     Script(String, bool),
     /// A track_file's value changed.
     File(String, i64),
+    /// A reload's instances (checked by the caller): continued instances keep their state
+    /// and timers, removed ones stop, new ones start. The reply says whether the new
+    /// instances' sockets opened (if not, nothing changed).
+    Reload {
+        specs: Specs,
+        initial: Initial,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
     /// Stop: priority-0 adverts, addresses removed, STOP notifications; then reply.
     Shutdown(oneshot::Sender<()>),
 }
@@ -74,6 +82,39 @@ pub struct Initial {
     pub files: Vec<(String, i64)>,
 }
 
+/// The VRRP socket of one instance, non-blocking, with its options set.
+fn open_socket(s: &InstanceSpec) -> io::Result<VrrpSocket> {
+    let sock = match (s.src, s.mcast) {
+        (IpAddr::V4(src), g) => VrrpSocket::open_v4(
+            &s.iface,
+            src,
+            g.and_then(|g| match g {
+                IpAddr::V4(g) => Some(g),
+                _ => None,
+            }),
+        ),
+        (IpAddr::V6(src), g) => VrrpSocket::open_v6(
+            &s.iface,
+            src,
+            g.and_then(|g| match g {
+                IpAddr::V6(g) => Some(g),
+                _ => None,
+            }),
+        ),
+    }
+    .map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("vrrp_instance {}: VRRP socket on {}: {e}", s.name, s.iface),
+        )
+    })?;
+    sock.set_nonblocking()?;
+    if s.mcast.is_none() {
+        sock.set_unicast_ttl(s.unicast_ttl)?;
+    }
+    Ok(sock)
+}
+
 /// Start the VRRP thread. Sockets are opened before this returns, so a missing interface
 /// or privilege is an error here rather than a silent thread exit.
 pub fn spawn(
@@ -85,35 +126,7 @@ pub fn spawn(
     let links = addr::links(&mut nl)?;
     let mut sockets = Vec::new();
     for s in &specs.instances {
-        let sock = match (s.src, s.mcast) {
-            (IpAddr::V4(src), g) => VrrpSocket::open_v4(
-                &s.iface,
-                src,
-                g.and_then(|g| match g {
-                    IpAddr::V4(g) => Some(g),
-                    _ => None,
-                }),
-            ),
-            (IpAddr::V6(src), g) => VrrpSocket::open_v6(
-                &s.iface,
-                src,
-                g.and_then(|g| match g {
-                    IpAddr::V6(g) => Some(g),
-                    _ => None,
-                }),
-            ),
-        }
-        .map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!("vrrp_instance {}: VRRP socket on {}: {e}", s.name, s.iface),
-            )
-        })?;
-        sock.set_nonblocking()?;
-        if s.mcast.is_none() {
-            sock.set_unicast_ttl(s.unicast_ttl)?;
-        }
-        sockets.push(sock);
+        sockets.push(open_socket(s)?);
     }
     let monitor = rtnl::link_monitor()?;
     let (tx, rx) = mpsc::unbounded_channel();
@@ -138,11 +151,14 @@ pub fn spawn(
                 nl,
                 links: links.into_iter().map(|l| (l.name.clone(), l)).collect(),
                 frames: HashMap::new(),
-                sockets: sockets.into_iter().map(Rc::new).collect(),
+                sockets: Vec::new(),
+                readers: Vec::new(),
+                next_reader: 0,
+                ptx: None,
                 notify,
                 status: st,
             };
-            local.block_on(&rt, shell.run(rx, monitor, initial));
+            local.block_on(&rt, shell.run(rx, monitor, initial, sockets));
         })?;
     Ok(Handle {
         commands: tx,
@@ -151,12 +167,31 @@ pub fn spawn(
     })
 }
 
+/// The interfaces some instance of `specs` tracks.
+fn tracked_interfaces(specs: &Specs) -> Vec<String> {
+    let mut v = Vec::new();
+    for s in &specs.instances {
+        for t in &s.track {
+            if let Object::Interface(n) = &t.object {
+                if !v.contains(n) {
+                    v.push(n.clone());
+                }
+            }
+        }
+    }
+    v
+}
+
 struct Shell {
     engine: Engine,
     nl: Rtnl,
     links: HashMap<String, LinkState>,
     frames: HashMap<String, FrameSocket>,
+    /// Per instance (engine numbering): its socket and the id of the task reading it.
     sockets: Vec<Rc<VrrpSocket>>,
+    readers: Vec<(u64, tokio::task::AbortHandle)>,
+    next_reader: u64,
+    ptx: Option<mpsc::Sender<Packet>>,
     notify: mpsc::UnboundedSender<Notification>,
     status: Snapshot,
 }
@@ -226,45 +261,112 @@ impl AsRawFd for Rx {
     }
 }
 
-type Packet = (usize, io::Result<Received>);
+/// A packet (or receive error) from the socket read by the task with this id.
+type Packet = (u64, io::Result<Received>);
 
 impl Shell {
+    /// Append a socket (the next instance's) and start the task that reads it.
+    fn attach(&mut self, sock: VrrpSocket) {
+        let s = Rc::new(sock);
+        let id = self.next_reader;
+        self.next_reader += 1;
+        let Some(ptx) = self.ptx.clone() else { return };
+        let reader = s.clone();
+        let task = tokio::task::spawn_local(async move {
+            // SAFETY: Rx owns (a reference to) the socket, which stays open as long as
+            // the AsyncFd exists, and always returns the same descriptor
+            let Ok(afd) = (unsafe { AsyncFd::register(Rx(reader.clone())) }) else {
+                error!("cannot poll a VRRP socket");
+                return;
+            };
+            loop {
+                let Ok(mut guard) = afd.readable().await else {
+                    return;
+                };
+                loop {
+                    match reader.recv() {
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                            guard.clear_ready();
+                            break;
+                        }
+                        r => {
+                            if ptx.send((id, r)).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        self.sockets.push(s);
+        self.readers.push((id, task.abort_handle()));
+    }
+
+    /// A reload: open the new instances' sockets (on failure nothing changes), stop the
+    /// removed instances, renumber, carry out the changes.
+    fn reload(&mut self, specs: Specs, initial: Initial) -> Result<(), String> {
+        let now = Instant::now();
+        let mut opened: Vec<Option<VrrpSocket>> = Vec::new();
+        for s in &specs.instances {
+            let continued = (0..self.engine.len()).any(|i| self.engine.keeps(i, s));
+            opened.push(if continued {
+                None
+            } else {
+                Some(open_socket(s).map_err(|e| e.to_string())?)
+            });
+        }
+        // what the new instances track, before they start
+        let mut out = Vec::new();
+        for o in tracked_interfaces(&specs) {
+            let up = self.links.get(&o).is_some_and(|l| l.up);
+            out.extend(self.engine.set_tracked(Object::Interface(o), up, now));
+        }
+        for (name, ok) in initial.scripts {
+            out.extend(self.engine.set_tracked(Object::Script(name), ok, now));
+        }
+        for (name, v) in initial.files {
+            out.extend(self.engine.set_file(&name, v, now));
+        }
+        out.extend(self.engine.retire(&specs, now));
+        self.execute(out);
+        let (kept, out) = self.engine.replace(specs, now);
+        let old_sockets = std::mem::take(&mut self.sockets);
+        let mut old_readers: Vec<Option<(u64, tokio::task::AbortHandle)>> =
+            std::mem::take(&mut self.readers)
+                .into_iter()
+                .map(Some)
+                .collect();
+        for (k, new) in kept.iter().zip(opened) {
+            match (k, new) {
+                (Some(k), _) => {
+                    if let (Some(s), Some(r)) = (old_sockets.get(*k), old_readers[*k].take()) {
+                        self.sockets.push(s.clone());
+                        self.readers.push(r);
+                    }
+                }
+                (None, Some(sock)) => self.attach(sock),
+                (None, None) => {}
+            }
+        }
+        for (_, task) in old_readers.into_iter().flatten() {
+            task.abort();
+        }
+        self.execute(out);
+        self.publish();
+        Ok(())
+    }
+
     async fn run(
         mut self,
         mut commands: mpsc::UnboundedReceiver<Command>,
         monitor: netlink_sys::Socket,
         initial: Initial,
+        sockets: Vec<VrrpSocket>,
     ) {
         let (ptx, mut packets) = mpsc::channel::<Packet>(1024);
-        for (i, s) in self.sockets.iter().enumerate() {
-            let s = s.clone();
-            let ptx = ptx.clone();
-            tokio::task::spawn_local(async move {
-                // SAFETY: Rx owns (a reference to) the socket, which stays open as long as
-                // the AsyncFd exists, and always returns the same descriptor
-                let Ok(afd) = (unsafe { AsyncFd::register(Rx(s.clone())) }) else {
-                    error!("cannot poll the VRRP socket of instance {i}");
-                    return;
-                };
-                loop {
-                    let Ok(mut guard) = afd.readable().await else {
-                        return;
-                    };
-                    loop {
-                        match s.recv() {
-                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                                guard.clear_ready();
-                                break;
-                            }
-                            r => {
-                                if ptx.send((i, r)).await.is_err() {
-                                    return;
-                                }
-                            }
-                        }
-                    }
-                }
-            });
+        self.ptx = Some(ptx);
+        for s in sockets {
+            self.attach(s);
         }
         // SAFETY: the AsyncFd owns the socket, so its descriptor stays open and the same
         let monitor = match unsafe { AsyncFd::register(monitor) } {
@@ -328,8 +430,12 @@ impl Shell {
                     let out = self.engine.poll(Instant::now());
                     self.execute(out);
                 }
-                Some((i, r)) = packets.recv() => {
+                Some((id, r)) = packets.recv() => {
                     let now = Instant::now();
+                    // a socket a reload closed may have left packets behind
+                    let Some(i) = self.readers.iter().position(|(r, _)| *r == id) else {
+                        continue;
+                    };
                     match r {
                         Ok(rx) => {
                             let out = self.engine.packet(i, &rx, now);
@@ -375,6 +481,10 @@ impl Shell {
                         Some(Command::File(name, v)) => {
                             let out = self.engine.set_file(&name, v, now);
                             self.execute(out);
+                        }
+                        Some(Command::Reload { specs, initial, reply }) => {
+                            let r = self.reload(specs, initial);
+                            let _ = reply.send(r);
                         }
                         Some(Command::Shutdown(reply)) => {
                             let out = self.engine.shutdown(now);
@@ -483,6 +593,21 @@ impl Shell {
                     }
                 }
                 Output::AddVips(i) => self.add_vips(i),
+                Output::ChangeVips { inst, remove, add } => {
+                    let name = self.engine.spec(inst).name.clone();
+                    for k in &remove {
+                        match k.remove(&mut self.nl) {
+                            Ok(()) => info!("vrrp_instance {name}: reload: removed {k}"),
+                            Err(e) => debug!("vrrp_instance {name}: reload: removing {k}: {e}"),
+                        }
+                    }
+                    for k in &add {
+                        match k.add(&mut self.nl) {
+                            Ok(()) => info!("vrrp_instance {name}: reload: added {k}"),
+                            Err(e) => error!("vrrp_instance {name}: reload: adding {k}: {e}"),
+                        }
+                    }
+                }
                 Output::RemoveVips(i) => self.remove_vips(i, true),
                 Output::Announce(i) => self.announce(i),
                 Output::Notify(n) => {

@@ -406,3 +406,179 @@ fn garbage_is_counted_never_fatal() {
     assert!(st.dropped.len() >= 5, "several reasons seen: {st:?}");
     assert_eq!(a.view(0).state, State::Backup);
 }
+
+fn specs(conf: &str, addr: &str) -> Specs {
+    let l = load_str("test.conf", conf, Format::Keepalived, None);
+    assert!(l.is_valid(), "{}", l.diags.render());
+    spec::build(&l.config, &FakeHost(addr.parse().unwrap())).unwrap()
+}
+
+impl Lab {
+    /// Node `n` reloads `conf`; returns what it was asked to do (retire, then replace).
+    fn reload(&mut self, n: usize, conf: &str, addr: &str) -> (Vec<Option<usize>>, Vec<Output>) {
+        let new = specs(conf, addr);
+        let first = self.nodes[n].retire(&new, self.now);
+        let mut all = first.clone();
+        self.deliver(n, first);
+        let (kept, out) = self.nodes[n].replace(new, self.now);
+        all.extend(out.clone());
+        self.deliver(n, out);
+        (kept, all)
+    }
+
+    fn transitions(&self, n: usize) -> usize {
+        self.notifications(n).len()
+    }
+}
+
+#[test]
+fn a_reload_that_changes_nothing_keeps_state_timers_and_counters() {
+    let mut lab = Lab::new(vec![
+        engine(&two_instances(150, ""), "192.0.2.11"),
+        engine(&two_instances(100, ""), "192.0.2.12"),
+    ]);
+    lab.start();
+    lab.run_for(Duration::from_millis(5500));
+    let (m_before, b_before) = (lab.transitions(0), lab.transitions(1));
+    let next = lab.nodes[0].next_timeout();
+    let sent = lab.nodes[0].view(0).stats.adverts_sent;
+    let (kept, out) = lab.reload(0, &two_instances(150, ""), "192.0.2.11");
+    assert_eq!(kept, vec![Some(0), Some(1)]);
+    assert!(out.is_empty(), "nothing to do: {out:?}");
+    let (_, out) = lab.reload(1, &two_instances(100, ""), "192.0.2.12");
+    assert!(out.is_empty(), "nothing to do: {out:?}");
+    assert_eq!(
+        lab.nodes[0].next_timeout(),
+        next,
+        "the advert timer runs on"
+    );
+    assert_eq!(lab.nodes[0].view(0).stats.adverts_sent, sent);
+    lab.run_for(secs(10));
+    assert_eq!(
+        (lab.transitions(0), lab.transitions(1)),
+        (m_before, b_before)
+    );
+    assert_eq!(lab.states(0), vec![State::Master, State::Master]);
+    assert_eq!(lab.nodes[0].view(0).stats.adverts_sent, sent + 10);
+}
+
+#[test]
+fn a_reload_changes_addresses_whatever_the_state() {
+    let mut lab = Lab::new(vec![
+        engine(&two_instances(150, ""), "192.0.2.11"),
+        engine(&two_instances(100, ""), "192.0.2.12"),
+    ]);
+    lab.start();
+    lab.run_for(secs(5));
+    let more = two_instances(150, "").replace(
+        "virtual_ipaddress { 192.0.2.100/24 }",
+        "virtual_ipaddress { 192.0.2.101/24 }",
+    );
+    let (_, out) = lab.reload(0, &more, "192.0.2.11");
+    let change = out.iter().find_map(|o| match o {
+        Output::ChangeVips { inst, remove, add } => Some((*inst, remove.len(), add.len())),
+        _ => None,
+    });
+    assert_eq!(
+        change,
+        Some((0, 1, 1)),
+        "the master swaps the address: {out:?}"
+    );
+    lab.run_for(Duration::from_millis(10));
+    assert!(
+        lab.log
+            .iter()
+            .any(|(n, o)| *n == 0 && matches!(o, Output::Announce(0))),
+        "the new address is announced"
+    );
+    // the backup removes what is no longer configured (in case it is there), adds nothing
+    let less = two_instances(100, "").replace("virtual_ipaddress { 192.0.2.100/24 }", "");
+    let (_, out) = lab.reload(1, &less, "192.0.2.12");
+    let change = out.iter().find_map(|o| match o {
+        Output::ChangeVips { inst, remove, add } => Some((*inst, remove.len(), add.len())),
+        _ => None,
+    });
+    assert_eq!(change, Some((0, 1, 0)), "{out:?}");
+    assert_eq!(lab.states(0), vec![State::Master, State::Master]);
+    assert_eq!(lab.states(1), vec![State::Backup, State::Backup]);
+}
+
+#[test]
+fn a_reload_removing_an_instance_hands_it_over_and_a_new_one_starts() {
+    let one = |prio: u8, vrid: u8| {
+        format!(
+            "vrrp_instance A {{ interface lo\n virtual_router_id {vrid}\n priority {prio}\n advert_int 1
+  virtual_ipaddress {{ 192.0.2.100/24 }} }}
+vrrp_instance B {{ interface lo\n virtual_router_id 60\n priority {prio}\n advert_int 1
+  virtual_ipaddress {{ 192.0.2.110/24 }} }}\n"
+        )
+    };
+    let mut lab = Lab::new(vec![
+        engine(&one(150, 50), "192.0.2.11"),
+        engine(&one(100, 50), "192.0.2.12"),
+    ]);
+    lab.start();
+    lab.run_for(secs(5));
+    // the master drops B and renumbers A's VRID (another router: stopped, started again)
+    let only_a =
+        "vrrp_instance A { interface lo\n virtual_router_id 51\n priority 150\n advert_int 1
+  virtual_ipaddress { 192.0.2.100/24 } }\n";
+    let (kept, out) = lab.reload(0, only_a, "192.0.2.11");
+    assert_eq!(kept, vec![None], "A on VRID 51 is a new router");
+    let deleted: Vec<_> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Notify(n) if n.state == "DELETED" => Some(n.name.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(deleted, vec!["A".to_string(), "B".to_string()]);
+    assert_eq!(
+        out.iter()
+            .filter(|o| matches!(o, Output::RemoveVips(_)))
+            .count(),
+        2,
+        "both masters gave their addresses up"
+    );
+    // the peer took over at once (priority 0 heard: Skew_Time)
+    lab.run_for(Duration::from_millis(700));
+    assert_eq!(lab.states(1), vec![State::Master, State::Master]);
+    assert_eq!(lab.nodes[0].len(), 1);
+    // the new router A (VRID 51) has no peer: it becomes master after Master_Down_Interval
+    lab.run_for(secs(4));
+    assert_eq!(lab.states(0), vec![State::Master]);
+}
+
+#[test]
+fn a_reload_raising_the_priority_preempts_and_a_new_group_member_follows() {
+    let mut lab = Lab::new(vec![
+        engine(&two_instances(150, ""), "192.0.2.11"),
+        engine(&two_instances(100, ""), "192.0.2.12"),
+    ]);
+    lab.start();
+    lab.run_for(secs(5));
+    let before = lab.transitions(0);
+    let (_, out) = lab.reload(1, &two_instances(200, ""), "192.0.2.12");
+    assert!(
+        out.iter().all(|o| !matches!(o, Output::Notify(_))),
+        "no transition at the reload itself: {out:?}"
+    );
+    // the master's adverts are now ignored: the backup takes over at Master_Down_Interval
+    lab.run_for(secs(5));
+    assert_eq!(lab.states(1), vec![State::Master, State::Master]);
+    assert_eq!(lab.states(0), vec![State::Backup, State::Backup]);
+    assert!(lab.transitions(0) > before);
+    // a third instance joins the group on the master: it follows the group to Master
+    let three = two_instances(200, "").replace(
+        "vrrp_sync_group G { group { FRONT BACK } }",
+        "vrrp_sync_group G { group { FRONT BACK THIRD } }",
+    )
+        + "vrrp_instance THIRD { interface lo\n virtual_router_id 53\n priority 200\n advert_int 1
+  virtual_ipaddress { 203.0.113.1/24 } }\n";
+    let (kept, _) = lab.reload(1, &three, "192.0.2.12");
+    assert_eq!(kept, vec![Some(0), Some(1), None]);
+    assert_eq!(
+        lab.states(1),
+        vec![State::Master, State::Master, State::Master]
+    );
+}

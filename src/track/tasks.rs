@@ -1,0 +1,125 @@
+//! The tracking tasks of a running daemon: one loop per vrrp_script some instance tracks,
+//! one watcher for the track_files (its values go to VRRP and to the FILE_CHECKs). A
+//! reload keeps the loops of unchanged scripts (their verdicts stand), starts new and
+//! changed ones from their initial verdict and stops the others.
+
+use super::file as track_file;
+use crate::config::model::{TrackFile, VrrpScript};
+use crate::config::Config;
+use crate::notify::exec::RunAs;
+use crate::vrrp::shell::{Command, Initial};
+use crate::vrrp::spec::Specs;
+use crate::vrrp::track::Object;
+use crate::vrrp::track_script;
+use indexmap::IndexMap;
+use std::collections::HashMap;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tracing::error;
+
+pub struct Tracking {
+    run_as: Option<RunAs>,
+    to_vrrp: mpsc::UnboundedSender<Command>,
+    /// track_file values for the FILE_CHECKs.
+    to_checks: mpsc::UnboundedSender<(String, i64)>,
+    scripts: HashMap<String, (VrrpScript, JoinHandle<()>)>,
+    files: Option<(IndexMap<String, TrackFile>, JoinHandle<()>)>,
+}
+
+/// The vrrp_scripts the instances of `specs` track.
+fn tracked_scripts<'a>(cfg: &'a Config, specs: &Specs) -> Vec<(&'a String, &'a VrrpScript)> {
+    specs
+        .tracked
+        .iter()
+        .filter_map(|o| match o {
+            Object::Script(n) => cfg.vrrp_script.get_key_value(n),
+            _ => None,
+        })
+        .collect()
+}
+
+impl Tracking {
+    /// What the scripts and files say before anything runs (the engine's start).
+    pub fn initial(cfg: &Config, specs: &Specs) -> Initial {
+        Initial {
+            scripts: tracked_scripts(cfg, specs)
+                .into_iter()
+                .map(|(n, s)| (n.clone(), track_script::initial(s)))
+                .collect(),
+            files: track_file::initial(&cfg.track_file),
+        }
+    }
+
+    pub fn new(
+        run_as: Option<RunAs>,
+        to_vrrp: mpsc::UnboundedSender<Command>,
+        to_checks: mpsc::UnboundedSender<(String, i64)>,
+    ) -> Tracking {
+        Tracking {
+            run_as,
+            to_vrrp,
+            to_checks,
+            scripts: HashMap::new(),
+            files: None,
+        }
+    }
+
+    /// Bring the tasks to `cfg`. Returns the initial verdicts and values of what (re)started,
+    /// for the engine; `values` are the track_file values as the watcher starts with them.
+    pub fn update(&mut self, cfg: &Config, specs: &Specs, values: &[(String, i64)]) -> Initial {
+        let mut initial = Initial::default();
+        let wanted = tracked_scripts(cfg, specs);
+        self.scripts.retain(|name, (s, task)| {
+            let keep = wanted.iter().any(|(n, w)| *n == name && *w == s);
+            if !keep {
+                task.abort();
+            }
+            keep
+        });
+        for (name, s) in wanted {
+            if self.scripts.contains_key(name) {
+                continue;
+            }
+            initial
+                .scripts
+                .push((name.clone(), track_script::initial(s)));
+            let task =
+                track_script::spawn(name.clone(), s.clone(), self.run_as, self.to_vrrp.clone());
+            self.scripts.insert(name.clone(), (s.clone(), task));
+        }
+        let same_files = self
+            .files
+            .as_ref()
+            .is_some_and(|(f, _)| *f == cfg.track_file)
+            || (self.files.is_none() && cfg.track_file.is_empty());
+        if !same_files {
+            if let Some((_, t)) = self.files.take() {
+                t.abort();
+            }
+            initial.files = values.to_vec();
+            if !cfg.track_file.is_empty() {
+                let (to_vrrp, to_checks) = (self.to_vrrp.clone(), self.to_checks.clone());
+                let changed = move |name: &str, v: i64| {
+                    let a = to_vrrp.send(Command::File(name.into(), v)).is_ok();
+                    let b = to_checks.send((name.into(), v)).is_ok();
+                    a || b
+                };
+                let start: HashMap<String, i64> = values.iter().cloned().collect();
+                match track_file::spawn(cfg.track_file.clone(), start, changed) {
+                    Ok(t) => self.files = Some((cfg.track_file.clone(), t)),
+                    Err(e) => error!("track_file: cannot watch: {e}"),
+                }
+            }
+        }
+        initial
+    }
+
+    pub fn stop(&mut self) {
+        for (_, (_, t)) in self.scripts.drain() {
+            t.abort();
+        }
+        if let Some((_, t)) = self.files.take() {
+            t.abort();
+        }
+    }
+}
