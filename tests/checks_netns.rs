@@ -1201,3 +1201,85 @@ fn without_privileges_vrrp_says_so_and_the_checks_go_on() {
     );
     assert!(!lab.has_addr("d1", "eth0", "192.0.2.200"));
 }
+
+/// Reloads queue: 100 SIGHUPs, each after a new version of the config (written as a
+/// config manager does, by rename), end in the last version, applied once or twice; and
+/// `ldirector reload` calls made meanwhile all get the answer of a reload that read the
+/// config after they asked.
+#[test]
+fn a_storm_of_reloads_ends_in_the_last_config_applied_once_or_twice() {
+    let mut lab = Lab::new("cks", 1);
+    let conf = |port: u32| {
+        format!("virtual_server 192.0.2.100 {port} {{\n  protocol TCP\n  real_server {RS} 80 {{\n  }}\n}}\n")
+    };
+    let d = lab.ldirector("d1", "ld", &conf(1000));
+    let pid = nix::unistd::Pid::from_raw(lab.proc(d).pid());
+    assert!(wait_until(LONG, || lab
+        .proc(d)
+        .log_text()
+        .contains("running")));
+    let path = lab.path().join("ld.conf");
+    let tmp = lab.path().join("ld.conf.new");
+    for i in 1..=100 {
+        std::fs::write(&tmp, conf(1000 + i)).unwrap();
+        std::fs::rename(&tmp, &path).unwrap();
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).unwrap();
+    }
+    let run_dir = lab.path().join("ld.run").display().to_string();
+    let bin = lab::ldirector_bin();
+    let status = |lab: &Lab| -> serde_json::Value {
+        let o = lab.exec("d1", &[&bin, "status", "--json", "--run-dir", &run_dir]);
+        serde_json::from_slice(&o.stdout).unwrap_or_default()
+    };
+    assert!(
+        wait_until(LONG, || status(&lab)["virtual_servers"][0]["name"]
+            == "192.0.2.100:1100/TCP"),
+        "{}\n{}",
+        status(&lab),
+        lab.logs()
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let applied = lab
+        .proc(d)
+        .log_text()
+        .matches("checker(s) carry on")
+        .count();
+    assert!(
+        (1..=2).contains(&applied),
+        "{applied} reloads\n{}",
+        lab.logs()
+    );
+    // ten `ldirector reload` at once: each answered, by at most two reloads
+    std::fs::write(&path, conf(2000)).unwrap();
+    let kids: Vec<_> = (0..10)
+        .map(|_| {
+            std::process::Command::new("ip")
+                .args([
+                    "netns",
+                    "exec",
+                    &lab.ns("d1"),
+                    &bin,
+                    "reload",
+                    "--run-dir",
+                    &run_dir,
+                ])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut k in kids {
+        assert!(k.wait().unwrap().success());
+    }
+    assert_eq!(
+        status(&lab)["virtual_servers"][0]["name"],
+        "192.0.2.100:2000/TCP"
+    );
+    let more = lab
+        .proc(d)
+        .log_text()
+        .matches("checker(s) carry on")
+        .count()
+        - applied;
+    assert!((1..=2).contains(&more), "{more} reloads\n{}", lab.logs());
+}

@@ -409,7 +409,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
     drain_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         // a reload asked by SIGHUP (None) or by `ldirector reload` (the reply)
-        let mut pending_reload: Option<Option<tokio::sync::oneshot::Sender<String>>> = None;
+        let mut pending_reload: Option<Vec<tokio::sync::oneshot::Sender<String>>> = None;
         tokio::select! {
             Some(req) = async { match control.as_mut() { Some(c) => c.recv().await, None => std::future::pending().await } } => {
                 match req.command {
@@ -419,7 +419,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                     }
                     ControlCommand::Reload => {
                         info!("ldirector reload: reloading {}", path.display());
-                        pending_reload = Some(Some(req.reply));
+                        pending_reload = Some(vec![req.reply]);
                     }
                 }
             }
@@ -463,7 +463,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                 }
                 Sig::Reload => {
                     info!("SIGHUP: reloading {}", path.display());
-                    pending_reload = Some(None);
+                    pending_reload = Some(Vec::new());
                 }
                 Sig::Dump => {
                     let st = status(&cfg, path, started, &health, &pools, &mut lvs, &vrrp.status);
@@ -480,7 +480,11 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                 }
             },
         }
-        if let Some(reply) = pending_reload {
+        if let Some(mut replies) = pending_reload {
+            // reloads queue: requests that come while this one settles or runs are served
+            // by one more reload at most (a storm of SIGHUPs ends in the last config,
+            // applied once or twice)
+            let deferred = settle(&mut signals, &mut control, &mut replies).await;
             systemd.reloading();
             let old_cfg = cfg.clone();
             let old_names: Vec<String> = cfg.virtual_server.iter().map(|v| v.describe()).collect();
@@ -570,12 +574,18 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
             } else {
                 "running (reload refused: see the log)"
             });
-            if let Some(reply) = reply {
-                let answer = match &outcome {
-                    Ok(w) => serde_json::json!({ "ok": true, "warnings": w }),
-                    Err(e) => serde_json::json!({ "ok": false, "errors": e }),
-                };
+            let answer = match &outcome {
+                Ok(w) => serde_json::json!({ "ok": true, "warnings": w }),
+                Err(e) => serde_json::json!({ "ok": false, "errors": e }),
+            };
+            for reply in replies {
                 let _ = reply.send(answer.to_string());
+            }
+            for req in deferred {
+                let st = status(&cfg, path, started, &health, &pools, &mut lvs, &vrrp.status);
+                let _ = req
+                    .reply
+                    .send(serde_json::to_string(&st).unwrap_or_default());
             }
         }
     }
@@ -941,6 +951,34 @@ fn reload(
     }
     *cfg = new;
     Ok((lines, specs, new_statics))
+}
+
+/// Before a reload: gather the reload requests (SIGHUP, `ldirector reload`) that follow
+/// within 100 ms of each other (1 s at most), so that a burst is one reload. Status
+/// requests that come meanwhile are returned, answered after the reload.
+async fn settle(
+    signals: &mut Signals,
+    control: &mut Option<mpsc::Receiver<server::Request>>,
+    replies: &mut Vec<tokio::sync::oneshot::Sender<String>>,
+) -> Vec<server::Request> {
+    let mut deferred = Vec::new();
+    let limit = tokio::time::Instant::now() + Duration::from_secs(1);
+    loop {
+        let quiet = tokio::time::sleep(Duration::from_millis(100));
+        tokio::select! {
+            biased;
+            _ = signals.hup.recv() => {}
+            Some(req) = async { match control.as_mut() { Some(c) => c.recv().await, None => std::future::pending().await } } => {
+                match req.command {
+                    ControlCommand::Reload => replies.push(req.reply),
+                    ControlCommand::Status => deferred.push(req),
+                }
+            }
+            _ = quiet => break,
+            _ = tokio::time::sleep_until(limit) => break,
+        }
+    }
+    deferred
 }
 
 enum Sig {
