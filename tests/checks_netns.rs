@@ -1283,3 +1283,78 @@ fn a_storm_of_reloads_ends_in_the_last_config_applied_once_or_twice() {
         - applied;
     assert!((1..=2).contains(&more), "{more} reloads\n{}", lab.logs());
 }
+
+/// GET `path` on the director's HTTP endpoint (python3's urllib inside its namespace):
+/// (status code, body).
+fn http_get(lab: &Lab, method: &str, path: &str) -> (u16, String) {
+    let code = format!(
+        "import urllib.request, urllib.error\nr = urllib.request.Request('http://127.0.0.1:9650{path}', method='{method}')\ntry:\n    a = urllib.request.urlopen(r, timeout=5)\n    print(a.status)\n    print(a.read().decode())\nexcept urllib.error.HTTPError as e:\n    print(e.code)\n    print(e.read().decode())\n"
+    );
+    let o = lab.exec("d1", &["/usr/bin/python3", "-c", &code]);
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
+    (first.trim().parse().unwrap_or(0), rest.to_string())
+}
+
+/// The HTTP endpoint: Prometheus metrics for VRRP, checks (counts and latency) and real
+/// servers; the status JSON; /healthz; read-only (405), unknown paths 404.
+#[test]
+fn http_endpoint_serves_metrics_status_and_healthz() {
+    let mut lab = Lab::new("ckm", 1);
+    nginx(&mut lab);
+    let conf = format!(
+        "vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority 150\n  advert_int 0.1\n  version 3\n  virtual_ipaddress {{ 192.0.2.100/24 }}\n}}\nvirtual_server 192.0.2.100 80 {{\n  protocol TCP\n  delay_loop 1\n  real_server {RS} 80 {{\n    TCP_CHECK {{\n      connect_timeout 1\n    }}\n  }}\n  real_server 198.51.100.99 80 {{\n    TCP_CHECK {{\n      connect_timeout 1\n      retry 0\n    }}\n  }}\n}}\n"
+    );
+    let _d = lab.ldirector_with("d1", "ld", &conf, &["--http-listen", "127.0.0.1:9650"]);
+    let up = |m: &str, rs: &str, v: u8| {
+        m.contains(&format!(
+            "ldirector_real_server_up{{virtual_server=\"192.0.2.100:80/TCP\",real_server=\"{rs}:80\"}} {v}"
+        ))
+    };
+    let mut m = String::new();
+    assert!(
+        wait_until(LONG, || {
+            m = http_get(&lab, "GET", "/metrics").1;
+            up(&m, "198.51.100.99", 0)
+                && up(&m, RS, 1)
+                && m.contains("ldirector_vrrp_state{instance=\"VI_1\",state=\"MASTER\"} 1")
+        }),
+        "{m}\n{}",
+        lab.logs()
+    );
+    let value = |m: &str, prefix: &str| -> f64 {
+        m.lines()
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(-1.0)
+    };
+    assert!(
+        value(&m, "ldirector_checks_total{kind=\"tcp\",result=\"up\"}") >= 1.0,
+        "{m}"
+    );
+    // the unreachable server's probes end in a timeout (no answer) or an error
+    let failed = value(
+        &m,
+        "ldirector_checks_total{kind=\"tcp\",result=\"timeout\"}",
+    ) + value(&m, "ldirector_checks_total{kind=\"tcp\",result=\"down\"}");
+    assert!(failed >= 1.0, "{m}");
+    assert!(
+        value(&m, "ldirector_check_duration_seconds_count{kind=\"tcp\"}") >= 1.0,
+        "{m}"
+    );
+    assert!(
+        value(&m, "ldirector_vrrp_adverts_sent_total{instance=\"VI_1\"}") >= 1.0,
+        "{m}"
+    );
+    assert!(m.trim_end().ends_with("# EOF"), "{m}");
+    let (code, body) = http_get(&lab, "GET", "/status");
+    assert_eq!(code, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    assert_eq!(v["vrrp"][0]["state"], "MASTER", "{body}");
+    assert_eq!(v["virtual_servers"][0]["real_servers"][1]["healthy"], false);
+    let (code, body) = http_get(&lab, "GET", "/healthz");
+    assert_eq!((code, body.trim()), (200, "ok"));
+    assert_eq!(http_get(&lab, "POST", "/metrics").0, 405);
+    assert_eq!(http_get(&lab, "GET", "/nope").0, 404);
+}

@@ -9,10 +9,11 @@
 use super::probe::{self, Probe, TlsCache, Verdict, FILE_FAULT};
 use super::scheduler::{Output, Scheduler, ServerId, Timing};
 use crate::config::model::{Checker, Config, RealServer, VirtualServer};
+use crate::control::metrics::{CheckStats, Outcome};
 use crate::notify::exec::RunAs;
 use crate::track::file;
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info};
 
@@ -110,6 +111,7 @@ impl Running {
     pub fn spawn(
         checks: Checks,
         changes: mpsc::UnboundedSender<HealthChange>,
+        stats: CheckStats,
     ) -> std::io::Result<Running> {
         let (input, rx) = mpsc::unbounded_channel();
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -117,7 +119,7 @@ impl Running {
             .build()?;
         let thread = std::thread::Builder::new()
             .name("checks".into())
-            .spawn(move || rt.block_on(checks.run(changes, rx)))?;
+            .spawn(move || rt.block_on(checks.run(changes, rx, stats)))?;
         Ok(Running {
             input,
             thread: Some(thread),
@@ -354,8 +356,11 @@ impl Checks {
         mut self,
         changes: mpsc::UnboundedSender<HealthChange>,
         mut input: mpsc::UnboundedReceiver<Input>,
+        stats: CheckStats,
     ) {
-        let (rtx, mut results) = mpsc::unbounded_channel::<(u64, usize, u64, Verdict)>();
+        // (epoch, checker, probe sequence, verdict, how long the probe took)
+        let (rtx, mut results) =
+            mpsc::unbounded_channel::<(u64, usize, u64, Verdict, Option<Duration>)>();
         let run_as = self.run_as;
         let timer = tokio::time::sleep(std::time::Duration::from_secs(3600));
         tokio::pin!(timer);
@@ -380,13 +385,15 @@ impl Checks {
                 Some(first) = results.recv() => {
                     // several results may be waiting: take them all
                     let mut next = Some(first);
-                    while let Some((epoch, id, seq, verdict)) = next {
+                    while let Some((epoch, id, seq, verdict, took)) = next {
                         next = results.try_recv().ok();
                         if epoch != self.epoch || seq != self.checks[id].seq {
                             continue; // started before a reload, or abandoned
                         }
                         self.checks[id].task = None;
                         let ok = !matches!(verdict, Verdict::Down(_));
+                        let outcome = if ok { Outcome::Up } else { Outcome::Down };
+                        stats.probe(self.checks[id].probe.kind(), outcome, took);
                         if let Verdict::UpWithWeight(w) = verdict {
                             self.checks[id].dynamic = Some(w);
                             touched.push(self.checks[id].server);
@@ -425,7 +432,7 @@ impl Checks {
                         if let Some(r) = self.file_verdict(id) {
                             touched.push(self.checks[id].server);
                             let v = r.map_or_else(Verdict::Down, |()| Verdict::Up);
-                            let _ = rtx.send((self.epoch, id, self.checks[id].seq, v));
+                            let _ = rtx.send((self.epoch, id, self.checks[id].seq, v, None));
                             continue;
                         }
                         let probe = self.checks[id].probe.clone();
@@ -434,11 +441,13 @@ impl Checks {
                         let epoch = self.epoch;
                         let seq = self.checks[id].seq;
                         let task = tokio::spawn(async move {
+                            let t0 = Instant::now();
                             let v = probe::run(&probe, run_as).await;
+                            let took = t0.elapsed();
                             if let Verdict::Down(e) = &v {
                                 debug!("{name}: {e}");
                             }
-                            let _ = tx.send((epoch, id, seq, v));
+                            let _ = tx.send((epoch, id, seq, v, Some(took)));
                         });
                         self.checks[id].task = Some(task.abort_handle());
                     }
@@ -448,6 +457,7 @@ impl Checks {
                             t.abort();
                         }
                         c.seq += 1;
+                        stats.probe(c.probe.kind(), Outcome::Timeout, None);
                         debug!("{}: no answer within connect_timeout", c.name);
                     }
                     Output::Checker { id, up } => {
@@ -487,7 +497,6 @@ impl Checks {
 mod tests {
     use super::*;
     use crate::config::{load_str, Format};
-    use std::time::Duration;
 
     #[tokio::test]
     async fn file_check_adds_value_times_weight_and_faults() {
@@ -503,7 +512,7 @@ mod tests {
         assert!(!checks.healthy((0, 1)));
         let (tx, mut rx) = mpsc::unbounded_channel();
         let (ftx, frx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(checks.run(tx, frx));
+        let task = tokio::spawn(checks.run(tx, frx, CheckStats::default()));
         // the next two changes, by real server
         async fn two(rx: &mut mpsc::UnboundedReceiver<HealthChange>) -> Vec<HealthChange> {
             let mut got = Vec::new();
@@ -564,7 +573,7 @@ mod tests {
         assert!(checks.healthy((0, 0)));
         let (tx, mut rx) = mpsc::unbounded_channel();
         let (_input, irx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(checks.run(tx, irx));
+        let task = tokio::spawn(checks.run(tx, irx, CheckStats::default()));
         tokio::time::sleep(Duration::from_millis(500)).await;
         drop(l);
         let down = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
@@ -629,7 +638,7 @@ mod tests {
         let checks = Checks::from_config(&loaded.config, Instant::now(), None, HashMap::new());
         let (tx, mut rx) = mpsc::unbounded_channel();
         let (_input, irx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(checks.run(tx, irx));
+        let task = tokio::spawn(checks.run(tx, irx, CheckStats::default()));
         tokio::time::sleep(Duration::from_millis(500)).await;
         healthy.store(false, Ordering::SeqCst);
         let down = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;

@@ -11,6 +11,7 @@ use super::ConfigArgs;
 use crate::check::pool::{Pools, QuorumEvent};
 use crate::check::runner::{Checks, HealthChange, Input, RsIndex, Running, Start};
 use crate::config::{validate, Config};
+use crate::control::metrics::CheckStats;
 use crate::control::server::{self, Command as ControlCommand};
 use crate::control::status as st;
 use crate::ipvs::manager::Manager;
@@ -45,6 +46,10 @@ pub struct RunArgs {
     /// Log as JSON lines instead of text
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: LogFormat,
+    /// Serve /metrics, /status and /healthz over HTTP on ADDR:PORT (read-only; off by
+    /// default; the TOML config's global_defs.http_listen too)
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub http_listen: Option<std::net::SocketAddr>,
     /// Leave the IPVS services in the kernel when stopping
     #[arg(long)]
     pub dont_release_ipvs: bool,
@@ -380,7 +385,8 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
         weight: HashMap::new(),
         notify: LvsNotifier::new(&cfg, run_as, mailer.clone()),
     };
-    let mut checks = start_checks(&cfg, &mut health, &htx, run_as, &file_values);
+    let check_stats = CheckStats::default();
+    let mut checks = start_checks(&cfg, &mut health, &htx, run_as, &file_values, &check_stats);
     let mut pools = Pools::from_config(&cfg);
     apply_health(&cfg, &mut health, &mut pools, &mut lvs, Some(""));
     let signals = Signals::new();
@@ -391,15 +397,30 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
     };
     // the control socket: `ldirector reload` and `ldirector status`
     let started = std::time::Instant::now();
-    let (mut control, control_path) = match server::listen(&args.run_dir) {
-        Ok((rx, p)) => (Some(rx), Some(p)),
+    let (ctl_tx, ctl_rx) = mpsc::channel(16);
+    let mut control = Some(ctl_rx);
+    let control_path = match server::listen(&args.run_dir, ctl_tx.clone()) {
+        Ok(p) => Some(p),
         Err(e) => {
             error!(
                 "control socket in {}: {e}; `ldirector reload` and `status` cannot reach this daemon (SIGHUP still reloads)",
                 args.run_dir.display()
             );
-            (None, None)
+            None
         }
+    };
+    // the HTTP endpoint, when asked for
+    let mut http = Http::default();
+    http.follow(
+        args.http_listen.or(cfg.global_defs.http_listen),
+        &ctl_tx,
+        &check_stats,
+    )
+    .await;
+    let mut life = Life {
+        started,
+        reloads: 0,
+        reloads_refused: 0,
     };
     info!("running");
     let mut systemd = crate::control::systemd::Notify::from_env();
@@ -414,7 +435,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
             Some(req) = async { match control.as_mut() { Some(c) => c.recv().await, None => std::future::pending().await } } => {
                 match req.command {
                     ControlCommand::Status => {
-                        let st = status(&cfg, path, started, &health, &pools, &mut lvs, &vrrp.status);
+                        let st = status(&cfg, path, &life, &health, &pools, &mut lvs, &vrrp.status);
                         let _ = req.reply.send(serde_json::to_string(&st).unwrap_or_default());
                     }
                     ControlCommand::Reload => {
@@ -466,7 +487,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                     pending_reload = Some(Vec::new());
                 }
                 Sig::Dump => {
-                    let st = status(&cfg, path, started, &health, &pools, &mut lvs, &vrrp.status);
+                    let st = status(&cfg, path, &life, &health, &pools, &mut lvs, &vrrp.status);
                     let file = args.run_dir.join("ldirector.data");
                     let text = format!(
                         "{}\n{}\n",
@@ -559,7 +580,14 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                     Ok(start) => set_health(&mut health, start),
                     Err(_) => {
                         error!("reload: the health checks had stopped; starting them again");
-                        checks = start_checks(&cfg, &mut health, &htx, run_as, &file_values);
+                        checks = start_checks(
+                            &cfg,
+                            &mut health,
+                            &htx,
+                            run_as,
+                            &file_values,
+                            &check_stats,
+                        );
                     }
                 }
                 if let Some(m) = lvs.as_mut() {
@@ -568,6 +596,17 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                 let old_pools = std::mem::replace(&mut pools, Pools::from_config(&cfg));
                 pools.carry_from(&old_pools, &old_names, &cfg);
                 apply_health(&cfg, &mut health, &mut pools, &mut lvs, Some("reload: "));
+            }
+            if outcome.is_ok() {
+                life.reloads += 1;
+                http.follow(
+                    args.http_listen.or(cfg.global_defs.http_listen),
+                    &ctl_tx,
+                    &check_stats,
+                )
+                .await;
+            } else {
+                life.reloads_refused += 1;
             }
             systemd.ready(if outcome.is_ok() {
                 "running (reloaded)"
@@ -582,7 +621,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                 let _ = reply.send(answer.to_string());
             }
             for req in deferred {
-                let st = status(&cfg, path, started, &health, &pools, &mut lvs, &vrrp.status);
+                let st = status(&cfg, path, &life, &health, &pools, &mut lvs, &vrrp.status);
                 let _ = req
                     .reply
                     .send(serde_json::to_string(&st).unwrap_or_default());
@@ -649,11 +688,18 @@ fn log_desired(
     }
 }
 
+/// The daemon's own history, for status and metrics.
+struct Life {
+    started: std::time::Instant,
+    reloads: u64,
+    reloads_refused: u64,
+}
+
 /// What `ldirector status` shows.
 fn status(
     cfg: &Config,
     path: &Path,
-    started: std::time::Instant,
+    life: &Life,
     health: &Health,
     pools: &Pools,
     lvs: &mut Option<Manager>,
@@ -672,47 +718,68 @@ fn status(
                     adverts_sent: i.stats.adverts_sent,
                     adverts_received: i.stats.adverts_received,
                     dropped: i.stats.dropped.values().sum(),
+                    transitions: i.stats.transitions,
+                    became_master: i.stats.became_master,
+                    dropped_by_reason: i
+                        .stats
+                        .dropped
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), *v))
+                        .collect(),
                 })
                 .collect()
         })
         .unwrap_or_default();
-    let conns = lvs.as_mut().map(|m| m.conns(cfg)).unwrap_or_default();
+    let read = lvs.as_mut().map(|m| m.readings(cfg)).unwrap_or_default();
+    let traffic = |t: &crate::ipvs::table::Stats| st::Traffic {
+        connections: t.conns,
+        in_packets: t.inpkts,
+        out_packets: t.outpkts,
+        in_bytes: t.inbytes,
+        out_bytes: t.outbytes,
+    };
     let virtual_servers = cfg
         .virtual_server
         .iter()
         .enumerate()
         .map(|(vi, vs)| {
             let want = health.desired.get(&vi);
-            let real = |ri: usize, r: &crate::config::model::RealServer| {
-                let addr = std::net::SocketAddr::new(r.ip, r.port.or(vs.port).unwrap_or(0));
-                let c = conns.get(&(vi, Some(ri)));
+            let port = |p: Option<u16>| p.or(vs.port).unwrap_or(0);
+            let row = |which: Option<usize>, address: String, healthy: bool, weight| {
+                let c = read.dests.get(&(vi, which));
                 st::Real {
-                    address: addr.to_string(),
-                    healthy: !health.down.contains(&(vi, ri)),
-                    weight: want.and_then(|w| w.0.get(ri).copied().flatten()),
-                    active: c.map(|c| c.active),
-                    inactive: c.map(|c| c.inactive),
+                    address,
+                    healthy,
+                    weight,
+                    active: c.map(|c| c.0.active),
+                    inactive: c.map(|c| c.0.inactive),
+                    traffic: c.map(|c| traffic(&c.1)),
                 }
             };
             st::Service {
                 name: vs.describe(),
                 quorum: pools.has_quorum(vi),
+                traffic: read.services.get(&vi).map(traffic),
                 real_servers: vs
                     .real_server
                     .iter()
                     .enumerate()
-                    .map(|(ri, r)| real(ri, r))
+                    .map(|(ri, r)| {
+                        row(
+                            Some(ri),
+                            std::net::SocketAddr::new(r.ip, port(r.port)).to_string(),
+                            !health.down.contains(&(vi, ri)),
+                            want.and_then(|w| w.0.get(ri).copied().flatten()),
+                        )
+                    })
                     .collect(),
                 sorry_server: vs.sorry_server.as_ref().map(|s| {
-                    let c = conns.get(&(vi, None));
-                    st::Real {
-                        address: std::net::SocketAddr::new(s.ip, s.port.or(vs.port).unwrap_or(0))
-                            .to_string(),
-                        healthy: true,
-                        weight: want.and_then(|w| w.1),
-                        active: c.map(|c| c.active),
-                        inactive: c.map(|c| c.inactive),
-                    }
+                    row(
+                        None,
+                        std::net::SocketAddr::new(s.ip, port(s.port)).to_string(),
+                        true,
+                        want.and_then(|w| w.1),
+                    )
                 }),
             }
         })
@@ -720,10 +787,12 @@ fn status(
     st::Status {
         version: env!("CARGO_PKG_VERSION").to_string(),
         config: path.display().to_string(),
-        uptime_s: started.elapsed().as_secs_f64(),
+        uptime_s: life.started.elapsed().as_secs_f64(),
         vrrp,
         virtual_servers,
         ipvs: lvs.is_some(),
+        reloads: life.reloads,
+        reloads_refused: life.reloads_refused,
     }
 }
 
@@ -807,10 +876,11 @@ fn start_checks(
     tx: &mpsc::UnboundedSender<HealthChange>,
     run_as: Option<exec::RunAs>,
     files: &HashMap<String, i64>,
+    stats: &CheckStats,
 ) -> Running {
     let checks = Checks::from_config(cfg, std::time::Instant::now(), run_as, files.clone());
     set_health(health, checks.start());
-    match Running::spawn(checks, tx.clone()) {
+    match Running::spawn(checks, tx.clone(), stats.clone()) {
         Ok(r) => r,
         Err(e) => {
             // without a thread nothing is checked: said loudly, the rest goes on
@@ -951,6 +1021,34 @@ fn reload(
     }
     *cfg = new;
     Ok((lines, specs, new_statics))
+}
+
+/// The HTTP endpoint as configured: (re)bound when its address changes, off when unset.
+#[derive(Default)]
+struct Http {
+    on: Option<(std::net::SocketAddr, tokio::task::JoinHandle<()>)>,
+}
+
+impl Http {
+    async fn follow(
+        &mut self,
+        want: Option<std::net::SocketAddr>,
+        tx: &mpsc::Sender<server::Request>,
+        stats: &CheckStats,
+    ) {
+        if self.on.as_ref().map(|o| o.0) == want {
+            return;
+        }
+        if let Some((_, t)) = self.on.take() {
+            t.abort();
+        }
+        if let Some(addr) = want {
+            match crate::control::http::serve(addr, tx.clone(), stats.clone()).await {
+                Ok(t) => self.on = Some((addr, t)),
+                Err(e) => error!("HTTP endpoint on {addr}: {e}; /metrics is not served"),
+            }
+        }
+    }
 }
 
 /// Before a reload: gather the reload requests (SIGHUP, `ldirector reload`) that follow

@@ -109,6 +109,10 @@ pub struct GlobalDefs {
     /// ldirector: how long a real server that a reload removes keeps its established
     /// connections (at weight 0) before it is deleted; 0 deletes at once, as keepalived.
     pub lvs_drain_timeout: Secs,
+    /// ldirector: where the read-only HTTP endpoint (/metrics, /status, /healthz) listens;
+    /// off when unset (`--http-listen` sets it too).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_listen: Option<std::net::SocketAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub script_user: Option<User>,
     pub enable_script_security: bool,
@@ -162,6 +166,7 @@ impl Default for GlobalDefs {
             lvs_flush: false,
             lvs_flush_on_stop: FlushOnStop::No,
             lvs_drain_timeout: Secs::from_secs(300),
+            http_listen: None,
             script_user: None,
             enable_script_security: false,
             notify_fifo: None,

@@ -1,8 +1,11 @@
 //! The control socket (`<run-dir>/ldirector.sock`, root only) behind `ldirector reload` and
 //! `ldirector status`: one request line (`reload`, `status`), one JSON answer, then close;
-//! and systemd's readiness notifications.
+//! the read-only HTTP endpoint (/metrics, /status, /healthz); and systemd's readiness
+//! notifications.
 
 pub mod client;
+pub mod http;
+pub mod metrics;
 pub mod server;
 pub mod status;
 pub mod systemd;

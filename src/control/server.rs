@@ -24,14 +24,13 @@ pub enum Command {
 }
 
 /// Bind the socket in `run_dir` (the caller holds the run directory's pid lock, so a file
-/// left there is a dead daemon's) and serve it; requests come out of the receiver.
-pub fn listen(run_dir: &Path) -> std::io::Result<(mpsc::Receiver<Request>, PathBuf)> {
+/// left there is a dead daemon's) and serve it; requests go to `tx`. Returns the path.
+pub fn listen(run_dir: &Path, tx: mpsc::Sender<Request>) -> std::io::Result<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     let path = run_dir.join(SOCKET);
     let _ = std::fs::remove_file(&path);
     let listener = UnixListener::bind(&path)?;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-    let (tx, rx) = mpsc::channel(16);
     tokio::spawn(async move {
         loop {
             let stream = match listener.accept().await {
@@ -51,7 +50,7 @@ pub fn listen(run_dir: &Path) -> std::io::Result<(mpsc::Receiver<Request>, PathB
             });
         }
     });
-    Ok((rx, path))
+    Ok(path)
 }
 
 async fn serve(stream: tokio::net::UnixStream, tx: mpsc::Sender<Request>) -> std::io::Result<()> {

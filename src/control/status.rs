@@ -14,6 +14,11 @@ pub struct Status {
     pub virtual_servers: Vec<Service>,
     /// IPVS not available or not programmed (then weights are what would be programmed).
     pub ipvs: bool,
+    /// Reloads applied and refused since the start.
+    #[serde(default)]
+    pub reloads: u64,
+    #[serde(default)]
+    pub reloads_refused: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -27,12 +32,33 @@ pub struct Instance {
     pub adverts_sent: u64,
     pub adverts_received: u64,
     pub dropped: u64,
+    /// Transitions since the start (into Backup, Master, Fault).
+    #[serde(default)]
+    pub transitions: u64,
+    #[serde(default)]
+    pub became_master: u64,
+    /// Dropped packets by reason (keepalived's words where it has them).
+    #[serde(default)]
+    pub dropped_by_reason: std::collections::BTreeMap<String, u64>,
+}
+
+/// The kernel's traffic counters of a service or real server.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Traffic {
+    pub connections: u64,
+    pub in_packets: u64,
+    pub out_packets: u64,
+    pub in_bytes: u64,
+    pub out_bytes: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Service {
     pub name: String,
     pub quorum: bool,
+    /// The kernel's counters (None: not in IPVS).
+    #[serde(default)]
+    pub traffic: Option<Traffic>,
     pub real_servers: Vec<Real>,
     pub sorry_server: Option<Real>,
 }
@@ -45,6 +71,8 @@ pub struct Real {
     pub weight: Option<u32>,
     pub active: Option<u32>,
     pub inactive: Option<u32>,
+    #[serde(default)]
+    pub traffic: Option<Traffic>,
 }
 
 fn ago(s: Option<f64>) -> String {
@@ -166,6 +194,7 @@ mod tests {
                         weight: Some(1),
                         active: Some(3),
                         inactive: Some(10),
+                        traffic: None,
                     },
                     Real {
                         address: "198.51.100.11:80".into(),
@@ -174,8 +203,10 @@ mod tests {
                     },
                 ],
                 sorry_server: None,
+                traffic: None,
             }],
             ipvs: true,
+            ..Default::default()
         };
         let t = s.table();
         assert!(t.contains("VI_1"), "{t}");

@@ -6,7 +6,7 @@ use super::codec::{Op, Timeouts};
 use super::drain::{Done, Draining};
 use super::netlink::Ipvs;
 use super::reconcile::diff;
-use super::table::ServiceKey;
+use super::table::{DestConns, ServiceKey, Stats};
 use super::{desired, table::Table};
 use crate::config::model::{Config, FlushOnStop};
 use std::collections::{HashMap, HashSet};
@@ -31,6 +31,26 @@ pub struct Summary {
     pub dests: usize,
     pub ops: usize,
     pub failed: usize,
+}
+
+/// The kernel's counts, by virtual server index and (real server index | None = sorry).
+#[derive(Debug, Default)]
+pub struct Readings {
+    pub services: HashMap<usize, Stats>,
+    pub dests: HashMap<(usize, Option<usize>), (DestConns, Stats)>,
+}
+
+fn add_stats(a: &mut Stats, b: &Stats) {
+    a.conns += b.conns;
+    a.inpkts += b.inpkts;
+    a.outpkts += b.outpkts;
+    a.inbytes += b.inbytes;
+    a.outbytes += b.outbytes;
+    a.cps += b.cps;
+    a.inpps += b.inpps;
+    a.outpps += b.outpps;
+    a.inbps += b.inbps;
+    a.outbps += b.outbps;
 }
 
 impl Manager {
@@ -119,15 +139,20 @@ impl Manager {
         })
     }
 
-    /// The kernel's connection counts of each configured real server (`Some(index)`) and
-    /// sorry server (`None`) per virtual server, summed over the service's keys (groups,
-    /// families). What cannot be read is left out.
-    pub fn conns(
-        &mut self,
-        cfg: &Config,
-    ) -> HashMap<(usize, Option<usize>), super::table::DestConns> {
-        use super::table::{DestConns, DestKey};
-        let mut out: HashMap<(usize, Option<usize>), DestConns> = HashMap::new();
+    /// What the kernel counts for each configured virtual server (its services' traffic)
+    /// and for each of its real servers (`Some(index)`) and sorry server (`None`):
+    /// connections and traffic, summed over the service's keys (groups, families). What
+    /// cannot be read is left out.
+    pub fn readings(&mut self, cfg: &Config) -> Readings {
+        use super::table::DestKey;
+        let mut out = Readings::default();
+        let services: HashMap<_, _> = self
+            .ipvs
+            .services()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, _, st)| (k, st))
+            .collect();
         for (vi, vs) in cfg.virtual_server.iter().enumerate() {
             let mut idx: HashMap<DestKey, Option<usize>> = vs
                 .real_server
@@ -143,12 +168,17 @@ impl Manager {
                 .or_insert(None);
             }
             for sk in desired::service_keys(cfg, vs) {
-                for (dk, _, c, _) in self.ipvs.dests(&sk).unwrap_or_default() {
+                let Some(st) = services.get(&sk) else {
+                    continue;
+                };
+                add_stats(out.services.entry(vi).or_default(), st);
+                for (dk, _, c, st) in self.ipvs.dests(&sk).unwrap_or_default() {
                     if let Some(which) = idx.get(&dk) {
-                        let e = out.entry((vi, *which)).or_default();
-                        e.active += c.active;
-                        e.inactive += c.inactive;
-                        e.persistent += c.persistent;
+                        let e = out.dests.entry((vi, *which)).or_default();
+                        e.0.active += c.active;
+                        e.0.inactive += c.inactive;
+                        e.0.persistent += c.persistent;
+                        add_stats(&mut e.1, &st);
                     }
                 }
             }

@@ -61,6 +61,8 @@ pub struct Stats {
     pub priority_zero_received: u64,
     pub became_master: u64,
     pub released_master: u64,
+    /// Transitions into Backup, Master or Fault.
+    pub transitions: u64,
     /// Packets dropped, by reason.
     pub dropped: BTreeMap<&'static str, u64>,
     /// Adverts of other virtual routers on the same interface (not errors).
@@ -578,6 +580,7 @@ impl Engine {
                     self.inst[i].since = Some(now);
                     moved = Some(s);
                     if s != State::Initialize {
+                        self.inst[i].stats.transitions += 1;
                         out.push(Output::Notify(Notification {
                             kind: "INSTANCE",
                             name: self.inst[i].spec.name.clone(),

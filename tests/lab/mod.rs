@@ -271,26 +271,29 @@ impl Lab {
 
     /// Start ldirector in a director namespace with this keepalived.conf text.
     pub fn ldirector(&mut self, short: &str, name: &str, conf: &str) -> usize {
+        self.ldirector_with(short, name, conf, &[])
+    }
+
+    /// The same with more `run` arguments.
+    pub fn ldirector_with(&mut self, short: &str, name: &str, conf: &str, more: &[&str]) -> usize {
         let path = self.file(&format!("{name}.conf"), conf);
         let run_dir = self.dir.path().join(format!("{name}.run"));
         let bin = ldirector_bin();
         let bin = bin.as_str();
         let p = path.display().to_string();
         let r = run_dir.display().to_string();
-        self.spawn(
-            short,
-            name,
-            &[
-                "env",
-                "LDIRECTOR_LOG=debug",
-                bin,
-                "run",
-                "-f",
-                &p,
-                "--run-dir",
-                &r,
-            ],
-        )
+        let mut args = vec![
+            "env",
+            "LDIRECTOR_LOG=debug",
+            bin,
+            "run",
+            "-f",
+            &p,
+            "--run-dir",
+            &r,
+        ];
+        args.extend_from_slice(more);
+        self.spawn(short, name, &args)
     }
 
     /// Start Debian's keepalived (VRRP only: this kernel may lack IPVS) with this config.

@@ -1,0 +1,137 @@
+//! The read-only HTTP endpoint (hyper), off unless `--http-listen ADDR:PORT` or the TOML
+//! config's `global_defs.http_listen` asks for it: `GET /metrics` (Prometheus text format),
+//! `GET /status` (the JSON of `ldirector status --json`), `GET /healthz` (200 while the
+//! daemon's main loop answers). Each request asks the main loop for a fresh snapshot, as
+//! the control socket does; nothing here can change the daemon. A slow or hostile client
+//! costs one task and is cut off after a few seconds.
+
+use super::metrics::{self, CheckStats};
+use super::server::{Command, Request};
+use super::status::Status;
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::{Method, Response, StatusCode};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
+use tracing::{info, warn};
+
+/// How long a connection may live (headers and answer).
+const CONNECTION_LIMIT: Duration = Duration::from_secs(10);
+/// How long the main loop may take to answer before /healthz says 503.
+const ANSWER_LIMIT: Duration = Duration::from_secs(3);
+
+/// Bind `addr` (errors come back at once) and serve it in the background.
+pub async fn serve(
+    addr: SocketAddr,
+    to_daemon: mpsc::Sender<Request>,
+    checks: CheckStats,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    let listener = TcpListener::bind(addr).await?;
+    info!("HTTP endpoint on http://{addr}/ (/metrics, /status, /healthz)");
+    Ok(tokio::spawn(async move {
+        loop {
+            let stream = match listener.accept().await {
+                Ok((s, _)) => s,
+                Err(e) => {
+                    warn!("HTTP endpoint: {e}");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
+            };
+            let (tx, checks) = (to_daemon.clone(), checks.clone());
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(move |req| {
+                    let (tx, checks) = (tx.clone(), checks.clone());
+                    async move { Ok::<_, std::convert::Infallible>(answer(req, tx, checks).await) }
+                });
+                let io = hyper_util::rt::TokioIo::new(stream);
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .header_read_timeout(Some(Duration::from_secs(5)))
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .serve_connection(io, svc);
+                let _ = tokio::time::timeout(CONNECTION_LIMIT, conn).await;
+            });
+        }
+    }))
+}
+
+async fn status(tx: &mpsc::Sender<Request>) -> Option<Status> {
+    let (reply, answer) = oneshot::channel();
+    let req = Request {
+        command: Command::Status,
+        reply,
+    };
+    let text = tokio::time::timeout(ANSWER_LIMIT, async {
+        tx.send(req).await.ok()?;
+        answer.await.ok()
+    })
+    .await
+    .ok()??;
+    serde_json::from_str(&text).ok()
+}
+
+fn reply(code: StatusCode, kind: &'static str, body: String) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = code;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(kind));
+    r
+}
+
+const TEXT: &str = "text/plain; charset=utf-8";
+
+async fn answer(
+    req: hyper::Request<Incoming>,
+    tx: mpsc::Sender<Request>,
+    checks: CheckStats,
+) -> Response<Full<Bytes>> {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return reply(
+            StatusCode::METHOD_NOT_ALLOWED,
+            TEXT,
+            "read-only: GET /metrics, /status or /healthz\n".into(),
+        );
+    }
+    match req.uri().path() {
+        "/metrics" => match status(&tx).await {
+            Some(st) => reply(
+                StatusCode::OK,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                metrics::render(&st, &checks),
+            ),
+            None => reply(
+                StatusCode::SERVICE_UNAVAILABLE,
+                TEXT,
+                "the daemon did not answer\n".into(),
+            ),
+        },
+        "/status" => match status(&tx).await {
+            Some(st) => reply(
+                StatusCode::OK,
+                "application/json",
+                serde_json::to_string_pretty(&st).unwrap_or_default(),
+            ),
+            None => reply(
+                StatusCode::SERVICE_UNAVAILABLE,
+                TEXT,
+                "the daemon did not answer\n".into(),
+            ),
+        },
+        "/healthz" => match status(&tx).await {
+            Some(_) => reply(StatusCode::OK, TEXT, "ok\n".into()),
+            None => reply(
+                StatusCode::SERVICE_UNAVAILABLE,
+                TEXT,
+                "the daemon's main loop did not answer\n".into(),
+            ),
+        },
+        _ => reply(
+            StatusCode::NOT_FOUND,
+            TEXT,
+            "not found: GET /metrics, /status or /healthz\n".into(),
+        ),
+    }
+}

@@ -1,0 +1,360 @@
+//! `/metrics` in Prometheus' text exposition format (prometheus-client). Health-check
+//! counters and latency histograms live for the daemon's lifetime (the checks thread
+//! updates them); everything else — VRRP, real servers, the kernel's IPVS counters,
+//! reloads — is read from the same status snapshot `ldirector status` prints, at each
+//! scrape.
+
+use super::status::{Status, Traffic};
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+type Labels = Vec<(&'static str, String)>;
+
+/// The checkers' kinds, as metrics label them.
+pub const KINDS: [&str; 9] = [
+    "tcp", "http", "ssl", "smtp", "misc", "ping", "udp", "dns", "file",
+];
+
+/// One kind's handles (they share their values with the families below).
+#[derive(Clone)]
+struct Kind {
+    up: Counter,
+    down: Counter,
+    timeout: Counter,
+    duration: Histogram,
+}
+
+/// Health-check counters: probes by kind and result, and their duration. Cheap to clone
+/// (shared values); the hot path touches one atomic counter and one histogram.
+#[derive(Clone)]
+pub struct CheckStats {
+    results: Family<Labels, Counter>,
+    durations: Family<Labels, Histogram>,
+    kinds: Vec<Kind>,
+}
+
+fn duration_buckets() -> Histogram {
+    Histogram::new([
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    ])
+}
+
+impl Default for CheckStats {
+    fn default() -> Self {
+        let results = Family::<Labels, Counter>::default();
+        let durations =
+            Family::<Labels, Histogram>::new_with_constructor(duration_buckets as fn() -> _);
+        let kinds = KINDS
+            .iter()
+            .map(|k| {
+                let r = |result: &str| {
+                    results.get_or_create_owned(&vec![
+                        ("kind", k.to_string()),
+                        ("result", result.to_string()),
+                    ])
+                };
+                Kind {
+                    up: r("up"),
+                    down: r("down"),
+                    timeout: r("timeout"),
+                    duration: durations.get_or_create_owned(&vec![("kind", k.to_string())]),
+                }
+            })
+            .collect();
+        CheckStats {
+            results,
+            durations,
+            kinds,
+        }
+    }
+}
+
+/// How a probe ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Up,
+    Down,
+    /// Abandoned at connect_timeout (no answer).
+    Timeout,
+}
+
+impl CheckStats {
+    /// Count one probe of kind `KINDS[kind]`; its duration when it answered.
+    pub fn probe(&self, kind: usize, outcome: Outcome, took: Option<Duration>) {
+        let Some(k) = self.kinds.get(kind) else {
+            return;
+        };
+        match outcome {
+            Outcome::Up => k.up.inc(),
+            Outcome::Down => k.down.inc(),
+            Outcome::Timeout => k.timeout.inc(),
+        };
+        if let Some(t) = took {
+            k.duration.observe(t.as_secs_f64());
+        }
+    }
+}
+
+fn gauge(reg: &mut Registry, name: &str, help: &str) -> Family<Labels, Gauge<f64, AtomicU64>> {
+    let f = Family::<Labels, Gauge<f64, AtomicU64>>::default();
+    reg.register(name, help, f.clone());
+    f
+}
+
+fn counter(reg: &mut Registry, name: &str, help: &str) -> Family<Labels, Counter> {
+    let f = Family::<Labels, Counter>::default();
+    reg.register(name, help, f.clone());
+    f
+}
+
+/// The kernel's counters of a service or destination, under `labels`.
+struct TrafficFamilies {
+    connections: Family<Labels, Counter>,
+    in_packets: Family<Labels, Counter>,
+    out_packets: Family<Labels, Counter>,
+    in_bytes: Family<Labels, Counter>,
+    out_bytes: Family<Labels, Counter>,
+}
+
+impl TrafficFamilies {
+    fn new(reg: &mut Registry, prefix: &str, what: &str) -> TrafficFamilies {
+        let c = |reg: &mut Registry, n: &str, h: &str| {
+            counter(
+                reg,
+                &format!("{prefix}_{n}"),
+                &format!("{h} ({what}, IPVS)"),
+            )
+        };
+        TrafficFamilies {
+            connections: c(reg, "connections", "Connections scheduled"),
+            in_packets: c(reg, "in_packets", "Packets in"),
+            out_packets: c(reg, "out_packets", "Packets out"),
+            in_bytes: c(reg, "in_bytes", "Bytes in"),
+            out_bytes: c(reg, "out_bytes", "Bytes out"),
+        }
+    }
+
+    fn set(&self, l: &Labels, t: &Traffic) {
+        self.connections.get_or_create(l).inc_by(t.connections);
+        self.in_packets.get_or_create(l).inc_by(t.in_packets);
+        self.out_packets.get_or_create(l).inc_by(t.out_packets);
+        self.in_bytes.get_or_create(l).inc_by(t.in_bytes);
+        self.out_bytes.get_or_create(l).inc_by(t.out_bytes);
+    }
+}
+
+/// The whole exposition for one scrape.
+pub fn render(st: &Status, checks: &CheckStats) -> String {
+    let mut reg = Registry::with_prefix("ldirector");
+    let info = gauge(&mut reg, "build_info", "ldirector's version (always 1)");
+    info.get_or_create(&vec![("version", st.version.clone())])
+        .set(1.0);
+    gauge(
+        &mut reg,
+        "uptime_seconds",
+        "Seconds since the daemon started",
+    )
+    .get_or_create(&vec![])
+    .set(st.uptime_s);
+    let reloads = counter(&mut reg, "reloads", "Reloads, by result");
+    reloads
+        .get_or_create(&vec![("result", "applied".into())])
+        .inc_by(st.reloads);
+    reloads
+        .get_or_create(&vec![("result", "refused".into())])
+        .inc_by(st.reloads_refused);
+
+    // VRRP
+    let state = gauge(
+        &mut reg,
+        "vrrp_state",
+        "1 for the state each VRRP instance is in (INIT, BACKUP, MASTER, FAULT)",
+    );
+    let prio = gauge(&mut reg, "vrrp_priority", "Effective priority");
+    let trans = counter(&mut reg, "vrrp_transitions", "State transitions");
+    let master = counter(&mut reg, "vrrp_became_master", "Transitions to MASTER");
+    let sent = counter(&mut reg, "vrrp_adverts_sent", "Adverts sent");
+    let recv = counter(&mut reg, "vrrp_adverts_received", "Valid adverts received");
+    let drops = counter(
+        &mut reg,
+        "vrrp_packets_dropped",
+        "Packets dropped, by reason",
+    );
+    for i in &st.vrrp {
+        let l = vec![("instance", i.name.clone())];
+        for s in ["INIT", "BACKUP", "MASTER", "FAULT"] {
+            let mut ls = l.clone();
+            ls.push(("state", s.to_string()));
+            state
+                .get_or_create(&ls)
+                .set(if i.state == s { 1.0 } else { 0.0 });
+        }
+        prio.get_or_create(&l).set(f64::from(i.priority));
+        trans.get_or_create(&l).inc_by(i.transitions);
+        master.get_or_create(&l).inc_by(i.became_master);
+        sent.get_or_create(&l).inc_by(i.adverts_sent);
+        recv.get_or_create(&l).inc_by(i.adverts_received);
+        for (reason, n) in &i.dropped_by_reason {
+            let mut ls = l.clone();
+            ls.push(("reason", reason.clone()));
+            drops.get_or_create(&ls).inc_by(*n);
+        }
+    }
+
+    // health checks
+    reg.register(
+        "checks",
+        "Health-check probes, by checker kind and result",
+        checks.results.clone(),
+    );
+    reg.register(
+        "check_duration_seconds",
+        "How long health-check probes that answered took",
+        checks.durations.clone(),
+    );
+
+    // virtual and real servers
+    let quorum = gauge(
+        &mut reg,
+        "virtual_server_quorum",
+        "1 while the virtual server has its quorum",
+    );
+    let up = gauge(
+        &mut reg,
+        "real_server_up",
+        "1 while the real server passes its checks",
+    );
+    let weight = gauge(
+        &mut reg,
+        "real_server_weight",
+        "The weight IPVS holds for the real server (absent: not in IPVS)",
+    );
+    let active = gauge(
+        &mut reg,
+        "ipvs_real_server_active_connections",
+        "Active connections (IPVS)",
+    );
+    let inactive = gauge(
+        &mut reg,
+        "ipvs_real_server_inactive_connections",
+        "Inactive connections (IPVS)",
+    );
+    let vs_traffic = TrafficFamilies::new(&mut reg, "ipvs_virtual_server", "per virtual server");
+    let rs_traffic = TrafficFamilies::new(&mut reg, "ipvs_real_server", "per real server");
+    for s in &st.virtual_servers {
+        let l = vec![("virtual_server", s.name.clone())];
+        quorum
+            .get_or_create(&l)
+            .set(if s.quorum { 1.0 } else { 0.0 });
+        if let Some(t) = &s.traffic {
+            vs_traffic.set(&l, t);
+        }
+        let rows = s
+            .real_servers
+            .iter()
+            .map(|r| (r, false))
+            .chain(s.sorry_server.iter().map(|r| (r, true)));
+        for (r, sorry) in rows {
+            let mut l = l.clone();
+            l.push(("real_server", r.address.clone()));
+            if sorry {
+                l.push(("sorry_server", "true".into()));
+            }
+            up.get_or_create(&l).set(if r.healthy { 1.0 } else { 0.0 });
+            if let Some(w) = r.weight {
+                weight.get_or_create(&l).set(f64::from(w));
+            }
+            if let Some(a) = r.active {
+                active.get_or_create(&l).set(f64::from(a));
+            }
+            if let Some(a) = r.inactive {
+                inactive.get_or_create(&l).set(f64::from(a));
+            }
+            if let Some(t) = &r.traffic {
+                rs_traffic.set(&l, t);
+            }
+        }
+    }
+    let mut out = String::new();
+    if encode(&mut out, &reg).is_err() {
+        return String::from("# encoding failed\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::control::status::{Instance, Real, Service};
+
+    #[test]
+    fn exposition_names_and_values() {
+        let checks = CheckStats::default();
+        checks.probe(0, Outcome::Up, Some(Duration::from_millis(2)));
+        checks.probe(0, Outcome::Timeout, None);
+        checks.probe(1, Outcome::Down, Some(Duration::from_millis(30)));
+        let st = Status {
+            version: "0.1.0".into(),
+            uptime_s: 12.0,
+            reloads: 3,
+            vrrp: vec![Instance {
+                name: "VI_1".into(),
+                state: "MASTER".into(),
+                priority: 150,
+                adverts_sent: 42,
+                transitions: 2,
+                dropped_by_reason: [("bad_ttl".to_string(), 5)].into(),
+                ..Default::default()
+            }],
+            virtual_servers: vec![Service {
+                name: "192.0.2.100:80/TCP".into(),
+                quorum: true,
+                traffic: Some(Traffic {
+                    connections: 7,
+                    ..Default::default()
+                }),
+                real_servers: vec![Real {
+                    address: "198.51.100.10:80".into(),
+                    healthy: true,
+                    weight: Some(3),
+                    active: Some(1),
+                    inactive: Some(0),
+                    traffic: Some(Traffic {
+                        connections: 7,
+                        in_bytes: 900,
+                        ..Default::default()
+                    }),
+                }],
+                sorry_server: None,
+            }],
+            ipvs: true,
+            ..Default::default()
+        };
+        let m = render(&st, &checks);
+        for want in [
+            "ldirector_vrrp_state{instance=\"VI_1\",state=\"MASTER\"} 1",
+            "ldirector_vrrp_state{instance=\"VI_1\",state=\"BACKUP\"} 0",
+            "ldirector_vrrp_adverts_sent_total{instance=\"VI_1\"} 42",
+            "ldirector_vrrp_transitions_total{instance=\"VI_1\"} 2",
+            "ldirector_vrrp_packets_dropped_total{instance=\"VI_1\",reason=\"bad_ttl\"} 5",
+            "ldirector_checks_total{kind=\"tcp\",result=\"up\"} 1",
+            "ldirector_checks_total{kind=\"tcp\",result=\"timeout\"} 1",
+            "ldirector_checks_total{kind=\"http\",result=\"down\"} 1",
+            "ldirector_check_duration_seconds_bucket{le=\"0.0025\",kind=\"tcp\"} 1",
+            "ldirector_real_server_up{virtual_server=\"192.0.2.100:80/TCP\",real_server=\"198.51.100.10:80\"} 1",
+            "ldirector_real_server_weight{virtual_server=\"192.0.2.100:80/TCP\",real_server=\"198.51.100.10:80\"} 3",
+            "ldirector_ipvs_real_server_in_bytes_total{virtual_server=\"192.0.2.100:80/TCP\",real_server=\"198.51.100.10:80\"} 900",
+            "ldirector_ipvs_virtual_server_connections_total{virtual_server=\"192.0.2.100:80/TCP\"} 7",
+            "ldirector_reloads_total{result=\"applied\"} 3",
+            "# EOF",
+        ] {
+            assert!(m.contains(want), "{want} missing in\n{m}");
+        }
+    }
+}
