@@ -60,9 +60,11 @@ fn ipvs_kernel_tests_in_a_vm() {
         .chain(SCHEDULERS.iter().map(|s| format!("ip_vs_{s}")))
         .chain(["ip_vs_pe_sip".to_string()])
         .collect();
+    // LDIRECTOR_VM_TESTS=name runs only the in-guest tests whose names contain it
+    let only = std::env::var("LDIRECTOR_VM_TESTS").unwrap_or_default();
     let script = format!(
         "for m in {}; do modprobe $m || echo \"modprobe $m failed\"; done; \
-         {IN_VM}=1 LDIRECTOR_BIN={} {} --ignored --test-threads=1 2>&1",
+         {IN_VM}=1 LDIRECTOR_BIN={} {} --ignored --test-threads=1 {only} 2>&1",
         modules.join(" "),
         env!("CARGO_BIN_EXE_ldirector"),
         exe.display()
@@ -1474,4 +1476,421 @@ fn a_removed_real_server_drains_until_its_connection_ends() {
     )
     .unwrap();
     let _ = ld.wait();
+}
+
+const HTTP_CLIENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ipvs/http_client.py");
+
+/// The director pair of the end-to-end test: namespaces and processes, removed on drop.
+struct Pair {
+    t: &'static str,
+    dir: tempfile::TempDir,
+    procs: Vec<(String, std::process::Child)>,
+}
+
+impl Pair {
+    fn ns(&self, n: &str) -> String {
+        format!("{}{n}", self.t)
+    }
+
+    fn cleanup(t: &str) {
+        let _ = sh(&format!(
+            "for n in $(ip netns list | awk '{{print $1}}' | grep '^{t}'); do ip netns pids $n | xargs -r kill -9 2>/dev/null; ip netns del $n; done"
+        ));
+    }
+
+    fn spawn(&mut self, name: &str, ns: &str, args: &[&str]) {
+        let log = self.dir.path().join(format!("{name}.log"));
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.ns(ns)])
+            .args(args)
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::create(log.with_extension("err")).unwrap())
+            .spawn()
+            .unwrap();
+        self.procs.push((name.to_string(), child));
+    }
+
+    /// SIGKILL the process `name` (a crash); for a real server, every process of its
+    /// namespace (nginx's workers too).
+    fn kill(&mut self, name: &str) {
+        for (n, c) in self.procs.iter_mut() {
+            if n == name {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+        self.procs.retain(|(n, _)| n != name);
+        if name.starts_with("rs") {
+            let _ = sh(&format!(
+                "ip netns pids {} | xargs -r kill -9",
+                self.ns(name)
+            ));
+        }
+    }
+
+    fn log(&self, name: &str) -> String {
+        let p = self.dir.path().join(format!("{name}.log"));
+        std::fs::read_to_string(&p).unwrap_or_default()
+            + &std::fs::read_to_string(p.with_extension("err")).unwrap_or_default()
+    }
+
+    fn nginx(&mut self, rs: &str) {
+        let d = self.dir.path().join(rs);
+        std::fs::create_dir_all(&d).unwrap();
+        let p = d.display();
+        let conf = format!(
+            "daemon off;\nuser root;\npid {p}/nginx.pid;\nerror_log {p}/error.log;\nevents {{ worker_connections 256; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {p}/body;\n  proxy_temp_path {p}/proxy;\n  fastcgi_temp_path {p}/fastcgi;\n  uwsgi_temp_path {p}/uwsgi;\n  scgi_temp_path {p}/scgi;\n  keepalive_timeout 300s;\n  keepalive_requests 100000;\n  server {{\n    listen 80;\n    location / {{ return 200 \"{rs}\\n\"; }}\n  }}\n}}\n"
+        );
+        let file = d.join("nginx.conf");
+        std::fs::write(&file, conf).unwrap();
+        let f = file.display().to_string();
+        self.spawn(rs, rs, &["nginx", "-c", &f, "-p", &p.to_string()]);
+    }
+
+    fn ldirector(&mut self, d: &str, prio: u8) {
+        let conf = format!(
+            "global_defs {{
+  lvs_sync_daemon eth1 BACK id 51
+  vrrp_garp_master_delay 1
+}}
+vrrp_sync_group DIRECTOR {{ group {{ FRONT BACK }} }}
+vrrp_instance FRONT {{
+  interface eth0
+  virtual_router_id 51
+  priority {prio}
+  advert_int 1
+  virtual_ipaddress {{ {VIP}/24 }}
+}}
+vrrp_instance BACK {{
+  interface eth1
+  virtual_router_id 52
+  priority {prio}
+  advert_int 1
+  virtual_ipaddress {{ 198.51.100.1/24 }}
+}}
+virtual_server {VIP} 80 {{
+  delay_loop 1
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  real_server 198.51.100.10 80 {{
+    HTTP_GET {{
+      url {{
+        path /
+        status_code 200
+      }}
+      connect_timeout 1
+      retry 1
+      delay_before_retry 1
+    }}
+  }}
+  real_server 198.51.100.11 80 {{
+    HTTP_GET {{
+      url {{
+        path /
+        status_code 200
+      }}
+      connect_timeout 1
+      retry 1
+      delay_before_retry 1
+    }}
+  }}
+}}
+"
+        );
+        let file = self.dir.path().join(format!("{d}.conf"));
+        std::fs::write(&file, conf).unwrap();
+        let run = self.dir.path().join(format!("{d}.run"));
+        let (f, r) = (file.display().to_string(), run.display().to_string());
+        self.spawn(
+            d,
+            d,
+            &[
+                env!("CARGO_BIN_EXE_ldirector"),
+                "run",
+                "-f",
+                &f,
+                "--run-dir",
+                &r,
+            ],
+        );
+    }
+
+    fn holds(&self, d: &str) -> (bool, bool) {
+        let a = |dev: &str, ip: &str| {
+            sh_out(&format!("ip -n {} addr show dev {dev}", self.ns(d))).contains(&format!("{ip}/"))
+        };
+        (a("eth0", VIP), a("eth1", "198.51.100.1"))
+    }
+
+    fn ipvsadm(&self, d: &str, args: &str) -> String {
+        sh_out(&format!("ip netns exec {} ipvsadm {args}", self.ns(d)))
+    }
+}
+
+impl Drop for Pair {
+    fn drop(&mut self) {
+        for (_, c) in &mut self.procs {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        Pair::cleanup(self.t);
+    }
+}
+
+fn wait_for(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    f()
+}
+
+/// The client's output lines between `MARK a` and `MARK b`.
+fn window(lines: &[String], a: &str, b: &str) -> Vec<String> {
+    let start = lines.iter().position(|l| *l == format!("MARK {a}"));
+    let end = lines.iter().position(|l| *l == format!("MARK {b}"));
+    match (start, end) {
+        (Some(s), Some(e)) if s < e => lines[s + 1..e].to_vec(),
+        _ => panic!("marks {a} / {b} not found in order"),
+    }
+}
+
+/// The KeepAlived paper's figure 7: two directors share the frontend VIP (the clients')
+/// and the backend VIP (the real servers' gateway, NAT), moved together by a sync group;
+/// the connection-sync daemon follows the backend instance. A client sends a stream of
+/// HTTP requests (nginx real servers) and holds one kept-alive connection. Shown: a
+/// stopped real server -> after detection no request fails; a reload changes nothing the
+/// client sees; the master director dies -> requests resume on the other and the
+/// long-lived connection survives (synchronised); the master comes back -> failback.
+#[test]
+#[ignore = "runs inside the IPVS VM"]
+fn director_pair_end_to_end() {
+    let t = "e2e";
+    Pair::cleanup(t);
+    let mut pair = Pair {
+        t,
+        dir: tempfile::tempdir().unwrap(),
+        procs: Vec::new(),
+    };
+    let setup = format!(
+        "set -e
+for n in sw d1 d2 client rs0 rs1; do ip netns add {t}$n; ip -n {t}$n link set lo up; done
+ip -n {t}sw link add br0 type bridge; ip -n {t}sw link set br0 up
+ip -n {t}sw link add br1 type bridge; ip -n {t}sw link set br1 up
+plug() {{ ip -n {t}sw link add $1$2 type veth peer name $2 netns {t}$1; ip -n {t}sw link set $1$2 master $3; ip -n {t}sw link set $1$2 up; ip -n {t}$1 link set $2 up; }}
+plug d1 eth0 br0; plug d1 eth1 br1; plug d2 eth0 br0; plug d2 eth1 br1
+plug client eth0 br0; plug rs0 eth0 br1; plug rs1 eth0 br1
+ip -n {t}d1 addr add 192.0.2.2/24 dev eth0; ip -n {t}d1 addr add 198.51.100.2/24 dev eth1
+ip -n {t}d2 addr add 192.0.2.3/24 dev eth0; ip -n {t}d2 addr add 198.51.100.3/24 dev eth1
+ip -n {t}client addr add 192.0.2.50/24 dev eth0
+ip -n {t}rs0 addr add 198.51.100.10/24 dev eth0; ip -n {t}rs0 route add default via 198.51.100.1
+ip -n {t}rs1 addr add 198.51.100.11/24 dev eth0; ip -n {t}rs1 route add default via 198.51.100.1
+for d in d1 d2; do ip netns exec {t}$d sysctl -qw net.ipv4.ip_forward=1; done
+"
+    );
+    assert!(sh(&setup), "lab setup");
+    pair.nginx("rs0");
+    pair.nginx("rs1");
+    pair.ldirector("d1", 150);
+    assert!(
+        wait_for(Duration::from_secs(60), || pair.holds("d1") == (true, true)),
+        "{}",
+        pair.log("d1")
+    );
+    pair.ldirector("d2", 100);
+    let both_in = |p: &Pair, d: &str| {
+        let l = p.ipvsadm(d, "-Ln");
+        l.contains("198.51.100.10:80") && l.contains("198.51.100.11:80")
+    };
+    assert!(
+        wait_for(Duration::from_secs(60), || both_in(&pair, "d1")
+            && both_in(&pair, "d2")),
+        "{}\n{}\n{}",
+        pair.ipvsadm("d1", "-Ln"),
+        pair.log("d1"),
+        pair.log("d2")
+    );
+    assert_eq!(pair.holds("d2"), (false, false));
+    // the sync daemon follows BACK: master on d1, backup on d2
+    assert!(
+        wait_for(Duration::from_secs(30), || pair
+            .ipvsadm("d2", "-L --daemon")
+            .contains("backup")),
+        "{}",
+        pair.log("d2")
+    );
+    assert!(pair.ipvsadm("d1", "-L --daemon").contains("master"));
+
+    // the client
+    let mut client = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &pair.ns("client"),
+            "python3",
+            HTTP_CLIENT,
+            VIP,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    {
+        use std::io::BufRead;
+        let out = client.stdout.take().unwrap();
+        let l = lines.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                l.lock().unwrap().push(line);
+            }
+        });
+    }
+    let mut stdin = client.stdin.take().unwrap();
+    let mut mark = |w: &str| {
+        use std::io::Write;
+        writeln!(stdin, "mark {w}").unwrap();
+        stdin.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let snapshot = || lines.lock().unwrap().clone();
+    let oks = |v: &[String], who: &str| v.iter().filter(|l| l.starts_with(who)).count();
+    assert!(
+        wait_for(Duration::from_secs(30), || {
+            let v = snapshot();
+            v.contains(&"new OK rs0".into())
+                && v.contains(&"new OK rs1".into())
+                && v.iter().any(|l| l.starts_with("held OK"))
+        }),
+        "{:?}",
+        snapshot()
+    );
+    // the held connection is on this server: stop the other one
+    let held_on = snapshot()
+        .iter()
+        .find_map(|l| l.strip_prefix("held OK ").map(str::to_string))
+        .unwrap();
+    let other = if held_on == "rs0" { "rs1" } else { "rs0" };
+    let other_addr = if other == "rs0" {
+        "198.51.100.10:80"
+    } else {
+        "198.51.100.11:80"
+    };
+    pair.kill(other);
+    assert!(
+        wait_for(Duration::from_secs(30), || !pair
+            .ipvsadm("d1", "-Ln")
+            .contains(other_addr)),
+        "{}",
+        pair.log("d1")
+    );
+    mark("detected");
+    std::thread::sleep(Duration::from_secs(3));
+    mark("detected2");
+    let w = window(&snapshot(), "detected", "detected2");
+    assert!(
+        w.iter().all(|l| l.contains(" OK ")),
+        "a request failed after the check removed {other}: {w:?}"
+    );
+    assert!(oks(&w, "new OK") >= 5, "{w:?}");
+    // it comes back
+    pair.nginx(other);
+    assert!(
+        wait_for(Duration::from_secs(30), || pair
+            .ipvsadm("d1", "-Ln")
+            .contains(other_addr)),
+        "{}",
+        pair.log("d1")
+    );
+
+    // a reload in the middle: nothing visible
+    mark("reload");
+    let run = pair.dir.path().join("d1.run").display().to_string();
+    let o = sh_out(&format!(
+        "ip netns exec {} {} reload --run-dir {run} && echo reloaded",
+        pair.ns("d1"),
+        env!("CARGO_BIN_EXE_ldirector")
+    ));
+    assert!(o.contains("reloaded"), "{o}\n{}", pair.log("d1"));
+    std::thread::sleep(Duration::from_secs(2));
+    mark("reload2");
+    let w = window(&snapshot(), "reload", "reload2");
+    assert!(w.iter().all(|l| l.contains(" OK ")), "{w:?}");
+    assert!(oks(&w, "new OK") >= 5, "{w:?}");
+
+    // the held connection is known to the backup director (the sync daemon)
+    assert!(
+        wait_for(Duration::from_secs(20), || pair
+            .ipvsadm("d2", "-Lnc")
+            .contains("192.0.2.50")),
+        "{}",
+        pair.ipvsadm("d2", "-Lnc")
+    );
+    // the master dies (process and links: a dead box)
+    mark("kill");
+    pair.kill("d1");
+    assert!(sh(&format!(
+        "ip -n {0} link set eth0 down && ip -n {0} link set eth1 down",
+        pair.ns("d1")
+    )));
+    assert!(
+        wait_for(Duration::from_secs(30), || pair.holds("d2") == (true, true)),
+        "{}",
+        pair.log("d2")
+    );
+    assert!(
+        wait_for(Duration::from_secs(20), || pair
+            .ipvsadm("d2", "-L --daemon")
+            .contains("master")),
+        "{}",
+        pair.log("d2")
+    );
+    std::thread::sleep(Duration::from_secs(4));
+    mark("taken");
+    std::thread::sleep(Duration::from_secs(3));
+    mark("taken2");
+    let w = window(&snapshot(), "taken", "taken2");
+    assert!(
+        w.iter().all(|l| l.contains(" OK ")),
+        "requests still fail after the takeover: {w:?}"
+    );
+    assert!(oks(&w, "new OK") >= 5, "{w:?}");
+    assert!(oks(&w, "held OK") >= 1, "{w:?}");
+    let all = snapshot();
+    assert!(
+        !all.iter().any(|l| l.starts_with("held FAIL")),
+        "the long-lived connection did not survive: {all:?}\n{}",
+        pair.log("d2")
+    );
+
+    // failback: the box comes back, ldirector starts and preempts
+    assert!(sh(&format!(
+        "ip -n {0} link set eth0 up && ip -n {0} link set eth1 up",
+        pair.ns("d1")
+    )));
+    pair.ldirector("d1", 150);
+    assert!(
+        wait_for(Duration::from_secs(60), || pair.holds("d1") == (true, true)
+            && pair.holds("d2") == (false, false)),
+        "{}\n{}",
+        pair.log("d1"),
+        pair.log("d2")
+    );
+    std::thread::sleep(Duration::from_secs(4));
+    mark("back");
+    std::thread::sleep(Duration::from_secs(3));
+    mark("back2");
+    let w = window(&snapshot(), "back", "back2");
+    assert!(
+        w.iter()
+            .all(|l| l.starts_with("held") || l.contains(" OK ")),
+        "{w:?}"
+    );
+    assert!(oks(&w, "new OK") >= 5, "{w:?}");
+    drop(stdin);
+    let _ = client.wait();
 }

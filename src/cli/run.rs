@@ -15,6 +15,7 @@ use crate::control::metrics::CheckStats;
 use crate::control::server::{self, Command as ControlCommand};
 use crate::control::status as st;
 use crate::ipvs::manager::Manager;
+use crate::ipvs::syncd::SyncDaemon;
 use crate::net::addr::{self, Kernel};
 use crate::net::no_accept;
 use crate::net::rtnl::Rtnl;
@@ -85,6 +86,57 @@ fn half(cfg: &mut Config, args: &RunArgs) {
         cfg.static_ipaddress.clear();
         cfg.static_routes.clear();
         cfg.static_rules.clear();
+        // the VRRP half runs it, as keepalived's VRRP process does
+        cfg.global_defs.lvs_sync_daemon = None;
+    }
+}
+
+/// The connection-sync daemon as `cfg` asks (None: not configured, or IPVS unavailable,
+/// said in one line).
+fn start_syncd(cfg: &Config) -> Option<SyncDaemon> {
+    let s = cfg.global_defs.lvs_sync_daemon.as_ref()?;
+    let vrid = cfg.vrrp_instance.get(&s.vrrp_instance)?.virtual_router_id.0;
+    match SyncDaemon::start(s, vrid) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            error!("lvs_sync_daemon: {e}; connections are not synchronised to the other director");
+            None
+        }
+    }
+}
+
+/// A transition of the instance the sync daemon follows.
+fn follow_syncd(
+    syncd: &mut Option<SyncDaemon>,
+    cfg: &Config,
+    n: &crate::vrrp::engine::Notification,
+) {
+    let Some(d) = syncd.as_mut() else { return };
+    let followed = cfg
+        .global_defs
+        .lvs_sync_daemon
+        .as_ref()
+        .is_some_and(|s| n.kind == "INSTANCE" && s.vrrp_instance == n.name);
+    if followed {
+        d.follow(n.state);
+    }
+}
+
+/// A reload: the sync daemon as the new config asks.
+fn reload_syncd(syncd: &mut Option<SyncDaemon>, cfg: &Config) {
+    let want = cfg.global_defs.lvs_sync_daemon.as_ref().and_then(|s| {
+        cfg.vrrp_instance
+            .get(&s.vrrp_instance)
+            .map(|i| (s, i.virtual_router_id.0))
+    });
+    match (syncd.as_mut(), want) {
+        (Some(d), Some((s, vrid))) => d.reconfigure(s, vrid),
+        (Some(d), None) => {
+            d.stop();
+            *syncd = None;
+        }
+        (None, Some(_)) => *syncd = start_syncd(cfg),
+        (None, None) => {}
     }
 }
 
@@ -191,11 +243,6 @@ fn not_yet(cfg: &Config) {
     if smtp && (g.smtp_server.is_none() || g.notification_email.is_empty()) {
         warn!(
             "smtp_alert is set but smtp_server or notification_email is missing: no e-mail is sent"
-        );
-    }
-    if cfg.global_defs.lvs_sync_daemon.is_some() {
-        warn!(
-            "lvs_sync_daemon is configured: the connection-sync daemon is not run by this version"
         );
     }
 }
@@ -371,6 +418,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
             }
         }
     };
+    let mut syncd = start_syncd(&cfg);
     // track_file values go to VRRP and to the FILE_CHECKs (through the loop below)
     let (ftx, mut frx) = mpsc::unbounded_channel::<(String, i64)>();
     let mut tracking = Tracking::new(run_as, vrrp.commands.clone(), ftx);
@@ -449,7 +497,10 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                     error!("IPVS: draining: {e}");
                 }
             }
-            Some(n) = nrx.recv() => notifier.send(n),
+            Some(n) = nrx.recv() => {
+                follow_syncd(&mut syncd, &cfg, &n);
+                notifier.send(n);
+            }
             Some((name, v)) = frx.recv() => {
                 let _ = checks.input.send(Input::File(name.clone(), v));
                 file_values.insert(name, v);
@@ -551,6 +602,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                             let _ = checks.input.send(Input::File(name.clone(), *v));
                         }
                     }
+                    reload_syncd(&mut syncd, &cfg);
                     let (tx, answer) = tokio::sync::oneshot::channel();
                     let _ = vrrp.commands.send(shell::Command::Reload {
                         specs,
@@ -640,7 +692,11 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
         m.release(cfg.global_defs.lvs_flush_on_stop, args.dont_release_ipvs);
     }
     while let Ok(n) = nrx.try_recv() {
+        follow_syncd(&mut syncd, &cfg, &n);
         notifier.send(n);
+    }
+    if let Some(d) = syncd.as_mut() {
+        d.stop();
     }
     for k in statics.iter().rev() {
         let _ = k.remove(&mut nl);

@@ -6,6 +6,7 @@
 //! - `desired`: the table the configuration asks for;
 //! - `reconcile`: desired vs kernel -> the minimal ordered operations (sans-IO);
 //! - `drain`: real servers a reload removes, kept at weight 0 until idle (sans-IO);
+//! - `syncd`: the connection-sync daemon following a VRRP instance;
 //! - `manager`: the daemon's shell over all of it.
 
 pub mod codec;
@@ -14,4 +15,5 @@ pub mod drain;
 pub mod manager;
 pub mod netlink;
 pub mod reconcile;
+pub mod syncd;
 pub mod table;

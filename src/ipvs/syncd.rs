@@ -1,0 +1,153 @@
+//! The IPVS connection-sync daemon following a VRRP instance (`lvs_sync_daemon`), as
+//! keepalived runs it: the kernel's backup daemon from the start, the master daemon while
+//! the instance is Master (the other one stopped), back to backup when it leaves Master,
+//! both stopped at shutdown. The master multicasts its connection table; the backup
+//! director receives it, so established connections survive a failover.
+
+use super::codec::Daemon;
+use super::netlink::Ipvs;
+use crate::config::model::LvsSyncDaemon;
+use std::io;
+use tracing::{info, warn};
+
+const MASTER: u32 = 1;
+const BACKUP: u32 = 2;
+
+/// The role the sync daemon takes for an instance state (keepalived's words); None: no
+/// change (INIT, a group notification...).
+pub fn role_for(state: &str) -> Option<u32> {
+    match state {
+        "MASTER" => Some(MASTER),
+        "BACKUP" | "FAULT" => Some(BACKUP),
+        _ => None,
+    }
+}
+
+/// The kernel's daemon settings for `cfg` in `role`; `vrid` is the instance's (the
+/// sync id when none is configured, as keepalived).
+pub fn settings(cfg: &LvsSyncDaemon, vrid: u8, role: u32) -> Daemon {
+    Daemon {
+        state: role,
+        ifname: cfg.interface.clone(),
+        sync_id: u32::from(cfg.id.unwrap_or(vrid)),
+        maxlen: cfg.maxlen,
+        group: cfg.group,
+        port: cfg.port,
+        ttl: cfg.ttl,
+    }
+}
+
+pub struct SyncDaemon {
+    ipvs: Ipvs,
+    cfg: LvsSyncDaemon,
+    vrid: u8,
+    role: Option<u32>,
+}
+
+fn name(role: u32) -> &'static str {
+    if role == MASTER {
+        "master"
+    } else {
+        "backup"
+    }
+}
+
+impl SyncDaemon {
+    /// Connect to IPVS and start the backup daemon.
+    pub fn start(cfg: &LvsSyncDaemon, vrid: u8) -> io::Result<SyncDaemon> {
+        let mut s = SyncDaemon {
+            ipvs: Ipvs::open()?,
+            cfg: cfg.clone(),
+            vrid,
+            role: None,
+        };
+        s.take(BACKUP)?;
+        Ok(s)
+    }
+
+    /// The followed instance is now in `state`.
+    pub fn follow(&mut self, state: &str) {
+        if let Some(r) = role_for(state) {
+            if let Err(e) = self.take(r) {
+                warn!("lvs_sync_daemon: cannot become {}: {e}", name(r));
+            }
+        }
+    }
+
+    fn take(&mut self, role: u32) -> io::Result<()> {
+        if self.role == Some(role) {
+            return Ok(());
+        }
+        let other = if role == MASTER { BACKUP } else { MASTER };
+        // not running is fine (ESRCH)
+        let _ = self.ipvs.stop_daemon(other);
+        let d = settings(&self.cfg, self.vrid, role);
+        match self.ipvs.start_daemon(&d) {
+            Ok(()) => {}
+            // already running with these settings (a restart after a crash)
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
+                let _ = self.ipvs.stop_daemon(role);
+                self.ipvs.start_daemon(&d)?;
+            }
+            Err(e) => return Err(e),
+        }
+        info!(
+            "lvs_sync_daemon: {} on {} (sync id {})",
+            name(role),
+            d.ifname,
+            d.sync_id
+        );
+        self.role = Some(role);
+        Ok(())
+    }
+
+    /// A reload: new settings restart the daemon in its current role.
+    pub fn reconfigure(&mut self, cfg: &LvsSyncDaemon, vrid: u8) {
+        if *cfg == self.cfg && vrid == self.vrid {
+            return;
+        }
+        self.stop();
+        self.cfg = cfg.clone();
+        self.vrid = vrid;
+        let role = self.role.take().unwrap_or(BACKUP);
+        if let Err(e) = self.take(role) {
+            warn!("lvs_sync_daemon: restarting as {}: {e}", name(role));
+        }
+    }
+
+    /// Stop both daemons.
+    pub fn stop(&mut self) {
+        let _ = self.ipvs.stop_daemon(MASTER);
+        let _ = self.ipvs.stop_daemon(BACKUP);
+        if self.role.take().is_some() {
+            info!("lvs_sync_daemon: stopped");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_and_settings_as_keepalived() {
+        assert_eq!(role_for("MASTER"), Some(MASTER));
+        assert_eq!(role_for("BACKUP"), Some(BACKUP));
+        assert_eq!(role_for("FAULT"), Some(BACKUP));
+        assert_eq!(role_for("STOP"), None);
+        let cfg = LvsSyncDaemon {
+            interface: "eth1".into(),
+            vrrp_instance: "VI_BACK".into(),
+            id: None,
+            maxlen: None,
+            port: None,
+            ttl: None,
+            group: None,
+        };
+        // no id: the instance's VRID
+        assert_eq!(settings(&cfg, 52, MASTER).sync_id, 52);
+        let cfg = LvsSyncDaemon { id: Some(7), ..cfg };
+        let d = settings(&cfg, 52, BACKUP);
+        assert_eq!((d.sync_id, d.state, d.ifname.as_str()), (7, BACKUP, "eth1"));
+    }
+}
