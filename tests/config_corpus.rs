@@ -147,9 +147,18 @@ fn keepalived_and_converted_toml_give_the_same_model() {
 #[test]
 fn example_configs_are_valid() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("conf");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    // conf/demo: the demo's directors
+    files.extend(
+        std::fs::read_dir(dir.join("demo"))
+            .unwrap()
+            .map(|e| e.unwrap().path()),
+    );
     let mut n = 0;
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
+    for p in files.into_iter().filter(|p| p.is_file()) {
         let l = load(&p);
         assert!(l.is_valid(), "{}: {}", p.display(), l.diags.render());
         assert_eq!(
@@ -161,7 +170,7 @@ fn example_configs_are_valid() {
         );
         n += 1;
     }
-    assert!(n >= 2, "conf/ has the example configurations");
+    assert!(n >= 4, "conf/ has the example configurations");
 }
 
 /// Each invalid file lists its diagnostics as `# expect: LINE:COL: SEVERITY: TEXT`; all must

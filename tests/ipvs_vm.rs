@@ -1894,3 +1894,38 @@ for d in d1 d2; do ip netns exec {t}$d sysctl -qw net.ipv4.ip_forward=1; done
     drop(stdin);
     let _ = client.wait();
 }
+
+/// The README's first command with IPVS: the demo balances the client's requests over both
+/// real servers through the VIP, and the client is served through d2 after the crash.
+#[test]
+#[ignore = "runs inside the IPVS VM"]
+fn the_demo_balances_through_the_vip() {
+    let o = Command::new(env!("CARGO_BIN_EXE_ldirector"))
+        .args(["demo", "--advert-int", "0.5"])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!out.contains("no IPVS"), "{out}");
+    let line = |p: &str| {
+        out.lines()
+            .find(|l| l.contains(p))
+            .unwrap_or_else(|| panic!("{p:?} missing:\n{out}"))
+            .to_string()
+    };
+    let first = line("five times a second");
+    assert!(first.contains("rs1") && first.contains("rs2"), "{out}");
+    // rs2 out of the pool: only rs1 answers
+    let only = line("the client gets:");
+    assert!(only.contains("rs1") && !only.contains("rs2"), "{out}");
+    assert!(only.contains(" 0 failed"), "{out}");
+    let d2 = line("the client, through d2:");
+    assert!(d2.contains("rs1") || d2.contains("rs2"), "{out}");
+    let back = line("the client, through d1 again:");
+    assert!(back.contains("rs1") && back.contains("rs2"), "{out}");
+    assert!(back.contains(" 0 failed"), "{out}");
+}

@@ -559,12 +559,18 @@ fn demo_runs_and_cleans_up() {
     );
     for want in [
         "d1 is MASTER after",
+        "HTTP_GET checks find rs1 (198.51.100.21) and rs2 (198.51.100.22) up",
+        "finds rs2 down after",
+        "rs2 is restarted: its check passes",
         "d2 is MASTER after",
         "moved to d2 (gratuitous ARP)",
         "d1 is MASTER again",
     ] {
         assert!(out.contains(want), "{want:?} missing:\n{out}");
     }
+    // this kernel has no IPVS: said in one line (the VM test runs the demo with IPVS)
+    let has_ipvs = std::path::Path::new("/proc/net/ip_vs").exists();
+    assert_eq!(out.contains("this kernel has no IPVS"), !has_ipvs, "{out}");
     let ns = std::process::Command::new("ip")
         .args(["netns", "list"])
         .output()

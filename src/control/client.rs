@@ -87,6 +87,12 @@ pub fn reload(a: &ReloadArgs) -> i32 {
     }
 }
 
+/// The running daemon's status (for `ldirector demo`).
+pub fn fetch_status(run_dir: &std::path::Path) -> Result<Status, String> {
+    let answer = ask(run_dir, "status", Duration::from_secs(10))?;
+    serde_json::from_str(&answer).map_err(|e| format!("unreadable answer ({e})"))
+}
+
 pub fn status(a: &StatusArgs) -> i32 {
     let answer = match ask(&a.run_dir, "status", Duration::from_secs(30)) {
         Ok(x) => x,

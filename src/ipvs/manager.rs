@@ -56,7 +56,7 @@ fn add_stats(a: &mut Stats, b: &Stats) {
 impl Manager {
     pub fn open() -> io::Result<Manager> {
         Ok(Manager {
-            ipvs: Ipvs::open()?,
+            ipvs: Ipvs::open_loading()?,
             owned: HashSet::new(),
             last: Table::default(),
             draining: Draining::default(),

@@ -94,6 +94,31 @@ impl Ipvs {
         Ok(me)
     }
 
+    /// `open`, loading the ip_vs module first when the kernel has it but it is not loaded
+    /// (as keepalived does).
+    pub fn open_loading() -> io::Result<Ipvs> {
+        match Ipvs::open() {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let loaded = std::process::Command::new("modprobe")
+                    .args(["-q", "ip_vs"])
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success());
+                if loaded {
+                    Ipvs::open()
+                } else {
+                    Err(io::Error::new(
+                        io::ErrorKind::NotFound,
+                        "IPVS is not available in this kernel (modprobe ip_vs failed)",
+                    ))
+                }
+            }
+            r => r,
+        }
+    }
+
     fn next_seq(&mut self) -> u32 {
         self.seq = self.seq.wrapping_add(1);
         self.seq

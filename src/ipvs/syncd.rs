@@ -56,7 +56,7 @@ impl SyncDaemon {
     /// Connect to IPVS and start the backup daemon.
     pub fn start(cfg: &LvsSyncDaemon, vrid: u8) -> io::Result<SyncDaemon> {
         let mut s = SyncDaemon {
-            ipvs: Ipvs::open()?,
+            ipvs: Ipvs::open_loading()?,
             cfg: cfg.clone(),
             vrid,
             role: None,
