@@ -1358,3 +1358,35 @@ fn http_endpoint_serves_metrics_status_and_healthz() {
     assert_eq!(http_get(&lab, "POST", "/metrics").0, 405);
     assert_eq!(http_get(&lab, "GET", "/nope").0, 404);
 }
+
+/// `--log-format json`: every line the daemon logs is a JSON object with a level and a
+/// message, from start to a clean stop.
+#[test]
+fn json_logs_from_start_to_stop() {
+    let mut lab = Lab::new("ckj", 1);
+    let conf = format!(
+        "virtual_server 192.0.2.100 80 {{\n  protocol TCP\n  real_server {RS} 80 {{\n  }}\n}}\n"
+    );
+    let d = lab.ldirector_with("d1", "ld", &conf, &["--log-format", "json"]);
+    assert!(wait_until(LONG, || lab
+        .proc(d)
+        .log_text()
+        .contains("\"running\"")));
+    lab.proc(d).signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(lab.proc(d).wait_exit(LONG), Some(0));
+    let text = lab.proc(d).log_text();
+    let mut messages = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(v["level"].is_string(), "{line}");
+        messages.push(
+            v["fields"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        );
+    }
+    assert!(messages.iter().any(|m| m == "running"), "{messages:?}");
+    assert!(messages.iter().any(|m| m == "stopped"), "{messages:?}");
+}
