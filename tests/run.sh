@@ -48,4 +48,6 @@ echo "== cargo test"
 cargo test --all-targets
 echo "== fuzz target builds (cargo fuzz run config_reader explores it)"
 cargo check --quiet --manifest-path fuzz/Cargo.toml
+echo "== packages (deb and rpm: built, lintian, installed into clean roots)"
+bash tests/packages.sh
 echo "all tests passed"

@@ -1,5 +1,6 @@
 //! The command line: `ldirector check`, `convert`, `run`, `reload`, `status`, `demo`.
 
+pub mod assets;
 pub mod check;
 pub mod convert;
 pub mod demo;
@@ -13,7 +14,16 @@ use std::path::PathBuf;
 #[command(
     name = "ldirector",
     version,
-    about = "Load-balancer director: VRRP, IPVS and health checks; reads keepalived.conf"
+    about = "Load-balancer director: VRRP, IPVS and health checks; reads keepalived.conf",
+    long_about = "Load-balancer director for Linux: VRRP (v2, v3; IPv4, IPv6) elects the active \
+director, which holds the virtual addresses; the kernel's IPVS balances traffic over the real \
+servers that health checks find up. It reads keepalived.conf as keepalived does, or its own \
+TOML (ldirector.toml(5)), and runs beside keepalived peers.",
+    after_long_help = "Files: /etc/ldirector/ldirector.toml, then /etc/keepalived/keepalived.conf \
+(the configuration when -f is not given); /run/ldirector/ (ldirector.pid, the control socket \
+ldirector.sock, ldirector.data written on SIGUSR1).\n\nSignals: SIGHUP reloads (as `ldirector \
+reload`), SIGTERM and SIGINT stop (priority-0 adverts, VIPs removed, down notifications), \
+SIGUSR1 writes the state.\n\nSee also: ldirector.toml(5), keepalived.conf(5), ipvsadm(8)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -34,6 +44,9 @@ pub enum Command {
     Status(crate::control::client::StatusArgs),
     /// A demo in network namespaces: two directors, a client, a crash and a takeover.
     Demo(demo::DemoArgs),
+    /// Write the man pages and shell completions (for packaging).
+    #[command(hide = true)]
+    Assets(assets::AssetsArgs),
 }
 
 /// Options shared by every command that reads a configuration.
@@ -75,5 +88,6 @@ pub fn run(cli: Cli) -> i32 {
         Command::Reload(a) => crate::control::client::reload(&a),
         Command::Status(a) => crate::control::client::status(&a),
         Command::Demo(a) => demo::run(&a),
+        Command::Assets(a) => assets::run(&a),
     }
 }
