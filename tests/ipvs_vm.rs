@@ -1751,13 +1751,22 @@ for d in d1 d2; do ip netns exec {t}$d sysctl -qw net.ipv4.ip_forward=1; done
         });
     }
     let mut stdin = client.stdin.take().unwrap();
-    let mut mark = |w: &str| {
+    // 'mark W' is echoed in order with the client's lines
+    fn mark(stdin: &mut std::process::ChildStdin, w: &str) {
         use std::io::Write;
         writeln!(stdin, "mark {w}").unwrap();
         stdin.flush().unwrap();
         std::thread::sleep(Duration::from_millis(300));
-    };
+    }
     let snapshot = || lines.lock().unwrap().clone();
+    // the client's lines over `secs` seconds from now
+    let span = |stdin: &mut std::process::ChildStdin, name: &str, secs: u64| {
+        let end = format!("{name}-end");
+        mark(stdin, name);
+        std::thread::sleep(Duration::from_secs(secs));
+        mark(stdin, &end);
+        window(&lines.lock().unwrap(), name, &end)
+    };
     let oks = |v: &[String], who: &str| v.iter().filter(|l| l.starts_with(who)).count();
     assert!(
         wait_for(Duration::from_secs(30), || {
@@ -1788,10 +1797,7 @@ for d in d1 d2; do ip netns exec {t}$d sysctl -qw net.ipv4.ip_forward=1; done
         "{}",
         pair.log("d1")
     );
-    mark("detected");
-    std::thread::sleep(Duration::from_secs(3));
-    mark("detected2");
-    let w = window(&snapshot(), "detected", "detected2");
+    let w = span(&mut stdin, "detected", 3);
     assert!(
         w.iter().all(|l| l.contains(" OK ")),
         "a request failed after the check removed {other}: {w:?}"
@@ -1808,7 +1814,7 @@ for d in d1 d2; do ip netns exec {t}$d sysctl -qw net.ipv4.ip_forward=1; done
     );
 
     // a reload in the middle: nothing visible
-    mark("reload");
+    mark(&mut stdin, "reload");
     let run = pair.dir.path().join("d1.run").display().to_string();
     let o = sh_out(&format!(
         "ip netns exec {} {} reload --run-dir {run} && echo reloaded",
@@ -1817,7 +1823,7 @@ for d in d1 d2; do ip netns exec {t}$d sysctl -qw net.ipv4.ip_forward=1; done
     ));
     assert!(o.contains("reloaded"), "{o}\n{}", pair.log("d1"));
     std::thread::sleep(Duration::from_secs(2));
-    mark("reload2");
+    mark(&mut stdin, "reload2");
     let w = window(&snapshot(), "reload", "reload2");
     assert!(w.iter().all(|l| l.contains(" OK ")), "{w:?}");
     assert!(oks(&w, "new OK") >= 5, "{w:?}");
@@ -1831,7 +1837,7 @@ for d in d1 d2; do ip netns exec {t}$d sysctl -qw net.ipv4.ip_forward=1; done
         pair.ipvsadm("d2", "-Lnc")
     );
     // the master dies (process and links: a dead box)
-    mark("kill");
+    mark(&mut stdin, "kill");
     pair.kill("d1");
     assert!(sh(&format!(
         "ip -n {0} link set eth0 down && ip -n {0} link set eth1 down",
@@ -1850,10 +1856,7 @@ for d in d1 d2; do ip netns exec {t}$d sysctl -qw net.ipv4.ip_forward=1; done
         pair.log("d2")
     );
     std::thread::sleep(Duration::from_secs(4));
-    mark("taken");
-    std::thread::sleep(Duration::from_secs(3));
-    mark("taken2");
-    let w = window(&snapshot(), "taken", "taken2");
+    let w = span(&mut stdin, "taken", 3);
     assert!(
         w.iter().all(|l| l.contains(" OK ")),
         "requests still fail after the takeover: {w:?}"
@@ -1881,10 +1884,7 @@ for d in d1 d2; do ip netns exec {t}$d sysctl -qw net.ipv4.ip_forward=1; done
         pair.log("d2")
     );
     std::thread::sleep(Duration::from_secs(4));
-    mark("back");
-    std::thread::sleep(Duration::from_secs(3));
-    mark("back2");
-    let w = window(&snapshot(), "back", "back2");
+    let w = span(&mut stdin, "back", 3);
     assert!(
         w.iter()
             .all(|l| l.starts_with("held") || l.contains(" OK ")),

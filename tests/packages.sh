@@ -10,16 +10,8 @@ cd "$(dirname "$0")/.."
 fail() { echo "packages: FAILED: $*" >&2; exit 1; }
 
 APT_PACKAGES=(lintian debootstrap rpm binutils man-db)
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "installing: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq "${missing[@]}"
-fi
+. tests/need.sh
+need_apt "${APT_PACKAGES[@]}"
 # the packaging tools, pinned
 for tool in cargo-deb@3.8.0 cargo-generate-rpm@0.21.1; do
   command -v "${tool%@*}" >/dev/null || { echo "installing: $tool"; cargo install --locked --quiet "$tool"; }

@@ -15,16 +15,8 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(iproute2 keepalived iputils-ping procps tcpdump nftables
   qemu-system-x86 linux-image-amd64 busybox-static ipvsadm
   nginx-light dnsmasq-base python3-aiosmtpd openssl)
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "installing: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq "${missing[@]}"
-fi
+. tests/need.sh
+need_apt "${APT_PACKAGES[@]}"
 
 # virtme-ng boots the VM (vng); from PyPI.
 if ! command -v vng >/dev/null; then

@@ -225,15 +225,7 @@ impl Engine {
     pub fn shutdown(&mut self, now: Instant) -> Vec<Output> {
         let mut out = Vec::new();
         for i in 0..self.inst.len() {
-            let acts = self.inst[i].machine.handle(Event::Shutdown, now);
-            self.apply(i, acts, now, &mut out, false);
-            self.garp.cancel(i);
-            out.push(Output::Notify(Notification {
-                kind: "INSTANCE",
-                name: self.inst[i].spec.name.clone(),
-                state: "STOP",
-                priority: self.inst[i].machine.priority(),
-            }));
+            self.stop(i, "STOP", now, &mut out);
         }
         for g in &self.groups {
             out.push(Output::Notify(Notification {
@@ -263,17 +255,23 @@ impl Engine {
                 continue;
             }
             self.inst[i].retired = true;
-            let acts = self.inst[i].machine.handle(Event::Shutdown, now);
-            self.apply(i, acts, now, &mut out, false);
-            self.garp.cancel(i);
-            out.push(Output::Notify(Notification {
-                kind: "INSTANCE",
-                name: self.inst[i].spec.name.clone(),
-                state: "DELETED",
-                priority: self.inst[i].machine.priority(),
-            }));
+            self.stop(i, "DELETED", now, &mut out);
         }
         out
+    }
+
+    /// Stop instance `i` (a master sends priority 0 and gives up its addresses; its group
+    /// does not follow) and report `state` (STOP, DELETED).
+    fn stop(&mut self, i: usize, state: &'static str, now: Instant, out: &mut Vec<Output>) {
+        let acts = self.inst[i].machine.handle(Event::Shutdown, now);
+        self.apply(i, acts, now, out, false);
+        self.garp.cancel(i);
+        out.push(Output::Notify(Notification {
+            kind: "INSTANCE",
+            name: self.inst[i].spec.name.clone(),
+            state,
+            priority: self.inst[i].machine.priority(),
+        }));
     }
 
     /// Reload, second step (after `retire`): the new configuration's instances, numbered
