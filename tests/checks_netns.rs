@@ -1199,6 +1199,13 @@ fn without_privileges_vrrp_says_so_and_the_checks_go_on() {
         log.contains("run as root); VRRP is not running, the rest goes on"),
         "{log}"
     );
+    // IPVS (absent from this kernel, and no privileges): one line too
+    let ipvs: Vec<&str> = log.lines().filter(|l| l.contains("IPVS: ")).collect();
+    assert_eq!(ipvs.len(), 1, "{log}");
+    assert!(
+        ipvs[0].contains("virtual servers are not programmed (VRRP and health checks go on)"),
+        "{log}"
+    );
     assert!(!lab.has_addr("d1", "eth0", "192.0.2.200"));
 }
 

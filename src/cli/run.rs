@@ -377,8 +377,13 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
         match ipvs_start(&cfg) {
             Ok(m) => Some(m),
             Err(e) => {
+                let why = if e.kind() == std::io::ErrorKind::PermissionDenied {
+                    " (IPVS needs CAP_NET_ADMIN: run as root)"
+                } else {
+                    ""
+                };
                 error!(
-                    "IPVS: {e}; virtual servers are not programmed (VRRP and health checks go on)"
+                    "IPVS: {e}{why}; virtual servers are not programmed (VRRP and health checks go on)"
                 );
                 None
             }
