@@ -166,3 +166,26 @@ fn host_checks_find_missing_interfaces_and_scripts() {
     );
     assert!(e.contains("script '/no/such/script'"), "{e}");
 }
+
+#[test]
+fn http_listen_must_be_an_address_and_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("l.toml");
+    std::fs::write(&f, "[global_defs]\nhttp_listen = \"localhost\"\n").unwrap();
+    let o = ldirector(&["check", "-f", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains(
+            "l.toml:2:15: error: 'localhost' is not an address and port: expected ADDR:PORT"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::write(&f, "[global_defs]\nhttp_listen = \"[::1]:9650\"\n").unwrap();
+    assert_eq!(
+        ldirector(&["check", "-f", f.to_str().unwrap()])
+            .status
+            .code(),
+        Some(0)
+    );
+}

@@ -111,7 +111,10 @@ pub struct GlobalDefs {
     pub lvs_drain_timeout: Secs,
     /// ldirector: where the read-only HTTP endpoint (/metrics, /status, /healthz) listens;
     /// off when unset (`--http-listen` sets it too).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "listen_address"
+    )]
     pub http_listen: Option<std::net::SocketAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub script_user: Option<User>,
@@ -128,6 +131,18 @@ pub struct GlobalDefs {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reload_check_config: Option<String>,
     pub dynamic_interfaces: DynamicInterfaces,
+}
+
+/// `http_listen`: "ADDR:PORT", with an error that says so.
+fn listen_address<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<std::net::SocketAddr>, D::Error> {
+    let s = String::deserialize(d)?;
+    s.parse().map(Some).map_err(|_| {
+        serde::de::Error::custom(format!(
+            "'{s}' is not an address and port: expected ADDR:PORT (127.0.0.1:9650, [::1]:9650)"
+        ))
+    })
 }
 
 impl Default for GlobalDefs {
