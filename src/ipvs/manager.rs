@@ -22,7 +22,14 @@ pub struct Manager {
     draining: Draining,
     /// Set by a reload: the next sync starts draining what the new config drops.
     reload_drain: Option<Duration>,
+    /// The last `readings` and when they were taken (status and metrics ask often; one
+    /// reading costs a dump per service).
+    read_cache: Option<(Instant, Readings)>,
 }
+
+/// How long a reading of the kernel's counters serves again (the kernel's own rate
+/// estimates move every 2 s).
+const READ_CACHE: Duration = Duration::from_secs(1);
 
 /// What one synchronisation did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -34,7 +41,7 @@ pub struct Summary {
 }
 
 /// The kernel's counts, by virtual server index and (real server index | None = sorry).
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Readings {
     pub services: HashMap<usize, Stats>,
     pub dests: HashMap<(usize, Option<usize>), (DestConns, Stats)>,
@@ -61,6 +68,7 @@ impl Manager {
             last: Table::default(),
             draining: Draining::default(),
             reload_drain: None,
+            read_cache: None,
         })
     }
 
@@ -97,6 +105,8 @@ impl Manager {
     /// The next sync follows a reload: real servers it drops drain for at most `timeout`.
     pub fn reloading(&mut self, timeout: Duration) {
         self.reload_drain = Some(timeout);
+        // readings are by the configuration's indexes
+        self.read_cache = None;
     }
 
     /// Whether real servers are draining (call [`Manager::drain_tick`] every second).
@@ -144,6 +154,17 @@ impl Manager {
     /// connections and traffic, summed over the service's keys (groups, families). What
     /// cannot be read is left out.
     pub fn readings(&mut self, cfg: &Config) -> Readings {
+        if let Some((at, r)) = &self.read_cache {
+            if at.elapsed() < READ_CACHE {
+                return r.clone();
+            }
+        }
+        let r = self.read(cfg);
+        self.read_cache = Some((Instant::now(), r.clone()));
+        r
+    }
+
+    fn read(&mut self, cfg: &Config) -> Readings {
         use super::table::DestKey;
         let mut out = Readings::default();
         let services: HashMap<_, _> = self
