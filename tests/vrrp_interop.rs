@@ -138,3 +138,90 @@ fn v3_unicast_ldirector_master_keepalived_backup() {
 fn v3_unicast_keepalived_master_ldirector_backup() {
     mixed_pair("i3uk", Ka, Ld, 3, true);
 }
+
+/// During a migration ldirector is reloaded beside a keepalived peer: reloads (one of them
+/// adding an address) must cause no transition on either side, whichever role ldirector
+/// has.
+fn reloads_beside_keepalived(tag: &str, ldirector_master: bool) {
+    let mut lab = Lab::new(tag, 2);
+    let (lp, kp) = if ldirector_master {
+        (150, 100)
+    } else {
+        (100, 150)
+    };
+    let lconf = conf(3, false, lp, 11, 12);
+    let kconf = conf(3, false, kp, 12, 11);
+    // the master first, so that the backup starts by hearing it
+    let (l, k) = if ldirector_master {
+        let l = lab.ldirector("d1", "ld", &lconf);
+        assert!(wait_until(LONG, || holds(&lab, "d1")), "{}", lab.logs());
+        (l, lab.keepalived("d2", "ka", &kconf))
+    } else {
+        let k = lab.keepalived("d2", "ka", &kconf);
+        assert!(wait_until(LONG, || holds(&lab, "d2")), "{}", lab.logs());
+        (lab.ldirector("d1", "ld", &lconf), k)
+    };
+    std::thread::sleep(Duration::from_secs(1));
+    let masters = |lab: &mut Lab| {
+        (
+            lab.proc(l).log_text().matches("is now MASTER").count(),
+            lab.proc(k)
+                .log_text()
+                .matches("Entering MASTER STATE")
+                .count(),
+        )
+    };
+    let before = masters(&mut lab);
+    let run_dir = lab.path().join("ld.run").display().to_string();
+    let bin = lab::ldirector_bin();
+    for round in 0..4 {
+        if round == 2 {
+            // an address outside the adverts (keepalived discards adverts whose address
+            // list differs from its own: a VIP added on one side only would be a change
+            // of the VRRP group, not of one director)
+            lab.file(
+                "ld.conf",
+                &lconf.replace(
+                    "virtual_ipaddress { 192.0.2.100/24 }",
+                    "virtual_ipaddress { 192.0.2.100/24 }\n  virtual_ipaddress_excluded { 192.0.2.101/24 }",
+                ),
+            );
+        }
+        let o = lab.exec("d1", &[&bin, "reload", "--run-dir", &run_dir]);
+        assert!(o.status.success(), "{}", lab.logs());
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        masters(&mut lab),
+        before,
+        "a reload caused a transition\n{}",
+        lab.logs()
+    );
+    let (master, backup) = if ldirector_master {
+        ("d1", "d2")
+    } else {
+        ("d2", "d1")
+    };
+    assert!(
+        holds(&lab, master) && !holds(&lab, backup),
+        "{}",
+        lab.logs()
+    );
+    // the added VIP is on ldirector's side only when it is the master
+    assert_eq!(
+        lab.has_addr("d1", "eth0", "192.0.2.101"),
+        ldirector_master,
+        "{}",
+        lab.logs()
+    );
+}
+
+#[test]
+fn reloads_beside_keepalived_as_master() {
+    reloads_beside_keepalived("irm", true);
+}
+
+#[test]
+fn reloads_beside_keepalived_as_backup() {
+    reloads_beside_keepalived("irb", false);
+}
