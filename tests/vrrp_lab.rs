@@ -562,7 +562,7 @@ fn demo_runs_and_cleans_up() {
         "HTTP_GET checks find rs1 (198.51.100.21) and rs2 (198.51.100.22) up",
         "finds rs2 down after",
         "rs2 is restarted: its check passes",
-        "d2 is MASTER after",
+        "d2 is MASTER ",
         "moved to d2 (gratuitous ARP)",
         "d1 is MASTER again",
     ] {
