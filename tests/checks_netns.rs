@@ -1364,6 +1364,12 @@ fn http_endpoint_serves_metrics_status_and_healthz() {
     assert_eq!((code, body.trim()), (200, "ok"));
     assert_eq!(http_get(&lab, "POST", "/metrics").0, 405);
     assert_eq!(http_get(&lab, "GET", "/nope").0, 404);
+    // a flood of idle connections (more than the 64 served at once), then closed: the
+    // endpoint answers again and the daemon is unharmed
+    let flood = "import socket\nss = [socket.create_connection(('127.0.0.1', 9650)) for _ in range(200)]\nfor s in ss: s.close()\n";
+    let o = lab.exec("d1", &["/usr/bin/python3", "-c", flood]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(wait_until(LONG, || http_get(&lab, "GET", "/healthz").0 == 200));
 }
 
 /// `--log-format json`: every line the daemon logs is a JSON object with a level and a

@@ -3,7 +3,7 @@
 //! `GET /status` (the JSON of `ldirector status --json`), `GET /healthz` (200 while the
 //! daemon's main loop answers). Each request asks the main loop for a fresh snapshot, as
 //! the control socket does; nothing here can change the daemon. A slow or hostile client
-//! costs one task and is cut off after a few seconds.
+//! costs one task and is cut off after a few seconds; at most 64 are served at once.
 
 use super::metrics::{self, CheckStats};
 use super::server::{Command, Request};
@@ -22,6 +22,8 @@ use tracing::{info, warn};
 const CONNECTION_LIMIT: Duration = Duration::from_secs(10);
 /// How long the main loop may take to answer before /healthz says 503.
 const ANSWER_LIMIT: Duration = Duration::from_secs(3);
+/// Connections served at once; more are closed at once (a flood costs no memory).
+const MAX_CONNECTIONS: usize = 64;
 
 /// Bind `addr` (errors come back at once) and serve it in the background.
 pub async fn serve(
@@ -31,7 +33,9 @@ pub async fn serve(
 ) -> std::io::Result<tokio::task::JoinHandle<()>> {
     let listener = TcpListener::bind(addr).await?;
     info!("HTTP endpoint on http://{addr}/ (/metrics, /status, /healthz)");
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     Ok(tokio::spawn(async move {
+        let mut refused = 0u64;
         loop {
             let stream = match listener.accept().await {
                 Ok((s, _)) => s,
@@ -41,8 +45,16 @@ pub async fn serve(
                     continue;
                 }
             };
+            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                refused += 1;
+                if refused.is_power_of_two() {
+                    warn!("HTTP endpoint: {MAX_CONNECTIONS} connections open, {refused} refused so far");
+                }
+                continue;
+            };
             let (tx, checks) = (to_daemon.clone(), checks.clone());
             tokio::spawn(async move {
+                let _slot = slot;
                 let svc = hyper::service::service_fn(move |req| {
                     let (tx, checks) = (tx.clone(), checks.clone());
                     async move { Ok::<_, std::convert::Infallible>(answer(req, tx, checks).await) }
