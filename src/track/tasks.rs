@@ -123,3 +123,50 @@ impl Tracking {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{load_str, Format};
+    use crate::vrrp::spec::{self, Host};
+    use std::net::IpAddr;
+
+    struct FakeHost;
+    impl Host for FakeHost {
+        fn addresses(&self, _iface: &str) -> Vec<IpAddr> {
+            vec!["192.0.2.11".parse().unwrap()]
+        }
+    }
+
+    fn cfg(interval: u32, track: &str) -> (Config, Specs) {
+        let text = format!(
+            "vrrp_script a {{ script /bin/true\n interval {interval} }}\nvrrp_script b {{ script /bin/true }}\nvrrp_instance I {{ interface lo\n virtual_router_id 1\n priority 100\n virtual_ipaddress {{ 192.0.2.1/24 }}\n track_script {{ {track} }} }}\n"
+        );
+        let l = load_str("t.conf", &text, Format::Keepalived, None);
+        assert!(l.is_valid(), "{}", l.diags.render());
+        let specs = spec::build(&l.config, &FakeHost).unwrap();
+        (l.config, specs)
+    }
+
+    #[tokio::test]
+    async fn a_reload_keeps_unchanged_scripts_and_restarts_the_others() {
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let (ftx, _frx) = mpsc::unbounded_channel();
+        let mut t = Tracking::new(None, tx, ftx);
+        let (c, s) = cfg(5, "a\n b");
+        let first = t.update(&c, &s, &[]);
+        let mut names: Vec<_> = first.scripts.iter().map(|x| x.0.clone()).collect();
+        names.sort();
+        assert_eq!(names, ["a", "b"]);
+        // the same config: nothing restarts (verdicts stand)
+        assert!(t.update(&c, &s, &[]).scripts.is_empty());
+        // a's interval changes, b is no longer tracked: a restarts, b stops
+        let (c2, s2) = cfg(7, "a");
+        let again = t.update(&c2, &s2, &[]);
+        assert_eq!(again.scripts.len(), 1);
+        assert_eq!(again.scripts[0].0, "a");
+        assert_eq!(t.scripts.len(), 1);
+        t.stop();
+        assert!(t.scripts.is_empty());
+    }
+}
