@@ -1855,6 +1855,16 @@ for d in d1 d2; do ip netns exec {t}$d sysctl -qw net.ipv4.ip_forward=1; done
         "{}",
         pair.log("d2")
     );
+    // and says so in its status
+    let run2 = pair.dir.path().join("d2.run").display().to_string();
+    let st = sh_out(&format!(
+        "{} status --run-dir {run2}",
+        env!("CARGO_BIN_EXE_ldirector")
+    ));
+    assert!(
+        st.contains("lvs_sync_daemon: master on eth1 (sync id 51)"),
+        "{st}"
+    );
     std::thread::sleep(Duration::from_secs(4));
     let w = span(&mut stdin, "taken", 3);
     assert!(

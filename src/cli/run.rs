@@ -471,6 +471,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
     )
     .await;
     let mut life = Life {
+        path: path.to_path_buf(),
         started,
         reloads: 0,
         reloads_refused: 0,
@@ -488,7 +489,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
             Some(req) = async { match control.as_mut() { Some(c) => c.recv().await, None => std::future::pending().await } } => {
                 match req.command {
                     ControlCommand::Status => {
-                        let st = status(&cfg, path, &life, &health, &pools, &mut lvs, &vrrp.status);
+                        let st = status(&cfg, &life, &health, &pools, &mut lvs, &vrrp.status, syncd.as_ref());
                         let _ = req.reply.send(serde_json::to_string(&st).unwrap_or_default());
                     }
                     ControlCommand::Reload => {
@@ -543,7 +544,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                     pending_reload = Some(Vec::new());
                 }
                 Sig::Dump => {
-                    let st = status(&cfg, path, &life, &health, &pools, &mut lvs, &vrrp.status);
+                    let st = status(&cfg, &life, &health, &pools, &mut lvs, &vrrp.status, syncd.as_ref());
                     let file = args.run_dir.join("ldirector.data");
                     let text = format!(
                         "{}\n{}\n",
@@ -678,7 +679,15 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                 let _ = reply.send(answer.to_string());
             }
             for req in deferred {
-                let st = status(&cfg, path, &life, &health, &pools, &mut lvs, &vrrp.status);
+                let st = status(
+                    &cfg,
+                    &life,
+                    &health,
+                    &pools,
+                    &mut lvs,
+                    &vrrp.status,
+                    syncd.as_ref(),
+                );
                 let _ = req
                     .reply
                     .send(serde_json::to_string(&st).unwrap_or_default());
@@ -751,6 +760,8 @@ fn log_desired(
 
 /// The daemon's own history, for status and metrics.
 struct Life {
+    /// The configuration file.
+    path: PathBuf,
     started: std::time::Instant,
     reloads: u64,
     reloads_refused: u64,
@@ -759,12 +770,12 @@ struct Life {
 /// What `ldirector status` shows.
 fn status(
     cfg: &Config,
-    path: &Path,
     life: &Life,
     health: &Health,
     pools: &Pools,
     lvs: &mut Option<Manager>,
     vrrp: &shell::Snapshot,
+    syncd: Option<&SyncDaemon>,
 ) -> st::Status {
     let vrrp = vrrp
         .lock()
@@ -847,13 +858,18 @@ fn status(
         .collect();
     st::Status {
         version: env!("CARGO_PKG_VERSION").to_string(),
-        config: path.display().to_string(),
+        config: life.path.display().to_string(),
         uptime_s: life.started.elapsed().as_secs_f64(),
         vrrp,
         virtual_servers,
         ipvs: lvs.is_some(),
         reloads: life.reloads,
         reloads_refused: life.reloads_refused,
+        sync_daemon: match (syncd, &cfg.global_defs.lvs_sync_daemon) {
+            (Some(d), _) => Some(d.describe()),
+            (None, Some(_)) => Some("not running (see the log)".into()),
+            (None, None) => None,
+        },
     }
 }
 

@@ -19,6 +19,9 @@ pub struct Status {
     pub reloads: u64,
     #[serde(default)]
     pub reloads_refused: u64,
+    /// The connection-sync daemon, when configured: "master on eth1 (sync id 51)".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_daemon: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -121,6 +124,9 @@ impl Status {
                 );
             }
         }
+        if let Some(d) = &self.sync_daemon {
+            let _ = writeln!(o, "\nlvs_sync_daemon: {d}");
+        }
         if !self.virtual_servers.is_empty() {
             let _ = writeln!(
                 o,
@@ -208,7 +214,13 @@ mod tests {
             ipvs: true,
             ..Default::default()
         };
+        let mut s = s;
+        s.sync_daemon = Some("master on eth1 (sync id 51)".into());
         let t = s.table();
+        assert!(
+            t.contains("lvs_sync_daemon: master on eth1 (sync id 51)"),
+            "{t}"
+        );
         assert!(t.contains("VI_1"), "{t}");
         assert!(t.contains("MASTER"), "{t}");
         assert!(t.contains("198.51.100.11:80"), "{t}");

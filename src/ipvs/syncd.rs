@@ -101,6 +101,19 @@ impl SyncDaemon {
         Ok(())
     }
 
+    /// What it is doing, for status: "master on eth1 (sync id 51)", or "stopped".
+    pub fn describe(&self) -> String {
+        match self.role {
+            Some(r) => format!(
+                "{} on {} (sync id {})",
+                name(r),
+                self.cfg.interface,
+                self.cfg.id.unwrap_or(self.vrid)
+            ),
+            None => "stopped (see the log)".into(),
+        }
+    }
+
     /// A reload: new settings restart the daemon in its current role.
     pub fn reconfigure(&mut self, cfg: &LvsSyncDaemon, vrid: u8) {
         if *cfg == self.cfg && vrid == self.vrid {
