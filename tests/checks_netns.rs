@@ -1207,6 +1207,17 @@ fn without_privileges_vrrp_says_so_and_the_checks_go_on() {
         "{log}"
     );
     assert!(!lab.has_addr("d1", "eth0", "192.0.2.200"));
+    // a reload tries VRRP again and says it still cannot start; the rest goes on
+    let o = lab.exec("d1", &[bin.as_str(), "reload", "--run-dir", &r]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        wait_until(LONG, || lab
+            .proc(i)
+            .log_text()
+            .contains("reload: VRRP still cannot start")),
+        "{}",
+        lab.proc(i).log_text()
+    );
 }
 
 /// Reloads queue: 100 SIGHUPs, each after a new version of the config (written as a

@@ -404,9 +404,12 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
     let vrrp_specs = specs.clone();
 
     let (ntx, mut nrx) = mpsc::unbounded_channel();
+    // false while VRRP could not start (a reload tries again)
+    let mut vrrp_up = true;
     let vrrp = match shell::spawn(specs, initial, ntx.clone()) {
         Ok(h) => h,
         Err(e) => {
+            vrrp_up = false;
             // one clear line; IPVS and the health checks go on without VRRP
             let why = if e.kind() == std::io::ErrorKind::PermissionDenied {
                 " (VRRP needs CAP_NET_RAW and CAP_NET_ADMIN: run as root)"
@@ -616,10 +619,16 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                         reply: tx,
                     });
                     match answer.await {
-                        Ok(Ok(())) => {}
-                        Ok(Err(e)) => {
+                        Ok(Ok(())) => {
+                            if !vrrp_up && !cfg.vrrp_instance.is_empty() {
+                                info!("reload: VRRP is running now");
+                            }
+                            vrrp_up = true;
+                        }
+                        Ok(Err(e)) if vrrp_up => {
                             error!("reload: VRRP: {e}; the VRRP instances run on as before")
                         }
+                        Ok(Err(e)) => error!("reload: VRRP still cannot start: {e}"),
                         Err(_) => error!("reload: VRRP is not running"),
                     }
                     Ok(warnings)
