@@ -673,3 +673,35 @@ fn reloads_cause_no_transition_and_apply_vip_changes() {
     assert!(wait_holds(&lab, "d1", (false, false)), "{}", lab.logs());
     assert!(wait_until(LONG, || read(&log).contains("INSTANCE FRONT MASTER 200")));
 }
+
+/// A reload brings static addresses to the new list: the one gone is removed, the new one
+/// added, the one kept untouched.
+#[test]
+fn a_reload_changes_static_addresses() {
+    let mut lab = Lab::new("rs", 1);
+    let conf = |a: &str| {
+        format!("global_defs {{ default_interface eth0 }}\nstatic_ipaddress {{\n 203.0.113.1/32 dev eth0\n {a}/32 dev eth0\n}}\n")
+    };
+    let _d = lab.ldirector("d1", "ld", &conf("203.0.113.2"));
+    assert!(
+        wait_until(LONG, || lab.has_addr("d1", "eth0", "203.0.113.2")),
+        "{}",
+        lab.logs()
+    );
+    lab.file("ld.conf", &conf("203.0.113.3"));
+    let run_dir = lab.path().join("ld.run").display().to_string();
+    let o = lab.exec(
+        "d1",
+        &[&lab::ldirector_bin(), "reload", "--run-dir", &run_dir],
+    );
+    assert!(o.status.success(), "{}", lab.logs());
+    assert!(lab.has_addr("d1", "eth0", "203.0.113.3"), "{}", lab.logs());
+    assert!(!lab.has_addr("d1", "eth0", "203.0.113.2"), "{}", lab.logs());
+    assert!(lab.has_addr("d1", "eth0", "203.0.113.1"), "{}", lab.logs());
+    assert!(
+        lab.logs()
+            .contains("reload: static: added address 203.0.113.3/32"),
+        "{}",
+        lab.logs()
+    );
+}

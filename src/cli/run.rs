@@ -356,7 +356,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
     };
     for k in &statics {
         if let Err(e) = k.add(&mut nl) {
-            error!("adding static {k:?}: {e}");
+            error!("adding static {k}: {e}");
         }
     }
     let mut statics = statics;
@@ -573,18 +573,8 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
             let outcome = match outcome {
                 Ok((warnings, specs, new_statics)) => {
                     // static addresses, routes and rules: the ones gone leave, new ones come
-                    for k in statics.iter().rev().filter(|k| !new_statics.contains(k)) {
-                        match k.remove(&mut nl) {
-                            Ok(()) => info!("reload: static {k} removed"),
-                            Err(e) => error!("reload: removing static {k}: {e}"),
-                        }
-                    }
-                    for k in new_statics.iter().filter(|k| !statics.contains(k)) {
-                        match k.add(&mut nl) {
-                            Ok(()) => info!("reload: static {k} added"),
-                            Err(e) => error!("reload: adding static {k}: {e}"),
-                        }
-                    }
+                    let (remove, add) = addr::diff(&statics, &new_statics);
+                    addr::change(&mut nl, "reload: static", &remove, &add);
                     statics = new_statics;
                     let now_refused = no_accept::addresses(&cfg);
                     if now_refused != refused {

@@ -95,6 +95,39 @@ impl std::fmt::Display for Kernel {
     }
 }
 
+/// What turns the objects `before` into `now`: those to remove (in reverse order, as
+/// objects are removed) and those to add (in order).
+pub fn diff(before: &[Kernel], now: &[Kernel]) -> (Vec<Kernel>, Vec<Kernel>) {
+    let remove = before
+        .iter()
+        .rev()
+        .filter(|k| !now.contains(k))
+        .cloned()
+        .collect();
+    let add = now
+        .iter()
+        .filter(|k| !before.contains(k))
+        .cloned()
+        .collect();
+    (remove, add)
+}
+
+/// Carry out a change (a reload's): remove, then add, each logged as `{what}: ...`.
+pub fn change(nl: &mut Rtnl, what: &str, remove: &[Kernel], add: &[Kernel]) {
+    for k in remove {
+        match k.remove(nl) {
+            Ok(()) => tracing::info!("{what}: removed {k}"),
+            Err(e) => tracing::error!("{what}: removing {k}: {e}"),
+        }
+    }
+    for k in add {
+        match k.add(nl) {
+            Ok(()) => tracing::info!("{what}: added {k}"),
+            Err(e) => tracing::error!("{what}: adding {k}: {e}"),
+        }
+    }
+}
+
 fn libc_eexist() -> i32 {
     nix::errno::Errno::EEXIST as i32
 }

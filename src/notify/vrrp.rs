@@ -97,7 +97,7 @@ impl Notifier {
         Ok(Notifier {
             settings: Arc::new(Mutex::new(Settings::new(cfg, mailer))),
             run_as,
-            fifos: Arc::new(Mutex::new(open_fifos(cfg, run_as)?)),
+            fifos: Arc::new(Mutex::new(open_fifos(&fifo_paths(cfg), run_as)?)),
             fifo_paths: fifo_paths(cfg),
             queues: HashMap::new(),
             tasks: Vec::new(),
@@ -111,13 +111,14 @@ impl Notifier {
         if let Ok(mut s) = self.settings.lock() {
             *s = Settings::new(cfg, mailer);
         }
-        if fifo_paths(cfg) != self.fifo_paths {
-            match open_fifos(cfg, self.run_as) {
+        let wanted = fifo_paths(cfg);
+        if wanted != self.fifo_paths {
+            match open_fifos(&wanted, self.run_as) {
                 Ok(f) => {
                     if let Ok(mut g) = self.fifos.lock() {
                         *g = f;
                     }
-                    self.fifo_paths = fifo_paths(cfg);
+                    self.fifo_paths = wanted;
                 }
                 Err(e) => warn!("reload: {e}; the notify FIFOs stay as they were"),
             }
@@ -177,18 +178,8 @@ impl Notifier {
     }
 }
 
-fn open_fifos(cfg: &Config, run_as: Option<RunAs>) -> Result<Vec<Fifo>, String> {
-    let mut fifos = Vec::new();
-    for f in [
-        &cfg.global_defs.notify_fifo,
-        &cfg.global_defs.vrrp_notify_fifo,
-    ]
-    .into_iter()
-    .flatten()
-    {
-        fifos.push(Fifo::open(f, run_as)?);
-    }
-    Ok(fifos)
+fn open_fifos(fifos: &[NotifyFifo], run_as: Option<RunAs>) -> Result<Vec<Fifo>, String> {
+    fifos.iter().map(|f| Fifo::open(f, run_as)).collect()
 }
 
 async fn futures_join(tasks: Vec<JoinHandle<()>>) {

@@ -331,22 +331,10 @@ impl Engine {
         for (i, before) in old_kernel.iter().enumerate() {
             let Some(before) = before else { continue };
             let now_k = &self.inst[i].spec.kernel;
-            let remove: Vec<Kernel> = before
-                .iter()
-                .rev()
-                .filter(|k| !now_k.contains(k))
-                .cloned()
-                .collect();
+            let (remove, add) = crate::net::addr::diff(before, now_k);
+            // only a Master holds its addresses; every state drops what is gone
             let master = self.inst[i].machine.state() == State::Master;
-            let add: Vec<Kernel> = if master {
-                now_k
-                    .iter()
-                    .filter(|k| !before.contains(k))
-                    .cloned()
-                    .collect()
-            } else {
-                Vec::new()
-            };
+            let add = if master { add } else { Vec::new() };
             if remove.is_empty() && add.is_empty() {
                 continue;
             }

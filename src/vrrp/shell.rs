@@ -167,10 +167,10 @@ pub fn spawn(
     })
 }
 
-/// The interfaces some instance of `specs` tracks.
-fn tracked_interfaces(specs: &Specs) -> Vec<String> {
+/// The interfaces some of these instances track.
+fn tracked_interfaces<'a>(specs: impl IntoIterator<Item = &'a InstanceSpec>) -> Vec<String> {
     let mut v = Vec::new();
-    for s in &specs.instances {
+    for s in specs {
         for t in &s.track {
             if let Object::Interface(n) = &t.object {
                 if !v.contains(n) {
@@ -317,7 +317,7 @@ impl Shell {
         }
         // what the new instances track, before they start
         let mut out = Vec::new();
-        for o in tracked_interfaces(&specs) {
+        for o in tracked_interfaces(&specs.instances) {
             let up = self.links.get(&o).is_some_and(|l| l.up);
             out.extend(self.engine.set_tracked(Object::Interface(o), up, now));
         }
@@ -504,17 +504,7 @@ impl Shell {
     }
 
     fn tracked_interfaces(&self) -> Vec<String> {
-        let mut v = Vec::new();
-        for i in 0..self.engine.len() {
-            for t in &self.engine.spec(i).track {
-                if let Object::Interface(n) = &t.object {
-                    if !v.contains(n) {
-                        v.push(n.clone());
-                    }
-                }
-            }
-        }
-        v
+        tracked_interfaces((0..self.engine.len()).map(|i| self.engine.spec(i)))
     }
 
     fn links_changed(&mut self, msgs: Vec<RouteNetlinkMessage>) {
@@ -594,19 +584,8 @@ impl Shell {
                 }
                 Output::AddVips(i) => self.add_vips(i),
                 Output::ChangeVips { inst, remove, add } => {
-                    let name = self.engine.spec(inst).name.clone();
-                    for k in &remove {
-                        match k.remove(&mut self.nl) {
-                            Ok(()) => info!("vrrp_instance {name}: reload: removed {k}"),
-                            Err(e) => debug!("vrrp_instance {name}: reload: removing {k}: {e}"),
-                        }
-                    }
-                    for k in &add {
-                        match k.add(&mut self.nl) {
-                            Ok(()) => info!("vrrp_instance {name}: reload: added {k}"),
-                            Err(e) => error!("vrrp_instance {name}: reload: adding {k}: {e}"),
-                        }
-                    }
+                    let what = format!("vrrp_instance {}: reload", self.engine.spec(inst).name);
+                    addr::change(&mut self.nl, &what, &remove, &add);
                 }
                 Output::RemoveVips(i) => self.remove_vips(i, true),
                 Output::Announce(i) => self.announce(i),
@@ -623,7 +602,7 @@ impl Shell {
         let spec = self.engine.spec(i);
         for k in &spec.kernel {
             if let Err(e) = k.add(&mut self.nl) {
-                error!("vrrp_instance {}: adding {k:?}: {e}", spec.name);
+                error!("vrrp_instance {}: adding {k}: {e}", spec.name);
             }
         }
     }
@@ -633,7 +612,7 @@ impl Shell {
         for k in spec.kernel.iter().rev() {
             if let Err(e) = k.remove(&mut self.nl) {
                 if log {
-                    error!("vrrp_instance {}: removing {k:?}: {e}", spec.name);
+                    error!("vrrp_instance {}: removing {k}: {e}", spec.name);
                 }
             }
         }
