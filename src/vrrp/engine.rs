@@ -203,21 +203,32 @@ impl Engine {
         self.started = true;
         self.evaluate_tracking();
         for i in 0..self.inst.len() {
-            if let Some(p) = self.inst[i].tracked {
-                if p != self.inst[i].machine.priority() {
-                    // the machine has not started: this only sets its priority
-                    self.inst[i].machine.handle(Event::Priority(p), now);
-                }
-            }
+            self.prime(i, now);
         }
         for i in 0..self.inst.len() {
-            if self.inst[i].faulted {
-                self.run(i, Event::Fault(true), now, &mut out);
-            } else {
-                self.run(i, Event::Startup, now, &mut out);
-            }
+            let ev = self.first_event(i);
+            self.run(i, ev, now, &mut out);
         }
         out
+    }
+
+    /// Before instance `i` starts: its tracked priority (the machine has not started, so
+    /// this only sets it).
+    fn prime(&mut self, i: usize, now: Instant) {
+        if let Some(p) = self.inst[i].tracked {
+            if p != self.inst[i].machine.priority() {
+                self.inst[i].machine.handle(Event::Priority(p), now);
+            }
+        }
+    }
+
+    /// How instance `i` starts: in Fault when its tracking says so.
+    fn first_event(&self, i: usize) -> Event {
+        if self.inst[i].faulted {
+            Event::Fault(true)
+        } else {
+            Event::Startup
+        }
     }
 
     /// Stop every instance: masters send priority 0 and give up their addresses; every
@@ -361,16 +372,8 @@ impl Engine {
             if k.is_some() {
                 continue;
             }
-            if let Some(p) = self.inst[i].tracked {
-                if p != self.inst[i].machine.priority() {
-                    self.inst[i].machine.handle(Event::Priority(p), now);
-                }
-            }
-            let ev = if self.inst[i].faulted {
-                Event::Fault(true)
-            } else {
-                Event::Startup
-            };
+            self.prime(i, now);
+            let ev = self.first_event(i);
             // a new member starting as Backup must not pull a Master group down
             let group_master = self.inst[i].spec.group.is_some_and(|g| {
                 self.groups[g]
