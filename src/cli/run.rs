@@ -91,11 +91,17 @@ fn half(cfg: &mut Config, args: &RunArgs) {
     }
 }
 
+/// The sync daemon's settings and its instance's VRID, when `cfg` asks for one.
+fn syncd_wanted(cfg: &Config) -> Option<(&crate::config::model::LvsSyncDaemon, u8)> {
+    let s = cfg.global_defs.lvs_sync_daemon.as_ref()?;
+    let vrid = cfg.vrrp_instance.get(&s.vrrp_instance)?.virtual_router_id.0;
+    Some((s, vrid))
+}
+
 /// The connection-sync daemon as `cfg` asks (None: not configured, or IPVS unavailable,
 /// said in one line).
 fn start_syncd(cfg: &Config) -> Option<SyncDaemon> {
-    let s = cfg.global_defs.lvs_sync_daemon.as_ref()?;
-    let vrid = cfg.vrrp_instance.get(&s.vrrp_instance)?.virtual_router_id.0;
+    let (s, vrid) = syncd_wanted(cfg)?;
     match SyncDaemon::start(s, vrid) {
         Ok(d) => Some(d),
         Err(e) => {
@@ -124,12 +130,7 @@ fn follow_syncd(
 
 /// A reload: the sync daemon as the new config asks.
 fn reload_syncd(syncd: &mut Option<SyncDaemon>, cfg: &Config) {
-    let want = cfg.global_defs.lvs_sync_daemon.as_ref().and_then(|s| {
-        cfg.vrrp_instance
-            .get(&s.vrrp_instance)
-            .map(|i| (s, i.virtual_router_id.0))
-    });
-    match (syncd.as_mut(), want) {
+    match (syncd.as_mut(), syncd_wanted(cfg)) {
         (Some(d), Some((s, vrid))) => d.reconfigure(s, vrid),
         (Some(d), None) => {
             d.stop();

@@ -104,12 +104,10 @@ impl SyncDaemon {
     /// What it is doing, for status: "master on eth1 (sync id 51)", or "stopped".
     pub fn describe(&self) -> String {
         match self.role {
-            Some(r) => format!(
-                "{} on {} (sync id {})",
-                name(r),
-                self.cfg.interface,
-                self.cfg.id.unwrap_or(self.vrid)
-            ),
+            Some(r) => {
+                let d = settings(&self.cfg, self.vrid, r);
+                format!("{} on {} (sync id {})", name(r), d.ifname, d.sync_id)
+            }
             None => "stopped (see the log)".into(),
         }
     }
