@@ -96,6 +96,20 @@ impl Diagnostics {
         }
     }
 
+    /// Names of the files registered from the `from`th on.
+    pub fn file_names_from(&self, from: usize) -> Vec<Arc<str>> {
+        self.files
+            .get(from..)
+            .map_or_else(Vec::new, |f| f.iter().map(|f| f.name.clone()).collect())
+    }
+
+    /// Take over another collection's messages (its locations in this file table).
+    pub fn absorb(&mut self, other: Diagnostics) {
+        for d in other.items {
+            self.push(d.severity, &d.loc, d.message);
+        }
+    }
+
     pub fn file_name(&self, id: FileId) -> Arc<str> {
         self.files
             .get(id.0 as usize)
