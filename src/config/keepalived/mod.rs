@@ -3,9 +3,8 @@
 //!
 //! Two threads share the work: one reads the lines and splits them into statements, the
 //! caller's thread builds the model from each finished top-level statement. Statements pass
-//! in batches; a batch goes back to the thread that built it to be freed (the allocator
-//! frees fastest on the thread that allocated). Neither the lines nor the tree of a large
-//! configuration exist as a whole.
+//! in batches (a [`tree::Tree`] each); a batch goes back to the thread that built it to be
+//! reused. Neither the lines nor the tree of a large configuration exist as a whole.
 
 pub mod keywords;
 pub mod lines;
@@ -53,20 +52,21 @@ fn read_with(diags: &mut Diagnostics, produce: &Produce<'_>) -> (Config, Locatio
     let mut mine = Diagnostics::default();
     let threaded = std::thread::scope(|scope| {
         let (tx, rx) = mpsc::sync_channel::<Batch>(BATCHES_IN_FLIGHT);
-        let (back_tx, back_rx) = mpsc::channel::<Vec<tree::Node>>();
+        let (back_tx, back_rx) = mpsc::channel::<tree::Tree>();
         let theirs = &mut *diags;
         let spawned = std::thread::Builder::new()
             .name("config-lines".into())
             .spawn_scoped(scope, move || {
                 let mut b = Batcher {
                     builder: tree::Builder::default(),
-                    done: Vec::new(),
+                    done: tree::Tree::default(),
                     lines: 0,
                     files_sent: 0,
                     started: false,
                     start: None,
                     tx: Some(tx),
                     back: back_rx,
+                    spare: Vec::new(),
                 };
                 produce(theirs, &mut b);
                 b.finish(theirs);
@@ -82,11 +82,11 @@ fn read_with(diags: &mut Diagnostics, produce: &Produce<'_>) -> (Config, Locatio
                 state.locs.set_start(start);
             }
             let mut r = read::Reader::new(&mut mine, &mut state);
-            for n in &batch.nodes {
-                r.root_node(n);
+            for n in batch.tree.roots() {
+                r.root_node(&n);
             }
-            // freed where they were built (here, if that thread is gone)
-            let _ = back_tx.send(batch.nodes);
+            // reused where it was built (freed here, if that thread is gone)
+            let _ = back_tx.send(batch.tree);
         }
         drop(back_tx);
         if let Err(panic) = lines_thread.join() {
@@ -112,7 +112,7 @@ fn read_here(diags: &mut Diagnostics, produce: &Produce<'_>) -> (Config, Locatio
 /// Top-level statements on their way to the model, with the files registered since the
 /// last batch (their names, for messages that point at a second place).
 struct Batch {
-    nodes: Vec<tree::Node>,
+    tree: tree::Tree,
     files: Vec<Arc<str>>,
     start: Option<Loc>,
 }
@@ -120,22 +120,29 @@ struct Batch {
 /// The lines side: statements built here, sent in batches.
 struct Batcher {
     builder: tree::Builder,
-    done: Vec<tree::Node>,
+    done: tree::Tree,
     lines: usize,
     files_sent: usize,
     started: bool,
     start: Option<Loc>,
     /// None once the model side has gone (it panicked): the rest is only drained.
     tx: Option<mpsc::SyncSender<Batch>>,
-    back: mpsc::Receiver<Vec<tree::Node>>,
+    back: mpsc::Receiver<tree::Tree>,
+    /// Trees back from the model side, emptied, for the next batches.
+    spare: Vec<tree::Tree>,
 }
 
 impl Batcher {
     fn send(&mut self, diags: &Diagnostics) {
         let files = diags.file_names_from(self.files_sent);
         self.files_sent += files.len();
+        while let Ok(mut used) = self.back.try_recv() {
+            used.clear();
+            self.spare.push(used);
+        }
+        let next = self.spare.pop().unwrap_or_default();
         let batch = Batch {
-            nodes: std::mem::take(&mut self.done),
+            tree: std::mem::replace(&mut self.done, next),
             files,
             start: self.start.take(),
         };
@@ -145,17 +152,15 @@ impl Batcher {
                 self.tx = None;
             }
         }
-        while let Ok(freed) = self.back.try_recv() {
-            drop(freed);
-        }
     }
 
     fn finish(mut self, diags: &mut Diagnostics) {
         std::mem::take(&mut self.builder).finish(diags, &mut self.done);
         self.send(diags);
         self.tx = None;
-        for freed in self.back {
-            drop(freed);
+        // the model side's last trees are freed here, where they were built
+        for used in self.back {
+            drop(used);
         }
     }
 }
@@ -168,7 +173,11 @@ impl LineSink for Batcher {
         }
         self.builder.feed(text, loc, diags, &mut self.done);
         self.lines += 1;
-        if self.done.len() >= BATCH_NODES || (self.lines >= BATCH_LINES && !self.done.is_empty()) {
+        // a batch is cut between top-level statements only
+        if self.builder.idle()
+            && (self.done.len() >= BATCH_NODES
+                || (self.lines >= BATCH_LINES && !self.done.is_empty()))
+        {
             self.send(diags);
         }
     }
@@ -178,7 +187,7 @@ impl LineSink for Batcher {
 #[derive(Default)]
 struct Pipeline {
     builder: tree::Builder,
-    done: Vec<tree::Node>,
+    done: tree::Tree,
     state: read::State,
     started: bool,
 }
@@ -189,9 +198,10 @@ impl Pipeline {
             return;
         }
         let mut r = read::Reader::new(diags, &mut self.state);
-        for n in self.done.drain(..) {
+        for n in self.done.roots() {
             r.root_node(&n);
         }
+        self.done.clear();
     }
 
     fn finish(mut self, diags: &mut Diagnostics) -> (Config, Locations) {
@@ -208,6 +218,82 @@ impl LineSink for Pipeline {
             self.state.locs.set_start(Loc::new(loc.file, 1, 1));
         }
         self.builder.feed(text, loc, diags, &mut self.done);
-        self.read_done(diags);
+        if self.builder.idle() {
+            self.read_done(diags);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fmt::Write;
+
+    /// Enough top-level blocks for many batches, with the shapes that decide where a batch
+    /// may be cut: a `{` on the line after its keyword, blocks closed and opened on one
+    /// line, messages from every stage, a name defined twice far apart.
+    fn big_text() -> String {
+        let mut s = String::from("global_defs {\n    router_id t\n}\n");
+        for i in 0..400u32 {
+            let ip = format!("192.0.2.{}", i % 250);
+            let port = 1000 + i;
+            match i % 4 {
+                0 => write!(s, "virtual_server {ip} {port}\n{{\n"),
+                1 => writeln!(s, "virtual_server {ip} {port} {{ protocol TCP"),
+                _ => write!(s, "virtual_server {ip} {port} {{\n    protocol TCP\n"),
+            }
+            .unwrap();
+            for r in 0..6 {
+                write!(
+                    s,
+                    "    real_server 198.51.100.{r} {port} {{\n        weight {}\n        TCP_CHECK {{ connect_timeout 3 }}\n    }}\n",
+                    r + 1
+                )
+                .unwrap();
+            }
+            if i % 97 == 5 {
+                s.push_str("    colour blue\n");
+            }
+            if i % 131 == 7 {
+                s.push_str("    delay_loop \"6\n");
+            }
+            s.push_str("}\n");
+            if i == 10 || i == 390 {
+                s.push_str("vrrp_script chk\n{\n    script \"/bin/true\"\n}\n");
+            }
+        }
+        s.push_str("virtual_server 203.0.113.1 80 {\n    protocol TCP\n");
+        s
+    }
+
+    fn summary(cfg: &Config, locs: &Locations, d: &Diagnostics) -> (String, String, String) {
+        (
+            serde_json::to_string(cfg).unwrap(),
+            format!("{locs:?}"),
+            d.render(),
+        )
+    }
+
+    #[test]
+    fn two_threads_read_as_one() {
+        let text = big_text();
+        let opts = Options::default();
+        let mut d1 = Diagnostics::default();
+        let (c1, l1) = read_str("big.conf", &text, &opts, &mut d1);
+        let mut d2 = Diagnostics::default();
+        let (c2, l2) = read_here(&mut d2, &|d, sink| {
+            lines::read_str("big.conf", &text, &opts, d, sink)
+        });
+        assert_eq!(c1.virtual_server.len(), 401);
+        let r = d1.render();
+        for want in [
+            "unknown keyword 'colour'",
+            "unterminated quote",
+            "vrrp_script 'chk' is defined twice (first defined at big.conf:300:1)",
+            "is never closed",
+        ] {
+            assert!(r.contains(want), "{want}: {r}");
+        }
+        assert_eq!(summary(&c1, &l1, &d1), summary(&c2, &l2, &d2));
     }
 }

@@ -2,7 +2,7 @@
 //! names and aliases are keepalived's.
 
 use super::keywords;
-use super::tree::{Node, Word};
+use super::tree::{Children, Node, Word};
 use crate::config::addr::{parse_ip, Route, Rule, VirtualIp};
 use crate::config::diag::{Diagnostics, Loc};
 use crate::config::model::*;
@@ -141,22 +141,22 @@ impl<'d> Reader<'d> {
     }
 
     /// The block of a keyword that needs one (empty and reported when missing).
-    fn block<'n>(&mut self, n: &'n Node) -> &'n [Node] {
-        match &n.block {
-            Some(b) => b,
+    fn block<'n>(&mut self, n: &Node<'n>) -> Children<'n> {
+        match n.block {
+            Some(b) => b.iter(),
             None => {
                 let loc = n.end_loc();
                 self.err(
                     &loc,
                     format!("'{}' needs a block: expected '{{'", n.keyword()),
                 );
-                &[]
+                n.children()
             }
         }
     }
 
     /// Lines of a value block (`virtual_ipaddress { ... }`): each line's words.
-    fn value_lines<'n>(&mut self, n: &'n Node, max_head: usize) -> Vec<&'n Node> {
+    fn value_lines<'n>(&mut self, n: &Node<'n>, max_head: usize) -> Vec<Node<'n>> {
         self.nargs(n, 0, max_head, "no value before '{'");
         let mut out = Vec::new();
         for c in self.block(n) {
@@ -170,7 +170,7 @@ impl<'d> Reader<'d> {
         out
     }
 
-    fn words(n: &Node) -> Vec<&str> {
+    fn words<'n>(n: &Node<'n>) -> Vec<&'n str> {
         n.words.iter().map(|w| w.text.as_str()).collect()
     }
 
@@ -249,7 +249,7 @@ impl<'d> Reader<'d> {
     fn tracks(&mut self, n: &Node) -> Vec<Track> {
         let mut out = Vec::new();
         for line in self.value_lines(n, 0) {
-            let w = Self::words(line);
+            let w = Self::words(&line);
             let mut t = Track {
                 name: w[0].to_string(),
                 weight: None,
@@ -320,7 +320,7 @@ impl<'d> Reader<'d> {
 
     fn vips(&mut self, n: &Node, out: &mut Vec<VirtualIp>) {
         for line in self.value_lines(n, 0) {
-            match VirtualIp::parse_words(&Self::words(line)) {
+            match VirtualIp::parse_words(&Self::words(&line)) {
                 Ok(v) => out.push(v),
                 Err(e) => self.err(&line.loc, e),
             }
@@ -329,7 +329,7 @@ impl<'d> Reader<'d> {
 
     fn routes(&mut self, n: &Node, out: &mut Vec<Route>) {
         for line in self.value_lines(n, 0) {
-            match Route::parse_words(&Self::words(line)) {
+            match Route::parse_words(&Self::words(&line)) {
                 Ok(v) => out.push(v),
                 Err(e) => self.err(&line.loc, e),
             }
@@ -338,7 +338,7 @@ impl<'d> Reader<'d> {
 
     fn rules(&mut self, n: &Node, out: &mut Vec<Rule>) {
         for line in self.value_lines(n, 0) {
-            match Rule::parse_words(&Self::words(line)) {
+            match Rule::parse_words(&Self::words(&line)) {
                 Ok(v) => out.push(v),
                 Err(e) => self.err(&line.loc, e),
             }
@@ -368,7 +368,7 @@ impl<'d> Reader<'d> {
                     let b = self.block(n);
                     self.st.locs.insert("global_defs", n.loc);
                     for c in b {
-                        self.global(c);
+                        self.global(&c);
                     }
                 }
                 "static_ipaddress" => {
@@ -429,7 +429,7 @@ impl<'d> Reader<'d> {
             "router_id" => g.router_id = self.string(n),
             "notification_email" => {
                 for l in self.value_lines(n, 0) {
-                    for w in &l.words {
+                    for w in l.words {
                         g.notification_email.push(w.text.to_string());
                     }
                 }
@@ -721,42 +721,42 @@ impl<'d> Reader<'d> {
         let pk = PathKey::of(&path);
         let mut s = VrrpScript::default();
         for c in self.block(n) {
-            self.at(&pk, c);
+            self.at(&pk, &c);
             match c.keyword() {
                 "script" => {
-                    if let Some(v) = self.script(c) {
+                    if let Some(v) = self.script(&c) {
                         s.script = v;
                     }
                 }
                 "interval" => {
-                    if let Some(v) = self.secs(c) {
+                    if let Some(v) = self.secs(&c) {
                         s.interval = v
                     }
                 }
-                "timeout" => s.timeout = self.secs(c),
+                "timeout" => s.timeout = self.secs(&c),
                 "weight" => {
-                    if let Some((w, r)) = self.weight_reverse(c) {
+                    if let Some((w, r)) = self.weight_reverse(&c) {
                         s.weight = w;
                         s.weight_reverse = r;
                     }
                 }
                 "rise" => {
                     if let Some(v) =
-                        self.one(c, "a count of at least 1", |x| parse_int(x, 1, u32::MAX))
+                        self.one(&c, "a count of at least 1", |x| parse_int(x, 1, u32::MAX))
                     {
                         s.rise = v
                     }
                 }
                 "fall" => {
                     if let Some(v) =
-                        self.one(c, "a count of at least 1", |x| parse_int(x, 1, u32::MAX))
+                        self.one(&c, "a count of at least 1", |x| parse_int(x, 1, u32::MAX))
                     {
                         s.fall = v
                     }
                 }
-                "user" => s.user = self.user(c),
-                "init_fail" => self.set_flag(c, &mut s.init_fail),
-                _ => self.other(c, "vrrp_script", &[]),
+                "user" => s.user = self.user(&c),
+                "init_fail" => self.set_flag(&c, &mut s.init_fail),
+                _ => self.other(&c, "vrrp_script", &[]),
             }
         }
         if !dup {
@@ -773,22 +773,22 @@ impl<'d> Reader<'d> {
         let pk = PathKey::of(&path);
         let mut t = TrackFile::default();
         for c in self.block(n) {
-            self.at(&pk, c);
+            self.at(&pk, &c);
             match c.keyword() {
                 "file" => {
-                    if let Some(v) = self.string(c) {
+                    if let Some(v) = self.string(&c) {
                         t.file = v
                     }
                 }
                 "weight" => {
-                    if let Some((w, r)) = self.weight_reverse(c) {
+                    if let Some((w, r)) = self.weight_reverse(&c) {
                         t.weight = w;
                         t.weight_reverse = r;
                     }
                 }
                 "init_file" => {
-                    self.no_block(c);
-                    if self.nargs(c, 0, 2, "optionally a value and 'overwrite'") {
+                    self.no_block(&c);
+                    if self.nargs(&c, 0, 2, "optionally a value and 'overwrite'") {
                         let mut init = InitFile {
                             value: 0,
                             overwrite: false,
@@ -806,7 +806,7 @@ impl<'d> Reader<'d> {
                         t.init_file = Some(init);
                     }
                 }
-                _ => self.other(c, "track_file", &[]),
+                _ => self.other(&c, "track_file", &[]),
             }
         }
         if !dup {
@@ -837,25 +837,27 @@ impl<'d> Reader<'d> {
         let pk = PathKey::of(&path);
         let mut g = SyncGroup::default();
         for c in self.block(n) {
-            self.at(&pk, c);
-            if c.keyword() != "notify_deleted" && self.notify(c, &mut g.notify) {
+            self.at(&pk, &c);
+            if c.keyword() != "notify_deleted" && self.notify(&c, &mut g.notify) {
                 continue;
             }
             match c.keyword() {
                 "group" => {
-                    for l in self.value_lines(c, 0) {
-                        for w in &l.words {
+                    for l in self.value_lines(&c, 0) {
+                        for w in l.words {
                             g.group.push(w.text.to_string());
                         }
                     }
                 }
-                "track_interface" => g.track_interface = self.tracks(c),
-                "track_script" => g.track_script = self.tracks(c),
-                "track_file" => g.track_file = self.tracks(c),
-                "smtp_alert" => g.smtp_alert = self.flag(c),
-                "global_tracking" => self.set_flag(c, &mut g.global_tracking),
-                "sync_group_tracking_weight" => self.set_flag(c, &mut g.sync_group_tracking_weight),
-                _ => self.other(c, "vrrp_sync_group", keywords::SYNC_GROUP),
+                "track_interface" => g.track_interface = self.tracks(&c),
+                "track_script" => g.track_script = self.tracks(&c),
+                "track_file" => g.track_file = self.tracks(&c),
+                "smtp_alert" => g.smtp_alert = self.flag(&c),
+                "global_tracking" => self.set_flag(&c, &mut g.global_tracking),
+                "sync_group_tracking_weight" => {
+                    self.set_flag(&c, &mut g.sync_group_tracking_weight)
+                }
+                _ => self.other(&c, "vrrp_sync_group", keywords::SYNC_GROUP),
             }
         }
         if !dup {
@@ -872,90 +874,90 @@ impl<'d> Reader<'d> {
         let pk = PathKey::of(&path);
         let mut v = VrrpInstance::default();
         for c in self.block(n) {
-            self.at(&pk, c);
-            if self.notify(c, &mut v.notify) {
+            self.at(&pk, &c);
+            if self.notify(&c, &mut v.notify) {
                 continue;
             }
             match c.keyword() {
                 "state" => {
-                    if let Some(s) = self.one(c, "MASTER or BACKUP", parse_enum) {
+                    if let Some(s) = self.one(&c, "MASTER or BACKUP", parse_enum) {
                         v.state = s
                     }
                 }
-                "interface" => v.interface = self.string(c),
+                "interface" => v.interface = self.string(&c),
                 "virtual_router_id" => {
-                    if let Some(x) = self.parsed::<Vrid>(c, "a number in 1..=255") {
+                    if let Some(x) = self.parsed::<Vrid>(&c, "a number in 1..=255") {
                         v.virtual_router_id = x;
                     }
                 }
                 "priority" => {
-                    if let Some(x) = self.parsed::<Priority>(c, "a number in 1..=255") {
+                    if let Some(x) = self.parsed::<Priority>(&c, "a number in 1..=255") {
                         v.priority = x
                     }
                 }
                 "advert_int" => {
-                    if let Some(x) = self.secs(c) {
+                    if let Some(x) = self.secs(&c) {
                         v.advert_int = x
                     }
                 }
-                "version" => v.version = self.one(c, "2 or 3", VrrpVersion::parse),
-                "nopreempt" => self.set_flag(c, &mut v.nopreempt),
+                "version" => v.version = self.one(&c, "2 or 3", VrrpVersion::parse),
+                "nopreempt" => self.set_flag(&c, &mut v.nopreempt),
                 "preempt" => {
-                    if let Some(x) = self.flag(c) {
+                    if let Some(x) = self.flag(&c) {
                         v.nopreempt = !x
                     }
                 }
                 "preempt_delay" => {
-                    if let Some(x) = self.secs(c) {
+                    if let Some(x) = self.secs(&c) {
                         v.preempt_delay = x
                     }
                 }
-                "mcast_src_ip" => v.mcast_src_ip = self.ip(c),
-                "mcast_dst_ip" => v.mcast_dst_ip = self.ip(c),
-                "unicast_src_ip" => v.unicast_src_ip = self.ip(c),
+                "mcast_src_ip" => v.mcast_src_ip = self.ip(&c),
+                "mcast_dst_ip" => v.mcast_dst_ip = self.ip(&c),
+                "unicast_src_ip" => v.unicast_src_ip = self.ip(&c),
                 "unicast_peer" => {
-                    for l in self.value_lines(c, 0) {
-                        if let Some(p) = self.unicast_peer(l) {
+                    for l in self.value_lines(&c, 0) {
+                        if let Some(p) = self.unicast_peer(&l) {
                             v.unicast_peer.push(p);
                         }
                     }
                 }
                 "unicast_ttl" => {
-                    v.unicast_ttl = self.one(c, "a TTL in 1..=255", |s| parse_int(s, 1, 255))
+                    v.unicast_ttl = self.one(&c, "a TTL in 1..=255", |s| parse_int(s, 1, 255))
                 }
-                "authentication" => v.authentication = self.authentication(c),
-                "virtual_ipaddress" => self.vips(c, &mut v.virtual_ipaddress),
-                "virtual_ipaddress_excluded" => self.vips(c, &mut v.virtual_ipaddress_excluded),
-                "virtual_routes" => self.routes(c, &mut v.virtual_routes),
-                "virtual_rules" => self.rules(c, &mut v.virtual_rules),
-                "track_interface" => v.track_interface = self.tracks(c),
-                "track_script" => v.track_script = self.tracks(c),
-                "track_file" => v.track_file = self.tracks(c),
-                "dont_track_primary" => self.set_flag(c, &mut v.dont_track_primary),
-                "smtp_alert" => v.smtp_alert = self.flag(c),
-                "garp_master_delay" => v.garp_master_delay = self.secs(c),
+                "authentication" => v.authentication = self.authentication(&c),
+                "virtual_ipaddress" => self.vips(&c, &mut v.virtual_ipaddress),
+                "virtual_ipaddress_excluded" => self.vips(&c, &mut v.virtual_ipaddress_excluded),
+                "virtual_routes" => self.routes(&c, &mut v.virtual_routes),
+                "virtual_rules" => self.rules(&c, &mut v.virtual_rules),
+                "track_interface" => v.track_interface = self.tracks(&c),
+                "track_script" => v.track_script = self.tracks(&c),
+                "track_file" => v.track_file = self.tracks(&c),
+                "dont_track_primary" => self.set_flag(&c, &mut v.dont_track_primary),
+                "smtp_alert" => v.smtp_alert = self.flag(&c),
+                "garp_master_delay" => v.garp_master_delay = self.secs(&c),
                 "garp_master_repeat" => {
                     v.garp_master_repeat =
-                        self.one(c, "a number of at least 1", |s| parse_int(s, 1, u32::MAX))
+                        self.one(&c, "a number of at least 1", |s| parse_int(s, 1, u32::MAX))
                 }
-                "garp_master_refresh" => v.garp_master_refresh = self.secs(c),
+                "garp_master_refresh" => v.garp_master_refresh = self.secs(&c),
                 "garp_master_refresh_repeat" => {
                     v.garp_master_refresh_repeat =
-                        self.one(c, "a number of at least 1", |s| parse_int(s, 1, u32::MAX))
+                        self.one(&c, "a number of at least 1", |s| parse_int(s, 1, u32::MAX))
                 }
-                "garp_lower_prio_delay" => v.garp_lower_prio_delay = self.secs(c),
-                "garp_lower_prio_repeat" => v.garp_lower_prio_repeat = self.u32_(c),
-                "lower_prio_no_advert" => v.lower_prio_no_advert = self.flag(c),
-                "higher_prio_send_advert" => v.higher_prio_send_advert = self.flag(c),
-                "accept" => v.accept = self.flag(c),
-                "no_accept" => v.accept = self.flag(c).map(|x| !x),
-                "strict_mode" => v.strict_mode = self.flag(c),
-                "check_unicast_src" => v.check_unicast_src = self.flag(c),
-                "skip_check_adv_addr" => v.skip_check_adv_addr = self.flag(c),
-                "v3_checksum_as_v2" => v.v3_checksum_as_v2 = self.flag(c),
+                "garp_lower_prio_delay" => v.garp_lower_prio_delay = self.secs(&c),
+                "garp_lower_prio_repeat" => v.garp_lower_prio_repeat = self.u32_(&c),
+                "lower_prio_no_advert" => v.lower_prio_no_advert = self.flag(&c),
+                "higher_prio_send_advert" => v.higher_prio_send_advert = self.flag(&c),
+                "accept" => v.accept = self.flag(&c),
+                "no_accept" => v.accept = self.flag(&c).map(|x| !x),
+                "strict_mode" => v.strict_mode = self.flag(&c),
+                "check_unicast_src" => v.check_unicast_src = self.flag(&c),
+                "skip_check_adv_addr" => v.skip_check_adv_addr = self.flag(&c),
+                "v3_checksum_as_v2" => v.v3_checksum_as_v2 = self.flag(&c),
                 "use_vmac" => {
-                    self.no_block(c);
-                    if self.nargs(c, 0, 1, "optionally an interface name") {
+                    self.no_block(&c);
+                    if self.nargs(&c, 0, 1, "optionally an interface name") {
                         v.use_vmac = Some(
                             c.args()
                                 .first()
@@ -964,7 +966,7 @@ impl<'d> Reader<'d> {
                         self.d.warning(&c.loc, "'use_vmac' is parsed but not supported by ldirector yet: the VIPs go on the instance's interface");
                     }
                 }
-                _ => self.other(c, "vrrp_instance", keywords::VRRP_INSTANCE),
+                _ => self.other(&c, "vrrp_instance", keywords::VRRP_INSTANCE),
             }
         }
         if !dup {
@@ -1015,9 +1017,9 @@ impl<'d> Reader<'d> {
         let mut pass = None;
         for c in self.block(n) {
             match c.keyword() {
-                "auth_type" => kind = self.one(c, "PASS or AH", parse_enum::<AuthType>),
-                "auth_pass" => pass = self.string(c),
-                _ => self.other(c, "authentication", &[]),
+                "auth_type" => kind = self.one(&c, "PASS or AH", parse_enum::<AuthType>),
+                "auth_pass" => pass = self.string(&c),
+                _ => self.other(&c, "authentication", &[]),
             }
         }
         match (kind, pass) {
@@ -1045,13 +1047,13 @@ impl<'d> Reader<'d> {
         self.st.locs.insert(&path, n.loc);
         let mut s = SslConfig::default();
         for c in self.block(n) {
-            self.at(&pk, c);
+            self.at(&pk, &c);
             match c.keyword() {
-                "password" => s.password = self.string(c),
-                "ca" => s.ca = self.string(c),
-                "certificate" => s.certificate = self.string(c),
-                "key" => s.key = self.string(c),
-                _ => self.other(c, "SSL", &[]),
+                "password" => s.password = self.string(&c),
+                "ca" => s.ca = self.string(&c),
+                "certificate" => s.certificate = self.string(&c),
+                "key" => s.key = self.string(&c),
+                _ => self.other(&c, "SSL", &[]),
             }
         }
         self.st.cfg.ssl.insert("default".into(), s);
@@ -1064,7 +1066,7 @@ impl<'d> Reader<'d> {
         self.st.cfg.virtual_server_group = map;
         let mut entries = Vec::new();
         for l in self.value_lines(n, 1) {
-            match VsGroupEntry::parse_words(&Self::words(l)) {
+            match VsGroupEntry::parse_words(&Self::words(&l)) {
                 Ok(e) => entries.push(e),
                 Err(e) => self.err(&l.loc, format!("virtual_server_group: {e}")),
             }
@@ -1104,10 +1106,7 @@ impl<'d> Reader<'d> {
             }
         }
         let servers = n
-            .block
-            .as_deref()
-            .unwrap_or(&[])
-            .iter()
+            .children()
             .filter(|c| c.keyword() == "real_server")
             .count();
         vs.real_server.reserve_exact(servers);
@@ -1117,33 +1116,32 @@ impl<'d> Reader<'d> {
         // keepalived 2.x creates a UDP service when an address service names no protocol
         // (and reports it as a configuration error); ldirector assumes TCP and says so
         let by_addr = vs.ip.is_some() || vs.group.is_some();
-        let children = n.block.as_deref().unwrap_or(&[]);
-        if by_addr && n.block.is_some() && !children.iter().any(|c| c.keyword() == "protocol") {
+        if by_addr && n.block.is_some() && !n.children().any(|c| c.keyword() == "protocol") {
             self.d.warning(
                 &n.loc,
                 "virtual_server without 'protocol': ldirector assumes TCP (keepalived would create a UDP service); write 'protocol TCP' or 'protocol UDP'",
             );
         }
         for c in self.block(n) {
-            self.at(&pk, c);
+            self.at(&pk, &c);
             match c.keyword() {
-                "ip_family" => vs.ip_family = self.one(c, "inet or inet6", parse_enum),
-                "retry" => vs.retry = self.u32_(c),
-                "delay_before_retry" => vs.delay_before_retry = self.secs(c),
-                "warmup" => vs.warmup = self.secs(c),
-                "connect_timeout" => vs.connect_timeout = self.secs(c),
-                "delay_loop" => vs.delay_loop = self.secs(c),
-                "inhibit_on_failure" => self.set_flag(c, &mut vs.inhibit_on_failure),
+                "ip_family" => vs.ip_family = self.one(&c, "inet or inet6", parse_enum),
+                "retry" => vs.retry = self.u32_(&c),
+                "delay_before_retry" => vs.delay_before_retry = self.secs(&c),
+                "warmup" => vs.warmup = self.secs(&c),
+                "connect_timeout" => vs.connect_timeout = self.secs(&c),
+                "delay_loop" => vs.delay_loop = self.secs(&c),
+                "inhibit_on_failure" => self.set_flag(&c, &mut vs.inhibit_on_failure),
                 "lb_algo" | "lvs_sched" => {
-                    if let Some(s) = self.one(c, "a scheduler (rr wrr lc wlc lblc lblcr dh sh sed nq mh fo ovf twos)", parse_enum) {
+                    if let Some(s) = self.one(&c, "a scheduler (rr wrr lc wlc lblc lblcr dh sh sed nq mh fo ovf twos)", parse_enum) {
                         vs.lvs_sched = s
                     }
                 }
-                "hashed" => self.set_flag(c, &mut vs.hashed),
-                "ops" => self.set_flag(c, &mut vs.ops),
+                "hashed" => self.set_flag(&c, &mut vs.hashed),
+                "ops" => self.set_flag(&c, &mut vs.ops),
                 "flag-1" | "flag-2" | "flag-3" | "sh-port" | "sh-fallback" | "mh-port" | "mh-fallback" => {
-                    self.no_block(c);
-                    if self.nargs(c, 0, 0, "no value") {
+                    self.no_block(&c);
+                    if self.nargs(&c, 0, 0, "no value") {
                         if let Ok(f) = parse_enum::<SchedFlag>(c.keyword()) {
                             if !vs.sched_flags.contains(&f) {
                                 vs.sched_flags.push(f);
@@ -1152,14 +1150,14 @@ impl<'d> Reader<'d> {
                     }
                 }
                 "lb_kind" | "lvs_method" => {
-                    if let Some(m) = self.method(c) {
+                    if let Some(m) = self.method(&c) {
                         vs.lvs_method = m
                     }
                 }
-                "persistence_engine" => vs.persistence_engine = self.string(c),
+                "persistence_engine" => vs.persistence_engine = self.string(&c),
                 "persistence_timeout" => {
-                    self.no_block(c);
-                    if self.nargs(c, 0, 1, "optionally a time in seconds") {
+                    self.no_block(&c);
+                    if self.nargs(&c, 0, 1, "optionally a time in seconds") {
                         vs.persistence_timeout = match c.args().first() {
                             None => Some(360),
                             Some(w) => match parse_int::<u32>(&w.text, 1, u32::MAX) {
@@ -1173,7 +1171,7 @@ impl<'d> Reader<'d> {
                     }
                 }
                 "persistence_granularity" => {
-                    if let Some(g) = self.one(c, "a netmask or IPv6 prefix length", |s| {
+                    if let Some(g) = self.one(&c, "a netmask or IPv6 prefix length", |s| {
                         let ok = s.parse::<std::net::Ipv4Addr>().is_ok()
                             || s.parse::<u8>().is_ok_and(|p| (1..=128).contains(&p));
                         if ok {
@@ -1186,31 +1184,31 @@ impl<'d> Reader<'d> {
                     }
                 }
                 "protocol" => {
-                    if let Some(p) = self.one(c, "TCP, UDP or SCTP", parse_enum) {
+                    if let Some(p) = self.one(&c, "TCP, UDP or SCTP", parse_enum) {
                         vs.protocol = p
                     }
                 }
-                "ha_suspend" => self.set_flag(c, &mut vs.ha_suspend),
-                "smtp_alert" => vs.smtp_alert = self.flag(c),
-                "virtualhost" => vs.virtualhost = self.string(c),
-                "alpha" => self.set_flag(c, &mut vs.alpha),
-                "omega" => self.set_flag(c, &mut vs.omega),
-                "quorum_up" => vs.quorum_up = self.script(c),
-                "quorum_down" => vs.quorum_down = self.script(c),
+                "ha_suspend" => self.set_flag(&c, &mut vs.ha_suspend),
+                "smtp_alert" => vs.smtp_alert = self.flag(&c),
+                "virtualhost" => vs.virtualhost = self.string(&c),
+                "alpha" => self.set_flag(&c, &mut vs.alpha),
+                "omega" => self.set_flag(&c, &mut vs.omega),
+                "quorum_up" => vs.quorum_up = self.script(&c),
+                "quorum_down" => vs.quorum_down = self.script(&c),
                 "quorum" => {
-                    if let Some(q) = self.one(c, "a number of at least 1", |s| parse_int(s, 1, u32::MAX)) {
+                    if let Some(q) = self.one(&c, "a number of at least 1", |s| parse_int(s, 1, u32::MAX)) {
                         vs.quorum = q
                     }
                 }
                 "hysteresis" => {
-                    if let Some(h) = self.u32_(c) {
+                    if let Some(h) = self.u32_(&c) {
                         vs.hysteresis = h
                     }
                 }
-                "weight" => vs.weight = self.parsed::<RsWeight>(c, "a weight in 0..=65535"),
+                "weight" => vs.weight = self.parsed::<RsWeight>(&c, "a weight in 0..=65535"),
                 "sorry_server" => {
-                    self.no_block(c);
-                    if self.nargs(c, 1, 2, "an address and optionally a port") {
+                    self.no_block(&c);
+                    if self.nargs(&c, 1, 2, "an address and optionally a port") {
                         let ca = c.args();
                         let ip = parse_ip(&ca[0].text);
                         let port = ca.get(1).map(|p| parse_int::<u16>(&p.text, 0, 65535)).transpose();
@@ -1228,20 +1226,20 @@ impl<'d> Reader<'d> {
                     }
                 }
                 "sorry_server_inhibit" => {
-                    if self.flag(c) == Some(true) {
+                    if self.flag(&c) == Some(true) {
                         sorry_inhibit = Some(c.loc)
                     }
                 }
                 "sorry_server_lvs_method" => {
-                    if let Some(m) = self.method(c) {
+                    if let Some(m) = self.method(&c) {
                         sorry_method = Some((m, c.loc))
                     }
                 }
                 "real_server" => {
                     let rpk = pk.child_indexed("real_server", vs.real_server.len());
-                    self.real_server(c, &rpk, &mut vs.real_server);
+                    self.real_server(&c, &rpk, &mut vs.real_server);
                 }
-                _ => self.other(c, "virtual_server", keywords::VIRTUAL_SERVER),
+                _ => self.other(&c, "virtual_server", keywords::VIRTUAL_SERVER),
             }
         }
         match &mut sorry {
@@ -1289,10 +1287,7 @@ impl<'d> Reader<'d> {
         out.push(RealServer::default());
         let Some(rs) = out.last_mut() else { return };
         let checkers = n
-            .block
-            .as_deref()
-            .unwrap_or(&[])
-            .iter()
+            .children()
             .filter(|c| CheckKind::from_keyword(c.keyword()).is_some())
             .count();
         rs.checkers.reserve_exact(checkers);
@@ -1309,29 +1304,29 @@ impl<'d> Reader<'d> {
             }
         }
         for c in self.block(n) {
-            self.at(pk, c);
+            self.at(pk, &c);
             match c.keyword() {
-                "weight" => rs.weight = self.parsed::<RsWeight>(c, "a weight in 0..=65535"),
-                "lvs_method" | "lb_kind" => rs.lvs_method = self.method(c),
-                "uthreshold" => rs.uthreshold = self.u32_(c),
-                "lthreshold" => rs.lthreshold = self.u32_(c),
-                "inhibit_on_failure" => rs.inhibit_on_failure = self.flag(c),
-                "notify_up" => rs.notify_up = self.script(c),
-                "notify_down" => rs.notify_down = self.script(c),
-                "alpha" => rs.alpha = self.flag(c),
-                "retry" => rs.retry = self.u32_(c),
-                "delay_before_retry" => rs.delay_before_retry = self.secs(c),
-                "warmup" => rs.warmup = self.secs(c),
-                "connect_timeout" => rs.connect_timeout = self.secs(c),
-                "delay_loop" => rs.delay_loop = self.secs(c),
-                "smtp_alert" => rs.smtp_alert = self.flag(c),
-                "virtualhost" => rs.virtualhost = self.string(c),
+                "weight" => rs.weight = self.parsed::<RsWeight>(&c, "a weight in 0..=65535"),
+                "lvs_method" | "lb_kind" => rs.lvs_method = self.method(&c),
+                "uthreshold" => rs.uthreshold = self.u32_(&c),
+                "lthreshold" => rs.lthreshold = self.u32_(&c),
+                "inhibit_on_failure" => rs.inhibit_on_failure = self.flag(&c),
+                "notify_up" => rs.notify_up = self.script(&c),
+                "notify_down" => rs.notify_down = self.script(&c),
+                "alpha" => rs.alpha = self.flag(&c),
+                "retry" => rs.retry = self.u32_(&c),
+                "delay_before_retry" => rs.delay_before_retry = self.secs(&c),
+                "warmup" => rs.warmup = self.secs(&c),
+                "connect_timeout" => rs.connect_timeout = self.secs(&c),
+                "delay_loop" => rs.delay_loop = self.secs(&c),
+                "smtp_alert" => rs.smtp_alert = self.flag(&c),
+                "virtualhost" => rs.virtualhost = self.string(&c),
                 kw => {
                     if let Some(kind) = CheckKind::from_keyword(kw) {
                         let cpk = pk.child_indexed("check", rs.checkers.len());
-                        self.checker(c, kind, &cpk, &mut rs.checkers);
+                        self.checker(&c, kind, &cpk, &mut rs.checkers);
                     } else {
-                        self.other(c, "real_server", keywords::REAL_SERVER)
+                        self.other(&c, "real_server", keywords::REAL_SERVER)
                     }
                 }
             }
@@ -1361,14 +1356,9 @@ impl<'d> Reader<'d> {
         out.push(Checker::new(kind));
         let Some(ch) = out.last_mut() else { return };
         let mut conn = ConnectOptions::default();
-        let children: &[Node] = match &n.block {
-            Some(b) => b,
-            None => {
-                // keepalived accepts `TCP_CHECK` with no block: all defaults
-                &[]
-            }
-        };
-        for c in children {
+        // keepalived accepts `TCP_CHECK` with no block: all defaults
+        for c in n.children() {
+            let c = &c;
             self.at(pk, c);
             let kw = c.keyword();
             if kind.connects() && self.connect_option(c, &mut conn) {
@@ -1403,8 +1393,8 @@ impl<'d> Reader<'d> {
                     self.nargs(c, 0, 0, "no value before '{'");
                     let mut h = ConnectOptions::default();
                     for hc in self.block(c) {
-                        if !self.connect_option(hc, &mut h) {
-                            self.other(hc, "SMTP_CHECK host", &[]);
+                        if !self.connect_option(&hc, &mut h) {
+                            self.other(&hc, "SMTP_CHECK host", &[]);
                         }
                     }
                     ch.host.push(h);
@@ -1458,15 +1448,15 @@ impl<'d> Reader<'d> {
         self.nargs(n, 0, 0, "no value before '{'");
         let mut u = Url::default();
         for c in self.block(n) {
-            self.at(pk, c);
+            self.at(pk, &c);
             match c.keyword() {
                 "path" => {
-                    if let Some(p) = self.string(c) {
+                    if let Some(p) = self.string(&c) {
                         u.path = p
                     }
                 }
                 "digest" => {
-                    u.digest = self.one(c, "an MD5 digest (32 hexadecimal digits)", |s| {
+                    u.digest = self.one(&c, "an MD5 digest (32 hexadecimal digits)", |s| {
                         if s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
                             Ok(s.to_ascii_lowercase())
                         } else {
@@ -1477,8 +1467,8 @@ impl<'d> Reader<'d> {
                     })
                 }
                 "status_code" => {
-                    self.no_block(c);
-                    if self.nargs(c, 1, 100, "status codes or ranges like 200 300-399") {
+                    self.no_block(&c);
+                    if self.nargs(&c, 1, 100, "status codes or ranges like 200 300-399") {
                         for w in c.args() {
                             match w.text.parse::<StatusRange>() {
                                 Ok(r) => u.status_code.push(r),
@@ -1487,24 +1477,24 @@ impl<'d> Reader<'d> {
                         }
                     }
                 }
-                "virtualhost" => u.virtualhost = self.string(c),
+                "virtualhost" => u.virtualhost = self.string(&c),
                 "regex" => {
-                    u.regex = self.one(c, "a regular expression", |s| {
+                    u.regex = self.one(&c, "a regular expression", |s| {
                         regex::bytes::Regex::new(s)
                             .map(|_| s.to_string())
                             .map_err(|e| format!("invalid regular expression: {e}"))
                     })
                 }
-                "regex_no_match" => self.set_flag(c, &mut u.regex_no_match),
+                "regex_no_match" => self.set_flag(&c, &mut u.regex_no_match),
                 "regex_options" => {
-                    self.no_block(c);
+                    self.no_block(&c);
                     for w in c.args() {
                         u.regex_options.push(w.text.to_string());
                     }
                 }
-                "regex_min_offset" => u.regex_min_offset = self.u32_(c),
-                "regex_max_offset" => u.regex_max_offset = self.u32_(c),
-                _ => self.other(c, "url", keywords::URL),
+                "regex_min_offset" => u.regex_min_offset = self.u32_(&c),
+                "regex_max_offset" => u.regex_max_offset = self.u32_(&c),
+                _ => self.other(&c, "url", keywords::URL),
             }
         }
         if u.path.is_empty() {

@@ -1,11 +1,14 @@
 //! Logical lines -> a tree of statements and `{ }` blocks, as keepalived splits them:
 //! every unquoted `{` or `}` ends a statement, and a `{` opens the block of the statement
 //! just before it (on the same line or the next).
+//!
+//! The tree is stored flat in a [`Tree`] (words, and each block's statements side by side)
+//! and read through [`Node`] views: building it allocates nothing once a `Tree`'s vectors
+//! have grown, and a whole batch of statements is freed or reused at once.
 
 use super::lines::Line;
 use crate::config::diag::{Diagnostics, Loc};
 use compact_str::CompactString;
-use smallvec::SmallVec;
 
 #[derive(Clone, Debug)]
 pub struct Word {
@@ -14,22 +17,138 @@ pub struct Word {
     pub loc: Loc,
 }
 
-#[derive(Clone, Debug)]
-pub struct Node {
-    /// Most statements have three words or fewer: kept inline, no allocation.
-    pub words: SmallVec<[Word; 3]>,
-    /// The statement's text after the keyword as written, quotes kept (for script command
-    /// lines), when quotes or escapes make it differ from the words.
-    pub rest: Option<String>,
-    pub loc: Loc,
-    pub block: Option<Vec<Node>>,
+/// A statement as stored: ranges into its [`Tree`]'s vectors.
+#[derive(Clone, Copy, Debug)]
+struct Rec {
+    /// `Tree::words[words.0..words.1]`
+    words: (u32, u32),
+    /// `Tree::texts[r.0..r.1]`
+    rest: Option<(u32, u32)>,
+    loc: Loc,
+    /// `Tree::nodes[b.0..b.1]`
+    block: Option<(u32, u32)>,
 }
 
-impl Node {
+/// Complete top-level statements (`roots`) with everything inside them.
+#[derive(Debug, Default)]
+pub struct Tree {
+    words: Vec<Word>,
+    /// Raw statement texts where quotes make them differ from the words.
+    texts: String,
+    /// The statements of every block, each block's side by side.
+    nodes: Vec<Rec>,
+    roots: Vec<Rec>,
+}
+
+impl Tree {
+    /// The top-level statements, in order.
+    pub fn roots(&self) -> Children<'_> {
+        Children {
+            tree: self,
+            it: self.roots.iter(),
+        }
+    }
+
+    /// Number of top-level statements.
+    pub fn len(&self) -> usize {
+        self.roots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.roots.is_empty()
+    }
+
+    /// Empty it, keeping its memory for the next statements.
+    pub fn clear(&mut self) {
+        self.words.clear();
+        self.texts.clear();
+        self.nodes.clear();
+        self.roots.clear();
+    }
+
+    fn node(&self, r: &Rec) -> Node<'_> {
+        Node {
+            words: &self.words[r.words.0 as usize..r.words.1 as usize],
+            rest: r.rest.map(|(a, b)| &self.texts[a as usize..b as usize]),
+            loc: r.loc,
+            block: r.block.map(|(a, b)| Block {
+                tree: self,
+                recs: &self.nodes[a as usize..b as usize],
+            }),
+            tree: self,
+        }
+    }
+}
+
+/// One statement: its words, and its block if it has one.
+#[derive(Clone, Copy, Debug)]
+pub struct Node<'t> {
+    pub words: &'t [Word],
+    /// The statement's text after the keyword as written, quotes kept (for script command
+    /// lines), when quotes or escapes make it differ from the words.
+    pub rest: Option<&'t str>,
+    pub loc: Loc,
+    pub block: Option<Block<'t>>,
+    tree: &'t Tree,
+}
+
+/// The statements of a `{ }` block.
+#[derive(Clone, Copy, Debug)]
+pub struct Block<'t> {
+    tree: &'t Tree,
+    recs: &'t [Rec],
+}
+
+impl<'t> Block<'t> {
+    pub fn len(&self) -> usize {
+        self.recs.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.recs.is_empty()
+    }
+    pub fn iter(&self) -> Children<'t> {
+        Children {
+            tree: self.tree,
+            it: self.recs.iter(),
+        }
+    }
+    pub fn get(&self, i: usize) -> Option<Node<'t>> {
+        self.recs.get(i).map(|r| self.tree.node(r))
+    }
+}
+
+impl<'t> IntoIterator for Block<'t> {
+    type Item = Node<'t>;
+    type IntoIter = Children<'t>;
+    fn into_iter(self) -> Children<'t> {
+        self.iter()
+    }
+}
+
+/// The statements of a block (or a tree's top level), in order.
+#[derive(Clone, Debug)]
+pub struct Children<'t> {
+    tree: &'t Tree,
+    it: std::slice::Iter<'t, Rec>,
+}
+
+impl<'t> Iterator for Children<'t> {
+    type Item = Node<'t>;
+    fn next(&mut self) -> Option<Node<'t>> {
+        self.it.next().map(|r| self.tree.node(r))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.it.size_hint()
+    }
+}
+
+impl ExactSizeIterator for Children<'_> {}
+
+impl<'t> Node<'t> {
     /// The text after the keyword as written (quotes and escapes kept).
     pub fn raw_rest(&self) -> String {
-        match &self.rest {
-            Some(r) => r.clone(),
+        match self.rest {
+            Some(r) => r.to_string(),
             None => self
                 .args()
                 .iter()
@@ -39,11 +158,21 @@ impl Node {
         }
     }
 
-    pub fn keyword(&self) -> &str {
+    pub fn keyword(&self) -> &'t str {
         self.words.first().map_or("", |w| w.text.as_str())
     }
-    pub fn args(&self) -> &[Word] {
+    pub fn args(&self) -> &'t [Word] {
         self.words.get(1..).unwrap_or(&[])
+    }
+    /// The block's statements (none when it has no block).
+    pub fn children(&self) -> Children<'t> {
+        match self.block {
+            Some(b) => b.iter(),
+            None => Children {
+                tree: self.tree,
+                it: [].iter(),
+            },
+        }
     }
     /// Location of argument `i` (0 = first after the keyword), or of the keyword.
     pub fn arg_loc(&self, i: usize) -> &Loc {
@@ -70,9 +199,8 @@ fn col_of(text: &str, ascii: bool, first: u32, off: usize) -> u32 {
 }
 
 /// Split a statement into words as keepalived does: blanks separate, `"..."` groups (quotes
-/// removed, backslashes kept).
-fn words(text: &str, loc: &Loc, diags: &mut Diagnostics) -> SmallVec<[Word; 3]> {
-    let mut out = SmallVec::new();
+/// removed, backslashes kept). The words go to the end of `out`.
+fn words(text: &str, loc: &Loc, diags: &mut Diagnostics, out: &mut Vec<Word>) {
     let b = text.as_bytes();
     let mut i = 0;
     // columns count characters; track them alongside byte offsets
@@ -124,7 +252,6 @@ fn words(text: &str, loc: &Loc, diags: &mut Diagnostics) -> SmallVec<[Word; 3]> 
             loc: wloc,
         });
     }
-    out
 }
 
 /// Remove the double quotes of a word, keeping what they enclose (and escapes) as written.
@@ -148,42 +275,46 @@ fn unquote(raw: &str) -> String {
 }
 
 struct Open {
-    owner: Node,
-    children: Vec<Node>,
+    owner: Rec,
     /// Column of the first word of the line that opened the block.
     indent: u32,
 }
 
-/// Builds the statement tree line by line and hands over each top-level statement as soon
-/// as it is complete, so a large configuration is never held as a whole tree.
+/// Builds the statement tree line by line; each top-level statement lands in the [`Tree`]
+/// as soon as it is complete, so a large configuration is never held as a whole tree.
 #[derive(Default)]
 pub struct Builder {
     stack: Vec<Open>,
+    /// `levels[d]`: the statements read so far inside `stack[d]` (kept for reuse).
+    levels: Vec<Vec<Rec>>,
     /// A top-level statement that may still get a block from a '{' on a later line.
-    pending: Option<Node>,
+    pending: Option<Rec>,
     can_open: bool,
     /// (opener, keyword, closer) of blocks whose '}' is less indented than their opener.
     suspicious: Vec<(Loc, String, Loc)>,
 }
 
 impl Builder {
-    fn siblings<'a>(
-        stack: &'a mut [Open],
-        pending: &mut Option<Node>,
-        done: &mut Vec<Node>,
-    ) -> Option<&'a mut Vec<Node>> {
-        match stack.last_mut() {
-            Some(o) => Some(&mut o.children),
-            None => {
-                done.extend(pending.take());
-                None
+    /// Nothing half-built: every statement so far is in the tree's top level, which can be
+    /// handed over (and the next statements go to another tree).
+    pub fn idle(&self) -> bool {
+        self.stack.is_empty() && self.pending.is_none()
+    }
+
+    /// A finished statement: a sibling in the open block, or the new pending top-level one.
+    fn place(&mut self, rec: Rec, out: &mut Tree) {
+        match self.stack.len() {
+            0 => {
+                out.roots.extend(self.pending.take());
+                self.pending = Some(rec);
             }
+            d => self.levels[d - 1].push(rec),
         }
     }
 
-    /// Add one logical line; completed top-level statements are pushed onto `done`.
+    /// Add one logical line; completed top-level statements go to `out`'s top level.
     /// Every unquoted `{` or `}` ends the statement before it.
-    pub fn feed(&mut self, text: &str, at: Loc, diags: &mut Diagnostics, done: &mut Vec<Node>) {
+    pub fn feed(&mut self, text: &str, at: Loc, diags: &mut Diagnostics, out: &mut Tree) {
         let ascii = text.is_ascii();
         let b = text.as_bytes();
         let mut seg = 0;
@@ -205,15 +336,15 @@ impl Builder {
                 b'\\' => i += 1,
                 c => {
                     let stmt_col = col_of(text, ascii, at.col, seg);
-                    before |= self.statement(&text[seg..i], stmt_col, at, diags, done);
+                    before |= self.statement(&text[seg..i], stmt_col, at, diags, out);
                     let loc = Loc {
                         col: col_of(text, ascii, at.col, i),
                         ..at
                     };
                     if c == b'{' {
-                        self.open(loc, diags, done);
+                        self.open(loc, diags, out);
                     } else {
-                        self.close(loc, !before, diags, done);
+                        self.close(loc, !before, diags, out);
                     }
                     before = true;
                     seg = i + 1;
@@ -225,7 +356,7 @@ impl Builder {
             }
         }
         let stmt_col = col_of(text, ascii, at.col, seg.min(text.len()));
-        self.statement(&text[seg.min(text.len())..], stmt_col, at, diags, done);
+        self.statement(&text[seg.min(text.len())..], stmt_col, at, diags, out);
     }
 
     /// A statement (the text between braces); false when it is blank.
@@ -235,7 +366,7 @@ impl Builder {
         col: u32,
         at: Loc,
         diags: &mut Diagnostics,
-        done: &mut Vec<Node>,
+        out: &mut Tree,
     ) -> bool {
         // blanks as words() sees them (ASCII), so a non-blank statement has a word
         let trimmed = text.trim_ascii_start();
@@ -248,96 +379,100 @@ impl Builder {
             col: col + lead,
             ..at
         };
-        let ws = words(t, &loc, diags);
+        let first = out.words.len() as u32;
+        words(t, &loc, diags, &mut out.words);
         // the raw text is kept only where quotes or escapes make it differ
         let rest = if t.bytes().any(|b| matches!(b, b'"' | b'\\' | b'\'')) {
-            t.split_once(char::is_whitespace)
-                .map(|x| x.1.trim().to_string())
+            t.split_once(char::is_whitespace).map(|x| {
+                let start = out.texts.len() as u32;
+                out.texts.push_str(x.1.trim());
+                (start, out.texts.len() as u32)
+            })
         } else {
             None
         };
-        let node = Node {
-            words: ws,
+        let rec = Rec {
+            words: (first, out.words.len() as u32),
             rest,
             loc,
             block: None,
         };
-        match Self::siblings(&mut self.stack, &mut self.pending, done) {
-            Some(sib) => sib.push(node),
-            None => self.pending = Some(node),
-        }
+        self.place(rec, out);
         self.can_open = true;
         true
     }
 
-    fn open(&mut self, loc: Loc, diags: &mut Diagnostics, done: &mut Vec<Node>) {
+    fn open(&mut self, loc: Loc, diags: &mut Diagnostics, out: &mut Tree) {
         let owner = if self.can_open {
-            match self.stack.last_mut() {
-                Some(o) => o.children.pop(),
-                None => self.pending.take(),
+            match self.stack.len() {
+                0 => self.pending.take(),
+                d => self.levels[d - 1].pop(),
             }
         } else {
             None
         };
         let owner = owner.unwrap_or_else(|| {
             diags.error(&loc, "unexpected '{': a block must follow a keyword");
-            Node {
-                words: SmallVec::new(),
+            let at = out.words.len() as u32;
+            Rec {
+                words: (at, at),
                 rest: None,
                 loc,
                 block: None,
             }
         });
         if self.stack.is_empty() {
-            done.extend(self.pending.take());
+            out.roots.extend(self.pending.take());
         }
         let indent = owner.loc.col;
-        self.stack.push(Open {
-            owner,
-            children: Vec::new(),
-            indent,
-        });
+        self.stack.push(Open { owner, indent });
+        let depth = self.stack.len();
+        if self.levels.len() < depth {
+            self.levels.push(Vec::new());
+        }
+        self.levels[depth - 1].clear();
         self.can_open = false;
     }
 
-    fn close(
-        &mut self,
-        loc: Loc,
-        first_on_line: bool,
-        diags: &mut Diagnostics,
-        done: &mut Vec<Node>,
-    ) {
+    fn close(&mut self, loc: Loc, first_on_line: bool, diags: &mut Diagnostics, out: &mut Tree) {
         self.can_open = false;
         let Some(open) = self.stack.pop() else {
-            done.extend(self.pending.take());
+            out.roots.extend(self.pending.take());
             diags.error(&loc, "extra '}': no block is open here");
             return;
         };
         if first_on_line && loc.col < open.indent && open.owner.loc.file == loc.file {
-            self.suspicious
-                .push((open.owner.loc, open.owner.keyword().to_string(), loc));
+            let kw = out
+                .words
+                .get(open.owner.words.0 as usize)
+                .filter(|_| open.owner.words.1 > open.owner.words.0)
+                .map_or(String::new(), |w| w.text.to_string());
+            self.suspicious.push((open.owner.loc, kw, loc));
         }
-        self.attach(open, done);
+        self.attach(open, out);
     }
 
     /// A closed block becomes its keyword's child of the enclosing block (or a finished
-    /// top-level statement). The anonymous block of a stray '{' is dropped: every node has
-    /// a keyword.
-    fn attach(&mut self, open: Open, done: &mut Vec<Node>) {
-        let mut node = open.owner;
-        node.block = Some(open.children);
-        if node.words.is_empty() {
+    /// top-level statement); its statements move to the tree side by side. The anonymous
+    /// block of a stray '{' is dropped: every node has a keyword.
+    fn attach(&mut self, open: Open, out: &mut Tree) {
+        let depth = self.stack.len(); // the closed block's level is `depth`
+        let start = out.nodes.len() as u32;
+        out.nodes.append(&mut self.levels[depth]);
+        let mut rec = open.owner;
+        rec.block = Some((start, out.nodes.len() as u32));
+        if rec.words.0 == rec.words.1 {
             return;
         }
-        match self.stack.last_mut() {
-            Some(o) => o.children.push(node),
-            None => done.push(node),
+        match depth {
+            0 => out.roots.push(rec),
+            d => self.levels[d - 1].push(rec),
         }
     }
 
     /// End of input: report blocks left open and hand over what remains.
-    pub fn finish(mut self, diags: &mut Diagnostics, done: &mut Vec<Node>) {
-        done.extend(self.pending.take());
+    pub fn finish(mut self, diags: &mut Diagnostics, out: &mut Tree) {
+        out.roots.extend(self.pending.take());
         if !self.stack.is_empty() {
             if let Some((opener, kw, closer)) = self.suspicious.first() {
                 diags.error(
@@ -350,22 +485,27 @@ impl Builder {
             }
         }
         while let Some(open) = self.stack.pop() {
+            let kw = out
+                .words
+                .get(open.owner.words.0 as usize)
+                .filter(|_| open.owner.words.1 > open.owner.words.0)
+                .map_or("", |w| w.text.as_str())
+                .to_string();
             diags.error(
                 &open.owner.loc,
                 format!(
-                    "block '{}' is never closed: expected '}}' before the end of the configuration",
-                    open.owner.keyword()
+                    "block '{kw}' is never closed: expected '}}' before the end of the configuration"
                 ),
             );
-            self.attach(open, done);
+            self.attach(open, out);
         }
     }
 }
 
 /// Build the whole statement tree. Unbalanced braces are reported; the tree is still returned.
-pub fn build(lines: &[Line], diags: &mut Diagnostics) -> Vec<Node> {
+pub fn build(lines: &[Line], diags: &mut Diagnostics) -> Tree {
     let mut b = Builder::default();
-    let mut out = Vec::new();
+    let mut out = Tree::default();
     for line in lines {
         b.feed(&line.text, line.loc, diags, &mut out);
     }
@@ -378,7 +518,7 @@ mod tests {
     use super::*;
     use crate::config::keepalived::lines::{collect_str, Options};
 
-    fn tree(text: &str) -> (Vec<Node>, Diagnostics) {
+    fn tree(text: &str) -> (Tree, Diagnostics) {
         let mut d = Diagnostics::default();
         let l = collect_str("t.conf", text, &Options::default(), &mut d);
         let t = build(&l, &mut d);
@@ -389,16 +529,22 @@ mod tests {
     fn block_forms() {
         let (t, d) = tree("a x {\n b 1\n}\nc\n{\n d }\ne { f 1 } g\n");
         assert!(!d.has_errors(), "{}", d.render());
+        let t: Vec<Node> = t.roots().collect();
         let kws: Vec<&str> = t.iter().map(Node::keyword).collect();
         assert_eq!(kws, vec!["a", "c", "e", "g"]);
-        assert_eq!(t[0].block.as_ref().unwrap()[0].keyword(), "b");
-        assert_eq!(t[1].block.as_ref().unwrap()[0].keyword(), "d");
-        assert_eq!(t[2].block.as_ref().unwrap()[0].words.len(), 2);
+        fn first<'t>(n: &Node<'t>) -> &'t [Word] {
+            n.children().next().unwrap().words
+        }
+        assert_eq!(first(&t[0])[0].text, "b");
+        assert_eq!(first(&t[1])[0].text, "d");
+        assert_eq!(first(&t[2]).len(), 2);
+        assert!(t[3].block.is_none());
     }
 
     #[test]
     fn quotes_and_columns() {
         let (t, _) = tree("  notify \"/bin/x {a}\" root\n");
+        let t: Vec<Node> = t.roots().collect();
         assert_eq!(t[0].words[1].text, "/bin/x {a}");
         assert_eq!(t[0].words[1].loc.col, 10);
         assert_eq!(t[0].words[2].loc.col, 23);
@@ -422,17 +568,33 @@ mod tests {
     #[test]
     fn every_node_has_a_keyword() {
         // found by the fuzzer: a stray '{' left open until the end
-        fn check(nodes: &[Node]) {
+        fn check(nodes: Children<'_>) {
             for n in nodes {
                 assert!(!n.words.is_empty());
-                check(n.block.as_deref().unwrap_or(&[]));
+                check(n.children());
             }
         }
         for text in ["vrrp_instance C{track_file{{", "a {\n{\n{ b }\n", "{{{"] {
             let (t, d) = tree(text);
             assert!(d.has_errors());
-            check(&t);
+            check(t.roots());
         }
+    }
+
+    #[test]
+    fn nested_blocks_keep_their_own_statements() {
+        let (t, d) = tree("a {\n b {\n  c 1\n  d { e }\n  f\n }\n g\n}\nh { i }\n");
+        assert!(!d.has_errors(), "{}", d.render());
+        fn show(n: Node<'_>) -> String {
+            let kids: Vec<String> = n.children().map(show).collect();
+            match n.block {
+                Some(_) => format!("{}{{{}}}", n.keyword(), kids.join(",")),
+                None => n.keyword().to_string(),
+            }
+        }
+        let shown: Vec<String> = t.roots().map(show).collect();
+        assert_eq!(shown, vec!["a{b{c,d{e},f},g}", "h{i}"]);
+        assert_eq!(t.len(), 2);
     }
 
     #[test]
