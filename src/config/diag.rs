@@ -59,7 +59,8 @@ impl fmt::Display for Diagnostic {
 
 struct SourceFile {
     name: Arc<str>,
-    text: Arc<str>,
+    /// Kept as read (an `Arc<str>` would copy a large file once more).
+    text: Arc<String>,
 }
 
 /// Collected diagnostics, and the name and text of every file read (to show the line).
@@ -80,7 +81,7 @@ impl fmt::Debug for Diagnostics {
 
 impl Diagnostics {
     /// Register a file (its name as shown in messages, and its text).
-    pub fn add_file(&mut self, name: &str, text: Arc<str>) -> FileId {
+    pub fn add_file(&mut self, name: &str, text: Arc<String>) -> FileId {
         let id = FileId(self.files.len() as u32);
         self.files.push(SourceFile {
             name: Arc::from(name),
@@ -90,7 +91,7 @@ impl Diagnostics {
     }
 
     /// Set the text of a file registered before it was read.
-    pub fn set_text(&mut self, id: FileId, text: Arc<str>) {
+    pub fn set_text(&mut self, id: FileId, text: Arc<String>) {
         if let Some(f) = self.files.get_mut(id.0 as usize) {
             f.text = text;
         }

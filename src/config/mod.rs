@@ -5,6 +5,7 @@ pub mod addr;
 pub mod diag;
 pub mod keepalived;
 pub mod model;
+mod parallel;
 pub mod resolve;
 pub mod toml_format;
 pub mod types;
@@ -85,7 +86,7 @@ impl PathKey {
 #[derive(Clone, Debug, Default)]
 pub struct Locations {
     entries: Vec<(u64, Loc)>,
-    index: std::cell::OnceCell<FxHashMap<u64, Loc>>,
+    index: std::sync::OnceLock<FxHashMap<u64, Loc>>,
     start: Option<Loc>,
 }
 
@@ -103,7 +104,7 @@ impl Locations {
     pub fn insert_key(&mut self, key: &PathKey, loc: Loc) {
         self.entries.push((key.key(), loc));
         if self.index.get().is_some() {
-            self.index = std::cell::OnceCell::new();
+            self.index = std::sync::OnceLock::new();
         }
     }
 

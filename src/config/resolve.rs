@@ -22,18 +22,27 @@ pub fn resolve(cfg: &mut Config) {
             .find(|(_, sg)| sg.group.iter().any(|m| m == name));
         inst.effective = instance(inst, &g, group);
     }
-    for vs in &mut cfg.virtual_server {
-        let mut servers = std::mem::take(&mut vs.real_server);
-        for rs in &mut servers {
-            rs.effective = real_server(rs, vs, &g);
-            let mut checkers = std::mem::take(&mut rs.checkers);
-            for ch in &mut checkers {
-                ch.effective = checker(ch, rs, vs, &g);
-            }
-            rs.checkers = checkers;
+    // every real server and checker: two halves on two threads
+    let at = super::parallel::half_of_the_servers(&cfg.virtual_server);
+    let (front, back) = cfg.virtual_server.split_at_mut(at);
+    super::parallel::in_halves(front, back, |part| {
+        for vs in part {
+            virtual_server(vs, &g);
         }
-        vs.real_server = servers;
+    });
+}
+
+fn virtual_server(vs: &mut VirtualServer, g: &GlobalDefs) {
+    let mut servers = std::mem::take(&mut vs.real_server);
+    for rs in &mut servers {
+        rs.effective = real_server(rs, vs, g);
+        let mut checkers = std::mem::take(&mut rs.checkers);
+        for ch in &mut checkers {
+            ch.effective = checker(ch, rs, vs, g);
+        }
+        rs.checkers = checkers;
     }
+    vs.real_server = servers;
 }
 
 /// The address family an instance runs in: its first VIP's, else its unicast or source

@@ -54,7 +54,7 @@ pub fn read_file(path: &Path, diags: &mut Diagnostics) -> (Config, Locations) {
     match std::fs::read_to_string(path) {
         Ok(text) => read_str(&name, &text, diags),
         Err(e) => {
-            let file = diags.add_file(&name, Arc::from(""));
+            let file = diags.add_file(&name, Arc::default());
             diags.error(&Loc::new(file, 1, 1), format!("cannot read '{name}': {e}"));
             (Config::default(), Locations::default())
         }
@@ -62,7 +62,7 @@ pub fn read_file(path: &Path, diags: &mut Diagnostics) -> (Config, Locations) {
 }
 
 pub fn read_str(name: &str, text: &str, diags: &mut Diagnostics) -> (Config, Locations) {
-    let file = diags.add_file(name, Arc::from(text));
+    let file = diags.add_file(name, Arc::new(text.to_string()));
     let mut locs = Locations::default();
     locs.set_start(Loc::new(file, 1, 1));
     if let Ok(t) = DeTable::parse(text) {

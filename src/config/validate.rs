@@ -432,10 +432,7 @@ fn lvs(cfg: &Config, v: &mut V) {
     for (idx, vs) in cfg.virtual_server.iter().enumerate() {
         let p = format!("virtual_server[{idx}]");
         let what = || vs.describe();
-        let keys = usize::from(vs.ip.is_some() || vs.port.is_some())
-            + usize::from(vs.fwmark.is_some())
-            + usize::from(vs.group.is_some());
-        if keys != 1 || vs.ip.is_some() != vs.port.is_some() {
+        if !well_named(vs) {
             v.error(&p, "a virtual_server is named by 'ip' and 'port', or 'fwmark', or 'group' (exactly one)");
             continue;
         }
@@ -522,47 +519,91 @@ fn lvs(cfg: &Config, v: &mut V) {
                 v.warning(&format!("{p}.quorum"), format!("quorum {} is more than the total weight {total} of the real servers: the quorum can never be met", vs.quorum));
             }
         }
-        let mut rs_seen: FxHashSet<(IpAddr, Option<u16>)> = FxHashSet::default();
-        let mut fam = vs_v6;
-        for (ri, rs) in vs.real_server.iter().enumerate() {
-            let rp = || format!("{p}.real_server[{ri}]");
-            if rs.ip.is_unspecified() {
-                v.error(&rp(), "real_server needs an address ('ip')");
-            }
-            if !rs_seen.insert((rs.ip, rs.port)) {
+    }
+    // the real servers and their checkers (the bulk of a large configuration): two halves
+    // on two threads
+    let (front, back) = split_by_servers(&cfg.virtual_server);
+    let split = front.len();
+    let check_part = |(base, part): (usize, &[VirtualServer])| {
+        let mut d = Diagnostics::default();
+        let mut pv = V {
+            locs: v.locs,
+            d: &mut d,
+        };
+        for (i, vs) in part.iter().enumerate() {
+            real_servers(cfg, &mut pv, base + i, vs);
+        }
+        d
+    };
+    let (a, b) = super::parallel::in_halves((0, front), (split, back), check_part);
+    v.d.absorb(a);
+    v.d.absorb(b);
+}
+
+/// Split the virtual servers where half of the real servers come before.
+fn split_by_servers(all: &[VirtualServer]) -> (&[VirtualServer], &[VirtualServer]) {
+    all.split_at(super::parallel::half_of_the_servers(all))
+}
+
+/// A virtual server's own checks passed the shape check (one of ip+port, fwmark, group).
+fn well_named(vs: &VirtualServer) -> bool {
+    let keys = usize::from(vs.ip.is_some() || vs.port.is_some())
+        + usize::from(vs.fwmark.is_some())
+        + usize::from(vs.group.is_some());
+    keys == 1 && vs.ip.is_some() == vs.port.is_some()
+}
+
+fn real_servers(cfg: &Config, v: &mut V, idx: usize, vs: &VirtualServer) {
+    if !well_named(vs) {
+        return;
+    }
+    let p = format!("virtual_server[{idx}]");
+    let what = || vs.describe();
+    let vs_v6: Option<bool> = vs
+        .ip
+        .map(|a| a.is_ipv6())
+        .or(vs.ip_family.map(|f| f == IpFamily::Inet6));
+    let mut rs_seen: FxHashSet<(IpAddr, Option<u16>)> =
+        FxHashSet::with_capacity_and_hasher(vs.real_server.len(), Default::default());
+    let mut fam = vs_v6;
+    for (ri, rs) in vs.real_server.iter().enumerate() {
+        let rp = || format!("{p}.real_server[{ri}]");
+        if rs.ip.is_unspecified() {
+            v.error(&rp(), "real_server needs an address ('ip')");
+        }
+        if !rs_seen.insert((rs.ip, rs.port)) {
+            v.error(
+                &rp(),
+                format!("real_server {} appears twice in {}", rs.ip, what()),
+            );
+        }
+        if vs.fwmark.is_none() && vs.group.is_none() && rs.port.is_none() {
+            v.error(&rp(), format!("real_server {} needs a port", rs.ip));
+        }
+        let tun = matches!(rs.effective.lvs_method, LvsMethod::Tun { .. });
+        match fam {
+            Some(six) if six != rs.ip.is_ipv6() && !tun => v.error(
+                &rp(),
+                format!(
+                    "real_server {} is {} but {} is not (only TUN forwards across families)",
+                    rs.ip,
+                    family(&rs.ip),
+                    what()
+                ),
+            ),
+            None => fam = Some(rs.ip.is_ipv6()),
+            _ => {}
+        }
+        if let (Some(u), Some(l)) = (rs.uthreshold, rs.lthreshold) {
+            if l > u {
                 v.error(
-                    &rp(),
-                    format!("real_server {} appears twice in {}", rs.ip, what()),
+                    &format!("{}.lthreshold", rp()),
+                    format!("lthreshold {l} is above uthreshold {u}"),
                 );
             }
-            if vs.fwmark.is_none() && vs.group.is_none() && rs.port.is_none() {
-                v.error(&rp(), format!("real_server {} needs a port", rs.ip));
-            }
-            let tun = matches!(rs.effective.lvs_method, LvsMethod::Tun { .. });
-            match fam {
-                Some(six) if six != rs.ip.is_ipv6() && !tun => v.error(
-                    &rp(),
-                    format!(
-                        "real_server {} is {} but {} is not (only TUN forwards across families)",
-                        rs.ip,
-                        family(&rs.ip),
-                        what()
-                    ),
-                ),
-                None => fam = Some(rs.ip.is_ipv6()),
-                _ => {}
-            }
-            if let (Some(u), Some(l)) = (rs.uthreshold, rs.lthreshold) {
-                if l > u {
-                    v.error(
-                        &format!("{}.lthreshold", rp()),
-                        format!("lthreshold {l} is above uthreshold {u}"),
-                    );
-                }
-            }
-            for (ci, ch) in rs.checkers.iter().enumerate() {
-                checker(cfg, v, &|| format!("{}.check[{ci}]", rp()), ch);
-            }
+        }
+        for (ci, ch) in rs.checkers.iter().enumerate() {
+            checker(cfg, v, &|| format!("{}.check[{ci}]", rp()), ch);
         }
     }
 }

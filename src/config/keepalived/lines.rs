@@ -62,7 +62,7 @@ pub fn read_str(
     sink: &mut dyn LineSink,
 ) {
     let mut p = Pre::new(opts, diags, sink, PathBuf::from("."));
-    let file = p.diags.add_file(name, Arc::from(text));
+    let file = p.diags.add_file(name, Arc::new(text.to_string()));
     p.text(file, text);
 }
 
@@ -131,7 +131,7 @@ impl<'a> Pre<'a> {
             Some(l) => *l,
             None => {
                 // the main file: register it now so that a failure to read it has a name
-                let id = self.diags.add_file(&name, Arc::from(""));
+                let id = self.diags.add_file(&name, Arc::default());
                 self.main_registered = Some(id);
                 Loc::new(id, 1, 1)
             }
@@ -158,9 +158,9 @@ impl<'a> Pre<'a> {
                 return;
             }
         };
-        let text = match std::str::from_utf8(&bytes) {
-            Ok(t) => std::borrow::Cow::Borrowed(t),
-            Err(_) => String::from_utf8_lossy(&bytes),
+        let text = match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
         };
         if text.contains('\0') {
             self.diags.error(
@@ -177,15 +177,15 @@ impl<'a> Pre<'a> {
             &mut self.cur_dir,
             path.parent().map(Path::to_path_buf).unwrap_or_default(),
         );
-        let shared: Arc<str> = Arc::from(text.as_ref());
+        let shared = Arc::new(text);
         let file = match self.main_registered.take() {
             Some(id) => {
-                self.diags.set_text(id, shared);
+                self.diags.set_text(id, shared.clone());
                 id
             }
-            None => self.diags.add_file(&name, shared),
+            None => self.diags.add_file(&name, shared.clone()),
         };
-        self.text(file, &text);
+        self.text(file, &shared);
         self.cur_dir = saved_dir;
         self.stack.pop();
     }

@@ -76,7 +76,7 @@ fn read_with(diags: &mut Diagnostics, produce: &Produce<'_>) -> (Config, Locatio
         };
         for batch in rx {
             for name in batch.files {
-                mine.add_file(&name, Arc::from(""));
+                mine.add_file(&name, Arc::default());
             }
             if let Some(start) = batch.start {
                 state.locs.set_start(start);

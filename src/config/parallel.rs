@@ -1,0 +1,69 @@
+//! Two cores for the passes over every real server of a large configuration (resolving
+//! and validating 37,000 real servers is memory-bound: two threads halve it).
+
+use super::model::VirtualServer;
+
+/// Where to split the virtual servers so that each part has about half the real servers.
+pub(crate) fn half_of_the_servers(all: &[VirtualServer]) -> usize {
+    let total: usize = all.iter().map(|vs| vs.real_server.len()).sum();
+    let mut seen = 0;
+    all.iter()
+        .position(|vs| {
+            seen += vs.real_server.len();
+            seen * 2 >= total
+        })
+        .map_or(all.len(), |i| i + 1)
+}
+
+/// `f` over two parts at once: `b` on a second thread, `a` on this one (both here when no
+/// thread can be started). For the passes over every real server of a large configuration.
+pub(crate) fn in_halves<I: Send, R: Send>(a: I, b: I, f: impl Fn(I) -> R + Sync) -> (R, R) {
+    let f = &f;
+    let mut second = Some(b);
+    let mut second_out = None;
+    let first_out = std::thread::scope(|s| {
+        let (input, output) = (&mut second, &mut second_out);
+        let spawned = std::thread::Builder::new()
+            .name("config-half".into())
+            .spawn_scoped(s, move || *output = input.take().map(f));
+        let first_out = f(a);
+        if let Ok(t) = spawned {
+            if let Err(panic) = t.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        first_out
+    });
+    // without a second thread, its part here
+    match second_out.or_else(|| second.map(f)) {
+        Some(r) => (first_out, r),
+        None => unreachable!("the second part is either done or still here"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::model::RealServer;
+
+    #[test]
+    fn halves_split_the_servers_and_keep_their_order() {
+        let vs = |n: usize| VirtualServer {
+            real_server: vec![RealServer::default(); n],
+            ..Default::default()
+        };
+        let all = vec![vs(10), vs(1), vs(1), vs(1), vs(7)];
+        // 10 of 20 real servers in the first one
+        assert_eq!(half_of_the_servers(&all), 1);
+        assert_eq!(half_of_the_servers(&[]), 0);
+        let (a, b) = all.split_at(half_of_the_servers(&all));
+        let (ra, rb) = in_halves(a, b, |part| {
+            part.iter().map(|v| v.real_server.len()).collect::<Vec<_>>()
+        });
+        assert_eq!((ra, rb), (vec![10], vec![1, 1, 1, 7]));
+        let mut nums = vec![1, 2, 3, 4];
+        let (x, y) = nums.split_at_mut(2);
+        in_halves(x, y, |part| part.iter_mut().for_each(|n| *n *= 10));
+        assert_eq!(nums, vec![10, 20, 30, 40]);
+    }
+}
