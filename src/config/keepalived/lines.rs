@@ -193,6 +193,18 @@ impl<'a> Pre<'a> {
     fn text(&mut self, file: FileId, text: &str) {
         self.pending_def = None;
         for (idx, raw) in lines_of(text).enumerate() {
+            if self.pending_def.is_none() {
+                if let Some((line, lead)) = plain(raw) {
+                    if !line.is_empty() {
+                        let loc = Loc::new(file, idx as u32 + 1, lead as u32 + 1);
+                        if self.within_limits(line, &loc, 0) {
+                            self.count += 1;
+                            self.sink.line(line, loc, self.diags);
+                        }
+                    }
+                    continue;
+                }
+            }
             let loc = Loc::new(file, idx as u32 + 1, 1);
             let (line, lead) = match decomment(raw) {
                 Ok(v) => v,
@@ -233,31 +245,42 @@ impl<'a> Pre<'a> {
         }
     }
 
-    fn logical(&mut self, mut text: &str, mut loc: Loc, depth: usize) {
+    /// Count a line against the bounds on the work and the output; false (reported) when
+    /// it goes beyond one.
+    fn within_limits(&mut self, text: &str, loc: &Loc, depth: usize) -> bool {
         // Parameters can refer to each other many times over: bound the total work, not
         // just the depth and the output.
         self.work += text.len() + 1;
         if self.work > MAX_WORK {
-            return self.overflowed(&loc, "parameter and ~SEQ expansion exceeds 64 MB of text: the definitions refer to each other too much");
+            self.overflowed(loc, "parameter and ~SEQ expansion exceeds 64 MB of text: the definitions refer to each other too much");
+            return false;
         }
         if self.count >= MAX_LINES {
-            return self.overflowed(
-                &loc,
+            self.overflowed(
+                loc,
                 "the configuration expands to more than 2 million lines",
             );
+            return false;
         }
         if text.len() > MAX_LINE {
             self.diags.error(
-                &loc,
+                loc,
                 format!("line longer than {MAX_LINE} characters after parameter substitution"),
             );
-            return;
+            return false;
         }
         if depth > MAX_DEPTH {
             self.diags.error(
-                &loc,
+                loc,
                 "parameters or ~SEQ expand recursively more than 32 levels deep",
             );
+            return false;
+        }
+        true
+    }
+
+    fn logical(&mut self, mut text: &str, mut loc: Loc, depth: usize) {
+        if !self.within_limits(text, &loc, depth) {
             return;
         }
         // @ID / @^ID: keep the line only on the matching (or any other) config id.
@@ -593,6 +616,38 @@ fn lines_of(text: &str) -> impl Iterator<Item = &str> {
     })
 }
 
+/// Bytes that give a line work for the preprocessor: comments, quotes, escapes, parameters.
+const SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'#' as usize] = true;
+    t[b'!' as usize] = true;
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t[b'$' as usize] = true;
+    t
+};
+
+/// A line with nothing for the preprocessor to do — no comment, quote, escape or parameter,
+/// not a conditional, `~SEQ` or `include` line (most lines): its text without the blanks
+/// around it, and how many blanks led. One pass over its bytes.
+fn plain(raw: &str) -> Option<(&str, usize)> {
+    let b = raw.as_bytes();
+    let lead = b.iter().take_while(|c| matches!(c, b' ' | b'\t')).count();
+    let rest = &b[lead..];
+    if rest.iter().any(|&c| SPECIAL[c as usize])
+        || matches!(rest.first(), Some(b'@' | b'~'))
+        || rest.starts_with(b"include")
+    {
+        return None;
+    }
+    let trail = rest
+        .iter()
+        .rev()
+        .take_while(|c| matches!(c, b' ' | b'\t' | b'\r'))
+        .count();
+    Some((&raw[lead..raw.len() - trail], lead))
+}
+
 /// `$NAME=value` (spaces allowed around `=`).
 fn definition(text: &str) -> Option<(String, String)> {
     let body = &text[1..];
@@ -717,6 +772,31 @@ mod tests {
         };
         let l = collect_str("t.conf", text, &opts, &mut d);
         (l.into_iter().map(|l| l.text).collect(), d)
+    }
+
+    #[test]
+    fn plain_lines_take_the_short_way() {
+        assert_eq!(plain("    weight 1 \r"), Some(("weight 1", 4)));
+        assert_eq!(plain("\t}"), Some(("}", 1)));
+        assert_eq!(plain("  "), Some(("", 2)));
+        for busy in [
+            "a # c",
+            "a ! c",
+            "notify \"/bin/x\"",
+            "a \\#",
+            "x $P",
+            "$P=1",
+            "@node1 priority 100",
+            "~SEQ(i, 1, 3) real_server 10.0.0.$i 80",
+            "include /etc/x.conf",
+        ] {
+            assert_eq!(plain(busy), None, "{busy}");
+        }
+        // the short way and the long way give the same lines
+        let text = "a {\n  b 1   \n\t c  2\n}\n";
+        let (l, d) = lines(text, None);
+        assert!(!d.has_errors());
+        assert_eq!(l, vec!["a {", "b 1", "c  2", "}"]);
     }
 
     #[test]
