@@ -5,6 +5,7 @@
 use crate::config::diag::{Diagnostics, FileId, Loc};
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -26,6 +27,8 @@ const MAX_LINES: usize = 2_000_000;
 const MAX_LINE: usize = 65_536;
 /// Bytes of text the preprocessor may handle in all (a real configuration: a few MB).
 const MAX_WORK: usize = 64_000_000;
+/// Bytes read at a time.
+const CHUNK: u64 = 256 * 1024;
 
 #[derive(Clone, Debug)]
 struct Def {
@@ -150,49 +153,85 @@ impl<'a> Pre<'a> {
             );
             return;
         }
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
+        let mut handle = match std::fs::File::open(path) {
+            Ok(f) => f,
             Err(e) => {
                 self.diags
                     .error(&here, format!("cannot read '{}': {e}", path.display()));
                 return;
             }
         };
-        let text = match String::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-        };
-        if text.contains('\0') {
-            self.diags.error(
-                &here,
-                format!(
-                    "'{}' is not a text file (it contains NUL bytes)",
-                    path.display()
-                ),
-            );
-            return;
-        }
+        let size = handle
+            .metadata()
+            .map_or(0, |m| m.len())
+            .min(MAX_WORK as u64);
         self.stack.push(canon);
         let saved_dir = std::mem::replace(
             &mut self.cur_dir,
             path.parent().map(Path::to_path_buf).unwrap_or_default(),
         );
-        let shared = Arc::new(text);
         let file = match self.main_registered.take() {
-            Some(id) => {
-                self.diags.set_text(id, shared.clone());
-                id
-            }
-            None => self.diags.add_file(&name, shared.clone()),
+            Some(id) => id,
+            None => self.diags.add_file(&name, Arc::default()),
         };
-        self.text(file, &shared);
+        // Lines are handed on as each chunk arrives (the next stage starts at once); the
+        // whole text is kept for the messages.
+        self.pending_def = None;
+        let mut buf: Vec<u8> = Vec::with_capacity(size as usize + 1);
+        let (mut done, mut lines) = (0, 0);
+        loop {
+            let got = match (&mut handle).take(CHUNK).read_to_end(&mut buf) {
+                Ok(n) => n,
+                Err(e) => {
+                    let msg = format!("cannot read '{}': {e}", path.display());
+                    self.diags.error(&here, msg);
+                    break;
+                }
+            };
+            // up to the last complete line (a '\n' never splits a UTF-8 character)
+            let end = match (got, memchr::memrchr(b'\n', &buf[done..])) {
+                (0, _) => buf.len(),
+                (_, Some(i)) => done + i + 1,
+                (_, None) => continue,
+            };
+            let chunk = &buf[done..end];
+            if memchr::memchr(0, chunk).is_some() {
+                self.diags.error(
+                    &here,
+                    format!(
+                        "'{}' is not a text file (it contains NUL bytes): read no further",
+                        path.display()
+                    ),
+                );
+                break;
+            }
+            lines += self.lines(file, &String::from_utf8_lossy(chunk), lines);
+            done = end;
+            if got == 0 {
+                break;
+            }
+        }
+        let text = match String::from_utf8(buf) {
+            Ok(t) => t,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        };
+        self.diags.set_text(file, Arc::new(text));
         self.cur_dir = saved_dir;
         self.stack.pop();
     }
 
     fn text(&mut self, file: FileId, text: &str) {
         self.pending_def = None;
+        self.lines(file, text, 0);
+    }
+
+    /// The lines of a text whose first line is line `before + 1` of its file; returns how
+    /// many there were.
+    fn lines(&mut self, file: FileId, text: &str, before: u32) -> u32 {
+        let mut count = 0;
         for (idx, raw) in lines_of(text).enumerate() {
+            count = idx as u32 + 1;
+            let idx = before as usize + idx;
             if self.pending_def.is_none() {
                 if let Some((line, lead)) = plain(raw) {
                     if !line.is_empty() {
@@ -235,6 +274,7 @@ impl<'a> Pre<'a> {
             let loc = Loc::new(file, idx as u32 + 1, lead as u32 + 1);
             self.logical(&line, loc, 0);
         }
+        count
     }
 
     /// Stop expanding: reported once, at the place the limit was reached.
@@ -878,6 +918,63 @@ mod tests {
         );
         assert_eq!(expand_braces("plain"), vec!["plain"]);
         assert_eq!(expand_braces("a{b}c"), vec!["a{b}c"]);
+    }
+
+    /// A file read in chunks gives the lines the same text gives at once: lines across
+    /// chunk boundaries, a multi-line parameter, multi-byte characters, CRLF, no final
+    /// newline.
+    #[test]
+    fn a_file_read_in_chunks_reads_as_its_text() {
+        let mut text = String::from("$P=one \\\n  two\n");
+        let mut i = 0;
+        while text.len() < 3 * CHUNK as usize + 1000 {
+            match i % 5 {
+                0 => text.push_str(&format!("    weight {i}\r\n")),
+                1 => text.push_str(&format!("  notify \"/bin/é{i}\" # ü\n")),
+                2 => text.push_str("$P\n"),
+                3 => text.push_str(&format!("vs{i} {{ ñ {i} }}\n")),
+                _ => text.push_str("\n   ! comment\n"),
+            }
+            i += 1;
+        }
+        text.push_str("last line");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.conf");
+        std::fs::write(&path, &text).unwrap();
+        let mut d1 = Diagnostics::default();
+        let mut from_file: Vec<Line> = Vec::new();
+        read_file(&path, &Options::default(), &mut d1, &mut from_file);
+        let mut d2 = Diagnostics::default();
+        let from_text = collect_str("k.conf", &text, &Options::default(), &mut d2);
+        assert!(!d1.has_errors(), "{}", d1.render());
+        assert_eq!(from_file.len(), from_text.len());
+        for (a, b) in from_file.iter().zip(&from_text) {
+            assert_eq!(
+                (&a.text, a.loc.line, a.loc.col),
+                (&b.text, b.loc.line, b.loc.col)
+            );
+        }
+        assert_eq!(from_file.last().unwrap().text, "last line");
+        // the multi-line parameter, defined in the first chunk, used in every one
+        let uses = from_file
+            .windows(2)
+            .filter(|w| w[0].text == "one" && w[1].text == "two")
+            .count();
+        assert!(uses > 1000, "{uses}");
+    }
+
+    #[test]
+    fn a_nul_byte_stops_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bin.conf");
+        std::fs::write(&path, b"a 1\nb \0 2\nc 3\n").unwrap();
+        let mut d = Diagnostics::default();
+        let mut out: Vec<Line> = Vec::new();
+        read_file(&path, &Options::default(), &mut d, &mut out);
+        assert!(d
+            .render()
+            .contains("is not a text file (it contains NUL bytes)"));
+        assert!(!out.iter().any(|l| l.text == "c 3"));
     }
 
     #[test]
