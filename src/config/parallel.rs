@@ -3,21 +3,35 @@
 
 use super::model::VirtualServer;
 
-/// Where to split the virtual servers so that each part has about half the real servers.
-pub(crate) fn half_of_the_servers(all: &[VirtualServer]) -> usize {
+/// Below this many real servers a second thread costs more than it saves.
+const WORTH_A_THREAD: usize = 1000;
+
+/// Where to split the virtual servers so that each part has about half the real servers,
+/// and whether the parts are worth a thread each.
+pub(crate) fn half_of_the_servers(all: &[VirtualServer]) -> (usize, bool) {
     let total: usize = all.iter().map(|vs| vs.real_server.len()).sum();
     let mut seen = 0;
-    all.iter()
+    let at = all
+        .iter()
         .position(|vs| {
             seen += vs.real_server.len();
             seen * 2 >= total
         })
-        .map_or(all.len(), |i| i + 1)
+        .map_or(all.len(), |i| i + 1);
+    (at, total >= WORTH_A_THREAD)
 }
 
-/// `f` over two parts at once: `b` on a second thread, `a` on this one (both here when no
-/// thread can be started). For the passes over every real server of a large configuration.
-pub(crate) fn in_halves<I: Send, R: Send>(a: I, b: I, f: impl Fn(I) -> R + Sync) -> (R, R) {
+/// `f` over two parts: with `threads`, `b` on a second thread and `a` on this one at once;
+/// otherwise (or when no thread can be started) both here.
+pub(crate) fn in_halves<I: Send, R: Send>(
+    threads: bool,
+    a: I,
+    b: I,
+    f: impl Fn(I) -> R + Sync,
+) -> (R, R) {
+    if !threads {
+        return (f(a), f(b));
+    }
     let f = &f;
     let mut second = Some(b);
     let mut second_out = None;
@@ -54,16 +68,19 @@ mod tests {
         };
         let all = vec![vs(10), vs(1), vs(1), vs(1), vs(7)];
         // 10 of 20 real servers in the first one
-        assert_eq!(half_of_the_servers(&all), 1);
-        assert_eq!(half_of_the_servers(&[]), 0);
-        let (a, b) = all.split_at(half_of_the_servers(&all));
-        let (ra, rb) = in_halves(a, b, |part| {
-            part.iter().map(|v| v.real_server.len()).collect::<Vec<_>>()
-        });
-        assert_eq!((ra, rb), (vec![10], vec![1, 1, 1, 7]));
-        let mut nums = vec![1, 2, 3, 4];
-        let (x, y) = nums.split_at_mut(2);
-        in_halves(x, y, |part| part.iter_mut().for_each(|n| *n *= 10));
-        assert_eq!(nums, vec![10, 20, 30, 40]);
+        assert_eq!(half_of_the_servers(&all), (1, false));
+        assert_eq!(half_of_the_servers(&[]), (0, false));
+        assert_eq!(half_of_the_servers(&[vs(600), vs(600)]), (1, true));
+        let (a, b) = all.split_at(half_of_the_servers(&all).0);
+        for threads in [false, true] {
+            let (ra, rb) = in_halves(threads, a, b, |part| {
+                part.iter().map(|v| v.real_server.len()).collect::<Vec<_>>()
+            });
+            assert_eq!((ra, rb), (vec![10], vec![1, 1, 1, 7]));
+            let mut nums = vec![1, 2, 3, 4];
+            let (x, y) = nums.split_at_mut(2);
+            in_halves(threads, x, y, |part| part.iter_mut().for_each(|n| *n *= 10));
+            assert_eq!(nums, vec![10, 20, 30, 40]);
+        }
     }
 }

@@ -22,10 +22,10 @@ pub fn resolve(cfg: &mut Config) {
             .find(|(_, sg)| sg.group.iter().any(|m| m == name));
         inst.effective = instance(inst, &g, group);
     }
-    // every real server and checker: two halves on two threads
-    let at = super::parallel::half_of_the_servers(&cfg.virtual_server);
+    // every real server and checker: two halves on two threads (a large configuration)
+    let (at, threads) = super::parallel::half_of_the_servers(&cfg.virtual_server);
     let (front, back) = cfg.virtual_server.split_at_mut(at);
-    super::parallel::in_halves(front, back, |part| {
+    super::parallel::in_halves(threads, front, back, |part| {
         for vs in part {
             virtual_server(vs, &g);
         }

@@ -522,7 +522,8 @@ fn lvs(cfg: &Config, v: &mut V) {
     }
     // the real servers and their checkers (the bulk of a large configuration): two halves
     // on two threads
-    let (front, back) = split_by_servers(&cfg.virtual_server);
+    let (at, threads) = super::parallel::half_of_the_servers(&cfg.virtual_server);
+    let (front, back) = cfg.virtual_server.split_at(at);
     let split = front.len();
     let check_part = |(base, part): (usize, &[VirtualServer])| {
         let mut d = Diagnostics::default();
@@ -535,14 +536,9 @@ fn lvs(cfg: &Config, v: &mut V) {
         }
         d
     };
-    let (a, b) = super::parallel::in_halves((0, front), (split, back), check_part);
+    let (a, b) = super::parallel::in_halves(threads, (0, front), (split, back), check_part);
     v.d.absorb(a);
     v.d.absorb(b);
-}
-
-/// Split the virtual servers where half of the real servers come before.
-fn split_by_servers(all: &[VirtualServer]) -> (&[VirtualServer], &[VirtualServer]) {
-    all.split_at(super::parallel::half_of_the_servers(all))
 }
 
 /// A virtual server's own checks passed the shape check (one of ip+port, fwmark, group).
