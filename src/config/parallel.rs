@@ -83,4 +83,48 @@ mod tests {
             assert_eq!(nums, vec![10, 20, 30, 40]);
         }
     }
+
+    /// A configuration large enough for two threads: messages from both halves, each at
+    /// its place, and the effective values resolved in both.
+    #[test]
+    fn both_halves_resolve_and_report() {
+        use crate::config::{load_str, Format};
+        use std::fmt::Write;
+        let mut text = String::from("global_defs {\n    router_id t\n}\n");
+        for v in 0..40 {
+            writeln!(
+                text,
+                "virtual_server 192.0.2.{v} 80 {{\n    protocol TCP\n    delay_loop 7"
+            )
+            .unwrap();
+            for r in 0..30 {
+                // the same real server twice: in the first and in the last virtual server
+                let r = if (v == 0 || v == 39) && r == 29 {
+                    28
+                } else {
+                    r
+                };
+                writeln!(text, "    real_server 198.51.100.{r} 80 {{\n        TCP_CHECK {{\n        }}\n    }}").unwrap();
+            }
+            text.push_str("}\n");
+        }
+        let l = load_str("big.conf", &text, Format::Keepalived, None);
+        let errors: Vec<String> = l.diags.errors().map(|d| d.to_string()).collect();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        let line_of = |v: usize| 4 + v * (3 + 30 * 4 + 1) + 3 + 29 * 4;
+        assert!(
+            errors[0].starts_with(&format!("big.conf:{}:", line_of(0))),
+            "{errors:?}"
+        );
+        assert!(
+            errors[1].starts_with(&format!("big.conf:{}:", line_of(39))),
+            "{errors:?}"
+        );
+        assert!(errors.iter().all(|e| e.contains("appears twice")));
+        let all = &l.config.virtual_server;
+        for vs in [&all[0], &all[39]] {
+            let ch = &vs.real_server[5].checkers[0];
+            assert_eq!(ch.effective.delay_loop.as_micros(), 7_000_000);
+        }
+    }
 }
