@@ -1210,6 +1210,9 @@ fn without_privileges_vrrp_says_so_and_the_checks_go_on() {
     // a reload tries VRRP again and says it still cannot start; the rest goes on
     let o = lab.exec("d1", &[bin.as_str(), "reload", "--run-dir", &r]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // the caller hears of it, not only the log
+    let said = String::from_utf8_lossy(&o.stderr);
+    assert!(said.contains("VRRP still cannot start"), "{said}");
     assert!(
         wait_until(LONG, || lab
             .proc(i)

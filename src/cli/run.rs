@@ -402,7 +402,8 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
     // tracking: what scripts and files say before the engine starts
     let initial = Tracking::initial(&cfg, &specs);
     let mut file_values: HashMap<String, i64> = initial.files.iter().cloned().collect();
-    let vrrp_specs = specs.clone();
+    // the specs VRRP runs with (a reload VRRP refuses leaves them)
+    let mut vrrp_specs = specs.clone();
 
     let (ntx, mut nrx) = mpsc::unbounded_channel();
     // false while VRRP could not start (a reload tries again)
@@ -570,6 +571,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
             systemd.reloading();
             let old_cfg = cfg.clone();
             let old_names: Vec<String> = cfg.virtual_server.iter().map(|v| v.describe()).collect();
+            let mut vrrp_note = None;
             let outcome = reload(&mut cfg, args, &mut lvs);
             let outcome = match outcome {
                 Ok((warnings, specs, new_statics)) => {
@@ -605,22 +607,31 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                     reload_syncd(&mut syncd, &cfg);
                     let (tx, answer) = tokio::sync::oneshot::channel();
                     let _ = vrrp.commands.send(shell::Command::Reload {
-                        specs,
+                        specs: specs.clone(),
                         initial,
                         reply: tx,
                     });
-                    match answer.await {
+                    let failed = match answer.await {
                         Ok(Ok(())) => {
                             if !vrrp_up && !cfg.vrrp_instance.is_empty() {
                                 info!("reload: VRRP is running now");
                             }
                             vrrp_up = true;
+                            vrrp_specs = specs;
+                            None
                         }
                         Ok(Err(e)) if vrrp_up => {
-                            error!("reload: VRRP: {e}; the VRRP instances run on as before")
+                            // the instances run on as they were: so do their vrrp_scripts
+                            tracking.update_scripts(&old_cfg, &vrrp_specs);
+                            Some(format!("VRRP: {e}; the VRRP instances run on as before"))
                         }
-                        Ok(Err(e)) => error!("reload: VRRP still cannot start: {e}"),
-                        Err(_) => error!("reload: VRRP is not running"),
+                        Ok(Err(e)) => Some(format!("VRRP still cannot start: {e}")),
+                        Err(_) => Some("VRRP is not running".to_string()),
+                    };
+                    if let Some(f) = failed {
+                        error!("reload: {f}");
+                        // the caller of `ldirector reload` hears of it too
+                        vrrp_note = Some(f);
                     }
                     Ok(warnings)
                 }
@@ -672,7 +683,10 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                 "running (reload refused: see the log)"
             });
             let answer = match &outcome {
-                Ok(w) => serde_json::json!({ "ok": true, "warnings": w }),
+                Ok(w) => {
+                    let w: Vec<&String> = w.iter().chain(&vrrp_note).collect();
+                    serde_json::json!({ "ok": true, "warnings": w })
+                }
                 Err(e) => serde_json::json!({ "ok": false, "errors": e }),
             };
             for reply in replies {

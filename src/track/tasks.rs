@@ -67,26 +67,10 @@ impl Tracking {
     /// Bring the tasks to `cfg`. Returns the initial verdicts and values of what (re)started,
     /// for the engine; `values` are the track_file values as the watcher starts with them.
     pub fn update(&mut self, cfg: &Config, specs: &Specs, values: &[(String, i64)]) -> Initial {
-        let mut initial = Initial::default();
-        let wanted = tracked_scripts(cfg, specs);
-        self.scripts.retain(|name, (s, task)| {
-            let keep = wanted.iter().any(|(n, w)| *n == name && *w == s);
-            if !keep {
-                task.abort();
-            }
-            keep
-        });
-        for (name, s) in wanted {
-            if self.scripts.contains_key(name) {
-                continue;
-            }
-            initial
-                .scripts
-                .push((name.clone(), track_script::initial(s)));
-            let task =
-                track_script::spawn(name.clone(), s.clone(), self.run_as, self.to_vrrp.clone());
-            self.scripts.insert(name.clone(), (s.clone(), task));
-        }
+        let mut initial = Initial {
+            scripts: self.update_scripts(cfg, specs),
+            ..Initial::default()
+        };
         let same_files = self
             .files
             .as_ref()
@@ -112,6 +96,30 @@ impl Tracking {
             }
         }
         initial
+    }
+
+    /// Bring the vrrp_script loops alone to `cfg` and `specs` (the track_files serve the
+    /// health checks too). Returns the initial verdicts of the loops that (re)started.
+    pub fn update_scripts(&mut self, cfg: &Config, specs: &Specs) -> Vec<(String, bool)> {
+        let mut started = Vec::new();
+        let wanted = tracked_scripts(cfg, specs);
+        self.scripts.retain(|name, (s, task)| {
+            let keep = wanted.iter().any(|(n, w)| *n == name && *w == s);
+            if !keep {
+                task.abort();
+            }
+            keep
+        });
+        for (name, s) in wanted {
+            if self.scripts.contains_key(name) {
+                continue;
+            }
+            started.push((name.clone(), track_script::initial(s)));
+            let task =
+                track_script::spawn(name.clone(), s.clone(), self.run_as, self.to_vrrp.clone());
+            self.scripts.insert(name.clone(), (s.clone(), task));
+        }
+        started
     }
 
     pub fn stop(&mut self) {
@@ -166,6 +174,10 @@ mod tests {
         assert_eq!(again.scripts.len(), 1);
         assert_eq!(again.scripts[0].0, "a");
         assert_eq!(t.scripts.len(), 1);
+        // VRRP refused that reload: the scripts go back to the running instances'
+        assert_eq!(t.update_scripts(&c, &s).len(), 2);
+        assert_eq!(t.scripts.len(), 2);
+        assert_eq!(t.scripts["a"].0.interval.as_micros(), 5_000_000);
         t.stop();
         assert!(t.scripts.is_empty());
     }
