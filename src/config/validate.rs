@@ -441,10 +441,7 @@ fn lvs(cfg: &Config, v: &mut V) {
                 v.error(&p, format!("virtual_server_group '{g}' is not defined"));
             }
         }
-        let vs_v6: Option<bool> = vs
-            .ip
-            .map(|a| a.is_ipv6())
-            .or(vs.ip_family.map(|f| f == IpFamily::Inet6));
+        let vs_v6 = is_ipv6(vs);
         if let (Some(ip), Some(f)) = (vs.ip, vs.ip_family) {
             if ip.is_ipv6() != (f == IpFamily::Inet6) {
                 v.error(
@@ -541,6 +538,13 @@ fn lvs(cfg: &Config, v: &mut V) {
     v.d.absorb(b);
 }
 
+/// A virtual server's family, when its address or ip_family says (IPv6: true).
+fn is_ipv6(vs: &VirtualServer) -> Option<bool> {
+    vs.ip
+        .map(|a| a.is_ipv6())
+        .or(vs.ip_family.map(|f| f == IpFamily::Inet6))
+}
+
 /// A virtual server's own checks passed the shape check (one of ip+port, fwmark, group).
 fn well_named(vs: &VirtualServer) -> bool {
     let keys = usize::from(vs.ip.is_some() || vs.port.is_some())
@@ -555,10 +559,7 @@ fn real_servers(cfg: &Config, v: &mut V, idx: usize, vs: &VirtualServer) {
     }
     let p = format!("virtual_server[{idx}]");
     let what = || vs.describe();
-    let vs_v6: Option<bool> = vs
-        .ip
-        .map(|a| a.is_ipv6())
-        .or(vs.ip_family.map(|f| f == IpFamily::Inet6));
+    let vs_v6 = is_ipv6(vs);
     let mut rs_seen: FxHashSet<(IpAddr, Option<u16>)> =
         FxHashSet::with_capacity_and_hasher(vs.real_server.len(), Default::default());
     let mut fam = vs_v6;

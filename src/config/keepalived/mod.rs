@@ -57,36 +57,23 @@ fn read_with(diags: &mut Diagnostics, produce: &Produce<'_>) -> (Config, Locatio
         let spawned = std::thread::Builder::new()
             .name("config-lines".into())
             .spawn_scoped(scope, move || {
-                let mut b = Batcher {
-                    builder: tree::Builder::default(),
-                    done: tree::Tree::default(),
-                    lines: 0,
-                    files_sent: 0,
-                    started: false,
-                    start: None,
+                let mut b = Batcher::new(ToModelThread {
                     tx: Some(tx),
                     back: back_rx,
                     spare: Vec::new(),
-                };
+                });
                 produce(theirs, &mut b);
-                b.finish(theirs);
+                b.finish(theirs).close();
             });
         let Ok(lines_thread) = spawned else {
             return false;
         };
         for batch in rx {
-            for name in batch.files {
-                mine.add_file(&name, Arc::default());
-            }
-            if let Some(start) = batch.start {
-                state.locs.set_start(start);
-            }
-            let mut r = read::Reader::new(&mut mine, &mut state);
-            for n in batch.tree.roots() {
-                r.root_node(&n);
+            for name in &batch.files {
+                mine.add_file(name, Arc::default());
             }
             // reused where it was built (freed here, if that thread is gone)
-            let _ = back_tx.send(batch.tree);
+            let _ = back_tx.send(read_batch(batch, &mut state, &mut mine));
         }
         drop(back_tx);
         if let Err(panic) = lines_thread.join() {
@@ -104,9 +91,24 @@ fn read_with(diags: &mut Diagnostics, produce: &Produce<'_>) -> (Config, Locatio
 
 /// The same reading on the caller's thread alone.
 fn read_here(diags: &mut Diagnostics, produce: &Produce<'_>) -> (Config, Locations) {
-    let mut p = Pipeline::default();
-    produce(diags, &mut p);
-    p.finish(diags)
+    let mut state = read::State::default();
+    let mut b = Batcher::new(ReadHere(&mut state));
+    produce(diags, &mut b);
+    b.finish(diags);
+    (state.cfg, state.locs)
+}
+
+/// The model side of a batch: its statements into the model. Returns the tree, to be
+/// emptied and reused by the lines side.
+fn read_batch(batch: Batch, state: &mut read::State, diags: &mut Diagnostics) -> tree::Tree {
+    if let Some(start) = batch.start {
+        state.locs.set_start(start);
+    }
+    let mut r = read::Reader::new(diags, state);
+    for n in batch.tree.roots() {
+        r.root_node(&n);
+    }
+    batch.tree
 }
 
 /// Top-level statements on their way to the model, with the files registered since the
@@ -117,55 +119,98 @@ struct Batch {
     start: Option<Loc>,
 }
 
-/// The lines side: statements built here, sent in batches.
-struct Batcher {
-    builder: tree::Builder,
-    done: tree::Tree,
-    lines: usize,
-    files_sent: usize,
-    started: bool,
-    start: Option<Loc>,
+/// Where the batches go; hands back a used tree for the next batch when it has one.
+trait Deliver {
+    fn deliver(&mut self, batch: Batch, diags: &mut Diagnostics) -> Option<tree::Tree>;
+}
+
+/// To the model on the other thread; trees come back to be reused.
+struct ToModelThread {
     /// None once the model side has gone (it panicked): the rest is only drained.
     tx: Option<mpsc::SyncSender<Batch>>,
     back: mpsc::Receiver<tree::Tree>,
-    /// Trees back from the model side, emptied, for the next batches.
+    /// Trees back from the model side, for the next batches.
     spare: Vec<tree::Tree>,
 }
 
-impl Batcher {
-    fn send(&mut self, diags: &Diagnostics) {
-        let files = diags.file_names_from(self.files_sent);
-        self.files_sent += files.len();
-        while let Ok(mut used) = self.back.try_recv() {
-            used.clear();
-            self.spare.push(used);
-        }
-        let next = self.spare.pop().unwrap_or_default();
-        let batch = Batch {
-            tree: std::mem::replace(&mut self.done, next),
-            files,
-            start: self.start.take(),
-        };
-        self.lines = 0;
+impl Deliver for ToModelThread {
+    fn deliver(&mut self, batch: Batch, _: &mut Diagnostics) -> Option<tree::Tree> {
         if let Some(tx) = &self.tx {
             if tx.send(batch).is_err() {
                 self.tx = None;
             }
         }
+        self.spare.extend(self.back.try_iter());
+        self.spare.pop()
     }
+}
 
-    fn finish(mut self, diags: &mut Diagnostics) {
-        std::mem::take(&mut self.builder).finish(diags, &mut self.done);
-        self.send(diags);
+impl ToModelThread {
+    /// No more batches; the model side's last trees are freed here, where they were built.
+    fn close(mut self) {
         self.tx = None;
-        // the model side's last trees are freed here, where they were built
         for used in self.back {
             drop(used);
         }
     }
 }
 
-impl LineSink for Batcher {
+/// Into the model right here.
+struct ReadHere<'s>(&'s mut read::State);
+
+impl Deliver for ReadHere<'_> {
+    fn deliver(&mut self, batch: Batch, diags: &mut Diagnostics) -> Option<tree::Tree> {
+        Some(read_batch(batch, self.0, diags))
+    }
+}
+
+/// The lines side: statements built here, handed on in batches cut between top-level
+/// statements.
+struct Batcher<D> {
+    builder: tree::Builder,
+    done: tree::Tree,
+    lines: usize,
+    files_sent: usize,
+    started: bool,
+    start: Option<Loc>,
+    to: D,
+}
+
+impl<D: Deliver> Batcher<D> {
+    fn new(to: D) -> Self {
+        Batcher {
+            builder: tree::Builder::default(),
+            done: tree::Tree::default(),
+            lines: 0,
+            files_sent: 0,
+            started: false,
+            start: None,
+            to,
+        }
+    }
+
+    fn send(&mut self, diags: &mut Diagnostics) {
+        let files = diags.file_names_from(self.files_sent);
+        self.files_sent += files.len();
+        let batch = Batch {
+            tree: std::mem::take(&mut self.done),
+            files,
+            start: self.start.take(),
+        };
+        self.lines = 0;
+        // emptied here, on the thread that filled it
+        self.done = self.to.deliver(batch, diags).unwrap_or_default();
+        self.done.clear();
+    }
+
+    fn finish(mut self, diags: &mut Diagnostics) -> D {
+        std::mem::take(&mut self.builder).finish(diags, &mut self.done);
+        self.send(diags);
+        self.to
+    }
+}
+
+impl<D: Deliver> LineSink for Batcher<D> {
     fn line(&mut self, text: &str, loc: Loc, diags: &mut Diagnostics) {
         if !self.started {
             self.started = true;
@@ -179,47 +224,6 @@ impl LineSink for Batcher {
                 || (self.lines >= BATCH_LINES && !self.done.is_empty()))
         {
             self.send(diags);
-        }
-    }
-}
-
-/// Lines -> statements -> model on one thread, one top-level block at a time.
-#[derive(Default)]
-struct Pipeline {
-    builder: tree::Builder,
-    done: tree::Tree,
-    state: read::State,
-    started: bool,
-}
-
-impl Pipeline {
-    fn read_done(&mut self, diags: &mut Diagnostics) {
-        if self.done.is_empty() {
-            return;
-        }
-        let mut r = read::Reader::new(diags, &mut self.state);
-        for n in self.done.roots() {
-            r.root_node(&n);
-        }
-        self.done.clear();
-    }
-
-    fn finish(mut self, diags: &mut Diagnostics) -> (Config, Locations) {
-        std::mem::take(&mut self.builder).finish(diags, &mut self.done);
-        self.read_done(diags);
-        (self.state.cfg, self.state.locs)
-    }
-}
-
-impl LineSink for Pipeline {
-    fn line(&mut self, text: &str, loc: Loc, diags: &mut Diagnostics) {
-        if !self.started {
-            self.started = true;
-            self.state.locs.set_start(Loc::new(loc.file, 1, 1));
-        }
-        self.builder.feed(text, loc, diags, &mut self.done);
-        if self.builder.idle() {
-            self.read_done(diags);
         }
     }
 }

@@ -442,11 +442,7 @@ impl Builder {
             return;
         };
         if first_on_line && loc.col < open.indent && open.owner.loc.file == loc.file {
-            let kw = out
-                .words
-                .get(open.owner.words.0 as usize)
-                .filter(|_| open.owner.words.1 > open.owner.words.0)
-                .map_or(String::new(), |w| w.text.to_string());
+            let kw = out.node(&open.owner).keyword().to_string();
             self.suspicious.push((open.owner.loc, kw, loc));
         }
         self.attach(open, out);
@@ -485,12 +481,7 @@ impl Builder {
             }
         }
         while let Some(open) = self.stack.pop() {
-            let kw = out
-                .words
-                .get(open.owner.words.0 as usize)
-                .filter(|_| open.owner.words.1 > open.owner.words.0)
-                .map_or("", |w| w.text.as_str())
-                .to_string();
+            let kw = out.node(&open.owner).keyword().to_string();
             diags.error(
                 &open.owner.loc,
                 format!(
