@@ -47,26 +47,24 @@ fn write_all(out: &Path) -> Result<Vec<PathBuf>, String> {
     let mut cmd = super::Cli::command();
     cmd.build();
     let man = out.join("man");
+    let page = |c: clap::Command| -> Result<Vec<u8>, String> {
+        let mut page = Vec::new();
+        clap_mangen::Man::new(c)
+            .section("8")
+            .manual("System Administration")
+            .render(&mut page)
+            .map_err(|e| e.to_string())?;
+        Ok(page)
+    };
     // ldirector.8, then one page per command
-    let mut page = Vec::new();
-    clap_mangen::Man::new(cmd.clone())
-        .section("8")
-        .manual("System Administration")
-        .render(&mut page)
-        .map_err(|e| e.to_string())?;
-    write(man.join("ldirector.8"), &page, &mut files)?;
+    write(man.join("ldirector.8"), &page(cmd.clone())?, &mut files)?;
     for sub in cmd
         .get_subcommands()
         .filter(|s| !s.is_hide_set() && s.get_name() != "help")
     {
         let name = format!("ldirector-{}", sub.get_name());
-        let mut page = Vec::new();
-        clap_mangen::Man::new(sub.clone().name(name.clone()))
-            .section("8")
-            .manual("System Administration")
-            .render(&mut page)
-            .map_err(|e| e.to_string())?;
-        write(man.join(format!("{name}.8")), &page, &mut files)?;
+        let text = page(sub.clone().name(name.clone()))?;
+        write(man.join(format!("{name}.8")), &text, &mut files)?;
     }
     write(
         man.join("ldirector.toml.5"),

@@ -183,31 +183,21 @@ impl Lab {
     }
 
     fn start(&mut self, node: &str, conf: &Path) -> Result<(), String> {
-        let r = self.start_inner(node, Some(conf));
-        if let Some((_, c)) = self.daemons.last() {
-            if let Ok(mut p) = PIDS.lock() {
-                p.push(c.id());
-            }
-        }
-        r
+        self.launch(node, Some(conf))
     }
 
     /// A real server: this binary's built-in HTTP server in the node's namespace.
     fn serve(&mut self, node: &str) -> Result<(), String> {
-        let r = self.start_inner(node, None);
-        if let Some((_, c)) = self.daemons.last() {
-            if let Ok(mut p) = PIDS.lock() {
-                p.push(c.id());
-            }
-        }
-        r
+        self.launch(node, None)
     }
 
     fn run_dir(&self, node: &str) -> PathBuf {
         self.dir.join(format!("{node}.run"))
     }
 
-    fn start_inner(&mut self, node: &str, conf: Option<&Path>) -> Result<(), String> {
+    /// This binary in `node`'s namespace: the director with `conf`, else a real server.
+    /// Its PID is recorded for the clean-up on a signal.
+    fn launch(&mut self, node: &str, conf: Option<&Path>) -> Result<(), String> {
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
         let log = std::fs::File::create(self.dir.join(format!("{node}.log")))
             .map_err(|e| e.to_string())?;
@@ -227,6 +217,9 @@ impl Lab {
             .stderr(log)
             .spawn()
             .map_err(|e| format!("start ldirector in {}: {e}", ns(node)))?;
+        if let Ok(mut p) = PIDS.lock() {
+            p.push(child.id());
+        }
         self.daemons.push((node.to_string(), child));
         Ok(())
     }

@@ -91,13 +91,8 @@ impl SyncDaemon {
             }
             Err(e) => return Err(e),
         }
-        info!(
-            "lvs_sync_daemon: {} on {} (sync id {})",
-            name(role),
-            d.ifname,
-            d.sync_id
-        );
         self.role = Some(role);
+        info!("lvs_sync_daemon: {}", self.describe());
         Ok(())
     }
 

@@ -94,11 +94,12 @@ impl Notifier {
         run_as: Option<RunAs>,
         mailer: Option<Mailer>,
     ) -> Result<Notifier, String> {
+        let paths = fifo_paths(cfg);
         Ok(Notifier {
             settings: Arc::new(Mutex::new(Settings::new(cfg, mailer))),
             run_as,
-            fifos: Arc::new(Mutex::new(open_fifos(&fifo_paths(cfg), run_as)?)),
-            fifo_paths: fifo_paths(cfg),
+            fifos: Arc::new(Mutex::new(open_fifos(&paths, run_as)?)),
+            fifo_paths: paths,
             queues: HashMap::new(),
             tasks: Vec::new(),
             timeout: NOTIFY_TIMEOUT,
