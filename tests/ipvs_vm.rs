@@ -871,10 +871,7 @@ ip netns exec {t}{n} sysctl -qw net.ipv4.conf.tunl0.rp_filter=0
     }
 
     fn cleanup(&self) {
-        let t = &self.tag;
-        let _ = sh(&format!(
-            "for n in $(ip netns list | awk '{{print $1}}' | grep '^{t}'); do ip netns pids $n | xargs -r kill -9 2>/dev/null; ip netns del $n; done"
-        ));
+        remove_namespaces(&self.tag);
     }
 }
 
@@ -887,6 +884,13 @@ impl Drop for TrafficLab {
         self.cleanup();
         let _ = &self.dir;
     }
+}
+
+/// Every namespace whose name starts with `t`, with the processes in it.
+fn remove_namespaces(t: &str) {
+    let _ = sh(&format!(
+        "for n in $(ip netns list | awk '{{print $1}}' | grep '^{t}'); do ip netns pids $n | xargs -r kill -9 2>/dev/null; ip netns del $n; done"
+    ));
 }
 
 fn service_with(key: ServiceKey, s: Service, dests: &[(&str, u16, Dest)]) -> Table {
@@ -1492,12 +1496,6 @@ impl Pair {
         format!("{}{n}", self.t)
     }
 
-    fn cleanup(t: &str) {
-        let _ = sh(&format!(
-            "for n in $(ip netns list | awk '{{print $1}}' | grep '^{t}'); do ip netns pids $n | xargs -r kill -9 2>/dev/null; ip netns del $n; done"
-        ));
-    }
-
     fn spawn(&mut self, name: &str, ns: &str, args: &[&str]) {
         let log = self.dir.path().join(format!("{name}.log"));
         let child = Command::new("ip")
@@ -1548,6 +1546,25 @@ impl Pair {
     }
 
     fn ldirector(&mut self, d: &str, prio: u8) {
+        let real_servers: String = ["198.51.100.10", "198.51.100.11"]
+            .iter()
+            .map(|rs| {
+                format!(
+                    "  real_server {rs} 80 {{
+    HTTP_GET {{
+      url {{
+        path /
+        status_code 200
+      }}
+      connect_timeout 1
+      retry 1
+      delay_before_retry 1
+    }}
+  }}
+"
+                )
+            })
+            .collect();
         let conf = format!(
             "global_defs {{
   lvs_sync_daemon eth1 BACK id 51
@@ -1573,29 +1590,7 @@ virtual_server {VIP} 80 {{
   lb_algo rr
   lb_kind NAT
   protocol TCP
-  real_server 198.51.100.10 80 {{
-    HTTP_GET {{
-      url {{
-        path /
-        status_code 200
-      }}
-      connect_timeout 1
-      retry 1
-      delay_before_retry 1
-    }}
-  }}
-  real_server 198.51.100.11 80 {{
-    HTTP_GET {{
-      url {{
-        path /
-        status_code 200
-      }}
-      connect_timeout 1
-      retry 1
-      delay_before_retry 1
-    }}
-  }}
-}}
+{real_servers}}}
 "
         );
         let file = self.dir.path().join(format!("{d}.conf"));
@@ -1634,7 +1629,7 @@ impl Drop for Pair {
             let _ = c.kill();
             let _ = c.wait();
         }
-        Pair::cleanup(self.t);
+        remove_namespaces(self.t);
     }
 }
 
@@ -1670,7 +1665,7 @@ fn window(lines: &[String], a: &str, b: &str) -> Vec<String> {
 #[ignore = "runs inside the IPVS VM"]
 fn director_pair_end_to_end() {
     let t = "e2e";
-    Pair::cleanup(t);
+    remove_namespaces(t);
     let mut pair = Pair {
         t,
         dir: tempfile::tempdir().unwrap(),

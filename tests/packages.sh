@@ -56,9 +56,10 @@ systemd-analyze verify --man=no --root="$root" /lib/systemd/system/ldirector.ser
 chroot "$root" dpkg --purge ldirector >/dev/null || fail "dpkg --purge"
 
 echo "== the .rpm"
-rpm -qip "$rpm"
-rpm -qip "$rpm" | grep -q "^Name *: ldirector" || fail "rpm name"
-rpm -qip "$rpm" | grep -q "^Version *: $version" || fail "rpm version"
+info=$(rpm -qip "$rpm")
+echo "$info"
+grep -q "^Name *: ldirector" <<<"$info" || fail "rpm name"
+grep -q "^Version *: $version" <<<"$info" || fail "rpm version"
 files=$(rpm -qlp "$rpm")
 for f in /usr/sbin/ldirector /usr/lib/systemd/system/ldirector.service \
   /etc/ldirector/ldirector.toml /etc/sysconfig/ldirector /usr/share/man/man8/ldirector.8.gz \
