@@ -264,6 +264,7 @@ fn http_get_against_nginx() {
     let conf = format!(
         r#"
 virtual_server 192.0.2.100 80 {{
+  protocol TCP
   delay_loop 3
   omega
   real_server {RS} 80 {{
@@ -299,6 +300,7 @@ virtual_server 192.0.2.100 81 {{
   }}
 }}
 virtual_server 192.0.2.100 84 {{
+  protocol TCP
   delay_loop 1
   real_server {RS} 80 {{
     {n_slow}
@@ -313,6 +315,7 @@ virtual_server 192.0.2.100 84 {{
   }}
 }}
 virtual_server 192.0.2.100 85 {{
+  protocol TCP
   delay_loop 1
   sorry_server 198.51.100.99 80
   real_server {RS} 80 {{
@@ -394,7 +397,7 @@ virtual_server 192.0.2.100 85 {{
         conf.find("virtual_server 192.0.2.100 84").unwrap(),
     );
     let more = format!("{}{}", &conf[..a], &conf[b..])
-        + "virtual_server 192.0.2.100 88 {\n  delay_loop 1\n  real_server 198.51.100.50 80 {\n    TCP_CHECK {\n    }\n  }\n}\n";
+        + "virtual_server 192.0.2.100 88 {\n  protocol TCP\n  delay_loop 1\n  real_server 198.51.100.50 80 {\n    TCP_CHECK {\n    }\n  }\n}\n";
     lab.file("ld.conf", &more);
     lab.proc(d).signal(nix::sys::signal::Signal::SIGHUP);
     assert!(
@@ -431,6 +434,7 @@ SSL {{
   key {key}
 }}
 virtual_server 192.0.2.100 443 {{
+  protocol TCP
   delay_loop 1
   real_server {RS} 443 {{
     {n_tls}
@@ -449,6 +453,7 @@ virtual_server 192.0.2.100 443 {{
   }}
 }}
 virtual_server 192.0.2.101 443 {{
+  protocol TCP
   delay_loop 1
   real_server {RS} 443 {{
     {n_nosni}
@@ -636,6 +641,7 @@ track_file tf {{
   file {tf}
 }}
 virtual_server 192.0.2.100 25 {{
+  protocol TCP
   delay_loop 1
   real_server {RS} 25 {{
     {n_smtp}
@@ -685,6 +691,7 @@ virtual_server 192.0.2.102 53 {{
   }}
 }}
 virtual_server 192.0.2.100 82 {{
+  protocol TCP
   delay_loop 1
   real_server {RS} 82 {{
     {n_ping}
@@ -696,6 +703,7 @@ virtual_server 192.0.2.100 82 {{
   }}
 }}
 virtual_server 192.0.2.100 83 {{
+  protocol TCP
   delay_loop 1
   real_server {RS} 83 {{
     {n_hang}
@@ -706,6 +714,7 @@ virtual_server 192.0.2.100 83 {{
   }}
 }}
 virtual_server 192.0.2.100 86 {{
+  protocol TCP
   delay_loop 1
   real_server {RS} 86 {{
     {n_crash}
@@ -715,6 +724,7 @@ virtual_server 192.0.2.100 86 {{
   }}
 }}
 virtual_server 192.0.2.100 87 {{
+  protocol TCP
   delay_loop 1
   real_server {RS} 87 {{
     weight 3

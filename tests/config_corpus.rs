@@ -28,9 +28,9 @@ fn json(cfg: &config::Config) -> String {
 fn full_corpus_is_valid_and_complete() {
     let l = load(&corpus("full.conf"));
     assert!(l.is_valid(), "{}", l.diags.render());
-    // the deliberately empty include pattern, and the ~SEQ services without a protocol
-    // (TCP assumed; keepalived would make them UDP; one line, one warning)
-    assert_eq!(l.diags.warning_count(), 2, "{}", l.diags.render());
+    // the deliberately empty include pattern, the ~SEQ services without a protocol
+    // (UDP, as keepalived makes them; one line, one warning) and an nb_get_retry
+    assert_eq!(l.diags.warning_count(), 3, "{}", l.diags.render());
     assert_eq!(
         l.diags.render().matches("without 'protocol'").count(),
         1,
@@ -82,9 +82,9 @@ fn full_corpus_is_valid_and_complete() {
     assert_eq!(
         seq,
         [
-            "203.0.113.1:80/TCP",
-            "203.0.113.2:80/TCP",
-            "203.0.113.3:80/TCP"
+            "203.0.113.1:80/UDP",
+            "203.0.113.2:80/UDP",
+            "203.0.113.3:80/UDP"
         ]
     );
     assert_eq!(c.virtual_server[6].real_server[0].effective.weight.get(), 3);
@@ -173,26 +173,32 @@ fn example_configs_are_valid() {
     assert!(n >= 4, "conf/ has the example configurations");
 }
 
-/// Each invalid file lists its diagnostics as `# expect: LINE:COL: SEVERITY: TEXT`; all must
-/// appear, and no error that is not expected.
-#[test]
-fn invalid_corpus_reports_what_it_expects() {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus("invalid"))
+/// Each file of `dir` lists its diagnostics as `# expect: LINE:COL: SEVERITY: TEXT`: each
+/// must appear, and no diagnostic of a severity whose count the caller fixes. Returns the
+/// number of files.
+fn corpus_reports_what_it_expects(dir: &str, valid: bool) -> usize {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus(dir))
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     files.sort();
-    assert!(files.len() >= 8);
-    for f in files {
-        let text = std::fs::read_to_string(&f).unwrap();
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
         let expects: Vec<&str> = text
             .lines()
             .filter_map(|l| l.strip_prefix("# expect: "))
             .collect();
         assert!(!expects.is_empty(), "{} has no expectations", f.display());
-        let l = load(&f);
-        assert!(!l.is_valid(), "{} should be invalid", f.display());
+        let l = load(f);
         let lines: Vec<String> = l.diags.items.iter().map(|d| d.to_string()).collect();
+        assert_eq!(
+            l.is_valid(),
+            valid,
+            "{} should be {}:\n{}",
+            f.display(),
+            if valid { "valid" } else { "invalid" },
+            lines.join("\n")
+        );
         for e in &expects {
             let (pos, rest) = e.split_once(": ").unwrap();
             let prefix = format!("{}:{pos}: ", f.display());
@@ -205,19 +211,81 @@ fn invalid_corpus_reports_what_it_expects() {
                 lines.join("\n")
             );
         }
-        let want_errors = expects.iter().filter(|e| e.contains(": error: ")).count();
-        let got_errors = l
+        // invalid files: every error expected; files keepalived runs: every warning
+        let (severity, word) = if valid {
+            (Severity::Warning, ": warning: ")
+        } else {
+            (Severity::Error, ": error: ")
+        };
+        let want = expects.iter().filter(|e| e.contains(word)).count();
+        let got = l
             .diags
             .items
             .iter()
-            .filter(|d| d.severity == Severity::Error)
+            .filter(|d| d.severity == severity)
             .count();
         assert_eq!(
-            want_errors,
-            got_errors,
-            "{}: unexpected errors:\n{}",
+            want,
+            got,
+            "{}: unexpected{word}\n{}",
             f.display(),
             lines.join("\n")
         );
     }
+    files.len()
+}
+
+#[test]
+fn invalid_corpus_reports_what_it_expects() {
+    assert!(corpus_reports_what_it_expects("invalid", false) >= 8);
+}
+
+/// Configurations keepalived runs with a fallback it logs (`keepalived -t` exits 5 and
+/// keepalived runs): ldirector runs them too, each fallback a warning at its line.
+#[test]
+fn fallback_corpus_runs_with_a_warning_for_each_fallback() {
+    assert!(corpus_reports_what_it_expects("fallbacks", true) >= 8);
+}
+
+/// The fallbacks change the model as keepalived changes its instances.
+#[test]
+fn fallbacks_change_what_keepalived_changes() {
+    let l = load(&corpus("fallbacks/owner.conf"));
+    assert_eq!(l.config.vrrp_instance["VI_OWNER"].priority.get(), 255);
+    assert_eq!(l.config.vrrp_instance["VI_BACKUP"].priority.get(), 100);
+    let l = load(&corpus("fallbacks/stock.conf"));
+    let i = &l.config.vrrp_instance["VI_1"];
+    assert!(i.authentication.is_none());
+    assert_eq!(i.state, config::model::InitialState::Backup);
+    assert_eq!(
+        l.config.virtual_server[1].protocol,
+        config::model::Protocol::Udp
+    );
+    let l = load(&corpus("fallbacks/ipv6_version.conf"));
+    use config::model::VrrpVersion::{V2, V3};
+    for (name, v) in [("V6_UNSET", V3), ("V4_GLOBAL", V2), ("V6_TWO", V3)] {
+        assert_eq!(l.config.vrrp_instance[name].effective.version, v, "{name}");
+    }
+    let l = load(&corpus("fallbacks/lvs_syncd_interface.conf"));
+    let s = l.config.global_defs.lvs_sync_daemon.as_ref().unwrap();
+    assert_eq!(
+        (s.interface.as_str(), s.vrrp_instance.as_str()),
+        ("eth1", "VI_1")
+    );
+    let l = load(&corpus("fallbacks/script_without_script.conf"));
+    assert!(l.config.vrrp_script.is_empty());
+    assert!(l.config.vrrp_instance["VI_1"].track_script.is_empty());
+    assert!(l.config.vrrp_sync_group["G"].track_script.is_empty());
+    let l = load(&corpus("fallbacks/obsolete.conf"));
+    let vs = &l.config.virtual_server[0];
+    assert_eq!(vs.persistence_timeout, None);
+    let retries: Vec<Option<u32>> = vs.real_server.iter().map(|r| r.checkers[0].retry).collect();
+    assert_eq!(retries, [Some(3), Some(2), Some(4)]);
+    let l = load(&corpus("fallbacks/unicast_prefix.conf"));
+    let i = &l.config.vrrp_instance["VI_U"];
+    assert_eq!(i.unicast_src_ip, Some("192.0.2.91".parse().unwrap()));
+    assert_eq!(
+        i.unicast_peer[0].address,
+        "192.0.2.92".parse::<std::net::IpAddr>().unwrap()
+    );
 }

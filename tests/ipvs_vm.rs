@@ -1292,7 +1292,7 @@ fn ten_percent_change_and_restart_without_dropping_a_connection() {
     // restart with a connection held open through the VIP
     let lab = TrafficLab::new("tr", Method::Nat, 2);
     let conf = lab.dir.path().join("ld.conf");
-    std::fs::write(&conf, format!("virtual_server {VIP} 80 {{\n lb_algo rr\n lb_kind NAT\n real_server 198.51.100.10 80 {{\n }}\n real_server 198.51.100.11 80 {{\n }}\n}}\n")).unwrap();
+    std::fs::write(&conf, format!("virtual_server {VIP} 80 {{\n protocol TCP\n lb_algo rr\n lb_kind NAT\n real_server 198.51.100.10 80 {{\n }}\n real_server 198.51.100.11 80 {{\n }}\n}}\n")).unwrap();
     let start = |name: &str| {
         Command::new("ip")
             .args([
@@ -1401,7 +1401,7 @@ fn a_removed_real_server_drains_until_its_connection_ends() {
     let conf = lab.dir.path().join("ld.conf");
     let text = |both: bool| {
         format!(
-            "global_defs {{\n lvs_drain_timeout 120\n}}\nvirtual_server {VIP} 80 {{\n lb_algo rr\n lb_kind NAT\n real_server 198.51.100.10 80 {{\n }}\n{}}}\n",
+            "global_defs {{\n lvs_drain_timeout 120\n}}\nvirtual_server {VIP} 80 {{\n protocol TCP\n lb_algo rr\n lb_kind NAT\n real_server 198.51.100.10 80 {{\n }}\n{}}}\n",
             if both { " real_server 198.51.100.11 80 {\n }\n" } else { "" }
         )
     };

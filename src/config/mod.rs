@@ -238,6 +238,9 @@ pub fn load_str(name: &str, text: &str, format: Format, config_id: Option<&str>)
 }
 
 fn finish(mut config: Config, locs: Locations, mut diags: Diagnostics, format: Format) -> Loaded {
+    if format == Format::Keepalived {
+        keepalived::fallback::apply(&mut config, &locs, &mut diags);
+    }
     resolve::resolve(&mut config);
     validate::validate(&config, &locs, &mut diags);
     Loaded {

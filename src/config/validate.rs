@@ -160,11 +160,10 @@ fn vrrp(cfg: &Config, v: &mut V) {
                 format!("vrrp_instance '{name}' has no 'interface' (and global_defs has no default_interface)"),
             );
         }
-        // address families
-        for (key, list) in [
-            ("virtual_ipaddress", &i.virtual_ipaddress),
-            ("virtual_ipaddress_excluded", &i.virtual_ipaddress_excluded),
-        ] {
+        // address families: the advertised addresses are one family (an advert carries
+        // one); the excluded ones are not advertised and may mix, as in keepalived
+        {
+            let (key, list) = ("virtual_ipaddress", &i.virtual_ipaddress);
             if let Some(first) = list.first() {
                 if let Some(bad) = list
                     .iter()

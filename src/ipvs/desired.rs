@@ -250,6 +250,7 @@ virtual_server_group WEB {
   fwmark 7
 }
 virtual_server group WEB {
+  protocol TCP
   lb_algo sh
   sh-port
   persistence_timeout 600
@@ -258,6 +259,7 @@ virtual_server group WEB {
   real_server 198.51.100.11 8080 { lb_kind TUN type gue port 6080 csum\n inhibit_on_failure }
 }
 virtual_server 2001:db8::1 443 {
+  protocol TCP
   lb_algo wrr
   lb_kind DR
   real_server 2001:db8::10 443 { }

@@ -157,7 +157,7 @@ mod tests {
         use crate::config::{load_str, Format};
         let l = load_str(
             "t.conf",
-            "virtual_server 192.168.201.15 80 {\n real_server 1.2.3.4 80 { }\n}\nvirtual_server fwmark 7 {\n real_server 1.2.3.5 80 { }\n}",
+            "virtual_server 192.168.201.15 80 {\n protocol TCP\n real_server 1.2.3.4 80 { }\n}\nvirtual_server fwmark 7 {\n real_server 1.2.3.5 80 { }\n}",
             Format::Keepalived,
             None,
         );

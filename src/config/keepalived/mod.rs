@@ -6,6 +6,7 @@
 //! in batches (a [`tree::Tree`] each); a batch goes back to the thread that built it to be
 //! reused. Neither the lines nor the tree of a large configuration exist as a whole.
 
+pub mod fallback;
 pub mod keywords;
 pub mod lines;
 pub mod read;

@@ -72,7 +72,8 @@ impl<'d> Reader<'d> {
         match p(&w.text) {
             Ok(v) => Some(v),
             Err(e) => {
-                self.err(&w.loc, format!("{}: {e}", n.keyword()));
+                let hint = enum_hint(&w.text, &e);
+                self.err(&w.loc, format!("{}: {e}{hint}", n.keyword()));
                 None
             }
         }
@@ -98,6 +99,36 @@ impl<'d> Reader<'d> {
 
     fn ip(&mut self, n: &Node) -> Option<IpAddr> {
         self.one(n, "an IP address", parse_ip)
+    }
+
+    /// A host address where keepalived also takes `ADDR/PREFIX` and drops the prefix
+    /// (unicast_src_ip, unicast_peer, mcast_src_ip): the same, with a warning.
+    fn host_ip(&mut self, w: &Word, what: &str) -> Option<IpAddr> {
+        match parse_ip(&w.text) {
+            Ok(a) => Some(a),
+            Err(e) => match w.text.split_once('/') {
+                Some((a, len)) if len.parse::<u8>().is_ok() && parse_ip(a).is_ok() => {
+                    self.d.warning(
+                        &w.loc,
+                        format!("{what}: the prefix of '{}' is dropped: a host address is {a}, as keepalived takes it", w.text),
+                    );
+                    parse_ip(a).ok()
+                }
+                _ => {
+                    self.err(&w.loc, format!("{what}: {e}"));
+                    None
+                }
+            },
+        }
+    }
+
+    fn host_ip_arg(&mut self, n: &Node) -> Option<IpAddr> {
+        self.no_block(n);
+        if !self.nargs(n, 1, 1, "an IP address") {
+            return None;
+        }
+        let w = n.args()[0].clone();
+        self.host_ip(&w, n.keyword())
     }
 
     fn u32_(&mut self, n: &Node) -> Option<u32> {
@@ -233,15 +264,30 @@ impl<'d> Reader<'d> {
     /// A keyword keepalived knows but ldirector does not act on: warn. Anything else: error.
     fn other(&mut self, n: &Node, context: &str, known: &[&str]) {
         let kw = n.keyword();
-        if known.contains(&kw) {
-            let loc = n.loc;
+        let loc = n.loc;
+        if let Some((_, what)) = keywords::OBSOLETE.iter().find(|(k, _)| *k == kw) {
+            self.d.warning(
+                &loc,
+                format!("'{kw}' is obsolete ({what}): it has no effect and is ignored, as keepalived ignores it"),
+            );
+        } else if known.contains(&kw) {
             self.d.warning(
                 &loc,
                 format!("'{kw}' is not supported by ldirector (ignored)"),
             );
         } else {
-            let loc = n.loc;
-            self.err(&loc, format!("unknown keyword '{kw}' in {context}"));
+            let words = keywords::read_by(context).iter().chain(known).copied();
+            let inner = keywords::inner_block(context);
+            let hint = match keywords::closest(kw, words) {
+                Some(k) => format!(" (did you mean '{k}'?)"),
+                None => match inner.and_then(|b| {
+                    keywords::closest(kw, keywords::read_by(b).iter().copied()).map(|k| (b, k))
+                }) {
+                    Some((b, k)) => format!(" (did you mean '{k}', inside '{b} {{ }}'?)"),
+                    None => String::new(),
+                },
+            };
+            self.err(&loc, format!("unknown keyword '{kw}' in {context}{hint}"));
         }
     }
 
@@ -857,6 +903,22 @@ impl<'d> Reader<'d> {
                 "sync_group_tracking_weight" => {
                     self.set_flag(&c, &mut g.sync_group_tracking_weight)
                 }
+                // keepalived 1.x samples list members bare: keepalived 2 drops them
+                // ("Unknown keyword"), leaving the group empty
+                kw if c.args().is_empty()
+                    && c.block.is_none()
+                    && keywords::closest(
+                        kw,
+                        keywords::read_by("vrrp_sync_group").iter().copied(),
+                    )
+                    .is_none()
+                    && !keywords::SYNC_GROUP.contains(&kw) =>
+                {
+                    self.err(
+                        &c.loc,
+                        format!("unknown keyword '{kw}' in vrrp_sync_group (did you mean 'group {{ {kw} ... }}'? members go in a group block)"),
+                    );
+                }
                 _ => self.other(&c, "vrrp_sync_group", keywords::SYNC_GROUP),
             }
         }
@@ -912,9 +974,9 @@ impl<'d> Reader<'d> {
                         v.preempt_delay = x
                     }
                 }
-                "mcast_src_ip" => v.mcast_src_ip = self.ip(&c),
+                "mcast_src_ip" => v.mcast_src_ip = self.host_ip_arg(&c),
                 "mcast_dst_ip" => v.mcast_dst_ip = self.ip(&c),
-                "unicast_src_ip" => v.unicast_src_ip = self.ip(&c),
+                "unicast_src_ip" => v.unicast_src_ip = self.host_ip_arg(&c),
                 "unicast_peer" => {
                     for l in self.value_lines(&c, 0) {
                         if let Some(p) = self.unicast_peer(&l) {
@@ -966,6 +1028,7 @@ impl<'d> Reader<'d> {
                         self.d.warning(&c.loc, "'use_vmac' is parsed but not supported by ldirector yet: the VIPs go on the instance's interface");
                     }
                 }
+                "lvs_sync_daemon_interface" => self.lvs_sync_daemon_interface(&c, &name),
                 _ => self.other(&c, "vrrp_instance", keywords::VRRP_INSTANCE),
             }
         }
@@ -974,15 +1037,39 @@ impl<'d> Reader<'d> {
         }
     }
 
+    /// keepalived 1.x's `lvs_sync_daemon_interface IF` inside an instance: the sync daemon
+    /// on IF following this instance (global_defs' `lvs_sync_daemon IF INSTANCE`), unless
+    /// one is already set.
+    fn lvs_sync_daemon_interface(&mut self, c: &Node, instance: &str) {
+        let Some(ifname) = self.string(c) else { return };
+        let g = &mut self.st.cfg.global_defs;
+        if let Some(s) = &g.lvs_sync_daemon {
+            let msg = format!(
+                "lvs_sync_daemon_interface: the sync daemon is already set on {} (following '{}'): this one is ignored, as keepalived does",
+                s.interface, s.vrrp_instance
+            );
+            self.d.warning(&c.loc, msg);
+            return;
+        }
+        g.lvs_sync_daemon = Some(LvsSyncDaemon {
+            interface: ifname.clone(),
+            vrrp_instance: instance.to_string(),
+            id: None,
+            maxlen: None,
+            port: None,
+            ttl: None,
+            group: None,
+        });
+        self.st.locs.insert("global_defs.lvs_sync_daemon", c.loc);
+        self.d.warning(
+            &c.loc,
+            format!("lvs_sync_daemon_interface in vrrp_instance is deprecated: read as global_defs' 'lvs_sync_daemon {ifname} {instance}'"),
+        );
+    }
+
     fn unicast_peer(&mut self, l: &Node) -> Option<UnicastPeer> {
         let a = &l.words;
-        let address = match parse_ip(&a[0].text) {
-            Ok(x) => x,
-            Err(e) => {
-                self.err(&a[0].loc, format!("unicast_peer: {e}"));
-                return None;
-            }
-        };
+        let address = self.host_ip(&a[0], "unicast_peer")?;
         let mut p = UnicastPeer {
             address,
             min_ttl: None,
@@ -1113,13 +1200,14 @@ impl<'d> Reader<'d> {
         let mut sorry: Option<SorryServer> = None;
         let mut sorry_method: Option<(LvsMethod, Loc)> = None;
         let mut sorry_inhibit: Option<Loc> = None;
-        // keepalived 2.x creates a UDP service when an address service names no protocol
-        // (and reports it as a configuration error); ldirector assumes TCP and says so
+        // "no protocol set - defaulting to UDP": keepalived (and the kernel, for protocol 0)
+        // makes an address service without `protocol` a UDP service; so does ldirector
         let by_addr = vs.ip.is_some() || vs.group.is_some();
-        if by_addr && n.block.is_some() && !n.children().any(|c| c.keyword() == "protocol") {
+        if by_addr && !n.children().any(|c| c.keyword() == "protocol") {
+            vs.protocol = Protocol::Udp;
             self.d.warning(
                 &n.loc,
-                "virtual_server without 'protocol': ldirector assumes TCP (keepalived would create a UDP service); write 'protocol TCP' or 'protocol UDP'",
+                "virtual_server without 'protocol': it is a UDP service, as keepalived makes it; write 'protocol TCP' for TCP",
             );
         }
         for c in self.block(n) {
@@ -1160,6 +1248,14 @@ impl<'d> Reader<'d> {
                     if self.nargs(&c, 0, 1, "optionally a time in seconds") {
                         vs.persistence_timeout = match c.args().first() {
                             None => Some(360),
+                            // keepalived refuses 0 and keeps the service without persistence
+                            Some(w) if w.text == "0" => {
+                                self.d.warning(
+                                    &w.loc,
+                                    "persistence_timeout 0: no persistence (keepalived refuses 0 and runs the service without it)",
+                                );
+                                None
+                            }
                             Some(w) => match parse_int::<u32>(&w.text, 1, u32::MAX) {
                                 Ok(v) => Some(v),
                                 Err(e) => {
@@ -1271,7 +1367,15 @@ impl<'d> Reader<'d> {
         match LvsMethod::parse_words(&w) {
             Ok(m) => Some(m),
             Err(e) => {
-                self.err(c.arg_loc(0), format!("{}: {e}", c.keyword()));
+                let hint = match keywords::closest(w[0], ["NAT", "DR", "TUN"]) {
+                    Some(m) if w[0] != m => format!(
+                        " (did you mean '{} {m}'? keepalived would run '{}' as NAT)",
+                        c.keyword(),
+                        w[0]
+                    ),
+                    _ => String::new(),
+                };
+                self.err(c.arg_loc(0), format!("{}: {e}{hint}", c.keyword()));
                 None
             }
         }
@@ -1366,8 +1470,20 @@ impl<'d> Reader<'d> {
             }
             let common = kind != CheckKind::File;
             match kw {
-                "retry" | "nb_get_retry" if common && (kw == "retry" || kind.is_http()) => {
-                    ch.retry = self.u32_(c)
+                "retry" if common => ch.retry = self.u32_(c),
+                "nb_get_retry" if common => {
+                    ch.retry = self.u32_(c);
+                    if let Some(r) = ch.retry {
+                        let note = if kind.is_http() {
+                            ""
+                        } else {
+                            " (keepalived 2.x ignores it outside HTTP_GET and SSL_GET)"
+                        };
+                        self.d.warning(
+                            &c.loc,
+                            format!("'nb_get_retry' is the old name of 'retry': read as 'retry {r}'{note}"),
+                        );
+                    }
                 }
                 "delay_before_retry" if common => ch.delay_before_retry = self.secs(c),
                 "warmup" if common => ch.warmup = self.secs(c),
@@ -1542,6 +1658,23 @@ fn hex_string(s: &str, wildcards: bool) -> Result<String, String> {
         return Err("expected hexadecimal bytes, found nothing".into());
     }
     Ok(out)
+}
+
+/// A hint for a value that is not one of an enumeration's words, read from the parser's
+/// "expected one of 'a', 'b'" message.
+fn enum_hint(word: &str, err: &str) -> String {
+    let Some((_, list)) = err.split_once("expected") else {
+        return String::new();
+    };
+    let list = list.trim_start().trim_start_matches("one of");
+    let words = list
+        .split([',', ' '])
+        .filter(|w| w.starts_with('\''))
+        .map(|w| w.trim_matches('\''));
+    match keywords::closest(word, words) {
+        Some(m) => format!(" (did you mean '{m}'?)"),
+        None => String::new(),
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,144 @@
+//! keepalived's fallbacks: where keepalived logs a line it cannot use as written and runs
+//! on with a replacement it documents, ldirector applies the same replacement and warns,
+//! naming the line. Applied to keepalived.conf only (ldirector's own TOML is read as
+//! written, and validation refuses what it cannot run), between reading and resolving.
+//!
+//! Each rule names the keepalived message it follows (vrrp.c `vrrp_complete_instance`,
+//! vrrp_parser.c, vrrp_track.c). A line whose fallback would contradict what it says stays
+//! an error in the reader or in validation.
+
+use crate::config::diag::Diagnostics;
+use crate::config::model::*;
+use crate::config::resolve::instance_is_ipv6;
+use crate::config::Locations;
+
+pub fn apply(cfg: &mut Config, locs: &Locations, d: &mut Diagnostics) {
+    scripts_without_script(cfg, locs, d);
+    let g = cfg.global_defs.clone();
+    for (name, i) in cfg.vrrp_instance.iter_mut() {
+        instance(name, i, &g, locs, d);
+    }
+}
+
+/// "No script set for vrrp_script X - removing", then "(VI) track script X not found,
+/// ignoring...": the script and every track_script line naming it go.
+fn scripts_without_script(cfg: &mut Config, locs: &Locations, d: &mut Diagnostics) {
+    let empty: Vec<String> = cfg
+        .vrrp_script
+        .iter()
+        .filter(|(_, s)| s.script.argv.is_empty())
+        .map(|(n, _)| n.clone())
+        .collect();
+    for name in &empty {
+        cfg.vrrp_script.shift_remove(name);
+        d.warning(
+            &locs.at(&format!("vrrp_script.{name}")),
+            format!("vrrp_script '{name}' has no script: it is removed, as keepalived removes it"),
+        );
+    }
+    if empty.is_empty() {
+        return;
+    }
+    let mut drop_tracks = |owner: &str, tracks: &mut Vec<Track>| {
+        tracks.retain(|t| {
+            let gone = empty.contains(&t.name);
+            if gone {
+                d.warning(
+                    &locs.at(&format!("{owner}.track_script")),
+                    format!(
+                        "track_script '{}' names a vrrp_script removed for having no script: not tracked, as keepalived does",
+                        t.name
+                    ),
+                );
+            }
+            !gone
+        });
+    };
+    for (n, i) in cfg.vrrp_instance.iter_mut() {
+        drop_tracks(&format!("vrrp_instance.{n}"), &mut i.track_script);
+    }
+    for (n, g) in cfg.vrrp_sync_group.iter_mut() {
+        drop_tracks(&format!("vrrp_sync_group.{n}"), &mut g.track_script);
+    }
+}
+
+/// keepalived's `vrrp_complete_instance`, in its order.
+fn instance(
+    name: &str,
+    i: &mut VrrpInstance,
+    g: &GlobalDefs,
+    locs: &Locations,
+    d: &mut Diagnostics,
+) {
+    let p = format!("vrrp_instance.{name}");
+    let strict = i.strict_mode.unwrap_or(g.vrrp_strict);
+    let ipv6 = instance_is_ipv6(i);
+    // IPv6 is VRRPv3 (keepalived.conf(5)): unset or global 2 silently, an explicit 2 with
+    // "vrrp_version 2 conflicts with configured or deduced version 3; ignoring"
+    if ipv6 && i.version.unwrap_or(g.vrrp_version) == VrrpVersion::V2 {
+        if i.version == Some(VrrpVersion::V2) {
+            d.warning(
+                &locs.at(&format!("{p}.version")),
+                format!("vrrp_instance '{name}' is IPv6, which VRRPv2 does not carry: it runs as VRRPv3, as keepalived runs it"),
+            );
+        }
+        i.version = Some(VrrpVersion::V3);
+    }
+    // "If no priority has been set, derive it from the initial state": MASTER without a
+    // priority is the address owner
+    if i.state == InitialState::Master && locs.get_exact(&format!("{p}.priority")).is_none() {
+        d.warning(
+            &locs.at(&format!("{p}.state")),
+            "state MASTER without a priority: priority 255 (the address owner), as keepalived derives it; write a priority to choose another",
+        );
+        i.priority = crate::config::types::Priority(255);
+    }
+    let owner = i.priority.get() == 255;
+    // "State MASTER must match being address owner"
+    if strict && i.state == InitialState::Master && !owner {
+        d.warning(
+            &locs.at(&format!("{p}.state")),
+            "strict mode: only the address owner (priority 255) starts as MASTER: this instance starts as BACKUP, as keepalived does",
+        );
+        i.state = InitialState::Backup;
+    }
+    let version = i.version.unwrap_or(g.vrrp_version);
+    if let Some(a) = &i.authentication {
+        let auth = format!("{p}.authentication");
+        let dropped = if strict {
+            // "Strict mode does not support authentication. Ignoring."
+            Some("strict mode (vrrp_strict / strict_mode) does not support authentication")
+        } else if version == VrrpVersion::V3 {
+            // "VRRP version 3 does not support authentication. Ignoring."
+            Some("VRRPv3 has no authentication (RFC 5798)")
+        } else if ipv6 && a.auth_type == AuthType::Ah {
+            // "Cannot use AH authentication with IPv6. ignoring"
+            Some("AH authentication cannot be used with IPv6")
+        } else {
+            None
+        };
+        if let Some(why) = dropped {
+            d.warning(
+                &locs.at(&auth),
+                format!("{why}: the authentication block is ignored, as keepalived ignores it"),
+            );
+            i.authentication = None;
+        } else if a.auth_type == AuthType::Ah && i.state == InitialState::Master && !owner {
+            // "Initial state master is incompatible with AH authentication - clearing":
+            // a backup learns the AH sequence number from the master's adverts first
+            d.warning(
+                &locs.at(&format!("{p}.state")),
+                "state MASTER is incompatible with AH authentication (the sequence number is learnt from the master's adverts): this instance starts as BACKUP, as keepalived does",
+            );
+            i.state = InitialState::Backup;
+        }
+    }
+    // "preempt_delay is incompatible with strict mode - resetting"
+    if strict && !i.preempt_delay.is_zero() {
+        d.warning(
+            &locs.at(&format!("{p}.preempt_delay")),
+            "preempt_delay is incompatible with strict mode: it is reset to 0, as keepalived resets it",
+        );
+        i.preempt_delay = crate::config::types::Secs::ZERO;
+    }
+}
