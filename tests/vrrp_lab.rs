@@ -403,7 +403,16 @@ fn master_state(lab: &Lab, d: &str) -> (bool, bool, bool) {
     (
         show(lab, d, &["addr", "show", "dev", "eth1"])
             .contains("203.0.113.1/32 scope host eth1:vip"),
-        show(lab, d, &["route", "show"]).contains("203.0.113.128/25 via 198.51.100.50 dev eth1"),
+        {
+            let r = show(lab, d, &["route", "show"]);
+            // and keepalived 1.x's `via A or B`: a multipath route
+            r.contains("203.0.113.128/25 via 198.51.100.50 dev eth1")
+                && r.contains("203.0.113.64/26")
+                && r.contains("nexthop via 198.51.100.50 dev eth1 weight 1")
+                && r.contains("nexthop via 198.51.100.51 dev eth1 weight 2")
+                && r.contains("203.0.113.32/27")
+                && r.contains("nexthop via 198.51.100.53 dev eth1 weight 1")
+        },
         show(lab, d, &["rule", "show"]).contains("1000:\tfrom 192.0.2.100 lookup 100"),
     )
 }
@@ -412,7 +421,11 @@ fn master_state(lab: &Lab, d: &str) -> (bool, bool, bool) {
 fn routes_rules_and_address_options_follow_the_master() {
     let mut lab = Lab::new("rr", 2);
     let extra = "virtual_ipaddress_excluded { 203.0.113.1/32 dev eth1 label eth1:vip scope host }
-  virtual_routes { 203.0.113.128/25 via 198.51.100.50 dev eth1 }
+  virtual_routes {
+    203.0.113.128/25 via 198.51.100.50 dev eth1
+    203.0.113.64/26 nexthop via 198.51.100.50 dev eth1 nexthop via 198.51.100.51 dev eth1 weight 2
+    203.0.113.32/27 via 198.51.100.52 or 198.51.100.53 dev eth1
+  }
   virtual_rules { from 192.0.2.100 table 100 priority 1000 }";
     let d1 = lab.ldirector("d1", "ld1", &pair_conf(150, "0.1", 3, extra));
     let _d2 = lab.ldirector("d2", "ld2", &pair_conf(100, "0.1", 3, extra));

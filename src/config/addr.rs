@@ -236,6 +236,79 @@ pub struct Route {
     pub tos: Option<String>,
     pub no_track: bool,
     pub track_group: Option<String>,
+    /// A multipath route's next hops (`nexthop via A dev D weight W ...`; keepalived 1.x's
+    /// `via A or B` is read as two of them). Empty: a single-path route.
+    pub nexthops: Vec<NextHop>,
+}
+
+/// One next hop of a multipath route.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct NextHop {
+    pub via: Option<IpAddr>,
+    pub dev: Option<String>,
+    /// 1..=256 (`ip route`'s weight); unset: 1.
+    pub weight: Option<u16>,
+    pub onlink: bool,
+}
+
+impl NextHop {
+    /// `via A [dev D] [weight W] [onlink]` up to the next `nexthop`.
+    fn parse_words(words: &[&str]) -> Result<NextHop, String> {
+        let mut h = NextHop::default();
+        let mut it = words.iter();
+        while let Some(&w) = it.next() {
+            match w {
+                "via" | "gw" => {
+                    let mut v = take_value(&mut it, w)?;
+                    if v == "inet" || v == "inet6" {
+                        v = take_value(&mut it, w)?;
+                    }
+                    h.via = Some(parse_ip(v)?)
+                }
+                "dev" | "oif" => h.dev = Some(take_value(&mut it, w)?.to_string()),
+                "weight" => {
+                    let v = take_value(&mut it, w)?;
+                    h.weight = Some(
+                        v.parse::<u16>()
+                            .ok()
+                            .filter(|x| (1..=256).contains(x))
+                            .ok_or_else(|| {
+                                format!("nexthop weight: expected 1..=256, found '{v}'")
+                            })?,
+                    )
+                }
+                "onlink" => h.onlink = true,
+                other => {
+                    return Err(format!(
+                        "unknown nexthop option '{other}' (expected via, dev, weight, onlink)"
+                    ))
+                }
+            }
+        }
+        if h.via.is_none() && h.dev.is_none() {
+            return Err("a nexthop needs 'via ADDRESS' or 'dev INTERFACE'".into());
+        }
+        Ok(h)
+    }
+}
+
+impl fmt::Display for NextHop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "nexthop")?;
+        if let Some(v) = &self.via {
+            write!(f, " via {v}")?;
+        }
+        if let Some(v) = &self.dev {
+            write!(f, " dev {v}")?;
+        }
+        if let Some(v) = &self.weight {
+            write!(f, " weight {v}")?;
+        }
+        if self.onlink {
+            write!(f, " onlink")?;
+        }
+        Ok(())
+    }
 }
 
 const ROUTE_KINDS: &[&str] = &[
@@ -283,8 +356,16 @@ impl Route {
             tos: None,
             no_track: false,
             track_group: None,
+            nexthops: Vec::new(),
         };
-        let rest: Vec<&str> = it.copied().collect();
+        let mut rest: Vec<&str> = it.copied().collect();
+        // `nexthop ...` groups close the line
+        if let Some(at) = rest.iter().position(|w| *w == "nexthop") {
+            for hop in rest[at..].split(|w| *w == "nexthop").skip(1) {
+                route.nexthops.push(NextHop::parse_words(hop)?);
+            }
+            rest.truncate(at);
+        }
         let mut it = rest.iter();
         let num = |v: &str, w: &str| -> Result<u32, String> {
             v.parse::<u32>()
@@ -316,6 +397,23 @@ impl Route {
                 "tos" | "dsfield" => route.tos = Some(take_value(&mut it, w)?.to_string()),
                 "no_track" => route.no_track = true,
                 "track_group" => route.track_group = Some(take_value(&mut it, w)?.to_string()),
+                // keepalived 1.x: `via A or B` is two next hops (read with a warning by
+                // the keepalived.conf reader, see `Route::has_or`)
+                "or" => {
+                    let b = parse_ip(take_value(&mut it, w)?)?;
+                    let Some(a) = route.via.take() else {
+                        return Err("'or' needs a 'via' address before it".into());
+                    };
+                    if !route.nexthops.is_empty() {
+                        return Err("only one 'or' per route (use nexthop for more)".into());
+                    }
+                    for g in [a, b] {
+                        route.nexthops.push(NextHop {
+                            via: Some(g),
+                            ..NextHop::default()
+                        });
+                    }
+                }
                 "default" if to.is_none() => {
                     to = Some(Prefixed {
                         addr: IpAddr::from([0, 0, 0, 0]),
@@ -327,18 +425,30 @@ impl Route {
                 }
                 other => {
                     return Err(format!(
-                        "unknown route option '{other}' (expected a destination, src, from, via, dev, scope, table, metric, protocol, onlink, mtu, advmss, realm, tos, no_track)"
+                        "unknown route option '{other}' (expected a destination, src, from, via, dev, scope, table, metric, protocol, onlink, mtu, advmss, realm, tos, no_track, nexthop)"
                     ))
                 }
             }
         }
         route.to = to.ok_or("a route needs a destination prefix")?;
-        if let Some(v) = route.via {
+        if route.via.is_some() && !route.nexthops.is_empty() {
+            return Err("a route has either 'via' or nexthops, not both".into());
+        }
+        let gateways = route
+            .via
+            .iter()
+            .chain(route.nexthops.iter().filter_map(|h| h.via.as_ref()));
+        for v in gateways {
             if v.is_ipv4() != route.to.is_ipv4() {
                 return Err("the gateway's address family differs from the destination's".into());
             }
         }
         Ok(route)
+    }
+
+    /// keepalived 1.x's `via A or B` spelling (deprecated: `nexthop via A nexthop via B`).
+    pub fn has_or(words: &[&str]) -> bool {
+        words.contains(&"or")
     }
 }
 
@@ -399,6 +509,9 @@ impl fmt::Display for Route {
         }
         if let Some(v) = &self.track_group {
             write!(f, " track_group {v}")?;
+        }
+        for h in &self.nexthops {
+            write!(f, " {h}")?;
         }
         Ok(())
     }

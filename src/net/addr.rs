@@ -9,8 +9,8 @@ use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage, AddressScope};
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteMessage, RouteMetric, RouteProtocol, RouteRealm, RouteScope,
-    RouteType,
+    RouteAddress, RouteAttribute, RouteMessage, RouteMetric, RouteNextHop, RouteNextHopFlags,
+    RouteProtocol, RouteRealm, RouteScope, RouteType,
 };
 use netlink_packet_route::rule::{RuleAction, RuleAttribute, RuleFlags, RuleMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
@@ -361,7 +361,9 @@ pub fn route(r: &Route, default_dev: &str) -> Result<Kernel, String> {
     let unicast = h.kind == RouteType::Unicast;
     h.scope = match &r.scope {
         Some(s) => RouteScope::from(scope_num(s)?),
-        None if unicast && r.via.is_none() => RouteScope::Link,
+        None if unicast && r.via.is_none() && r.nexthops.iter().all(|h| h.via.is_none()) => {
+            RouteScope::Link
+        }
         None if h.kind == RouteType::Local => RouteScope::Host,
         None => RouteScope::Universe,
     };
@@ -386,7 +388,25 @@ pub fn route(r: &Route, default_dev: &str) -> Result<Kernel, String> {
     if let Some(g) = r.via {
         a.push(RouteAttribute::Gateway(route_addr(g)));
     }
-    if unicast || r.dev.is_some() {
+    if !r.nexthops.is_empty() {
+        // each hop on its own device, else the route's, else the instance's
+        let dev = r.dev.as_deref().unwrap_or(default_dev);
+        let mut hops = Vec::with_capacity(r.nexthops.len());
+        for n in &r.nexthops {
+            let mut hop = RouteNextHop::default();
+            hop.interface_index = ifindex(n.dev.as_deref().unwrap_or(dev))?;
+            // the kernel's weight is hops + 1
+            hop.hops = (n.weight.unwrap_or(1) - 1) as u8;
+            if n.onlink {
+                hop.flags |= RouteNextHopFlags::Onlink;
+            }
+            if let Some(g) = n.via {
+                hop.attributes.push(RouteAttribute::Gateway(route_addr(g)));
+            }
+            hops.push(hop);
+        }
+        a.push(RouteAttribute::MultiPath(hops));
+    } else if unicast || r.dev.is_some() {
         a.push(RouteAttribute::Oif(ifindex(
             r.dev.as_deref().unwrap_or(default_dev),
         )?));

@@ -375,8 +375,18 @@ impl<'d> Reader<'d> {
 
     fn routes(&mut self, n: &Node, out: &mut Vec<Route>) {
         for line in self.value_lines(n, 0) {
-            match Route::parse_words(&Self::words(&line)) {
-                Ok(v) => out.push(v),
+            let words = Self::words(&line);
+            match Route::parse_words(&words) {
+                Ok(v) => {
+                    if Route::has_or(&words) {
+                        let hops: Vec<String> = v.nexthops.iter().map(|h| h.to_string()).collect();
+                        self.d.warning(
+                            &line.loc,
+                            format!("'or' in a route is deprecated: read as '{}', as keepalived reads it", hops.join(" ")),
+                        );
+                    }
+                    out.push(v)
+                }
                 Err(e) => self.err(&line.loc, e),
             }
         }
