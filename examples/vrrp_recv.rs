@@ -24,6 +24,7 @@ fn main() {
                 IpAddr::V4(g) => Some(g),
                 _ => None,
             }),
+            false,
         ),
     }
     .expect("open");

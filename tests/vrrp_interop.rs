@@ -52,9 +52,22 @@ fn holds(lab: &Lab, d: &str) -> bool {
 
 /// `master` on d1 (priority 150) and `backup` on d2 (priority 100).
 fn mixed_pair(tag: &str, master: Daemon, backup: Daemon, version: u8, unicast: bool) {
-    let mut lab = Lab::new(tag, 2);
     let c1 = conf(version, unicast, 150, 11, 12);
     let c2 = conf(version, unicast, 100, 12, 11);
+    mixed_pair_with(tag, master, backup, version, &c1, &c2);
+}
+
+/// With the IPsec Authentication Header (VRRPv2, keepalived's `auth_type AH`).
+fn ah_pair(tag: &str, master: Daemon, backup: Daemon, unicast: bool) {
+    let ah = "authentication {\n    auth_type AH\n    auth_pass s3cr3t\n  }\n  virtual_ipaddress";
+    let c1 = conf(2, unicast, 150, 11, 12).replace("virtual_ipaddress", ah);
+    let c2 = conf(2, unicast, 100, 12, 11).replace("virtual_ipaddress", ah);
+    mixed_pair_with(tag, master, backup, 2, &c1, &c2);
+}
+
+fn mixed_pair_with(tag: &str, master: Daemon, backup: Daemon, version: u8, c1: &str, c2: &str) {
+    let mut lab = Lab::new(tag, 2);
+    let (c1, c2) = (c1.to_string(), c2.to_string());
     let m = start(&mut lab, master, "d1", "m1", &c1);
     let _b = start(&mut lab, backup, "d2", "b1", &c2);
     let advert = if version == 2 {
@@ -137,6 +150,26 @@ fn v3_unicast_ldirector_master_keepalived_backup() {
 #[test]
 fn v3_unicast_keepalived_master_ldirector_backup() {
     mixed_pair("i3uk", Ka, Ld, 3, true);
+}
+
+#[test]
+fn ah_multicast_ldirector_master_keepalived_backup() {
+    ah_pair("iaml", Ld, Ka, false);
+}
+
+#[test]
+fn ah_multicast_keepalived_master_ldirector_backup() {
+    ah_pair("iamk", Ka, Ld, false);
+}
+
+#[test]
+fn ah_unicast_ldirector_master_keepalived_backup() {
+    ah_pair("iaul", Ld, Ka, true);
+}
+
+#[test]
+fn ah_unicast_keepalived_master_ldirector_backup() {
+    ah_pair("iauk", Ka, Ld, true);
 }
 
 /// During a migration ldirector is reloaded beside a keepalived peer: reloads (one of them

@@ -149,7 +149,7 @@ fn advert_crosses_namespaces_with_ttl_255() {
     settle();
     let open = |dev: &str, src: IpAddr, group: IpAddr| match (src, group) {
         (IpAddr::V4(s), IpAddr::V4(g)) => {
-            VrrpSocket::open_v4(dev, s, Some(g)).expect("IPv4 socket")
+            VrrpSocket::open_v4(dev, s, Some(g), false).expect("IPv4 socket")
         }
         _ => unreachable!("IPv4 test"),
     };
@@ -254,6 +254,7 @@ fn keepalived_adverts_are_received_and_decoded() {
             "vb",
             Ipv4Addr::new(192, 0, 2, 2),
             Some(Ipv4Addr::new(224, 0, 0, 18)),
+            false,
         )
         .expect("socket in b");
         s.set_read_timeout(Some(Duration::from_millis(500)))

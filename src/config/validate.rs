@@ -278,9 +278,6 @@ fn vrrp(cfg: &Config, v: &mut V) {
             }
         }
         if let Some(a) = &i.authentication {
-            if a.auth_type == AuthType::Ah {
-                v.error(&format!("{p}.authentication"), "AH authentication is not supported by ldirector (RFC 3768 deprecates it and VRRPv3 removed it): use PASS or none");
-            }
             if a.auth_pass.len() > 8 {
                 v.warning(
                     &format!("{p}.authentication"),

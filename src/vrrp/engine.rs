@@ -4,6 +4,7 @@
 //! [`Machine`] per instance, moves sync groups together, turns tracking into priority or
 //! fault, and schedules announcements. The shell (`shell.rs`) only moves bytes.
 
+use super::ah;
 use super::announce::Schedule;
 use super::machine::{Action, Event, Machine, State};
 use super::packet::{self, Advert, Expect, Version};
@@ -18,7 +19,8 @@ use std::time::{Duration, Instant};
 /// Something for the shell to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Output {
-    /// Send this VRRP message from the instance's socket to `dst`.
+    /// Send this VRRP message from the instance's socket to `dst` (with AH: the whole
+    /// IPv4 packet, for a socket that writes its own IP header).
     Send {
         inst: usize,
         dst: IpAddr,
@@ -83,6 +85,11 @@ struct Instance {
     since: Option<Instant>,
     /// A reload removed it: stopped, dropped at the next `replace`.
     retired: bool,
+    /// AH: the highest sequence number sent or accepted (keepalived's one counter for
+    /// both: a new master goes on above what it heard, so its peers accept it).
+    ah_seq: u32,
+    /// AH: the IPv4 identification of the last advert (covered by the ICV, so ours).
+    ip_id: u16,
 }
 
 impl Instance {
@@ -95,6 +102,8 @@ impl Instance {
             stats: Stats::default(),
             since: None,
             retired: false,
+            ah_seq: 0,
+            ip_id: 0,
         }
     }
 }
@@ -110,6 +119,8 @@ fn same_router(a: &InstanceSpec, b: &InstanceSpec) -> bool {
         && a.src == b.src
         && a.mcast == b.mcast
         && a.unicast_ttl == b.unicast_ttl
+        // AH speaks another IP protocol (another socket)
+        && matches!(a.auth, packet::Auth::Ah(_)) == matches!(b.auth, packet::Auth::Ah(_))
 }
 
 struct Group {
@@ -489,17 +500,42 @@ impl Engine {
             auth: &s.auth,
             v3_checksum_as_v2: s.v3_checksum_as_v2,
         };
-        let adv: Advert = match packet::decode(&rx.payload, rx.src, rx.dst, &expect) {
+        // AH: the VRRP message follows the AH header, which must pass first
+        let (msg, ah_seq) = match &s.auth {
+            packet::Auth::Ah(key) => {
+                let vrid = rx.payload.get(ah::AH_LEN + 1);
+                if vrid.is_some_and(|v| *v != s.vrid) {
+                    x.stats.other_vrid += 1;
+                    return None;
+                }
+                match ah::open(&rx.ip_header, &rx.payload, key, s.mcast.is_none()) {
+                    Ok((seq, at)) => (&rx.payload[at..], Some(seq)),
+                    Err(ah::AhError::TooShort) => return drop(x, "too_short"),
+                    Err(ah::AhError::NotVrrp) => return drop(x, "auth_type_mismatch"),
+                    Err(_) => return drop(x, "auth_failure"),
+                }
+            }
+            _ => (&rx.payload[..], None),
+        };
+        let adv: Advert = match packet::decode(msg, rx.src, rx.dst, &expect) {
             Ok(a) => a,
             Err(r) => {
                 // another VRID with other settings is not our business
-                if rx.payload.len() > 1 && rx.payload[1] != s.vrid {
+                if msg.len() > 1 && msg[1] != s.vrid {
                     x.stats.other_vrid += 1;
                     return None;
                 }
                 return drop(x, r.name());
             }
         };
+        if let Some(seq) = ah_seq {
+            // "sequence number already processed. Packet dropped."
+            if seq <= x.ah_seq {
+                return drop(x, packet::DropReason::AhReplay.name());
+            }
+            x.ah_seq = seq;
+        }
+        let s = &x.spec;
         if adv.vrid != s.vrid {
             x.stats.other_vrid += 1;
             return None;
@@ -662,8 +698,34 @@ impl Engine {
             Some(g) => vec![g],
             None => s.peers.iter().map(|p| p.address).collect(),
         };
+        if matches!(s.auth, packet::Auth::Ah(_)) {
+            // one sequence number per advert (keepalived's), stopping short of the wrap
+            x.ah_seq = x.ah_seq.saturating_add(1).min(0xFFFF_FFFD);
+        }
         for dst in dsts {
-            let payload = packet::encode(&adv, s.src, dst, s.v3_checksum_as_v2);
+            let vrrp = packet::encode(&adv, s.src, dst, s.v3_checksum_as_v2);
+            let payload = match (&s.auth, s.src, dst) {
+                (packet::Auth::Ah(key), IpAddr::V4(src), IpAddr::V4(to)) => {
+                    // 0 would let the kernel choose it after the ICV was computed
+                    x.ip_id = x.ip_id.wrapping_add(1).max(1);
+                    let h = ah::Header {
+                        src,
+                        dst: to,
+                        ttl: if s.mcast.is_some() {
+                            255
+                        } else {
+                            s.unicast_ttl
+                        },
+                        id: x.ip_id,
+                        seq: x.ah_seq,
+                        unicast: s.mcast.is_none(),
+                    };
+                    let mut p = Vec::with_capacity(ah::IP_LEN + ah::AH_LEN + vrrp.len());
+                    ah::seal(&h, key, &vrrp, &mut p);
+                    p
+                }
+                _ => vrrp,
+            };
             out.push(Output::Send {
                 inst: i,
                 dst,

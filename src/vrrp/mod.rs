@@ -1,5 +1,6 @@
 //! VRRP (RFC 3768 version 2, RFC 5798 version 3).
 
+pub mod ah;
 pub mod announce;
 pub mod engine;
 pub mod machine;

@@ -27,19 +27,30 @@ pub enum Auth {
     None,
     /// Simple text password: up to 8 bytes, zero-padded.
     Pass([u8; 8]),
-    /// IP Authentication Header: recognised and refused.
-    Ah,
+    /// IP Authentication Header (see [`super::ah`]): the HMAC key, `auth_pass`'s first 8
+    /// bytes zero-padded. The VRRP message says type 2 and carries no password.
+    Ah([u8; 8]),
 }
 
 impl Auth {
     /// keepalived's `auth_pass`: the first 8 bytes, zero-padded.
     pub fn pass(p: &str) -> Auth {
-        let mut b = [0u8; 8];
-        for (d, s) in b.iter_mut().zip(p.bytes()) {
-            *d = s;
-        }
-        Auth::Pass(b)
+        Auth::Pass(auth_data(p))
     }
+
+    /// AH keyed with `auth_pass` as keepalived keys it.
+    pub fn ah(p: &str) -> Auth {
+        Auth::Ah(auth_data(p))
+    }
+}
+
+/// keepalived's `auth_data`: the first 8 bytes of `auth_pass`, zero-padded.
+fn auth_data(p: &str) -> [u8; 8] {
+    let mut b = [0u8; 8];
+    for (d, s) in b.iter_mut().zip(p.bytes()) {
+        *d = s;
+    }
+    b
 }
 
 /// One advertisement.
@@ -68,10 +79,10 @@ pub enum DropReason {
     BadInterval,
     /// The authentication type differs from ours.
     AuthTypeMismatch,
-    /// Simple password differs from ours.
+    /// Simple password differs from ours, or the AH check failed (ICV or SPI).
     AuthFailure,
-    /// AH authentication: not supported.
-    AuthAh,
+    /// AH: a sequence number not above the last one seen (a replay).
+    AhReplay,
 }
 
 impl DropReason {
@@ -86,7 +97,7 @@ impl DropReason {
             DropReason::BadInterval => "bad_interval",
             DropReason::AuthTypeMismatch => "auth_type_mismatch",
             DropReason::AuthFailure => "auth_failure",
-            DropReason::AuthAh => "auth_ah",
+            DropReason::AhReplay => "ah_replay",
         }
     }
 }
@@ -171,7 +182,7 @@ pub fn encode(a: &Advert, src: IpAddr, dst: IpAddr, v3_checksum_as_v2: bool) -> 
             buf.push(match a.auth {
                 Auth::None => 0,
                 Auth::Pass(_) => 1,
-                Auth::Ah => 2,
+                Auth::Ah(_) => 2,
             });
             buf.push(((a.advert_int_cs / 100).clamp(1, 255)) as u8);
         }
@@ -264,7 +275,11 @@ pub fn decode(buf: &[u8], src: IpAddr, dst: IpAddr, e: &Expect) -> Result<Advert
                     p.copy_from_slice(&msg[want - AUTH_DATA_LEN..want]);
                     Auth::Pass(p)
                 }
-                2 => return Err(DropReason::AuthAh),
+                // the AH itself was checked before (`ah::open`)
+                2 => match e.auth {
+                    Auth::Ah(k) => Auth::Ah(*k),
+                    _ => return Err(DropReason::AuthTypeMismatch),
+                },
                 _ => return Err(DropReason::AuthTypeMismatch),
             };
             if buf[5] == 0 {
@@ -285,6 +300,7 @@ pub fn decode(buf: &[u8], src: IpAddr, dst: IpAddr, e: &Expect) -> Result<Advert
             (Auth::None, Auth::None) => {}
             (Auth::Pass(a), Auth::Pass(b)) if a == b => {}
             (Auth::Pass(_), Auth::Pass(_)) => return Err(DropReason::AuthFailure),
+            (Auth::Ah(_), Auth::Ah(_)) => {}
             _ => return Err(DropReason::AuthTypeMismatch),
         }
     }
@@ -494,9 +510,22 @@ mod tests {
             ),
             Err(DropReason::AuthFailure)
         );
+        // type 2 (AH) where we use a password, and the other way round
+        let ah = Auth::ah("s3cret");
         assert_eq!(
-            decode(&with(Auth::Ah), s, d, &expect(Version::V2, false, &pass)),
-            Err(DropReason::AuthAh)
+            decode(&with(ah.clone()), s, d, &expect(Version::V2, false, &pass)),
+            Err(DropReason::AuthTypeMismatch)
+        );
+        assert_eq!(
+            decode(&good, s, d, &expect(Version::V2, false, &ah)),
+            Err(DropReason::AuthTypeMismatch)
+        );
+        // an AH advert carries type 2 and no password
+        let sealed = with(ah.clone());
+        assert_eq!((sealed[4], &sealed[sealed.len() - 8..]), (2, &[0u8; 8][..]));
+        assert_eq!(
+            decode(&sealed, s, d, &expect(Version::V2, false, &ah)).map(|a| a.auth),
+            Ok(ah)
         );
         // trailing padding is ignored, not an error
         let mut padded = good.clone();

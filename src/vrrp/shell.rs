@@ -92,6 +92,7 @@ fn open_socket(s: &InstanceSpec) -> io::Result<VrrpSocket> {
                 IpAddr::V4(g) => Some(g),
                 _ => None,
             }),
+            matches!(s.auth, super::packet::Auth::Ah(_)),
         ),
         (IpAddr::V6(src), g) => VrrpSocket::open_v6(
             &s.iface,

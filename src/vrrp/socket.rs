@@ -27,6 +27,8 @@ pub struct Received {
     pub src: IpAddr,
     pub dst: IpAddr,
     pub ttl: u8,
+    /// The IPv4 header as received (AH's ICV covers it); empty for IPv6.
+    pub ip_header: Vec<u8>,
     pub payload: Vec<u8>,
 }
 
@@ -45,10 +47,20 @@ fn ifindex(ifname: &str) -> io::Result<u32> {
 
 impl VrrpSocket {
     /// Sockets for an IPv4 instance on `ifname`, sending from `src`, receiving the
-    /// multicast `group` (None: unicast only).
-    pub fn open_v4(ifname: &str, src: Ipv4Addr, group: Option<Ipv4Addr>) -> io::Result<Self> {
+    /// multicast `group` (None: unicast only). With `ah`, both speak IP protocol 51 (AH)
+    /// and the sender writes the IP header itself (IP_HDRINCL: the ICV covers it).
+    pub fn open_v4(
+        ifname: &str,
+        src: Ipv4Addr,
+        group: Option<Ipv4Addr>,
+        ah: bool,
+    ) -> io::Result<Self> {
         let index = ifindex(ifname)?;
-        let proto = Some(Protocol::from(i32::from(PROTO_VRRP)));
+        let proto = Some(Protocol::from(i32::from(if ah {
+            super::ah::PROTO_AH
+        } else {
+            PROTO_VRRP
+        })));
         let rx = Socket::new(Domain::IPV4, Type::RAW, proto)?;
         rx.bind_device(Some(ifname.as_bytes()))?;
         if let Some(g) = group {
@@ -57,6 +69,9 @@ impl VrrpSocket {
         let tx = Socket::new(Domain::IPV4, Type::RAW, proto)?;
         tx.bind_device(Some(ifname.as_bytes()))?;
         tx.bind(&SockAddr::from(SocketAddrV4::new(src, 0)))?;
+        if ah {
+            tx.set_header_included_v4(true)?;
+        }
         tx.set_ttl(255)?;
         tx.set_multicast_ttl_v4(255)?;
         tx.set_multicast_loop_v4(false)?;
@@ -106,7 +121,7 @@ impl VrrpSocket {
         self.src
     }
 
-    /// Send one VRRP message (the kernel adds the IP header).
+    /// Send one VRRP message (the kernel adds the IP header; for AH it is in `payload`).
     pub fn send(&self, payload: &[u8], dst: IpAddr) -> io::Result<()> {
         let to = match dst {
             // link-scoped destinations need the interface as their scope
@@ -199,6 +214,7 @@ impl VrrpSocket {
                 .map(IpAddr::V6)
                 .unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
             ttl: ttl.unwrap_or(0),
+            ip_header: Vec::new(),
             payload,
         })
     }
@@ -270,6 +286,7 @@ pub fn parse_ipv4(data: &[u8]) -> io::Result<Received> {
         src: IpAddr::from([data[12], data[13], data[14], data[15]]),
         dst: IpAddr::from([data[16], data[17], data[18], data[19]]),
         ttl: data[8],
+        ip_header: data[..ihl].to_vec(),
         payload: data[ihl..end].to_vec(),
     })
 }

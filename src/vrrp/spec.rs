@@ -141,11 +141,7 @@ fn instance(
         None => Auth::None,
         Some(a) => match a.auth_type {
             AuthType::Pass => Auth::pass(&a.auth_pass),
-            AuthType::Ah => {
-                return Err(format!(
-                    "vrrp_instance {name}: AH authentication is not supported"
-                ))
-            }
+            AuthType::Ah => Auth::ah(&a.auth_pass),
         },
     };
     let mut advert_addrs: Vec<IpAddr> = vi

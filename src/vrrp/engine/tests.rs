@@ -65,11 +65,17 @@ impl Lab {
                     let src = self.nodes[n].spec(*inst).src;
                     for m in 0..self.nodes.len() {
                         if m != n && self.up[m] {
-                            let rx = Received {
-                                src,
-                                dst: *dst,
-                                ttl: 255,
-                                payload: payload.clone(),
+                            // AH adverts are whole IPv4 packets; others VRRP alone
+                            let rx = if payload.first() == Some(&0x45) {
+                                crate::vrrp::socket::parse_ipv4(payload).unwrap()
+                            } else {
+                                Received {
+                                    src,
+                                    dst: *dst,
+                                    ttl: 255,
+                                    ip_header: Vec::new(),
+                                    payload: payload.clone(),
+                                }
                             };
                             for i in 0..self.nodes[m].len() {
                                 let more = self.nodes[m].packet(i, &rx, self.now);
@@ -290,6 +296,7 @@ fn received_packets_are_checked_and_drops_counted() {
         src: "192.0.2.12".parse().unwrap(),
         dst: "224.0.0.18".parse().unwrap(),
         ttl,
+        ip_header: Vec::new(),
         payload,
     };
     a.packet(0, &rx(adv(100, 100, "secret", vec![vip]), 254), now);
@@ -332,6 +339,7 @@ fn unicast_drops_strangers() {
         src: "192.0.2.13".parse().unwrap(),
         dst: "192.0.2.11".parse().unwrap(),
         ttl: 64,
+        ip_header: Vec::new(),
         payload,
     };
     a.packet(0, &rx, now);
@@ -389,6 +397,7 @@ fn garbage_is_counted_never_fatal() {
             src: "192.0.2.12".parse().unwrap(),
             dst: "224.0.0.18".parse().unwrap(),
             ttl: 255,
+            ip_header: Vec::new(),
             payload: p,
         };
         let _ = a.packet(0, &rx, t0);
@@ -581,4 +590,91 @@ fn a_reload_raising_the_priority_preempts_and_a_new_group_member_follows() {
         lab.states(1),
         vec![State::Master, State::Master, State::Master]
     );
+}
+
+fn ah_pair(prio: u8, pass: &str) -> String {
+    format!(
+        "vrrp_instance V {{ interface lo\n virtual_router_id 9\n priority {prio}\n advert_int 1
+  authentication {{ auth_type AH\n auth_pass {pass} }}
+  virtual_ipaddress {{ 192.0.2.100/24 }} }}\n"
+    )
+}
+
+#[test]
+fn ah_elects_fails_over_heals_and_refuses_replays_and_other_keys() {
+    let mut lab = Lab::new(vec![
+        engine(&ah_pair(150, "s3cret"), "192.0.2.11"),
+        engine(&ah_pair(100, "s3cret"), "192.0.2.12"),
+    ]);
+    lab.start();
+    lab.run_for(secs(5));
+    assert_eq!(lab.states(0), vec![State::Master]);
+    assert_eq!(lab.states(1), vec![State::Backup]);
+    let heard = lab.nodes[1].view(0).stats.clone();
+    assert!(heard.adverts_received >= 2, "{heard:?}");
+    assert!(heard.dropped.is_empty(), "{heard:?}");
+    // the adverts are AH packets: protocol 51, sequence numbers rising by one
+    let seqs: Vec<u32> = lab
+        .log
+        .iter()
+        .filter_map(|(n, o)| match o {
+            Output::Send { payload, .. } if *n == 0 => {
+                assert_eq!(payload[9], ah::PROTO_AH);
+                Some(u32::from_be_bytes([
+                    payload[28],
+                    payload[29],
+                    payload[30],
+                    payload[31],
+                ]))
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(
+        seqs.len() >= 2 && seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "{seqs:?}"
+    );
+
+    // a captured advert sent again is a replay
+    let last = lab
+        .log
+        .iter()
+        .rev()
+        .find_map(|(n, o)| match o {
+            Output::Send { payload, .. } if *n == 0 => Some(payload.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let rx = crate::vrrp::socket::parse_ipv4(&last).unwrap();
+    let _ = lab.nodes[1].packet(0, &rx, lab.now);
+    assert_eq!(
+        lab.nodes[1].view(0).stats.dropped.get("ah_replay"),
+        Some(&1)
+    );
+
+    // the master is cut off: the backup takes over, going on above the numbers it heard
+    lab.up[0] = false;
+    lab.log.clear();
+    lab.run_for(Duration::from_millis(3500));
+    assert_eq!(lab.states(1), vec![State::Master]);
+    // healed: node 0 hears the higher numbers, answers above them, and takes back the role
+    lab.up[0] = true;
+    lab.run_for(secs(3));
+    assert_eq!(lab.states(0), vec![State::Master]);
+    assert_eq!(lab.states(1), vec![State::Backup]);
+
+    // another key: every advert fails the ICV, so each side is master alone
+    let mut lab = Lab::new(vec![
+        engine(&ah_pair(150, "s3cret"), "192.0.2.11"),
+        engine(&ah_pair(100, "other"), "192.0.2.12"),
+    ]);
+    lab.start();
+    lab.run_for(secs(5));
+    assert_eq!(lab.states(1), vec![State::Master]);
+    let st = &lab.nodes[1].view(0).stats;
+    assert!(
+        st.dropped.get("auth_failure").is_some_and(|n| *n >= 2),
+        "{st:?}"
+    );
+    assert_eq!(st.adverts_received, 0);
 }
