@@ -8,5 +8,6 @@ pub mod control;
 pub mod ipvs;
 pub mod net;
 pub mod notify;
+pub mod sched;
 pub mod track;
 pub mod vrrp;

@@ -281,6 +281,20 @@ fn fallbacks_change_what_keepalived_changes() {
     assert_eq!(vs.persistence_timeout, None);
     let retries: Vec<Option<u32>> = vs.real_server.iter().map(|r| r.checkers[0].retry).collect();
     assert_eq!(retries, [Some(3), Some(2), Some(4)]);
+    let l = load(&corpus("fallbacks/sched.conf"));
+    let g = &l.config.global_defs;
+    assert_eq!(
+        (g.vrrp_rt_priority, g.vrrp_priority, g.vrrp_rlimit_rttime),
+        (Some(99), Some(-10), Some(20_000))
+    );
+    assert_eq!(
+        (
+            g.checker_rt_priority,
+            g.checker_rlimit_rttime,
+            g.checker_cpu_affinity.clone()
+        ),
+        (Some(5), Some(5000), vec![1])
+    );
     let l = load(&corpus("fallbacks/unicast_prefix.conf"));
     let i = &l.config.vrrp_instance["VI_U"];
     assert_eq!(i.unicast_src_ip, Some("192.0.2.91".parse().unwrap()));

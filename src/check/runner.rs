@@ -112,6 +112,7 @@ impl Running {
         checks: Checks,
         changes: mpsc::UnboundedSender<HealthChange>,
         stats: CheckStats,
+        sched: crate::sched::ThreadSched,
     ) -> std::io::Result<Running> {
         let (input, rx) = mpsc::unbounded_channel();
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -119,7 +120,12 @@ impl Running {
             .build()?;
         let thread = std::thread::Builder::new()
             .name("checks".into())
-            .spawn(move || rt.block_on(checks.run(changes, rx, stats)))?;
+            .spawn(move || {
+                for p in crate::sched::apply_thread(&sched) {
+                    tracing::warn!("{p}");
+                }
+                rt.block_on(checks.run(changes, rx, stats))
+            })?;
         Ok(Running {
             input,
             thread: Some(thread),

@@ -23,6 +23,7 @@ use crate::notify::exec;
 use crate::notify::lvs::{LvsNotifier, Why};
 use crate::notify::mail::Mailer;
 use crate::notify::vrrp::Notifier;
+use crate::sched;
 use crate::track::file as track_file;
 use crate::track::tasks::Tracking;
 use crate::vrrp::{shell, spec};
@@ -408,7 +409,12 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
     let (ntx, mut nrx) = mpsc::unbounded_channel();
     // false while VRRP could not start (a reload tries again)
     let mut vrrp_up = true;
-    let vrrp = match shell::spawn(specs, initial, ntx.clone()) {
+    // the threads' scheduling (real time for VRRP by default; see `sched`)
+    let (vrrp_sched, _, process_sched) = sched::from_config(&cfg.global_defs);
+    for p in sched::apply_process(&process_sched) {
+        warn!("{p}");
+    }
+    let vrrp = match shell::spawn(specs, initial, ntx.clone(), vrrp_sched.clone()) {
         Ok(h) => h,
         Err(e) => {
             vrrp_up = false;
@@ -419,7 +425,12 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                 ""
             };
             error!("VRRP: {e}{why}; VRRP is not running, the rest goes on");
-            match shell::spawn(spec::Specs::default(), shell::Initial::default(), ntx) {
+            match shell::spawn(
+                spec::Specs::default(),
+                shell::Initial::default(),
+                ntx,
+                vrrp_sched,
+            ) {
                 Ok(h) => h,
                 Err(e) => {
                     error!("VRRP: {e}");
@@ -971,7 +982,8 @@ fn start_checks(
 ) -> Running {
     let checks = Checks::from_config(cfg, std::time::Instant::now(), run_as, files.clone());
     set_health(health, checks.start());
-    match Running::spawn(checks, tx.clone(), stats.clone()) {
+    let (_, checker_sched, _) = sched::from_config(&cfg.global_defs);
+    match Running::spawn(checks, tx.clone(), stats.clone(), checker_sched) {
         Ok(r) => r,
         Err(e) => {
             // without a thread nothing is checked: said loudly, the rest goes on
@@ -1104,6 +1116,12 @@ fn reload(
             return Err(vec![e]);
         }
     };
+    // the VRRP thread and the process keep the scheduling they started with
+    let (was_vrrp, _, was_process) = sched::from_config(&cfg.global_defs);
+    let (now_vrrp, _, now_process) = sched::from_config(&new.global_defs);
+    if was_vrrp != now_vrrp || was_process != now_process {
+        warn!("reload: vrrp_priority, vrrp_rt_priority, vrrp_cpu_affinity and *_rlimit_rttime take effect at the next start (checker_* with the health checks, now)");
+    }
     if lvs.is_none() && !new.virtual_server.is_empty() {
         match ipvs_start(&new) {
             Ok(m) => *lvs = Some(m),

@@ -131,6 +131,31 @@ pub struct GlobalDefs {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reload_check_config: Option<String>,
     pub dynamic_interfaces: DynamicInterfaces,
+    /// Scheduling of the VRRP thread (keepalived's VRRP process): nice value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vrrp_priority: Option<i8>,
+    /// Memory locked (process-wide: set by either).
+    #[serde(skip_serializing_if = "is_false")]
+    pub vrrp_no_swap: bool,
+    /// SCHED_RR priority 1..=99; unset: ldirector's default (see `sched`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vrrp_rt_priority: Option<u8>,
+    /// RLIMIT_RTTIME in microseconds (process-wide: the larger of the two is set).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vrrp_rlimit_rttime: Option<u32>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub vrrp_cpu_affinity: Vec<u16>,
+    /// The same for the health-check thread (keepalived's checker process).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checker_priority: Option<i8>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub checker_no_swap: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checker_rt_priority: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checker_rlimit_rttime: Option<u32>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checker_cpu_affinity: Vec<u16>,
 }
 
 /// `http_listen`: "ADDR:PORT", with an error that says so.
@@ -190,6 +215,16 @@ impl Default for GlobalDefs {
             default_interface: None,
             reload_check_config: None,
             dynamic_interfaces: DynamicInterfaces::No,
+            vrrp_priority: None,
+            vrrp_no_swap: false,
+            vrrp_rt_priority: None,
+            vrrp_rlimit_rttime: None,
+            vrrp_cpu_affinity: Vec::new(),
+            checker_priority: None,
+            checker_no_swap: false,
+            checker_rt_priority: None,
+            checker_rlimit_rttime: None,
+            checker_cpu_affinity: Vec::new(),
         }
     }
 }

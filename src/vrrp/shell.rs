@@ -122,6 +122,7 @@ pub fn spawn(
     specs: Specs,
     initial: Initial,
     notify: mpsc::UnboundedSender<Notification>,
+    sched: crate::sched::ThreadSched,
 ) -> io::Result<Handle> {
     let mut nl = Rtnl::open()?;
     let links = addr::links(&mut nl)?;
@@ -136,6 +137,16 @@ pub fn spawn(
     let thread = std::thread::Builder::new()
         .name("vrrp".into())
         .spawn(move || {
+            // real time before anything else runs here (see `sched`)
+            let problems = crate::sched::apply_thread(&sched);
+            for p in &problems {
+                warn!("{p}");
+            }
+            if problems.is_empty() {
+                if let Some(p) = sched.rt_priority {
+                    info!("VRRP thread: real-time scheduling (SCHED_RR {p})");
+                }
+            }
             let rt = match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -404,6 +415,7 @@ impl Shell {
         self.execute(out);
 
         let mut buf = vec![0u8; 64 * 1024];
+        let mut rttime_seen = crate::sched::rttime_exceeded();
         // timers to the microsecond (tokio's wheel ticks in milliseconds, which would add
         // up to a millisecond to every expiry: a tenth of a 10 ms advert interval)
         let timer = match Timer::new() {
@@ -425,6 +437,11 @@ impl Shell {
                     None => std::future::pending().await,
                 }
             };
+            let over = crate::sched::rttime_exceeded();
+            if over != rttime_seen {
+                rttime_seen = over;
+                warn!("a real-time thread ran past half its RLIMIT_RTTIME without blocking ({over} times so far): vrrp_rlimit_rttime may need raising");
+            }
             tokio::select! {
                 biased;
                 _ = sleep => {

@@ -680,9 +680,79 @@ impl<'d> Reader<'d> {
                     };
                 }
             }
+            "vrrp_priority" => g.vrrp_priority = self.nice(n),
+            "checker_priority" => g.checker_priority = self.nice(n),
+            "vrrp_no_swap" => self.set_flag(n, &mut g.vrrp_no_swap),
+            "checker_no_swap" => self.set_flag(n, &mut g.checker_no_swap),
+            "vrrp_rt_priority" => g.vrrp_rt_priority = self.rt_priority(n),
+            "checker_rt_priority" => g.checker_rt_priority = self.rt_priority(n),
+            "vrrp_rlimit_rttime" | "vrrp_rlimit_rtime" => {
+                g.vrrp_rlimit_rttime = self.rlimit_rttime(n)
+            }
+            "checker_rlimit_rttime" | "checker_rlimit_rtime" => {
+                g.checker_rlimit_rttime = self.rlimit_rttime(n)
+            }
+            "vrrp_cpu_affinity" => g.vrrp_cpu_affinity = self.cpus(n),
+            "checker_cpu_affinity" => g.checker_cpu_affinity = self.cpus(n),
             _ => self.other(n, "global_defs", keywords::GLOBAL_DEFS),
         }
         self.st.cfg.global_defs = g;
+    }
+
+    /// `*_priority`: a nice value.
+    fn nice(&mut self, n: &Node) -> Option<i8> {
+        self.one(n, "a nice value in -20..=19", |s| parse_int(s, -20, 19))
+    }
+
+    /// `*_rt_priority`: SCHED_RR 1..=99; keepalived moves a value outside into the range.
+    fn rt_priority(&mut self, n: &Node) -> Option<u8> {
+        let v: i64 = self.one(n, "a real-time priority in 1..=99", |s| {
+            parse_int(s, i64::from(i32::MIN), i64::from(i32::MAX))
+        })?;
+        let clamped = v.clamp(1, 99);
+        if clamped != v {
+            let loc = *n.arg_loc(0);
+            self.d.warning(
+                &loc,
+                format!(
+                    "{}: {v} is outside 1..=99: {clamped} is used, as keepalived uses it",
+                    n.keyword()
+                ),
+            );
+        }
+        u8::try_from(clamped).ok()
+    }
+
+    /// `*_rlimit_rttime`: microseconds, at least 2 (keepalived raises 1 to 2).
+    fn rlimit_rttime(&mut self, n: &Node) -> Option<u32> {
+        let kw = n.keyword();
+        if let Some(base) = kw.strip_suffix("rlimit_rtime") {
+            let loc = n.loc;
+            self.d.warning(
+                &loc,
+                format!("'{kw}' is the old name of '{base}rlimit_rttime'"),
+            );
+        }
+        self.one(n, "microseconds (at least 2)", |s| {
+            parse_int(s, 1, u32::MAX)
+        })
+        .map(|v: u32| v.max(2))
+    }
+
+    /// `*_cpu_affinity`: CPU numbers.
+    fn cpus(&mut self, n: &Node) -> Vec<u16> {
+        self.no_block(n);
+        if !self.nargs(n, 1, 1024, "CPU numbers") {
+            return Vec::new();
+        }
+        let mut v = Vec::new();
+        for w in n.args() {
+            match parse_int::<u16>(&w.text, 0, 4095) {
+                Ok(c) => v.push(c),
+                Err(e) => self.err(&w.loc, format!("{}: {e}", n.keyword())),
+            }
+        }
+        v
     }
 
     fn fifo(&mut self, n: &Node, slot: &mut Option<NotifyFifo>) {
