@@ -1116,11 +1116,9 @@ fn reload(
             return Err(vec![e]);
         }
     };
-    // the VRRP thread and the process keep the scheduling they started with
-    let (was_vrrp, _, was_process) = sched::from_config(&cfg.global_defs);
-    let (now_vrrp, _, now_process) = sched::from_config(&new.global_defs);
-    if was_vrrp != now_vrrp || was_process != now_process {
-        warn!("reload: vrrp_priority, vrrp_rt_priority, vrrp_cpu_affinity and *_rlimit_rttime take effect at the next start (checker_* with the health checks, now)");
+    // the threads and the process keep the scheduling they started with
+    if sched::from_config(&cfg.global_defs) != sched::from_config(&new.global_defs) {
+        warn!("reload: the vrrp_* and checker_* scheduling settings (priority, rt_priority, rlimit_rttime, cpu_affinity) take effect at the next start");
     }
     if lvs.is_none() && !new.virtual_server.is_empty() {
         match ipvs_start(&new) {
