@@ -814,3 +814,30 @@ fn a_reload_changes_static_addresses() {
         lab.logs()
     );
 }
+
+/// A backup that only receives adverts shows them in its status as they come (the VRRP
+/// thread used to republish its counters only when the engine had something to do).
+#[test]
+fn a_backups_status_is_live() {
+    let mut lab = Lab::new("st", 2);
+    let d1 = lab.ldirector("d1", "ld1", &pair_conf(150, "0.1", 3, ""));
+    let d2 = lab.ldirector("d2", "ld2", &pair_conf(100, "0.1", 3, ""));
+    settled(&mut lab, d1, d2);
+    let bin = lab::ldirector_bin();
+    let rd = lab.path().join("ld2.run").display().to_string();
+    let received = |lab: &Lab| -> (u64, String) {
+        let o = lab.exec("d2", &[&bin, "status", "--json", "--run-dir", &rd]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+        let front = &v["vrrp"][0];
+        (
+            front["adverts_received"].as_u64().unwrap_or(0),
+            front["master"].as_str().unwrap_or("").to_string(),
+        )
+    };
+    let (first, master) = received(&lab);
+    assert_eq!(master, "192.0.2.11", "{}", lab.logs());
+    // 2 s at 0.1 s adverts: about 20 more, each seen within 0.2 s
+    std::thread::sleep(Duration::from_secs(2));
+    let (then, _) = received(&lab);
+    assert!(then >= first + 10, "{first} -> {then}\n{}", lab.logs());
+}

@@ -169,6 +169,7 @@ pub fn spawn(
                 ptx: None,
                 notify,
                 status: st,
+                stale: None,
             };
             local.block_on(&rt, shell.run(rx, monitor, initial, sockets));
         })?;
@@ -206,7 +207,13 @@ struct Shell {
     ptx: Option<mpsc::Sender<Packet>>,
     notify: mpsc::UnboundedSender<Notification>,
     status: Snapshot,
+    /// Since when the published status lags the engine's counters (packets received or
+    /// dropped with nothing else to do): published at most [`PUBLISH_EVERY`] later.
+    stale: Option<Instant>,
 }
+
+/// How long status and metrics may lag a backup's or a flooded master's counters.
+const PUBLISH_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// A one-shot timerfd on CLOCK_MONOTONIC (the clock of `Instant`), polled by the runtime.
 struct Timer(AsyncFd<Tfd>);
@@ -426,7 +433,11 @@ impl Shell {
             }
         };
         loop {
-            let deadline = self.engine.next_timeout();
+            let publish_at = self.stale.map(|t| t + PUBLISH_EVERY);
+            let deadline = match (self.engine.next_timeout(), publish_at) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             if let Err(e) = timer.arm(deadline) {
                 error!("VRRP timer: {e}");
             }
@@ -445,8 +456,12 @@ impl Shell {
             tokio::select! {
                 biased;
                 _ = sleep => {
-                    let out = self.engine.poll(Instant::now());
+                    let now = Instant::now();
+                    let out = self.engine.poll(now);
                     self.execute(out);
+                    if publish_at.is_some_and(|t| t <= now) {
+                        self.publish();
+                    }
                 }
                 Some((id, r)) = packets.recv() => {
                     let now = Instant::now();
@@ -467,6 +482,8 @@ impl Shell {
                             debug!("VRRP receive: {e}");
                         }
                     }
+                    // counters moved: status and metrics follow within PUBLISH_EVERY
+                    self.stale.get_or_insert(now);
                 }
                 Ok(mut guard) = readable => {
                     loop {
@@ -675,7 +692,8 @@ impl Shell {
         }
     }
 
-    fn publish(&self) {
+    fn publish(&mut self) {
+        self.stale = None;
         let v: Vec<InstanceStatus> = (0..self.engine.len())
             .map(|i| {
                 let x = self.engine.view(i);
