@@ -823,6 +823,11 @@ fn status(
                         .iter()
                         .map(|(k, v)| (k.to_string(), *v))
                         .collect(),
+                    other_vrid: i.stats.other_vrid,
+                    address_list_mismatch: i.stats.address_list_mismatch,
+                    priority_zero_sent: i.stats.priority_zero_sent,
+                    priority_zero_received: i.stats.priority_zero_received,
+                    announcements: i.stats.announcements,
                 })
                 .collect()
         })

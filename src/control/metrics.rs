@@ -186,6 +186,31 @@ pub fn render(st: &Status, checks: &CheckStats) -> String {
         "vrrp_packets_dropped",
         "Packets dropped, by reason",
     );
+    let other_vrid = counter(
+        &mut reg,
+        "vrrp_other_vrid",
+        "Adverts of other virtual routers on the instance's link (not errors)",
+    );
+    let mismatch = counter(
+        &mut reg,
+        "vrrp_address_list_mismatch",
+        "Adverts whose address list differs from the instance's (dropped in strict mode)",
+    );
+    let zero_sent = counter(
+        &mut reg,
+        "vrrp_priority_zero_sent",
+        "Priority-0 adverts sent",
+    );
+    let zero_received = counter(
+        &mut reg,
+        "vrrp_priority_zero_received",
+        "Priority-0 adverts received",
+    );
+    let announced = counter(
+        &mut reg,
+        "vrrp_announcements",
+        "Rounds of gratuitous ARP / unsolicited NA",
+    );
     for i in &st.vrrp {
         let l = vec![("instance", i.name.clone())];
         for s in ["INIT", "BACKUP", "MASTER", "FAULT"] {
@@ -200,6 +225,13 @@ pub fn render(st: &Status, checks: &CheckStats) -> String {
         master.get_or_create(&l).inc_by(i.became_master);
         sent.get_or_create(&l).inc_by(i.adverts_sent);
         recv.get_or_create(&l).inc_by(i.adverts_received);
+        other_vrid.get_or_create(&l).inc_by(i.other_vrid);
+        mismatch.get_or_create(&l).inc_by(i.address_list_mismatch);
+        zero_sent.get_or_create(&l).inc_by(i.priority_zero_sent);
+        zero_received
+            .get_or_create(&l)
+            .inc_by(i.priority_zero_received);
+        announced.get_or_create(&l).inc_by(i.announcements);
         for (reason, n) in &i.dropped_by_reason {
             let mut ls = l.clone();
             ls.push(("reason", reason.clone()));
@@ -310,6 +342,8 @@ mod tests {
                 adverts_sent: 42,
                 transitions: 2,
                 dropped_by_reason: [("bad_ttl".to_string(), 5)].into(),
+                other_vrid: 9,
+                address_list_mismatch: 4,
                 ..Default::default()
             }],
             virtual_servers: vec![Service {
@@ -343,6 +377,8 @@ mod tests {
             "ldirector_vrrp_adverts_sent_total{instance=\"VI_1\"} 42",
             "ldirector_vrrp_transitions_total{instance=\"VI_1\"} 2",
             "ldirector_vrrp_packets_dropped_total{instance=\"VI_1\",reason=\"bad_ttl\"} 5",
+            "ldirector_vrrp_other_vrid_total{instance=\"VI_1\"} 9",
+            "ldirector_vrrp_address_list_mismatch_total{instance=\"VI_1\"} 4",
             "ldirector_checks_total{kind=\"tcp\",result=\"up\"} 1",
             "ldirector_checks_total{kind=\"tcp\",result=\"timeout\"} 1",
             "ldirector_checks_total{kind=\"http\",result=\"down\"} 1",

@@ -43,6 +43,19 @@ pub struct Instance {
     /// Dropped packets by reason (keepalived's words where it has them).
     #[serde(default)]
     pub dropped_by_reason: std::collections::BTreeMap<String, u64>,
+    /// Adverts of other virtual routers on the same link (not errors).
+    #[serde(default)]
+    pub other_vrid: u64,
+    /// Adverts whose address list differs from ours (accepted unless strict).
+    #[serde(default)]
+    pub address_list_mismatch: u64,
+    #[serde(default)]
+    pub priority_zero_sent: u64,
+    #[serde(default)]
+    pub priority_zero_received: u64,
+    /// Rounds of gratuitous ARP / unsolicited NA sent.
+    #[serde(default)]
+    pub announcements: u64,
 }
 
 /// The kernel's traffic counters of a service or real server.
