@@ -1060,6 +1060,42 @@ fn reload_and_status_through_the_control_socket() {
         "{}",
         lab.logs()
     );
+    // an empty file (caught while being rewritten): refused, by SIGHUP and by request,
+    // unless asked for; the services stay
+    lab.file("ld.conf", "");
+    nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGHUP).unwrap();
+    let refused = || {
+        lab.logs()
+            .matches("no vrrp_instance and no virtual_server")
+            .count()
+    };
+    assert!(wait_until(LONG, || refused() >= 1), "{}", lab.logs());
+    let o = ctl(&["reload"]);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--allow-empty"),
+        "{o:?}"
+    );
+    assert_eq!(
+        status()["virtual_servers"].as_array().map(Vec::len),
+        Some(2)
+    );
+    let o = ctl(&["reload", "--allow-empty"]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert_eq!(
+        status()["virtual_servers"].as_array().map(Vec::len),
+        Some(0)
+    );
+    // a request that is not UTF-8 gets an error reply, not a closed connection
+    {
+        use std::io::{Read, Write};
+        let sock = lab.path().join("ld.run").join("ldirector.sock");
+        let mut c = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+        c.write_all(b"rel\xffoad\n").unwrap();
+        let mut answer = String::new();
+        c.read_to_string(&mut answer).unwrap();
+        assert!(answer.contains("not UTF-8"), "{answer}");
+    }
     // not running there: a clear error
     let o = lab.exec(
         "d1",

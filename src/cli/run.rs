@@ -501,6 +501,8 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
     loop {
         // a reload asked by SIGHUP (None) or by `ldirector reload` (the reply)
         let mut pending_reload: Option<Vec<tokio::sync::oneshot::Sender<String>>> = None;
+        // whether the reload may apply a configuration with nothing to run
+        let mut allow_empty = false;
         tokio::select! {
             Some(req) = async { match control.as_mut() { Some(c) => c.recv().await, None => std::future::pending().await } } => {
                 match req.command {
@@ -508,9 +510,10 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                         let st = status(&cfg, &life, &health, &pools, &mut lvs, &vrrp.status, syncd.as_ref());
                         let _ = req.reply.send(serde_json::to_string(&st).unwrap_or_default());
                     }
-                    ControlCommand::Reload => {
+                    ControlCommand::Reload { allow_empty: allow } => {
                         info!("ldirector reload: reloading {}", path.display());
                         pending_reload = Some(vec![req.reply]);
+                        allow_empty = allow;
                     }
                 }
             }
@@ -578,12 +581,12 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
             // reloads queue: requests that come while this one settles or runs are served
             // by one more reload at most (a storm of SIGHUPs ends in the last config,
             // applied once or twice)
-            let deferred = settle(&mut signals, &mut control, &mut replies).await;
+            let deferred = settle(&mut signals, &mut control, &mut replies, &mut allow_empty).await;
             systemd.reloading();
             let old_cfg = cfg.clone();
             let old_names: Vec<String> = cfg.virtual_server.iter().map(|v| v.describe()).collect();
             let mut vrrp_note = None;
-            let outcome = reload(&mut cfg, args, &mut lvs);
+            let outcome = reload(&mut cfg, args, &mut lvs, allow_empty);
             let outcome = match outcome {
                 Ok((warnings, specs, new_statics)) => {
                     // static addresses, routes and rules: the ones gone leave, new ones come
@@ -1082,6 +1085,7 @@ fn reload(
     cfg: &mut Config,
     args: &RunArgs,
     lvs: &mut Option<Manager>,
+    allow_empty: bool,
 ) -> Result<(Vec<String>, spec::Specs, Vec<Kernel>), Vec<String>> {
     let mut loaded = args.config.load();
     half(&mut loaded.config, args);
@@ -1103,6 +1107,14 @@ fn reload(
         return Err(lines);
     }
     let new = loaded.config;
+    // a file caught while being rewritten (`cat new > conf` during a SIGHUP) reads as an
+    // empty configuration: applying it would release every VIP and service
+    let nothing = |c: &Config| c.vrrp_instance.is_empty() && c.virtual_server.is_empty();
+    if nothing(&new) && !nothing(cfg) && !allow_empty {
+        let e = "reload refused: the new configuration defines no vrrp_instance and no virtual_server (a file being rewritten?); still running the previous one. `ldirector reload --allow-empty` applies it".to_string();
+        error!("{e}");
+        return Err(vec![e]);
+    }
     let specs = match spec::build(&new, &Interfaces::read()) {
         Ok(s) => s,
         Err(errs) => {
@@ -1170,6 +1182,7 @@ async fn settle(
     signals: &mut Signals,
     control: &mut Option<mpsc::Receiver<server::Request>>,
     replies: &mut Vec<tokio::sync::oneshot::Sender<String>>,
+    allow_empty: &mut bool,
 ) -> Vec<server::Request> {
     let mut deferred = Vec::new();
     let limit = tokio::time::Instant::now() + Duration::from_secs(1);
@@ -1180,7 +1193,10 @@ async fn settle(
             _ = signals.hup.recv() => {}
             Some(req) = async { match control.as_mut() { Some(c) => c.recv().await, None => std::future::pending().await } } => {
                 match req.command {
-                    ControlCommand::Reload => replies.push(req.reply),
+                    ControlCommand::Reload { allow_empty: allow } => {
+                        replies.push(req.reply);
+                        *allow_empty |= allow;
+                    }
                     ControlCommand::Status => deferred.push(req),
                 }
             }

@@ -14,6 +14,11 @@ pub struct ReloadArgs {
     /// The running daemon's run directory
     #[arg(long, value_name = "DIR", default_value = "/run/ldirector")]
     pub run_dir: PathBuf,
+    /// Apply a configuration with nothing to run (no vrrp_instance, no virtual_server):
+    /// without this such a reload is refused, since it is usually a file caught while
+    /// being rewritten, and it would release every VIP
+    #[arg(long)]
+    pub allow_empty: bool,
 }
 
 #[derive(Args, Debug)]
@@ -51,7 +56,12 @@ fn ask(run_dir: &std::path::Path, request: &str, limit: Duration) -> Result<Stri
 /// Exit code: 0 when the new configuration is in effect, 1 when it was refused (the
 /// errors are printed; the daemon goes on with the previous one) or the daemon is not there.
 pub fn reload(a: &ReloadArgs) -> i32 {
-    let answer = match ask(&a.run_dir, "reload", Duration::from_secs(120)) {
+    let request = if a.allow_empty {
+        "reload allow-empty"
+    } else {
+        "reload"
+    };
+    let answer = match ask(&a.run_dir, request, Duration::from_secs(120)) {
         Ok(x) => x,
         Err(e) => {
             eprintln!("ldirector reload: {e}");

@@ -19,7 +19,10 @@ pub struct Request {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Command {
-    Reload,
+    /// `allow_empty`: a configuration with nothing to run may replace the running one.
+    Reload {
+        allow_empty: bool,
+    },
     Status,
 }
 
@@ -55,19 +58,32 @@ pub fn listen(run_dir: &Path, tx: mpsc::Sender<Request>) -> std::io::Result<Path
 
 async fn serve(stream: tokio::net::UnixStream, tx: mpsc::Sender<Request>) -> std::io::Result<()> {
     let (rd, mut wr) = stream.into_split();
-    let mut line = String::new();
+    let mut bytes = Vec::new();
     let mut rd = BufReader::new(rd.take(256));
-    match tokio::time::timeout(Duration::from_secs(5), rd.read_line(&mut line)).await {
+    match tokio::time::timeout(Duration::from_secs(5), rd.read_until(b'\n', &mut bytes)).await {
         Ok(Ok(_)) => {}
         Ok(Err(e)) => return Err(e),
         Err(_) => return Ok(()),
     }
+    let error = |msg: String| serde_json::json!({ "error": msg }).to_string() + "\n";
+    let Ok(line) = std::str::from_utf8(&bytes) else {
+        warn!("control socket: a request that is not UTF-8 text, refused");
+        wr.write_all(
+            error("the request is not UTF-8 text (expected reload or status)".into()).as_bytes(),
+        )
+        .await?;
+        return Ok(());
+    };
     let command = match line.trim() {
-        "reload" => Command::Reload,
+        "reload" => Command::Reload { allow_empty: false },
+        "reload allow-empty" => Command::Reload { allow_empty: true },
         "status" => Command::Status,
         other => {
-            let msg = serde_json::json!({ "error": format!("unknown request '{other}' (expected reload or status)") });
-            wr.write_all(format!("{msg}\n").as_bytes()).await?;
+            let msg = error(format!(
+                "unknown request '{}' (expected reload or status)",
+                other.escape_debug()
+            ));
+            wr.write_all(msg.as_bytes()).await?;
             return Ok(());
         }
     };
