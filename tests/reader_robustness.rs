@@ -26,6 +26,7 @@ fn seeds() -> Vec<Vec<u8>> {
         "tests/keepalived",
         "tests/keepalived/full.d",
         "tests/keepalived/invalid",
+        "tests/keepalived/fallbacks",
         "conf",
     ] {
         for e in std::fs::read_dir(root.join(dir)).unwrap() {
@@ -159,4 +160,43 @@ fn expansion_bombs_are_bounded() {
         let l = load_str("bomb.conf", b, Format::Keepalived, None);
         assert!(!l.is_valid(), "a bomb is an error, not a hang: {b}");
     }
+}
+
+/// Only regular files are read: `include /dev/zero` (never ends) and an included FIFO
+/// (blocks until a writer comes) are refused at once, naming the line; so is a main file
+/// that is a FIFO. A reload or `check` must never hang on them.
+#[test]
+fn devices_and_fifos_are_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo.conf");
+    nix::unistd::mkfifo(
+        &fifo,
+        nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR,
+    )
+    .unwrap();
+    let conf = dir.path().join("k.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "include /dev/zero\ninclude {}\nvrrp_instance V {{\n}}\n",
+            fifo.display()
+        ),
+    )
+    .unwrap();
+    let opts = ldirector::config::LoadOptions::default();
+    let l = ldirector::config::load(&conf, &opts);
+    let text = l.diags.render();
+    assert!(
+        text.contains("k.conf:1:1: error: '/dev/zero' is not a regular file"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "k.conf:2:1: error: '{}' is not a regular file",
+            fifo.display()
+        )),
+        "{text}"
+    );
+    let l = ldirector::config::load(&fifo, &opts);
+    assert!(l.diags.render().contains("is not a regular file"));
 }

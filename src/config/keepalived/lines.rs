@@ -6,6 +6,7 @@ use crate::config::diag::{Diagnostics, FileId, Loc};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -153,8 +154,26 @@ impl<'a> Pre<'a> {
             );
             return;
         }
-        let mut handle = match std::fs::File::open(path) {
-            Ok(f) => f,
+        // only regular files: a FIFO would block the reader (and a reload) until someone
+        // writes, a device like /dev/zero never ends; O_NONBLOCK so that even a file
+        // swapped for a FIFO after the check cannot block the open
+        let opened = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+            .and_then(|f| f.metadata().map(|m| (f, m)));
+        let mut handle = match opened {
+            Ok((f, m)) if m.is_file() => f,
+            Ok(_) => {
+                self.diags.error(
+                    &here,
+                    format!(
+                        "'{}' is not a regular file (a FIFO, a device or a socket): not read",
+                        path.display()
+                    ),
+                );
+                return;
+            }
             Err(e) => {
                 self.diags
                     .error(&here, format!("cannot read '{}': {e}", path.display()));
@@ -188,6 +207,16 @@ impl<'a> Pre<'a> {
                     break;
                 }
             };
+            // a file that grows while it is read stops at the bound too
+            if buf.len() > MAX_WORK {
+                let msg = format!(
+                    "'{}' is larger than {} MB: read no further",
+                    path.display(),
+                    MAX_WORK / 1_000_000
+                );
+                self.diags.error(&here, msg);
+                break;
+            }
             // up to the last complete line (a '\n' never splits a UTF-8 character)
             let end = match (got, memchr::memrchr(b'\n', &buf[done..])) {
                 (0, _) => buf.len(),
