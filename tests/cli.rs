@@ -167,6 +167,38 @@ fn host_checks_find_missing_interfaces_and_scripts() {
     assert!(e.contains("script '/no/such/script'"), "{e}");
 }
 
+/// A notify FIFO that cannot be made (no folder) or opened (a regular file in its place)
+/// is refused by `check --host` at its line, not at the start.
+#[test]
+fn host_checks_find_unusable_notify_fifos() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("k.conf");
+    let file = dir.path().join("plain");
+    std::fs::write(&file, "").unwrap();
+    std::fs::write(
+        &f,
+        format!(
+            "global_defs {{\n vrrp_notify_fifo {}/missing/fifo\n lvs_notify_fifo {}\n notify_fifo {}/fine\n}}\n",
+            dir.path().display(),
+            file.display(),
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let o = ldirector(&["check", "--host", "-f", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains(":2:2: error: vrrp_notify_fifo: ") && e.contains("missing' does not exist"),
+        "{e}"
+    );
+    assert!(
+        e.contains(":3:2: error: lvs_notify_fifo: ") && e.contains("is not a FIFO"),
+        "{e}"
+    );
+    assert!(!e.contains(":4:2: error"), "{e}");
+}
+
 #[test]
 fn http_listen_must_be_an_address_and_port() {
     let dir = tempfile::tempdir().unwrap();

@@ -763,6 +763,17 @@ pub fn host(cfg: &Config, locs: &Locations, d: &mut Diagnostics) {
             }
         }
     }
+    // notify FIFOs: one that cannot be made or opened would fail the start late
+    let g = &cfg.global_defs;
+    for (key, fifo) in [
+        ("notify_fifo", &g.notify_fifo),
+        ("vrrp_notify_fifo", &g.vrrp_notify_fifo),
+        ("lvs_notify_fifo", &g.lvs_notify_fifo),
+    ] {
+        if let Some(msg) = fifo.as_ref().and_then(|f| fifo_problem(&f.path)) {
+            v.error(&format!("global_defs.{key}"), format!("{key}: {msg}"));
+        }
+    }
     let secure = cfg.global_defs.enable_script_security;
     let mut scripts: Vec<(String, &super::types::Script)> = Vec::new();
     for (name, s) in &cfg.vrrp_script {
@@ -799,6 +810,31 @@ pub fn host(cfg: &Config, locs: &Locations, d: &mut Diagnostics) {
         let Some(prog) = s.argv.first() else { continue };
         if let Some(msg) = script_problem(prog, secure) {
             v.error(&path, msg);
+        }
+    }
+}
+
+/// Why a notify FIFO cannot be used, if it cannot: something else in its place, or no
+/// folder to make it in.
+fn fifo_problem(path: &str) -> Option<String> {
+    use std::os::unix::fs::FileTypeExt;
+    let p = std::path::Path::new(path);
+    match std::fs::symlink_metadata(p) {
+        Ok(m) if m.file_type().is_fifo() => None,
+        Ok(_) => Some(format!("'{path}' exists and is not a FIFO")),
+        Err(_) => {
+            let dir = match p.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => std::path::Path::new("."),
+            };
+            if dir.is_dir() {
+                None
+            } else {
+                Some(format!(
+                    "'{path}' cannot be made: its folder '{}' does not exist",
+                    dir.display()
+                ))
+            }
         }
     }
 }
