@@ -841,3 +841,24 @@ fn a_backups_status_is_live() {
     let (then, _) = received(&lab);
     assert!(then >= first + 10, "{first} -> {then}\n{}", lab.logs());
 }
+
+/// A VIP removed by hand from the MASTER is put back at once (and said so in the log);
+/// the master stays master and the backup never takes over.
+#[test]
+fn a_vip_removed_by_hand_is_put_back() {
+    let mut lab = Lab::new("vb", 2);
+    let d1 = lab.ldirector("d1", "ld1", &pair_conf(150, "0.1", 3, ""));
+    let d2 = lab.ldirector("d2", "ld2", &pair_conf(100, "0.1", 3, ""));
+    let before = settled(&mut lab, d1, d2);
+    let ns = lab.ns("d1");
+    lab::ip(&["-n", &ns, "addr", "del", "192.0.2.100/24", "dev", "eth0"]);
+    assert!(
+        wait_until(LONG, || lab.proc(d1).log_text().contains("added back")),
+        "{}",
+        lab.logs()
+    );
+    assert!(lab.has_addr("d1", "eth0", "192.0.2.100"), "{}", lab.logs());
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(transitions(&mut lab, d1, d2), before, "{}", lab.logs());
+    assert!(!lab.has_addr("d2", "eth0", "192.0.2.100"));
+}

@@ -330,6 +330,36 @@ pub fn address(v: &VirtualIp, default_dev: &str) -> Result<Kernel, String> {
     Ok(Kernel::Address(m))
 }
 
+/// The address an RTM_NEWADDR / RTM_DELADDR message is about: its local address (IPv4
+/// peer addresses) or its address.
+fn address_of(m: &AddressMessage) -> Option<IpAddr> {
+    let local = m.attributes.iter().find_map(|a| match a {
+        AddressAttribute::Local(x) => Some(*x),
+        _ => None,
+    });
+    local.or_else(|| {
+        m.attributes.iter().find_map(|a| match a {
+            AddressAttribute::Address(x) => Some(*x),
+            _ => None,
+        })
+    })
+}
+
+impl Kernel {
+    /// Whether this is the address that `m` (an address event) describes: the same
+    /// address on the same interface.
+    pub fn is_address(&self, m: &AddressMessage) -> bool {
+        match self {
+            Kernel::Address(a) => {
+                a.header.index == m.header.index
+                    && address_of(a).is_some()
+                    && address_of(a) == address_of(m)
+            }
+            _ => false,
+        }
+    }
+}
+
 /// The netlink form of a virtual_routes line.
 pub fn route(r: &Route, default_dev: &str) -> Result<Kernel, String> {
     let mut m = RouteMessage::default();

@@ -100,10 +100,15 @@ impl Rtnl {
 
 /// A socket subscribed to link notifications (RTNLGRP_LINK), for interface tracking.
 pub fn link_monitor() -> io::Result<Socket> {
+    // links, and addresses (a VIP removed by hand is put back)
     const RTNLGRP_LINK: u32 = 1;
+    const RTNLGRP_IPV4_IFADDR: u32 = 5;
+    const RTNLGRP_IPV6_IFADDR: u32 = 9;
     let mut sock = Socket::new(NETLINK_ROUTE)?;
     sock.bind_auto()?;
-    sock.add_membership(RTNLGRP_LINK)?;
+    for g in [RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR] {
+        sock.add_membership(g)?;
+    }
     sock.set_non_blocking(true)?;
     Ok(sock)
 }

@@ -566,6 +566,7 @@ impl Shell {
                         self.links.insert(st.name.clone(), st);
                     }
                 }
+                RouteNetlinkMessage::DelAddress(a) => self.address_removed(&a),
                 RouteNetlinkMessage::DelLink(l) => {
                     if let Some(st) = addr::link_state(&l) {
                         info!("interface {} was removed", st.name);
@@ -631,6 +632,30 @@ impl Shell {
             }
         }
         self.publish();
+    }
+
+    /// An address went away: if a MASTER instance holds it, someone else removed it (we
+    /// remove ours only after leaving MASTER): put it back, as keepalived's netlink
+    /// monitor reinstates what it owns, and say so.
+    fn address_removed(&mut self, m: &netlink_packet_route::address::AddressMessage) {
+        for i in 0..self.engine.len() {
+            if self.engine.view(i).state != State::Master {
+                continue;
+            }
+            let spec = self.engine.spec(i);
+            for k in spec.kernel.iter().filter(|k| k.is_address(m)) {
+                match k.add(&mut self.nl) {
+                    Ok(()) => warn!(
+                        "vrrp_instance {}: {k} was removed while MASTER (not by ldirector): added back",
+                        spec.name
+                    ),
+                    Err(e) => error!(
+                        "vrrp_instance {}: {k} was removed while MASTER and cannot be added back: {e}",
+                        spec.name
+                    ),
+                }
+            }
+        }
     }
 
     fn add_vips(&mut self, i: usize) {
