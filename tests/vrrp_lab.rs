@@ -335,6 +335,22 @@ fn a_second_daemon_on_the_same_run_directory_refuses_to_start() {
     let b = lab.ldirector("d1", "same", &conf);
     assert_eq!(lab.proc(b).wait_exit(LONG), Some(1), "{}", lab.logs());
     assert!(lab.proc(b).log_text().contains("another ldirector"));
+    // its run directory deleted, a second daemon is still refused: the virtual routers
+    // are claimed in the network namespace, not in a directory
+    std::fs::remove_dir_all(lab.path().join("same.run")).unwrap();
+    let c = lab.ldirector("d1", "same", &conf);
+    assert_eq!(lab.proc(c).wait_exit(LONG), Some(1), "{}", lab.logs());
+    assert!(
+        lab.proc(c)
+            .log_text()
+            .contains("another ldirector already runs virtual router 51 on eth0 (IPv4)"),
+        "{}",
+        lab.logs()
+    );
+    // and so is one with a run directory of its own
+    let d = lab.ldirector("d1", "other", &conf);
+    assert_eq!(lab.proc(d).wait_exit(LONG), Some(1), "{}", lab.logs());
+    assert!(wait_holds(&lab, "d1", (true, true)), "{}", lab.logs());
 }
 
 /// VRRP runs on a thread of its own: a master whose main runtime is kept busy starting

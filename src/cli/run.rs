@@ -342,6 +342,15 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
             return 1;
         }
     };
+    // a second daemon for the same virtual routers in this network namespace stops here,
+    // before anything is added to the kernel
+    let claims = match shell::claim_all(&specs) {
+        Ok(c) => c,
+        Err(e) => {
+            error!("{e}: refusing to start");
+            return 1;
+        }
+    };
     let statics = match statics(&cfg) {
         Ok(s) => s,
         Err(e) => {
@@ -414,7 +423,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
     for p in sched::apply_process(&process_sched) {
         warn!("{p}");
     }
-    let vrrp = match shell::spawn(specs, initial, ntx.clone(), vrrp_sched.clone()) {
+    let vrrp = match shell::spawn(specs, initial, ntx.clone(), vrrp_sched.clone(), claims) {
         Ok(h) => h,
         Err(e) => {
             vrrp_up = false;
@@ -430,6 +439,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
                 shell::Initial::default(),
                 ntx,
                 vrrp_sched,
+                shell::Claims::new(),
             ) {
                 Ok(h) => h,
                 Err(e) => {

@@ -471,8 +471,19 @@ impl Engine {
             );
             None
         };
+        // our own adverts never come back (no multicast loop, no unicast to ourselves):
+        // one from our address is another daemon's (on this host, or an address
+        // conflict), and it is never taken for ours
         if rx.src == s.src {
-            return None; // our own, looped back
+            let n = x.stats.dropped.get("own_address").copied().unwrap_or(0) + 1;
+            if n.is_power_of_two() {
+                tracing::warn!(
+                    "vrrp_instance {}: {n} packet(s) from our own address {}: another VRRP daemon sends from it (on this host, or an address conflict)",
+                    x.spec.name,
+                    rx.src
+                );
+            }
+            return drop(x, "own_address");
         }
         match s.mcast {
             Some(_) => {

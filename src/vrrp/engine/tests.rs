@@ -305,7 +305,14 @@ fn received_packets_are_checked_and_drops_counted() {
     a.packet(0, &rx(vec![0x21, 7, 100], 255), now);
     a.packet(0, &rx(adv(100, 100, "secret", vec![]), 255), now);
     a.packet(0, &rx(adv(100, 100, "secret", vec![vip]), 255), now);
+    // from our own address: another daemon's, never taken for ours, counted
+    let own = Received {
+        src: "192.0.2.11".parse().unwrap(),
+        ..rx(adv(100, 100, "secret", vec![vip]), 255)
+    };
+    a.packet(0, &own, now);
     let st = a.view(0).stats.clone();
+    assert_eq!(st.dropped.get("own_address"), Some(&1));
     assert_eq!(st.dropped.get("bad_ttl"), Some(&1));
     assert_eq!(st.dropped.get("auth_failure"), Some(&1));
     assert_eq!(st.dropped.get("interval_mismatch"), Some(&1));
