@@ -48,7 +48,10 @@ impl Schedule {
 
     /// `n` extra rounds now and `n` more after `delay` (a healed split brain: keepalived's
     /// garp_lower_prio_repeat / _delay).
+    /// Rounds already pending for the instance are replaced, not added to: however often
+    /// it is asked, an instance has at most `2 n` re-announcement rounds queued.
     pub fn reannounce(&mut self, inst: usize, n: u32, delay: Duration, now: Instant) {
+        self.pending.retain(|&(_, i)| i != inst);
         for _ in 0..n.max(1) {
             self.pending.push((now, inst));
         }
@@ -145,6 +148,23 @@ mod tests {
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
+    }
+
+    /// However often re-announcements are asked for, the queue holds one set.
+    #[test]
+    fn reannouncements_coalesce() {
+        let t = Timing {
+            interval: ms(100),
+            ..Timing::default()
+        };
+        let mut s = Schedule::default();
+        let t0 = Instant::now();
+        for k in 0..10_000 {
+            s.reannounce(0, 5, ms(2000), t0 + Duration::from_micros(k));
+        }
+        assert_eq!(s.pending.len(), 10);
+        let sent = s.poll(t0 + ms(10), |_| "eth0", |_| &t);
+        assert_eq!(sent, vec![0], "one round per interface gap");
     }
 
     #[test]

@@ -95,6 +95,10 @@ pub struct Machine {
     started: Option<Instant>,
     /// The current master's address, as last heard (None while we are master).
     master: Option<IpAddr>,
+    /// When a master last re-asserted itself against a lower-priority or priority-0
+    /// advert: it does so at most once an advert interval, so anyone on the segment
+    /// sending such adverts cannot make it flood adverts and gratuitous ARPs.
+    reasserted: Option<Instant>,
 }
 
 impl Machine {
@@ -110,7 +114,17 @@ impl Machine {
             master_down_timer: None,
             started: None,
             master: None,
+            reasserted: None,
         }
+    }
+
+    /// Whether a master may re-assert itself now (see `reasserted`); if so, it does.
+    fn may_reassert(&mut self, now: Instant) -> bool {
+        if self.reasserted.is_some_and(|t| now < t + self.p.advert_int) {
+            return false;
+        }
+        self.reasserted = Some(now);
+        true
     }
 
     pub fn state(&self) -> State {
@@ -257,6 +271,12 @@ impl Machine {
                 // else: a lower-priority master; our down timer will make us preempt it
             }
             State::Master => {
+                let lower = prio < self.priority
+                    || (prio == self.priority && !ip_greater(from, self.p.primary));
+                if (prio == 0 || lower) && !self.may_reassert(now) {
+                    // answered within this interval already: the next advert says it
+                    return;
+                }
                 if prio == 0 {
                     // another router was master and has left: assert ourselves at once,
                     // and re-announce our addresses, whose neighbours may have followed it
@@ -519,6 +539,29 @@ mod tests {
             t0 + Duration::from_secs(6),
         );
         assert_eq!(m.state(), State::Backup);
+    }
+
+    /// Anyone on the segment can send lower-priority or priority-0 adverts: a master
+    /// answers at most once an advert interval, however many come.
+    #[test]
+    fn a_flood_of_lower_priority_adverts_is_answered_once_an_interval() {
+        let (mut m, t0) = running_master(params(Version::V2, 150, Duration::from_secs(1)));
+        let mut answers = 0;
+        for k in 0..1000u64 {
+            let prio = if k % 2 == 0 { 100 } else { 0 };
+            let t = t0 + Duration::from_secs(5) + Duration::from_micros(k * 100);
+            let a = m.handle(advert("192.0.2.12", prio, Duration::from_secs(1)), t);
+            answers += a.iter().filter(|x| **x == Action::Announce).count();
+        }
+        // 0.1 s of flood within one interval: one answer
+        assert_eq!(answers, 1);
+        assert_eq!(m.state(), State::Master);
+        // the next interval may answer again
+        let a = m.handle(
+            advert("192.0.2.12", 100, Duration::from_secs(1)),
+            t0 + Duration::from_secs(7),
+        );
+        assert!(a.contains(&Action::Announce), "{a:?}");
     }
 
     #[test]
