@@ -1445,6 +1445,67 @@ fn http_endpoint_serves_metrics_status_and_healthz() {
     assert!(wait_until(LONG, || http_get(&lab, "GET", "/healthz").0 == 200));
 }
 
+/// Slow clients cannot starve the endpoint: 80 connections from one host that send half a
+/// request and are re-opened as they are cut hold at most 8 slots, so a monitoring
+/// system's and a liveness probe's requests from elsewhere are all answered.
+#[test]
+fn slow_clients_do_not_starve_the_http_endpoint() {
+    let mut lab = Lab::new("cks", 1);
+    let conf = "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  priority 150\n  advert_int 0.1\n  version 3\n  virtual_ipaddress { 192.0.2.100/24 }\n}\n";
+    let _d = lab.ldirector_with("d1", "ld", conf, &["--http-listen", "0.0.0.0:9650"]);
+    assert!(
+        wait_until(LONG, || http_get(&lab, "GET", "/healthz").0 == 200),
+        "{}",
+        lab.logs()
+    );
+    let slow = "import socket, select, time
+end = time.time() + 12
+socks = []
+def new():
+    try:
+        s = socket.create_connection(('192.0.2.11', 9650), timeout=1)
+        s.send(b'GET /metrics HTTP/1.1\\r\\n')
+        return s
+    except OSError:
+        return None
+while time.time() < end:
+    while len(socks) < 80:
+        s = new()
+        if s is None:
+            break
+        socks.append(s)
+    r, _, _ = select.select(socks, [], [], 0.05)
+    for s in r:
+        try:
+            d = s.recv(100)
+        except OSError:
+            d = b''
+        if not d:
+            socks.remove(s)
+            s.close()
+";
+    let attacker = lab.spawn("client", "slow", &["/usr/bin/python3", "-c", slow]);
+    std::thread::sleep(Duration::from_secs(2));
+    let mut answered = 0;
+    for k in 0..12 {
+        let path = if k % 2 == 0 { "/healthz" } else { "/metrics" };
+        if http_get(&lab, "GET", path).0 == 200 {
+            answered += 1;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert_eq!(answered, 12, "{}", lab.logs());
+    assert!(
+        lab.proc(attacker).log_text().is_empty()
+            || !lab.proc(attacker).log_text().contains("Traceback")
+    );
+    assert!(
+        lab.logs().contains("connections open"),
+        "the attacker was refused: {}",
+        lab.logs()
+    );
+}
+
 /// `--log-format json`: every line the daemon logs is a JSON object with a level and a
 /// message, from start to a clean stop.
 #[test]

@@ -3,7 +3,9 @@
 //! `GET /status` (the JSON of `ldirector status --json`), `GET /healthz` (200 while the
 //! daemon's main loop answers). Each request asks the main loop for a fresh snapshot, as
 //! the control socket does; nothing here can change the daemon. A slow or hostile client
-//! costs one task and is cut off after a few seconds; at most 64 are served at once.
+//! costs one task and is cut off after a few seconds; at most 64 connections are served at
+//! once, at most 8 from one address, one request each: clients that open connections and
+//! send nothing cannot keep a monitoring system's or a liveness probe's request out.
 
 use super::metrics::{self, CheckStats};
 use super::server::{Command, Request};
@@ -24,6 +26,44 @@ const CONNECTION_LIMIT: Duration = Duration::from_secs(10);
 const ANSWER_LIMIT: Duration = Duration::from_secs(3);
 /// Connections served at once; more are closed at once (a flood costs no memory).
 const MAX_CONNECTIONS: usize = 64;
+/// Connections from one address at once (a slow client cannot hold every slot).
+const MAX_PER_CLIENT: usize = 8;
+/// How long a client may take to send its request's headers.
+const HEADER_LIMIT: Duration = Duration::from_secs(2);
+
+/// Connections open per client address.
+#[derive(Clone, Default)]
+struct PerClient(
+    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+);
+
+/// A connection's place in [`PerClient`], given back when dropped.
+struct ClientSlot(PerClient, std::net::IpAddr);
+
+impl PerClient {
+    fn take(&self, a: std::net::IpAddr) -> Option<ClientSlot> {
+        let mut m = self.0.lock().ok()?;
+        let n = m.entry(a).or_insert(0);
+        if *n >= MAX_PER_CLIENT {
+            return None;
+        }
+        *n += 1;
+        Some(ClientSlot(self.clone(), a))
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        if let Ok(mut m) = (self.0).0.lock() {
+            if let Some(n) = m.get_mut(&self.1) {
+                *n -= 1;
+                if *n == 0 {
+                    m.remove(&self.1);
+                }
+            }
+        }
+    }
+}
 
 /// Bind `addr` (errors come back at once) and serve it in the background.
 pub async fn serve(
@@ -34,16 +74,24 @@ pub async fn serve(
     let listener = TcpListener::bind(addr).await?;
     info!("HTTP endpoint on http://{addr}/ (/metrics, /status, /healthz)");
     let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let per_client = PerClient::default();
     Ok(tokio::spawn(async move {
         let mut refused = 0u64;
         loop {
-            let stream = match listener.accept().await {
-                Ok((s, _)) => s,
+            let (stream, peer) = match listener.accept().await {
+                Ok(x) => x,
                 Err(e) => {
                     warn!("HTTP endpoint: {e}");
                     tokio::time::sleep(Duration::from_millis(200)).await;
                     continue;
                 }
+            };
+            let Some(mine) = per_client.take(peer.ip()) else {
+                refused += 1;
+                if refused.is_power_of_two() {
+                    warn!("HTTP endpoint: {} has {MAX_PER_CLIENT} connections open, {refused} refused so far", peer.ip());
+                }
+                continue;
             };
             let Ok(slot) = slots.clone().try_acquire_owned() else {
                 refused += 1;
@@ -54,14 +102,15 @@ pub async fn serve(
             };
             let (tx, checks) = (to_daemon.clone(), checks.clone());
             tokio::spawn(async move {
-                let _slot = slot;
+                let _slots = (slot, mine);
                 let svc = hyper::service::service_fn(move |req| {
                     let (tx, checks) = (tx.clone(), checks.clone());
                     async move { Ok::<_, std::convert::Infallible>(answer(req, tx, checks).await) }
                 });
                 let io = hyper_util::rt::TokioIo::new(stream);
                 let conn = hyper::server::conn::http1::Builder::new()
-                    .header_read_timeout(Some(Duration::from_secs(5)))
+                    .header_read_timeout(Some(HEADER_LIMIT))
+                    .keep_alive(false)
                     .timer(hyper_util::rt::TokioTimer::new())
                     .serve_connection(io, svc);
                 let _ = tokio::time::timeout(CONNECTION_LIMIT, conn).await;
