@@ -878,3 +878,54 @@ fn a_vip_removed_by_hand_is_put_back() {
     assert_eq!(transitions(&mut lab, d1, d2), before, "{}", lab.logs());
     assert!(!lab.has_addr("d2", "eth0", "192.0.2.100"));
 }
+
+/// An interface deleted and created again under a running MASTER (a veth re-plugged, a
+/// VLAN re-made): the instance is in FAULT while it is gone, then opens its sockets again
+/// on the new interface and its addresses follow the new index: the master takes its role
+/// back, adverts flow, and the VIP is on one director only.
+#[test]
+fn an_interface_recreated_under_a_master_is_followed() {
+    let mut lab = Lab::new("ir", 2);
+    let single = |prio: u8| {
+        format!(
+            "vrrp_instance FRONT {{
+  interface eth0
+  virtual_router_id 51
+  version 3
+  priority {prio}
+  advert_int 0.1
+  virtual_ipaddress {{ 192.0.2.100/24 }}
+}}"
+        )
+    };
+    let d1 = lab.ldirector("d1", "ld1", &single(150));
+    let d2 = lab.ldirector("d2", "ld2", &single(100));
+    settled(&mut lab, d1, d2);
+    let ns = lab.ns("d1");
+    lab::ip(&["-n", &ns, "link", "del", "eth0"]);
+    assert!(
+        wait_until(LONG, || lab.has_addr("d2", "eth0", "192.0.2.100")),
+        "{}",
+        lab.logs()
+    );
+    lab.plug(&ns, "eth0", "br0", "02:00:00:00:01:00");
+    lab.addr(&ns, "eth0", "192.0.2.11/24");
+    // d1 (150) takes its role back on the new interface; d2 gives the VIP up
+    assert!(
+        wait_until(LONG, || lab.has_addr("d1", "eth0", "192.0.2.100")
+            && !lab.has_addr("d2", "eth0", "192.0.2.100")),
+        "{}",
+        lab.logs()
+    );
+    let log = lab.proc(d1).log_text();
+    assert!(log.contains("was re-created"), "{log}");
+    assert!(log.contains("VRRP socket open again"), "{log}");
+    // adverts from the new interface reach d2: it stays backup for a while
+    let before = transitions(&mut lab, d1, d2);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(transitions(&mut lab, d1, d2), before, "{}", lab.logs());
+    assert!(!lab.has_addr("d2", "eth0", "192.0.2.100"), "{}", lab.logs());
+    // the failed adverts while it was gone were logged a few times, not ten a second
+    let failed = lab.proc(d1).log_text().matches("failed so far").count();
+    assert!(failed <= 12, "{failed} lines\n{}", lab.logs());
+}

@@ -346,6 +346,32 @@ fn address_of(m: &AddressMessage) -> Option<IpAddr> {
 }
 
 impl Kernel {
+    /// The interface with index `old` was re-created as `new`: point at the new one.
+    pub fn reindex(&mut self, old: u32, new: u32) {
+        match self {
+            Kernel::Address(a) => {
+                if a.header.index == old {
+                    a.header.index = new;
+                }
+            }
+            Kernel::Route(r) => {
+                for attr in &mut r.attributes {
+                    match attr {
+                        RouteAttribute::Oif(i) if *i == old => *i = new,
+                        RouteAttribute::MultiPath(hops) => {
+                            for h in hops.iter_mut().filter(|h| h.interface_index == old) {
+                                h.interface_index = new;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            // rules name their interfaces
+            Kernel::Rule(_) => {}
+        }
+    }
+
     /// Whether this is the address that `m` (an address event) describes: the same
     /// address on the same interface.
     pub fn is_address(&self, m: &AddressMessage) -> bool {

@@ -181,6 +181,16 @@ impl Engine {
         &self.inst[i].spec
     }
 
+    /// An interface was re-created with a new index: the kernel objects of every instance
+    /// follow it (the shell opens new sockets).
+    pub fn interface_renumbered(&mut self, old: u32, new: u32) {
+        for x in &mut self.inst {
+            for k in &mut x.spec.kernel {
+                k.reindex(old, new);
+            }
+        }
+    }
+
     pub fn view(&self, i: usize) -> InstanceView<'_> {
         let x = &self.inst[i];
         InstanceView {

@@ -216,6 +216,9 @@ pub fn spawn(
                 frames: HashMap::new(),
                 sockets: Vec::new(),
                 claims,
+                gone: HashMap::new(),
+                rebind: Vec::new(),
+                send_errors: HashMap::new(),
                 readers: Vec::new(),
                 next_reader: 0,
                 ptx: None,
@@ -261,6 +264,14 @@ struct Shell {
     status: Snapshot,
     /// The virtual routers this daemon runs, claimed in the network namespace.
     claims: Claims,
+    /// Interfaces deleted while we run, by name: their last index (a re-created one gets
+    /// another, which sockets and kernel objects must follow).
+    gone: HashMap<String, u32>,
+    /// Instances whose socket must be opened again (their interface was re-created, its
+    /// address may come later): tried at each link or address event.
+    rebind: Vec<usize>,
+    /// Adverts that could not be sent, per instance (logged at powers of two).
+    send_errors: HashMap<usize, u64>,
     /// Since when the published status lags the engine's counters (packets received or
     /// dropped with nothing else to do): published at most [`PUBLISH_EVERY`] later.
     stale: Option<Instant>,
@@ -338,14 +349,34 @@ impl AsRawFd for Rx {
 type Packet = (u64, io::Result<Received>);
 
 impl Shell {
+    /// Put `sock` in place of instance `i`'s socket; its reader task starts, the old one
+    /// stops.
+    fn replace_socket(&mut self, i: usize, sock: VrrpSocket) {
+        let (s, reader) = self.reader(sock);
+        if let (Some(slot), Some(r)) = (self.sockets.get_mut(i), self.readers.get_mut(i)) {
+            *slot = s;
+            let (_, old) = std::mem::replace(r, reader);
+            old.abort();
+        }
+    }
+
     /// Append a socket (the next instance's) and start the task that reads it.
     fn attach(&mut self, sock: VrrpSocket) {
+        let (s, reader) = self.reader(sock);
+        self.sockets.push(s);
+        self.readers.push(reader);
+    }
+
+    /// A socket shared with a new task that reads it.
+    fn reader(&mut self, sock: VrrpSocket) -> (Rc<VrrpSocket>, (u64, tokio::task::AbortHandle)) {
         let s = Rc::new(sock);
         let id = self.next_reader;
         self.next_reader += 1;
-        let Some(ptx) = self.ptx.clone() else { return };
+        let ptx = self.ptx.clone();
         let reader = s.clone();
         let task = tokio::task::spawn_local(async move {
+            // (set before the first socket is attached)
+            let Some(ptx) = ptx else { return };
             // SAFETY: Rx owns (a reference to) the socket, which stays open as long as
             // the AsyncFd exists, and always returns the same descriptor
             let Ok(afd) = (unsafe { AsyncFd::register(Rx(reader.clone())) }) else {
@@ -371,8 +402,7 @@ impl Shell {
                 }
             }
         });
-        self.sockets.push(s);
-        self.readers.push((id, task.abort_handle()));
+        (s, (id, task.abort_handle()))
     }
 
     /// A reload: open the new instances' sockets (on failure nothing changes), stop the
@@ -613,6 +643,14 @@ impl Shell {
             match m {
                 RouteNetlinkMessage::NewLink(l) => {
                     if let Some(st) = addr::link_state(&l) {
+                        let before = self
+                            .links
+                            .get(&st.name)
+                            .map(|x| x.index)
+                            .or_else(|| self.gone.remove(&st.name));
+                        if let Some(old) = before.filter(|&o| o != st.index) {
+                            self.renumbered(&st.name, old, st.index);
+                        }
                         let was = self.links.get(&st.name).map(|x| x.up);
                         if was != Some(st.up) {
                             info!(
@@ -634,6 +672,7 @@ impl Shell {
                 RouteNetlinkMessage::DelLink(l) => {
                     if let Some(st) = addr::link_state(&l) {
                         info!("interface {} was removed", st.name);
+                        self.gone.insert(st.name.clone(), st.index);
                         self.links.remove(&st.name);
                         self.frames.remove(&st.name);
                         out.extend(
@@ -646,6 +685,48 @@ impl Shell {
             }
         }
         self.execute(out);
+        self.rebind_sockets();
+    }
+
+    /// Interface `name` was deleted and created again (index `old` -> `new`): the
+    /// instances on it get new sockets (the old ones are bound to the old index) and their
+    /// addresses and routes point at the new index.
+    fn renumbered(&mut self, name: &str, old: u32, new: u32) {
+        info!("interface {name} was re-created (index {old} -> {new}): VRRP follows it");
+        self.engine.interface_renumbered(old, new);
+        self.frames.remove(name);
+        for i in 0..self.engine.len() {
+            if self.engine.spec(i).iface == name && !self.rebind.contains(&i) {
+                self.rebind.push(i);
+            }
+        }
+    }
+
+    /// Open again the sockets of instances whose interface was re-created; an instance
+    /// whose source address is not there yet is tried at the next event.
+    fn rebind_sockets(&mut self) {
+        let mut still = Vec::new();
+        for i in std::mem::take(&mut self.rebind) {
+            if i >= self.engine.len() {
+                continue;
+            }
+            match open_socket(self.engine.spec(i)) {
+                Ok(sock) => {
+                    self.replace_socket(i, sock);
+                    self.send_errors.remove(&i);
+                    info!(
+                        "vrrp_instance {}: VRRP socket open again on {}",
+                        self.engine.spec(i).name,
+                        self.engine.spec(i).iface
+                    );
+                }
+                Err(e) => {
+                    debug!("{e}: tried again at the next change");
+                    still.push(i);
+                }
+            }
+        }
+        self.rebind = still;
     }
 
     fn reread_links(&mut self) {
@@ -676,10 +757,15 @@ impl Shell {
                 Output::Send { inst, dst, payload } => {
                     if let Err(e) = self.sockets[inst].send(&payload, dst) {
                         self.engine.count_drop(inst, "send_error");
-                        warn!(
-                            "vrrp_instance {}: advert to {dst}: {e}",
-                            self.engine.spec(inst).name
-                        );
+                        // a vanished interface fails every advert: say so, not 10 times a second
+                        let n = self.send_errors.entry(inst).or_insert(0);
+                        *n += 1;
+                        if n.is_power_of_two() {
+                            warn!(
+                                "vrrp_instance {}: advert to {dst}: {e} ({n} failed so far)",
+                                self.engine.spec(inst).name
+                            );
+                        }
                     }
                 }
                 Output::AddVips(i) => self.add_vips(i),

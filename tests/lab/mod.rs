@@ -177,7 +177,8 @@ impl Lab {
         format!("{}{short}", self.tag)
     }
 
-    fn plug(&self, ns: &str, dev: &str, bridge: &str, mac: &str) {
+    /// A veth pair from `dev` in namespace `ns` (full name) to a port of `bridge`.
+    pub fn plug(&self, ns: &str, dev: &str, bridge: &str, mac: &str) {
         let sw = self.ns("sw");
         let port = format!("{}{}", &ns[self.tag.len()..], dev);
         ip(&[
@@ -189,7 +190,8 @@ impl Lab {
         ip(&["-n", ns, "link", "set", dev, "up"]);
     }
 
-    fn addr(&self, ns: &str, dev: &str, a: &str) {
+    /// Add address `a` to `dev` in namespace `ns` (full name).
+    pub fn addr(&self, ns: &str, dev: &str, a: &str) {
         let mut args = vec!["-n", ns, "addr", "add", a, "dev", dev];
         if a.contains(':') {
             args.push("nodad");
