@@ -49,7 +49,14 @@ pub fn from_config(g: &GlobalDefs) -> (ThreadSched, ThreadSched, ProcessSched) {
     let vrrp = ThreadSched {
         who: "vrrp",
         nice: g.vrrp_priority,
-        rt_priority: Some(g.vrrp_rt_priority.unwrap_or(DEFAULT_VRRP_RT_PRIORITY)),
+        rt_priority: match (g.vrrp_rt_priority, g.max_auto_priority) {
+            (Some(p), _) => Some(p),
+            // keepalived's max_auto_priority caps the real time it would choose itself;
+            // 0 or -1: none
+            (None, Some(m)) if m <= 0 => None,
+            (None, Some(m)) => Some(DEFAULT_VRRP_RT_PRIORITY.min(m.unsigned_abs())),
+            (None, None) => Some(DEFAULT_VRRP_RT_PRIORITY),
+        },
         cpus: g.vrrp_cpu_affinity.clone(),
     };
     let checker = ThreadSched {
@@ -65,10 +72,9 @@ pub fn from_config(g: &GlobalDefs) -> (ThreadSched, ThreadSched, ProcessSched) {
         (Some(_), None) => Some(10_000),
         (None, None) => None,
     };
-    let vrrp_limit = if g.vrrp_rt_priority.is_none() && g.vrrp_rlimit_rttime.is_none() {
-        Some(DEFAULT_RLIMIT_RTTIME_US)
-    } else {
-        limit(g.vrrp_rt_priority, g.vrrp_rlimit_rttime)
+    let vrrp_limit = match (g.vrrp_rt_priority, g.vrrp_rlimit_rttime) {
+        (None, None) if vrrp.rt_priority.is_some() => Some(DEFAULT_RLIMIT_RTTIME_US),
+        (rt, set) => limit(rt, set),
     };
     let checker_limit = limit(g.checker_rt_priority, g.checker_rlimit_rttime);
     // memory is locked by default: vrrp_no_swap / checker_no_swap ask for what is done
@@ -230,6 +236,21 @@ mod tests {
         };
         let (v, c, p) = from_config(&g);
         assert_eq!((v.rt_priority, c.rt_priority), (Some(50), Some(20)));
+        // keepalived's max_auto_priority caps ldirector's own choice, 0 turns it off
+        for (m, want) in [
+            (Some(5), Some(5)),
+            (Some(50), Some(10)),
+            (Some(0), None),
+            (Some(-1), None),
+        ] {
+            let g = GlobalDefs {
+                max_auto_priority: m,
+                ..GlobalDefs::default()
+            };
+            let (v, _, p) = from_config(&g);
+            assert_eq!(v.rt_priority, want, "{m:?}");
+            assert_eq!(p.rlimit_rttime.is_some(), want.is_some(), "{m:?}");
+        }
         assert_eq!(v.cpus, vec![1]);
         // keepalived's 10 ms for the VRRP side, 30 ms asked for the checker: the larger
         assert_eq!(p.rlimit_rttime, Some(30_000));

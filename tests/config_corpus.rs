@@ -295,6 +295,11 @@ fn fallbacks_change_what_keepalived_changes() {
         ),
         (Some(5), Some(5000), vec![1])
     );
+    let l = load(&corpus("fallbacks/mapped.conf"));
+    let g = &l.config.global_defs;
+    assert_eq!(g.max_auto_priority, Some(5));
+    assert_eq!(g.vrrp_startup_delay.as_duration().as_millis(), 1500);
+    assert!(l.config.vrrp_instance["VI_1"].promote_secondaries);
     let l = load(&corpus("fallbacks/unicast_prefix.conf"));
     let i = &l.config.vrrp_instance["VI_U"];
     assert_eq!(i.unicast_src_ip, Some("192.0.2.91".parse().unwrap()));

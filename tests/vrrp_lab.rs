@@ -929,3 +929,56 @@ fn an_interface_recreated_under_a_master_is_followed() {
     let failed = lab.proc(d1).log_text().matches("failed so far").count();
     assert!(failed <= 12, "{failed} lines\n{}", lab.logs());
 }
+
+/// keepalived's `promote_secondaries` (set on the instance's interface while running,
+/// restored at stop) and `vrrp_startup_delay` (the instances wait before they run).
+#[test]
+fn promote_secondaries_and_startup_delay() {
+    let mut lab = Lab::new("ps", 1);
+    let conf = "global_defs { vrrp_startup_delay 2 }
+vrrp_instance FRONT {
+  interface eth0
+  virtual_router_id 51
+  priority 150
+  version 3
+  advert_int 0.1
+  promote_secondaries
+  virtual_ipaddress { 192.0.2.100/24 }
+}";
+    let promote = |lab: &Lab| {
+        String::from_utf8_lossy(
+            &lab.exec(
+                "d1",
+                &["cat", "/proc/sys/net/ipv4/conf/eth0/promote_secondaries"],
+            )
+            .stdout,
+        )
+        .trim()
+        .to_string()
+    };
+    assert_eq!(promote(&lab), "0");
+    let d = lab.ldirector("d1", "ld", conf);
+    assert!(
+        wait_until(LONG, || lab
+            .proc(d)
+            .log_text()
+            .contains("vrrp_startup_delay")),
+        "{}",
+        lab.logs()
+    );
+    // waiting: no state yet
+    assert!(
+        !lab.proc(d).log_text().contains("now BACKUP"),
+        "{}",
+        lab.logs()
+    );
+    assert!(
+        wait_until(LONG, || lab.has_addr("d1", "eth0", "192.0.2.100")),
+        "{}",
+        lab.logs()
+    );
+    assert_eq!(promote(&lab), "1");
+    lab.proc(d).signal(Signal::SIGTERM);
+    lab.proc(d).wait_exit(LONG);
+    assert_eq!(promote(&lab), "0", "restored at stop");
+}

@@ -156,6 +156,12 @@ pub struct GlobalDefs {
     pub checker_rlimit_rttime: Option<u32>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub checker_cpu_affinity: Vec<u16>,
+    /// keepalived's cap on its automatic real-time priority: here it caps the VRRP
+    /// thread's default real-time priority; 0 or less: no default real time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_auto_priority: Option<i8>,
+    /// Seconds the VRRP instances wait after the start before they run.
+    pub vrrp_startup_delay: Secs,
 }
 
 /// `http_listen`: "ADDR:PORT", with an error that says so.
@@ -225,6 +231,8 @@ impl Default for GlobalDefs {
             checker_rt_priority: None,
             checker_rlimit_rttime: None,
             checker_cpu_affinity: Vec::new(),
+            max_auto_priority: None,
+            vrrp_startup_delay: Secs::ZERO,
         }
     }
 }
@@ -631,6 +639,10 @@ pub struct VrrpInstance {
     pub skip_check_adv_addr: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub v3_checksum_as_v2: Option<bool>,
+    /// Set the interface's promote_secondaries while running (restored at stop): the
+    /// VIPs survive the removal of the interface's primary address in their subnet.
+    #[serde(skip_serializing_if = "is_false")]
+    pub promote_secondaries: bool,
     /// Parsed; VMAC interfaces are not supported yet (reported as a warning).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub use_vmac: Option<String>,
@@ -673,6 +685,7 @@ impl Default for VrrpInstance {
             garp_master_refresh_repeat: None,
             garp_lower_prio_delay: None,
             garp_lower_prio_repeat: None,
+            promote_secondaries: false,
             lower_prio_no_advert: None,
             higher_prio_send_advert: None,
             accept: None,

@@ -209,6 +209,7 @@ pub fn spawn(
                 }
             };
             let local = tokio::task::LocalSet::new();
+            let startup_delay = specs.startup_delay;
             let shell = Shell {
                 engine: Engine::new(specs),
                 nl,
@@ -219,6 +220,8 @@ pub fn spawn(
                 gone: HashMap::new(),
                 rebind: Vec::new(),
                 send_errors: HashMap::new(),
+                promoted: HashMap::new(),
+                startup_delay,
                 readers: Vec::new(),
                 next_reader: 0,
                 ptx: None,
@@ -272,6 +275,10 @@ struct Shell {
     rebind: Vec<usize>,
     /// Adverts that could not be sent, per instance (logged at powers of two).
     send_errors: HashMap<usize, u64>,
+    /// Interfaces whose promote_secondaries we set, with the value they had.
+    promoted: HashMap<String, String>,
+    /// vrrp_startup_delay.
+    startup_delay: std::time::Duration,
     /// Since when the published status lags the engine's counters (packets received or
     /// dropped with nothing else to do): published at most [`PUBLISH_EVERY`] later.
     stale: Option<Instant>,
@@ -490,6 +497,30 @@ impl Shell {
             }
         };
 
+        // vrrp_startup_delay: nothing runs yet; a stop is served, the rest waits
+        let mut deferred = Vec::new();
+        if !self.startup_delay.is_zero() {
+            info!(
+                "VRRP starts in {:?} (vrrp_startup_delay)",
+                self.startup_delay
+            );
+            let wake = tokio::time::sleep(self.startup_delay);
+            tokio::pin!(wake);
+            loop {
+                tokio::select! {
+                    _ = &mut wake => break,
+                    cmd = commands.recv() => match cmd {
+                        Some(Command::Shutdown(reply)) => {
+                            let _ = reply.send(());
+                            return;
+                        }
+                        None => return,
+                        Some(c) => deferred.push(c),
+                    },
+                }
+            }
+        }
+        self.promote_secondaries();
         let now = Instant::now();
         // what the instances track, as it is now
         let mut out = Vec::new();
@@ -514,6 +545,11 @@ impl Shell {
         }
         out.extend(self.engine.start(now));
         self.execute(out);
+        for c in deferred {
+            if self.command(Some(c)) {
+                return;
+            }
+        }
 
         let mut buf = vec![0u8; 64 * 1024];
         let mut rttime_seen = crate::sched::rttime_exceeded();
@@ -601,31 +637,8 @@ impl Shell {
                     }
                 }
                 cmd = commands.recv() => {
-                    let now = Instant::now();
-                    match cmd {
-                        Some(Command::Script(name, ok)) => {
-                            let out = self.engine.set_tracked(Object::Script(name), ok, now);
-                            self.execute(out);
-                        }
-                        Some(Command::File(name, v)) => {
-                            let out = self.engine.set_file(&name, v, now);
-                            self.execute(out);
-                        }
-                        Some(Command::Reload { specs, initial, reply }) => {
-                            let r = self.reload(specs, initial);
-                            let _ = reply.send(r);
-                        }
-                        Some(Command::Shutdown(reply)) => {
-                            let out = self.engine.shutdown(now);
-                            self.execute(out);
-                            let _ = reply.send(());
-                            return;
-                        }
-                        None => {
-                            let out = self.engine.shutdown(now);
-                            self.execute(out);
-                            return;
-                        }
+                    if self.command(cmd) {
+                        return;
                     }
                 }
             }
@@ -686,6 +699,76 @@ impl Shell {
         }
         self.execute(out);
         self.rebind_sockets();
+    }
+
+    /// A command from another thread; true when the thread must end.
+    fn command(&mut self, cmd: Option<Command>) -> bool {
+        let now = Instant::now();
+        match cmd {
+            Some(Command::Script(name, ok)) => {
+                let out = self.engine.set_tracked(Object::Script(name), ok, now);
+                self.execute(out);
+            }
+            Some(Command::File(name, v)) => {
+                let out = self.engine.set_file(&name, v, now);
+                self.execute(out);
+            }
+            Some(Command::Reload {
+                specs,
+                initial,
+                reply,
+            }) => {
+                let r = self.reload(specs, initial);
+                self.promote_secondaries();
+                let _ = reply.send(r);
+            }
+            Some(Command::Shutdown(reply)) => {
+                let out = self.engine.shutdown(now);
+                self.execute(out);
+                self.restore_secondaries();
+                let _ = reply.send(());
+                return true;
+            }
+            None => {
+                let out = self.engine.shutdown(now);
+                self.execute(out);
+                self.restore_secondaries();
+                return true;
+            }
+        }
+        false
+    }
+
+    /// `promote_secondaries`: set on the interfaces of the instances that ask for it (the
+    /// value found first is restored at stop).
+    fn promote_secondaries(&mut self) {
+        for i in 0..self.engine.len() {
+            let spec = self.engine.spec(i);
+            if !spec.promote_secondaries || self.promoted.contains_key(&spec.iface) {
+                continue;
+            }
+            let path = format!("/proc/sys/net/ipv4/conf/{}/promote_secondaries", spec.iface);
+            let was = std::fs::read_to_string(&path).unwrap_or_default();
+            match std::fs::write(&path, "1") {
+                Ok(()) => {
+                    self.promoted
+                        .insert(spec.iface.clone(), was.trim().to_string());
+                }
+                Err(e) => warn!(
+                    "vrrp_instance {}: promote_secondaries on {}: {e}",
+                    spec.name, spec.iface
+                ),
+            }
+        }
+    }
+
+    fn restore_secondaries(&mut self) {
+        for (iface, was) in self.promoted.drain() {
+            let path = format!("/proc/sys/net/ipv4/conf/{iface}/promote_secondaries");
+            if !was.is_empty() {
+                let _ = std::fs::write(path, was);
+            }
+        }
     }
 
     /// Interface `name` was deleted and created again (index `old` -> `new`): the

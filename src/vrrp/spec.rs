@@ -43,6 +43,8 @@ pub struct InstanceSpec {
     pub lower_prio_no_advert: bool,
     pub skip_check_adv_addr: bool,
     pub strict: bool,
+    /// Set the interface's promote_secondaries while running.
+    pub promote_secondaries: bool,
     /// Addresses, routes and rules added on Master, in order (removed in reverse).
     pub kernel: Vec<Kernel>,
     /// What to announce on takeover: (interface, address).
@@ -61,6 +63,8 @@ pub struct Specs {
     pub groups: Vec<GroupSpec>,
     /// Interfaces, scripts and files some instance tracks.
     pub tracked: Vec<Object>,
+    /// How long the instances wait after the start (vrrp_startup_delay).
+    pub startup_delay: Duration,
 }
 
 /// What the host tells the builder: an interface's addresses (first is primary).
@@ -275,6 +279,7 @@ fn instance(
         lower_prio_no_advert: e.lower_prio_no_advert,
         skip_check_adv_addr: e.skip_check_adv_addr,
         strict: e.strict,
+        promote_secondaries: vi.promote_secondaries,
         kernel,
         announce,
     })
@@ -282,7 +287,10 @@ fn instance(
 
 /// Build what the engine runs from a validated config.
 pub fn build(config: &Config, host: &dyn Host) -> Result<Specs, Vec<String>> {
-    let mut specs = Specs::default();
+    let mut specs = Specs {
+        startup_delay: config.global_defs.vrrp_startup_delay.as_duration(),
+        ..Specs::default()
+    };
     let mut errors = Vec::new();
     for (name, vi) in &config.vrrp_instance {
         match instance(name, vi, config, host) {

@@ -692,6 +692,26 @@ impl<'d> Reader<'d> {
             "checker_rlimit_rttime" | "checker_rlimit_rtime" => {
                 g.checker_rlimit_rttime = self.rlimit_rttime(n)
             }
+            "max_auto_priority" => {
+                // no value: the maximum (keepalived); -1 silences keepalived's notice
+                g.max_auto_priority = match n.args().first() {
+                    None => Some(99),
+                    Some(_) => self.one(n, "a priority in -1..=99", |s| parse_int(s, -1, 99)),
+                }
+            }
+            "vrrp_startup_delay" => {
+                if let Some(d) = self.secs(n) {
+                    g.vrrp_startup_delay = d
+                }
+            }
+            "vrrp_iptables" | "nftables" => {
+                self.no_block(n);
+                let loc = n.loc;
+                self.d.warning(
+                    &loc,
+                    format!("'{}': ldirector enforces no_accept / vrrp_strict with an nftables table of its own (inet ldirector); the names given here are not used", n.keyword()),
+                );
+            }
             "vrrp_cpu_affinity" => g.vrrp_cpu_affinity = self.cpus(n),
             "checker_cpu_affinity" => g.checker_cpu_affinity = self.cpus(n),
             _ => self.other(n, "global_defs", keywords::GLOBAL_DEFS),
@@ -1109,6 +1129,7 @@ impl<'d> Reader<'d> {
                     }
                 }
                 "lvs_sync_daemon_interface" => self.lvs_sync_daemon_interface(&c, &name),
+                "promote_secondaries" => self.set_flag(&c, &mut v.promote_secondaries),
                 _ => self.other(&c, "vrrp_instance", keywords::VRRP_INSTANCE),
             }
         }
