@@ -982,3 +982,65 @@ vrrp_instance FRONT {
     lab.proc(d).wait_exit(LONG);
     assert_eq!(promote(&lab), "0", "restored at stop");
 }
+
+/// Any host on the segment can send lower-priority and priority-0 adverts (they are cheap
+/// and pass every check): three seconds of them, thousands a second, make the master
+/// answer about once a second, not once a packet, and re-announce a bounded number of
+/// rounds; it stays master and nothing piles up.
+#[test]
+fn forged_lower_priority_adverts_do_not_make_the_master_flood() {
+    let mut lab = Lab::new("fl", 2);
+    let d1 = lab.ldirector("d1", "ld1", &pair_conf(150, "0.1", 3, ""));
+    let d2 = lab.ldirector("d2", "ld2", &pair_conf(100, "0.1", 3, ""));
+    let before = settled(&mut lab, d1, d2);
+    let bin = lab::ldirector_bin();
+    let rd = lab.path().join("ld1.run").display().to_string();
+    let counters = |lab: &Lab| -> (u64, u64) {
+        let o = lab.exec("d1", &[&bin, "status", "--json", "--run-dir", &rd]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+        let f = &v["vrrp"][0];
+        (
+            f["announcements"].as_u64().unwrap_or(0),
+            f["adverts_received"].as_u64().unwrap_or(0),
+        )
+    };
+    let (announced, received) = counters(&lab);
+    // VRRPv3 adverts for VRID 51 from the client, priority 50 and 0 in turn
+    let forge = "import socket, struct, time
+def csum(b):
+    if len(b) % 2:
+        b += b'\\0'
+    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return (~s) & 0xffff
+src = socket.inet_aton('192.0.2.50')
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, src)
+end = time.time() + 3
+n = 0
+while time.time() < end:
+    prio = 50 if n % 2 else 0
+    body = struct.pack('!BBBBHH4s', 0x31, 51, prio, 1, 10, 0, socket.inet_aton('192.0.2.100'))
+    pseudo = src + socket.inet_aton('224.0.0.18') + struct.pack('!BBH', 0, 112, len(body))
+    body = body[:6] + struct.pack('!H', csum(pseudo + body)) + body[8:]
+    s.sendto(body, ('224.0.0.18', 0))
+    n += 1
+print(n)
+";
+    let o = lab.exec("client", &["/usr/bin/python3", "-c", forge]);
+    let sent: u64 = String::from_utf8_lossy(&o.stdout).trim().parse().unwrap_or(0);
+    assert!(sent >= 1000, "the flood was {sent} packets: {o:?}");
+    std::thread::sleep(Duration::from_secs(1));
+    let (announced2, received2) = counters(&lab);
+    // they reached the master and passed its checks...
+    assert!(received2 - received >= 1000, "{received} -> {received2}");
+    // ...and it answered about once a second: a few sets of rounds, not one a packet
+    // (5 rounds a set, three or four seconds, both instances of the group)
+    assert!(
+        announced2 - announced <= 60,
+        "{announced} -> {announced2} rounds for {sent} packets"
+    );
+    assert_eq!(transitions(&mut lab, d1, d2), before, "{}", lab.logs());
+}

@@ -96,7 +96,7 @@ pub struct Machine {
     /// The current master's address, as last heard (None while we are master).
     master: Option<IpAddr>,
     /// When a master last re-asserted itself against a lower-priority or priority-0
-    /// advert: it does so at most once an advert interval, so anyone on the segment
+    /// advert: it does so at most once an advert interval (and a second), so anyone on the segment
     /// sending such adverts cannot make it flood adverts and gratuitous ARPs.
     reasserted: Option<Instant>,
 }
@@ -120,7 +120,10 @@ impl Machine {
 
     /// Whether a master may re-assert itself now (see `reasserted`); if so, it does.
     fn may_reassert(&mut self, now: Instant) -> bool {
-        if self.reasserted.is_some_and(|t| now < t + self.p.advert_int) {
+        // and never more than once a second: at 10 ms adverts a flood would otherwise
+        // still be 100 rounds of gratuitous ARP a second
+        let hold = self.p.advert_int.max(Duration::from_secs(1));
+        if self.reasserted.is_some_and(|t| now < t + hold) {
             return false;
         }
         self.reasserted = Some(now);
@@ -254,6 +257,12 @@ impl Machine {
         match self.state {
             State::Backup => {
                 if prio == 0 {
+                    // only the master we follow can leave: a priority-0 advert from
+                    // another address (anyone on the segment can send one) must not make
+                    // us take over while the master is alive
+                    if self.master.is_some_and(|m| m != from) {
+                        return;
+                    }
                     // the master is leaving: take over after Skew_Time only
                     self.master_down_timer = Some(now + self.skew_time());
                     return;
@@ -539,6 +548,22 @@ mod tests {
             t0 + Duration::from_secs(6),
         );
         assert_eq!(m.state(), State::Backup);
+    }
+
+    /// A priority-0 advert from someone other than the master a backup follows is not the
+    /// master leaving: the backup's timer runs on.
+    #[test]
+    fn a_backup_ignores_priority_zero_from_a_stranger() {
+        let mut m = Machine::new(params(Version::V2, 100, Duration::from_secs(1)));
+        let t0 = Instant::now();
+        m.handle(Event::Startup, t0);
+        m.handle(advert("192.0.2.12", 150, Duration::from_secs(1)), t0);
+        let down = m.next_timeout();
+        m.handle(advert("192.0.2.99", 0, Duration::from_secs(1)), t0 + Duration::from_millis(10));
+        assert_eq!(m.next_timeout(), down);
+        // from the master: Skew_Time
+        m.handle(advert("192.0.2.12", 0, Duration::from_secs(1)), t0 + Duration::from_millis(20));
+        assert!(m.next_timeout() < down);
     }
 
     /// Anyone on the segment can send lower-priority or priority-0 adverts: a master
