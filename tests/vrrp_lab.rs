@@ -1030,7 +1030,10 @@ while time.time() < end:
 print(n)
 ";
     let o = lab.exec("client", &["/usr/bin/python3", "-c", forge]);
-    let sent: u64 = String::from_utf8_lossy(&o.stdout).trim().parse().unwrap_or(0);
+    let sent: u64 = String::from_utf8_lossy(&o.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0);
     assert!(sent >= 1000, "the flood was {sent} packets: {o:?}");
     std::thread::sleep(Duration::from_secs(1));
     let (announced2, received2) = counters(&lab);

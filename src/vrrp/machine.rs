@@ -559,10 +559,16 @@ mod tests {
         m.handle(Event::Startup, t0);
         m.handle(advert("192.0.2.12", 150, Duration::from_secs(1)), t0);
         let down = m.next_timeout();
-        m.handle(advert("192.0.2.99", 0, Duration::from_secs(1)), t0 + Duration::from_millis(10));
+        m.handle(
+            advert("192.0.2.99", 0, Duration::from_secs(1)),
+            t0 + Duration::from_millis(10),
+        );
         assert_eq!(m.next_timeout(), down);
         // from the master: Skew_Time
-        m.handle(advert("192.0.2.12", 0, Duration::from_secs(1)), t0 + Duration::from_millis(20));
+        m.handle(
+            advert("192.0.2.12", 0, Duration::from_secs(1)),
+            t0 + Duration::from_millis(20),
+        );
         assert!(m.next_timeout() < down);
     }
 
