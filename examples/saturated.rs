@@ -28,18 +28,7 @@ const SERVERS: usize = 1000;
 const BUSY: usize = 12;
 
 fn vrrp(prio: u8) -> String {
-    format!(
-        "vrrp_instance FRONT {{
-  state BACKUP
-  interface eth0
-  virtual_router_id 51
-  version 3
-  priority {prio}
-  advert_int 0.01
-  virtual_ipaddress {{ 192.0.2.100/24 }}
-}}
-"
-    )
+    lab::single_instance(prio, "0.01", "")
 }
 
 /// 1,000 real servers checked every 0.1 s: 10,000 TCP_CHECKs a second, all to :8080.

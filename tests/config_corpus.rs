@@ -29,8 +29,9 @@ fn full_corpus_is_valid_and_complete() {
     let l = load(&corpus("full.conf"));
     assert!(l.is_valid(), "{}", l.diags.render());
     // the deliberately empty include pattern, the ~SEQ services without a protocol
-    // (UDP, as keepalived makes them; one line, one warning) and an nb_get_retry
-    assert_eq!(l.diags.warning_count(), 3, "{}", l.diags.render());
+    // (UDP, as keepalived makes them; one line, one warning), an nb_get_retry and a
+    // fwmark service's protocol (ignored, as keepalived ignores it)
+    assert_eq!(l.diags.warning_count(), 4, "{}", l.diags.render());
     assert_eq!(
         l.diags.render().matches("without 'protocol'").count(),
         1,
@@ -300,6 +301,10 @@ fn fallbacks_change_what_keepalived_changes() {
     assert_eq!(g.max_auto_priority, Some(5));
     assert_eq!(g.vrrp_startup_delay.as_duration().as_millis(), 1500);
     assert!(l.config.vrrp_instance["VI_1"].promote_secondaries);
+    let l = load(&corpus("fallbacks/services.conf"));
+    let vs = &l.config.virtual_server;
+    assert!(!vs[0].ops);
+    assert_eq!(vs[1].persistence_timeout, Some(360));
     let l = load(&corpus("fallbacks/unicast_prefix.conf"));
     let i = &l.config.vrrp_instance["VI_U"];
     assert_eq!(i.unicast_src_ip, Some("192.0.2.91".parse().unwrap()));

@@ -374,22 +374,9 @@ fn script_load_does_not_delay_adverts() {
         count.display()
     ));
     tracks.push_str("  counter\n}");
-    let single = |prio: u8, extra: &str| {
-        format!(
-            "vrrp_instance FRONT {{
-  interface eth0
-  virtual_router_id 51
-  version 3
-  priority {prio}
-  advert_int 0.05
-  virtual_ipaddress {{ 192.0.2.100/24 }}
-  {extra}
-}}"
-        )
-    };
-    let c1 = format!("{scripts}{}", single(150, &tracks));
+    let c1 = format!("{scripts}{}", lab::single_instance(150, "0.05", &tracks));
     let d1 = lab.ldirector("d1", "ld1", &c1);
-    let d2 = lab.ldirector("d2", "ld2", &single(100, ""));
+    let d2 = lab.ldirector("d2", "ld2", &lab::single_instance(100, "0.05", ""));
     let before = settled(&mut lab, d1, d2);
     // five seconds of ~600 script runs a second on the master
     std::thread::sleep(Duration::from_secs(5));
@@ -445,15 +432,8 @@ fn the_vrrp_thread_is_real_time_and_hogs_do_not_delay_adverts() {
     let mut lab = Lab::new("rt", 2);
     let single = |prio: u8| {
         format!(
-            "global_defs {{ vrrp_cpu_affinity 0 }}
-vrrp_instance FRONT {{
-  interface eth0
-  virtual_router_id 51
-  version 3
-  priority {prio}
-  advert_int 0.01
-  virtual_ipaddress {{ 192.0.2.100/24 }}
-}}"
+            "global_defs {{ vrrp_cpu_affinity 0 }}\n{}",
+            lab::single_instance(prio, "0.01", "")
         )
     };
     let d1 = lab.ldirector("d1", "ld1", &single(150));
@@ -886,20 +866,8 @@ fn a_vip_removed_by_hand_is_put_back() {
 #[test]
 fn an_interface_recreated_under_a_master_is_followed() {
     let mut lab = Lab::new("ir", 2);
-    let single = |prio: u8| {
-        format!(
-            "vrrp_instance FRONT {{
-  interface eth0
-  virtual_router_id 51
-  version 3
-  priority {prio}
-  advert_int 0.1
-  virtual_ipaddress {{ 192.0.2.100/24 }}
-}}"
-        )
-    };
-    let d1 = lab.ldirector("d1", "ld1", &single(150));
-    let d2 = lab.ldirector("d2", "ld2", &single(100));
+    let d1 = lab.ldirector("d1", "ld1", &lab::single_instance(150, "0.1", ""));
+    let d2 = lab.ldirector("d2", "ld2", &lab::single_instance(100, "0.1", ""));
     settled(&mut lab, d1, d2);
     let ns = lab.ns("d1");
     lab::ip(&["-n", &ns, "link", "del", "eth0"]);

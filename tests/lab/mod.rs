@@ -379,6 +379,23 @@ impl Lab {
 
 /// The ldirector binary: Cargo's for integration tests, else the one beside the running
 /// example (target/<profile>/examples/ -> target/<profile>/ldirector).
+/// One VRRPv3 instance FRONT (VRID 51, VIP 192.0.2.100/24 on eth0) at `advert` seconds,
+/// with `extra` lines in the instance.
+pub fn single_instance(prio: u8, advert: &str, extra: &str) -> String {
+    format!(
+        "vrrp_instance FRONT {{
+  interface eth0
+  virtual_router_id 51
+  version 3
+  priority {prio}
+  advert_int {advert}
+  virtual_ipaddress {{ 192.0.2.100/24 }}
+  {extra}
+}}
+"
+    )
+}
+
 pub fn ldirector_bin() -> String {
     if let Some(b) = option_env!("CARGO_BIN_EXE_ldirector") {
         return b.to_string();

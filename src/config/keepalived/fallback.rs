@@ -10,6 +10,7 @@
 use crate::config::diag::Diagnostics;
 use crate::config::model::*;
 use crate::config::resolve::instance_is_ipv6;
+use crate::config::types::{Priority, Secs};
 use crate::config::Locations;
 
 pub fn apply(cfg: &mut Config, locs: &Locations, d: &mut Diagnostics) {
@@ -17,6 +18,40 @@ pub fn apply(cfg: &mut Config, locs: &Locations, d: &mut Diagnostics) {
     let g = cfg.global_defs.clone();
     for (name, i) in cfg.vrrp_instance.iter_mut() {
         instance(name, i, &g, locs, d);
+    }
+    for (idx, vs) in cfg.virtual_server.iter_mut().enumerate() {
+        virtual_server(idx, vs, locs, d);
+    }
+}
+
+/// check_data.c's `validate_check_config`, for each virtual server.
+fn virtual_server(idx: usize, vs: &mut VirtualServer, locs: &Locations, d: &mut Diagnostics) {
+    let p = format!("virtual_server[{idx}]");
+    if vs.fwmark.is_some() {
+        // "protocol specified for fwmark - protocol will be ignored"
+        if let Some(loc) = locs.get_exact(&format!("{p}.protocol")) {
+            d.warning(
+                &loc,
+                "a fwmark service has no protocol (the mark selects the packets): 'protocol' is ignored, as keepalived ignores it",
+            );
+        }
+        return;
+    }
+    // "one packet scheduling requires UDP - resetting"
+    if vs.ops && vs.protocol != Protocol::Udp {
+        d.warning(
+            &locs.at(&format!("{p}.ops")),
+            "ops (one-packet scheduling) applies to UDP only: it is off for this service, as keepalived turns it off",
+        );
+        vs.ops = false;
+    }
+    // "zero port only valid for persistent services - setting"
+    if vs.group.is_none() && vs.port == Some(0) && vs.persistence_timeout.is_none() {
+        d.warning(
+            &locs.at(&p),
+            "port 0 (every port) is only valid for a persistent service: persistence_timeout 360 is set, as keepalived sets it",
+        );
+        vs.persistence_timeout = Some(360);
     }
 }
 
@@ -91,7 +126,7 @@ fn instance(
             &locs.at(&format!("{p}.state")),
             "state MASTER without a priority: priority 255 (the address owner), as keepalived derives it; write a priority to choose another",
         );
-        i.priority = crate::config::types::Priority(255);
+        i.priority = Priority(255);
     }
     let owner = i.priority.get() == 255;
     // "State MASTER must match being address owner"
@@ -139,6 +174,6 @@ fn instance(
             &locs.at(&format!("{p}.preempt_delay")),
             "preempt_delay is incompatible with strict mode: it is reset to 0, as keepalived resets it",
         );
-        i.preempt_delay = crate::config::types::Secs::ZERO;
+        i.preempt_delay = Secs::ZERO;
     }
 }
