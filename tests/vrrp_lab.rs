@@ -811,6 +811,16 @@ fn a_reload_changes_static_addresses() {
     );
 }
 
+/// The first VRRP instance in `ldirector status --json` of the daemon `name` on `d`
+/// (null when it does not answer).
+fn first_instance(lab: &Lab, d: &str, name: &str) -> serde_json::Value {
+    let bin = lab::ldirector_bin();
+    let rd = lab.path().join(format!("{name}.run")).display().to_string();
+    let o = lab.exec(d, &[&bin, "status", "--json", "--run-dir", &rd]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+    v["vrrp"][0].clone()
+}
+
 /// A backup that only receives adverts shows them in its status as they come (the VRRP
 /// thread used to republish its counters only when the engine had something to do).
 #[test]
@@ -819,12 +829,8 @@ fn a_backups_status_is_live() {
     let d1 = lab.ldirector("d1", "ld1", &pair_conf(150, "0.1", 3, ""));
     let d2 = lab.ldirector("d2", "ld2", &pair_conf(100, "0.1", 3, ""));
     settled(&mut lab, d1, d2);
-    let bin = lab::ldirector_bin();
-    let rd = lab.path().join("ld2.run").display().to_string();
     let received = |lab: &Lab| -> (u64, String) {
-        let o = lab.exec("d2", &[&bin, "status", "--json", "--run-dir", &rd]);
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
-        let front = &v["vrrp"][0];
+        let front = first_instance(lab, "d2", "ld2");
         (
             front["adverts_received"].as_u64().unwrap_or(0),
             front["master"].as_str().unwrap_or("").to_string(),
@@ -961,12 +967,8 @@ fn forged_lower_priority_adverts_do_not_make_the_master_flood() {
     let d1 = lab.ldirector("d1", "ld1", &pair_conf(150, "0.1", 3, ""));
     let d2 = lab.ldirector("d2", "ld2", &pair_conf(100, "0.1", 3, ""));
     let before = settled(&mut lab, d1, d2);
-    let bin = lab::ldirector_bin();
-    let rd = lab.path().join("ld1.run").display().to_string();
     let counters = |lab: &Lab| -> (u64, u64) {
-        let o = lab.exec("d1", &[&bin, "status", "--json", "--run-dir", &rd]);
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
-        let f = &v["vrrp"][0];
+        let f = first_instance(lab, "d1", "ld1");
         (
             f["announcements"].as_u64().unwrap_or(0),
             f["adverts_received"].as_u64().unwrap_or(0),
