@@ -168,6 +168,14 @@ fn instance(
             i.state = InitialState::Backup;
         }
     }
+    // "A unicast keyword has been specified without any unicast peers. Defaulting to
+    // multicast."
+    if i.unicast_src_ip.is_some() && i.unicast_peer.is_empty() {
+        d.warning(
+            &locs.at(&format!("{p}.unicast_src_ip")),
+            "unicast_src_ip without any unicast_peer: the instance uses multicast (from that address), as keepalived does; keepalived deprecates this",
+        );
+    }
     // "preempt_delay is incompatible with strict mode - resetting"
     if strict && !i.preempt_delay.is_zero() {
         d.warning(
