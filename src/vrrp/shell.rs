@@ -723,20 +723,24 @@ impl Shell {
                 let _ = reply.send(r);
             }
             Some(Command::Shutdown(reply)) => {
-                let out = self.engine.shutdown(now);
-                self.execute(out);
-                self.restore_secondaries();
+                self.stop(now);
                 let _ = reply.send(());
                 return true;
             }
             None => {
-                let out = self.engine.shutdown(now);
-                self.execute(out);
-                self.restore_secondaries();
+                self.stop(now);
                 return true;
             }
         }
         false
+    }
+
+    /// Stop every instance (priority 0, addresses removed, STOP notifications) and give
+    /// the interfaces back their promote_secondaries.
+    fn stop(&mut self, now: Instant) {
+        let out = self.engine.shutdown(now);
+        self.execute(out);
+        self.restore_secondaries();
     }
 
     /// `promote_secondaries`: set on the interfaces of the instances that ask for it (the

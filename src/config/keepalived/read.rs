@@ -104,21 +104,27 @@ impl<'d> Reader<'d> {
     /// A host address where keepalived also takes `ADDR/PREFIX` and drops the prefix
     /// (unicast_src_ip, unicast_peer, mcast_src_ip): the same, with a warning.
     fn host_ip(&mut self, w: &Word, what: &str) -> Option<IpAddr> {
-        match parse_ip(&w.text) {
-            Ok(a) => Some(a),
-            Err(e) => match w.text.split_once('/') {
-                Some((a, len)) if len.parse::<u8>().is_ok() && parse_ip(a).is_ok() => {
-                    self.d.warning(
-                        &w.loc,
-                        format!("{what}: the prefix of '{}' is dropped: a host address is {a}, as keepalived takes it", w.text),
-                    );
-                    parse_ip(a).ok()
-                }
-                _ => {
-                    self.err(&w.loc, format!("{what}: {e}"));
-                    None
-                }
-            },
+        let e = match parse_ip(&w.text) {
+            Ok(a) => return Some(a),
+            Err(e) => e,
+        };
+        let prefixed = w
+            .text
+            .split_once('/')
+            .filter(|(_, len)| len.parse::<u8>().is_ok())
+            .and_then(|(a, _)| parse_ip(a).ok());
+        match prefixed {
+            Some(a) => {
+                self.d.warning(
+                    &w.loc,
+                    format!("{what}: the prefix of '{}' is dropped: a host address is {a}, as keepalived takes it", w.text),
+                );
+                Some(a)
+            }
+            None => {
+                self.err(&w.loc, format!("{what}: {e}"));
+                None
+            }
         }
     }
 
