@@ -7,15 +7,25 @@ use super::codec::{self, cmd, Daemon, Op, Timeouts};
 use super::table::*;
 use netlink_sys::{protocols::NETLINK_GENERIC, Socket, SocketAddr};
 use std::io;
+use std::os::fd::AsFd;
 
 /// How many requests may wait for their ACK at once.
 const WINDOW: usize = 256;
+
+/// How long a reply may take. The kernel handles a request inside the `send` call (and the
+/// next part of a dump inside `recv`), so a reply is queued before the call returns; one
+/// that is not there after this long never comes. It happens: DEL_DAEMON of a sync thread
+/// that had not yet run returns -EINTR, for which netlink sends no ACK at all.
+const REPLY_WAIT_MS: u16 = 2000;
 
 pub struct Ipvs {
     sock: Socket,
     family: u16,
     seq: u32,
     buf: Vec<u8>,
+    /// milliseconds `recv` waits for a reply ([`REPLY_WAIT_MS`] but where an answer is
+    /// known to be optional)
+    wait_ms: u16,
 }
 
 /// An operation the kernel refused.
@@ -72,6 +82,7 @@ impl Ipvs {
             family: 0,
             seq: 0,
             buf: vec![0; 1 << 20],
+            wait_ms: REPLY_WAIT_MS,
         };
         let seq = me.next_seq();
         me.sock.send(&codec::get_family(seq), 0)?;
@@ -119,6 +130,23 @@ impl Ipvs {
         }
     }
 
+    /// Wait for the next reply datagram; an error naming the silence if none comes.
+    fn recv(&mut self) -> io::Result<usize> {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        let mut fds = [PollFd::new(self.sock.as_fd(), PollFlags::POLLIN)];
+        let ready = poll(&mut fds, PollTimeout::from(self.wait_ms)).map_err(io::Error::from)?;
+        if ready == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "the kernel's IPVS sent no reply within {} s",
+                    f64::from(self.wait_ms) / 1000.0
+                ),
+            ));
+        }
+        self.sock.recv(&mut &mut self.buf[..], 0)
+    }
+
     fn next_seq(&mut self) -> u32 {
         self.seq = self.seq.wrapping_add(1);
         self.seq
@@ -133,7 +161,7 @@ impl Ipvs {
         mut each: impl FnMut(&[(u16, &[u8])]) -> io::Result<()>,
     ) -> io::Result<()> {
         loop {
-            let n = self.sock.recv(&mut &mut self.buf[..], 0)?;
+            let n = self.recv()?;
             let replies = codec::replies(&self.buf[..n]).map_err(nl_err)?;
             for r in replies {
                 if r.seq != seq {
@@ -284,7 +312,7 @@ impl Ipvs {
             if inflight.is_empty() {
                 continue;
             }
-            let n = self.sock.recv(&mut &mut self.buf[..], 0)?;
+            let n = self.recv()?;
             let replies = codec::replies(&self.buf[..n]).map_err(nl_err)?;
             for r in replies {
                 if r.ty != codec::NLMSG_ERROR {
@@ -344,7 +372,23 @@ impl Ipvs {
         self.ack(cmd::NEW_DAEMON, &codec::daemon_attrs(d))
     }
 
+    /// Stop the sync daemon in `state`. A thread stopped before it first ran makes the
+    /// kernel answer -EINTR, and netlink sends no ACK for that: the silence is read as done
+    /// when the daemon list no longer has it.
     pub fn stop_daemon(&mut self, state: u32) -> io::Result<()> {
-        self.ack(cmd::DEL_DAEMON, &codec::daemon_state_attrs(state))
+        // the answer, if any, is queued when the send returns: no need to wait long
+        self.wait_ms = 100;
+        let r = self.ack(cmd::DEL_DAEMON, &codec::daemon_state_attrs(state));
+        self.wait_ms = REPLY_WAIT_MS;
+        match r {
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                if self.daemons()?.iter().any(|d| d.state == state) {
+                    Err(e)
+                } else {
+                    Ok(())
+                }
+            }
+            r => r,
+        }
     }
 }
