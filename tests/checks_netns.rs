@@ -1283,7 +1283,8 @@ fn without_privileges_vrrp_says_so_and_the_checks_go_on() {
 }
 
 /// Reloads queue: 100 SIGHUPs, each after a new version of the config (written as a
-/// config manager does, by rename), end in the last version, applied once or twice; and
+/// config manager does, by rename), end in the last version, applied once or twice (when
+/// the storm is over in 100 ms; a request more per 100 ms it lasted); and
 /// `ldirector reload` calls made meanwhile all get the answer of a reload that read the
 /// config after they asked.
 #[test]
@@ -1300,11 +1301,16 @@ fn a_storm_of_reloads_ends_in_the_last_config_applied_once_or_twice() {
         .contains("running")));
     let path = lab.path().join("ld.conf");
     let tmp = lab.path().join("ld.conf.new");
+    // requests within 100 ms of each other are one reload: how many reloads a storm may
+    // give depends on how long it lasted (a loaded machine stretches it)
+    let storm = std::time::Instant::now();
     for i in 1..=100 {
         std::fs::write(&tmp, conf(1000 + i)).unwrap();
         std::fs::rename(&tmp, &path).unwrap();
         nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).unwrap();
     }
+    let at_most = |span: Duration| 2 + span.as_millis() / 100;
+    let bound = at_most(storm.elapsed());
     let run_dir = lab.path().join("ld.run").display().to_string();
     let bin = lab::ldirector_bin();
     let status = |lab: &Lab| -> serde_json::Value {
@@ -1325,12 +1331,13 @@ fn a_storm_of_reloads_ends_in_the_last_config_applied_once_or_twice() {
         .matches("checker(s) carry on")
         .count();
     assert!(
-        (1..=2).contains(&applied),
-        "{applied} reloads\n{}",
+        (1..=bound as usize).contains(&applied),
+        "{applied} reloads (at most {bound})\n{}",
         lab.logs()
     );
     // ten `ldirector reload` at once: each answered, by at most two reloads
     std::fs::write(&path, conf(2000)).unwrap();
+    let storm = std::time::Instant::now();
     let kids: Vec<_> = (0..10)
         .map(|_| {
             std::process::Command::new("ip")
@@ -1351,6 +1358,8 @@ fn a_storm_of_reloads_ends_in_the_last_config_applied_once_or_twice() {
     for mut k in kids {
         assert!(k.wait().unwrap().success());
     }
+    // the clients' requests came somewhere in this span
+    let bound = at_most(storm.elapsed());
     assert_eq!(
         status(&lab)["virtual_servers"][0]["name"],
         "192.0.2.100:2000/TCP"
@@ -1361,7 +1370,11 @@ fn a_storm_of_reloads_ends_in_the_last_config_applied_once_or_twice() {
         .matches("checker(s) carry on")
         .count()
         - applied;
-    assert!((1..=2).contains(&more), "{more} reloads\n{}", lab.logs());
+    assert!(
+        (1..=bound as usize).contains(&more),
+        "{more} reloads (at most {bound})\n{}",
+        lab.logs()
+    );
 }
 
 /// GET `path` on the director's HTTP endpoint (python3's urllib inside its namespace):

@@ -39,6 +39,13 @@ fn full_corpus_is_valid_and_complete() {
         l.diags.render()
     );
     let c = &l.config;
+    let g = &c.global_defs;
+    let start = g.startup_script.as_ref().expect("startup_script");
+    assert_eq!(start.argv, ["/usr/local/sbin/fwmarks", "add"]);
+    assert_eq!(start.user.as_deref(), Some("root"));
+    assert_eq!(g.startup_script_timeout.as_duration().as_secs(), 20);
+    assert!(g.shutdown_script.is_some());
+    assert_eq!(g.shutdown_script_timeout.as_duration().as_secs(), 10);
     assert_eq!(c.vrrp_instance.len(), 3);
     assert_eq!(c.vrrp_script.len(), 2);
     assert_eq!(c.track_file.len(), 2, "track_file and vrrp_track_file");

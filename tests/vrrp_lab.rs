@@ -1017,3 +1017,66 @@ print(n)
     );
     assert_eq!(transitions(&mut lab, d1, d2), before, "{}", lab.logs());
 }
+
+/// keepalived's `startup_script` (before anything reaches the kernel; a hung one is killed
+/// at its timeout and the start goes on) and `shutdown_script` (after everything was
+/// released).
+#[test]
+fn startup_and_shutdown_scripts() {
+    let mut lab = Lab::new("ss", 1);
+    let dir = lab.path().display().to_string();
+    let conf = format!(
+        "global_defs {{
+  startup_script \"/bin/sh -c 'ip -o addr show dev eth0 > {dir}/start.txt; touch {dir}/started; sleep 3; touch {dir}/not-killed'\"
+  startup_script_timeout 1
+  shutdown_script \"/bin/sh -c 'ip -o addr show dev eth0 > {dir}/stop.txt'\"
+}}
+static_ipaddress {{
+  192.0.2.77/32 dev eth0
+}}
+vrrp_instance FRONT {{
+  interface eth0
+  virtual_router_id 51
+  priority 150
+  version 3
+  advert_int 0.1
+  virtual_ipaddress {{ 192.0.2.100/24 }}
+}}"
+    );
+    let t0 = std::time::Instant::now();
+    let d = lab.ldirector("d1", "ld", &conf);
+    assert!(
+        wait_until(LONG, || lab.has_addr("d1", "eth0", "192.0.2.100")),
+        "{}",
+        lab.logs()
+    );
+    let start = std::fs::read_to_string(lab.path().join("start.txt")).unwrap_or_default();
+    assert!(lab.path().join("started").exists(), "{}", lab.logs());
+    assert!(
+        !start.contains("192.0.2.100") && !start.contains("192.0.2.77"),
+        "the startup script ran after the kernel changes:\n{start}"
+    );
+    let log = lab.proc(d).log_text();
+    assert!(
+        log.contains("startup_script: timed out and was killed"),
+        "{log}"
+    );
+    lab.proc(d).signal(Signal::SIGTERM);
+    assert_eq!(lab.proc(d).wait_exit(LONG), Some(0), "{}", lab.logs());
+    let stop = std::fs::read_to_string(lab.path().join("stop.txt")).unwrap_or_default();
+    assert!(
+        stop.contains("eth0"),
+        "no shutdown script output\n{}",
+        lab.logs()
+    );
+    assert!(
+        !stop.contains("192.0.2.100") && !stop.contains("192.0.2.77"),
+        "the shutdown script ran before the release:\n{stop}"
+    );
+    // had it not been killed at 1 s, it would have left its mark at 3 s
+    std::thread::sleep(Duration::from_secs(4).saturating_sub(t0.elapsed()));
+    assert!(
+        !lab.path().join("not-killed").exists(),
+        "the hung startup script outlived its timeout"
+    );
+}

@@ -10,6 +10,7 @@
 use super::ConfigArgs;
 use crate::check::pool::{Pools, QuorumEvent};
 use crate::check::runner::{Checks, HealthChange, Input, RsIndex, Running, Start};
+use crate::config::model::GlobalDefs;
 use crate::config::{validate, Config};
 use crate::control::metrics::CheckStats;
 use crate::control::server::{self, Command as ControlCommand};
@@ -319,12 +320,49 @@ pub fn run(a: &RunArgs) -> i32 {
     code
 }
 
-async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
+/// The daemon between keepalived's startup_script and shutdown_script: the first runs
+/// before anything is added to the kernel, the second after everything was released
+/// (also when the start failed), as the configuration in force at the stop names it.
+async fn daemon(cfg: Config, path: &Path, args: &RunArgs) -> i32 {
     info!(
         "ldirector {} starting with {}",
         env!("CARGO_PKG_VERSION"),
         path.display()
     );
+    let mut last = cfg.global_defs.clone();
+    if let Some(s) = &last.startup_script {
+        once("startup_script", s, &last).await;
+    }
+    let code = serve(cfg, path, args, &mut last).await;
+    if let Some(s) = &last.shutdown_script {
+        once("shutdown_script", s, &last).await;
+    }
+    code
+}
+
+/// startup_script / shutdown_script: run to its end or its timeout; a failure is logged
+/// and changes nothing else, as in keepalived.
+async fn once(what: &str, script: &crate::config::types::Script, g: &GlobalDefs) {
+    let timeout = if what == "startup_script" {
+        g.startup_script_timeout
+    } else {
+        g.shutdown_script_timeout
+    };
+    let run_as = match exec::default_run_as(g.script_user.as_ref()) {
+        Ok(r) => r,
+        Err(e) => {
+            error!("{what}: script_user: {e}; not run");
+            return;
+        }
+    };
+    info!("{what}: running {}", script.argv.join(" "));
+    match exec::run(script, &[], run_as, timeout.as_duration()).await {
+        o if o.success() => info!("{what}: done"),
+        o => warn!("{what}: {o}"),
+    }
+}
+
+async fn serve(mut cfg: Config, path: &Path, args: &RunArgs, last: &mut GlobalDefs) -> i32 {
     not_yet(&cfg);
     let run_as = match exec::default_run_as(cfg.global_defs.script_user.as_ref()) {
         Ok(r) => r,
@@ -599,6 +637,7 @@ async fn daemon(mut cfg: Config, path: &Path, args: &RunArgs) -> i32 {
             let outcome = reload(&mut cfg, args, &mut lvs, allow_empty);
             let outcome = match outcome {
                 Ok((warnings, specs, new_statics)) => {
+                    last.clone_from(&cfg.global_defs);
                     // static addresses, routes and rules: the ones gone leave, new ones come
                     let (remove, add) = addr::diff(&statics, &new_statics);
                     addr::change(&mut nl, "reload: static", &remove, &add);

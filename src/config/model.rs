@@ -162,6 +162,16 @@ pub struct GlobalDefs {
     pub max_auto_priority: Option<i8>,
     /// Seconds the VRRP instances wait after the start before they run.
     pub vrrp_startup_delay: Secs,
+    /// Run once at the start, before anything is added to the kernel (keepalived runs it
+    /// before its children); a failure is logged and the start goes on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub startup_script: Option<Script>,
+    /// Killed (its process group) after this long; 1 to 1000 s.
+    pub startup_script_timeout: Secs,
+    /// Run once at the stop, after everything was released.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shutdown_script: Option<Script>,
+    pub shutdown_script_timeout: Secs,
 }
 
 /// `http_listen`: "ADDR:PORT", with an error that says so.
@@ -233,6 +243,10 @@ impl Default for GlobalDefs {
             checker_cpu_affinity: Vec::new(),
             max_auto_priority: None,
             vrrp_startup_delay: Secs::ZERO,
+            startup_script: None,
+            startup_script_timeout: Secs::from_secs(10),
+            shutdown_script: None,
+            shutdown_script_timeout: Secs::from_secs(10),
         }
     }
 }

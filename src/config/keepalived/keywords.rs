@@ -27,10 +27,6 @@ pub const GLOBAL_DEFS: &[&str] = &[
     "bfd_process_name",
     "use_symlink_paths",
     "set_supplementary_groups",
-    "startup_script",
-    "startup_script_timeout",
-    "shutdown_script",
-    "shutdown_script_timeout",
     "min_auto_priority_delay",
     "no_email_faults",
     "disable_local_igmp",
@@ -218,6 +214,10 @@ pub fn read_by(context: &str) -> &'static [&'static str] {
             "checker_cpu_affinity",
             "max_auto_priority",
             "vrrp_startup_delay",
+            "startup_script",
+            "startup_script_timeout",
+            "shutdown_script",
+            "shutdown_script_timeout",
             "vrrp_iptables",
             "nftables",
         ],
@@ -444,4 +444,45 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     // a slip: at most 2 edits, and fewer than a third of the word
     best.filter(|&(d, _)| d <= 2 && d * 3 <= w.len().max(3))
         .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_by;
+    use crate::config::{load_str, Format};
+
+    /// The lists the hints draw on stay beside the reader's match arms: every keyword a
+    /// list names is one the reader knows (wrong arguments, never "unknown keyword").
+    #[test]
+    fn every_listed_keyword_is_read() {
+        let blocks: &[(&str, &str, &str)] = &[
+            ("global_defs", "global_defs {\n", "}\n"),
+            ("vrrp_script", "vrrp_script s {\n", "}\n"),
+            ("track_file", "track_file f {\n", "}\n"),
+            ("vrrp_sync_group", "vrrp_sync_group g {\n", "}\n"),
+            ("vrrp_instance", "vrrp_instance v {\n", "}\n"),
+            (
+                "authentication",
+                "vrrp_instance v {\n authentication {\n",
+                "}\n}\n",
+            ),
+            ("virtual_server", "virtual_server 192.0.2.1 80 {\n", "}\n"),
+            (
+                "real_server",
+                "virtual_server 192.0.2.1 80 {\n real_server 192.0.2.2 80 {\n",
+                "}\n}\n",
+            ),
+        ];
+        for (context, open, close) in blocks {
+            for kw in read_by(context) {
+                let text = format!("{open}{kw}\n{close}");
+                let l = load_str("t.conf", &text, Format::Keepalived, None);
+                let out = l.diags.render();
+                assert!(
+                    !out.contains(&format!("unknown keyword '{kw}'")),
+                    "{context}: '{kw}' is listed but not read:\n{out}"
+                );
+            }
+        }
+    }
 }

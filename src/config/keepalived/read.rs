@@ -718,6 +718,18 @@ impl<'d> Reader<'d> {
                     format!("'{}': ldirector enforces no_accept / vrrp_strict with an nftables table of its own (inet ldirector); the names given here are not used", n.keyword()),
                 );
             }
+            "startup_script" => self.once_script(n, &mut g.startup_script),
+            "shutdown_script" => self.once_script(n, &mut g.shutdown_script),
+            "startup_script_timeout" => {
+                if let Some(t) = self.script_timeout(n) {
+                    g.startup_script_timeout = t
+                }
+            }
+            "shutdown_script_timeout" => {
+                if let Some(t) = self.script_timeout(n) {
+                    g.shutdown_script_timeout = t
+                }
+            }
             "vrrp_cpu_affinity" => g.vrrp_cpu_affinity = self.cpus(n),
             "checker_cpu_affinity" => g.checker_cpu_affinity = self.cpus(n),
             _ => self.other(n, "global_defs", keywords::GLOBAL_DEFS),
@@ -797,6 +809,34 @@ impl<'d> Reader<'d> {
             user: u.text.to_string(),
             group: a.get(2).map(|g| g.text.to_string()),
         });
+    }
+
+    /// startup_script / shutdown_script: one of each (keepalived keeps the first and
+    /// reports the second as an error).
+    fn once_script(&mut self, n: &Node, slot: &mut Option<Script>) {
+        let Some(s) = self.script(n) else { return };
+        if slot.is_some() {
+            let loc = n.loc;
+            self.err(
+                &loc,
+                format!(
+                    "'{}' is already set above: keepalived would run only the first",
+                    n.keyword()
+                ),
+            );
+            return;
+        }
+        *slot = Some(s);
+    }
+
+    /// startup_script_timeout / shutdown_script_timeout: whole seconds in 1..=1000
+    /// (keepalived ignores any other value and keeps 10).
+    fn script_timeout(&mut self, n: &Node) -> Option<Secs> {
+        self.one(n, "whole seconds in 1..=1000", |s| {
+            parse_int::<u32>(s, 1, 1000)
+                .map(|v| Secs::from_secs(u64::from(v)))
+                .map_err(|e| format!("{e} (keepalived would ignore it and keep 10)"))
+        })
     }
 
     fn fifo_script(&mut self, n: &Node, fifo: &str, slot: &mut Option<NotifyFifo>) {
