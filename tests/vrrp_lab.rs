@@ -549,7 +549,7 @@ fn track_file_weight_and_notify_fifo() {
     let conf = pair_conf(150, "0.1", 3, "track_file { tf weight -10 }").replace(
         "vrrp_sync_group",
         &format!(
-            "global_defs {{ vrrp_notify_fifo {} }}\ntrack_file tf {{ file {}\n init_file 0 overwrite }}\nvrrp_sync_group",
+            "global_defs {{ vrrp_notify_fifo {}\n vrrp_notify_priority_changes }}\ntrack_file tf {{ file {}\n init_file 0 overwrite }}\nvrrp_sync_group",
             fifo.display(),
             file.display()
         ),
@@ -570,7 +570,8 @@ fn track_file_weight_and_notify_fifo() {
             // instances and groups have queues of their own: wait for both lines
             while std::time::Instant::now() < end
                 && (s.matches("GROUP \"DIRECTOR\" BACKUP 0").count() < 2
-                    || !s.contains("INSTANCE \"FRONT\" BACKUP 90\n"))
+                    || !s.contains("INSTANCE \"FRONT\" BACKUP 90\n")
+                    || !s.contains("INSTANCE \"FRONT\" MASTER_PRIORITY 90\n"))
             {
                 match r.read(&mut buf) {
                     Ok(0) | Err(_) => std::thread::sleep(Duration::from_millis(10)),
@@ -586,6 +587,12 @@ fn track_file_weight_and_notify_fifo() {
     assert!(wait_holds(&lab, "d2", (true, true)), "{}", lab.logs());
     let lines = reader.join().unwrap();
     assert!(lines.contains("INSTANCE \"FRONT\" BACKUP 90\n"), "{lines}");
+    // vrrp_notify_priority_changes: the drop to 90 while master, before the hand-over
+    let changed = lines.find("INSTANCE \"FRONT\" MASTER_PRIORITY 90\n");
+    assert!(
+        changed.is_some_and(|at| Some(at) < lines.find("INSTANCE \"FRONT\" BACKUP 90\n")),
+        "{lines}"
+    );
     // keepalived's format; the group's priority is 0. Start-up (BACKUP), the election
     // (MASTER) and the lost priority (BACKUP again)
     for l in [

@@ -162,6 +162,9 @@ pub struct GlobalDefs {
     pub max_auto_priority: Option<i8>,
     /// Seconds the VRRP instances wait after the start before they run.
     pub vrrp_startup_delay: Secs,
+    /// Default of every instance's notify_priority_changes.
+    #[serde(skip_serializing_if = "is_false")]
+    pub vrrp_notify_priority_changes: bool,
     /// Run once at the start, before anything is added to the kernel (keepalived runs it
     /// before its children); a failure is logged and the start goes on.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -243,6 +246,7 @@ impl Default for GlobalDefs {
             checker_cpu_affinity: Vec::new(),
             max_auto_priority: None,
             vrrp_startup_delay: Secs::ZERO,
+            vrrp_notify_priority_changes: false,
             startup_script: None,
             startup_script_timeout: Secs::from_secs(10),
             shutdown_script: None,
@@ -537,6 +541,9 @@ pub struct SyncGroup {
     pub notify: Notify,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub smtp_alert: Option<bool>,
+    /// Default of its members' notify_priority_changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_priority_changes: Option<bool>,
     #[serde(skip_serializing_if = "is_false")]
     pub global_tracking: bool,
     #[serde(skip_serializing_if = "is_false")]
@@ -605,6 +612,10 @@ pub struct VrrpInstance {
     pub unicast_peer: Vec<UnicastPeer>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unicast_ttl: Option<u8>,
+    /// Without any unicast_peer the instance stays in FAULT instead of falling back to
+    /// multicast (keepalived's unicast_fault_no_peer).
+    #[serde(skip_serializing_if = "is_false")]
+    pub unicast_fault_no_peer: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authentication: Option<Authentication>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -626,6 +637,10 @@ pub struct VrrpInstance {
     pub notify: Notify,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub smtp_alert: Option<bool>,
+    /// FIFO lines MASTER_PRIORITY / BACKUP_PRIORITY when the effective priority changes;
+    /// unset: the sync group's, then global_defs' vrrp_notify_priority_changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_priority_changes: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub garp_master_delay: Option<Secs>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -681,6 +696,7 @@ impl Default for VrrpInstance {
             mcast_dst_ip: None,
             unicast_src_ip: None,
             unicast_peer: Vec::new(),
+            unicast_fault_no_peer: false,
             unicast_ttl: None,
             authentication: None,
             virtual_ipaddress: Vec::new(),
@@ -693,6 +709,7 @@ impl Default for VrrpInstance {
             dont_track_primary: false,
             notify: Notify::default(),
             smtp_alert: None,
+            notify_priority_changes: None,
             garp_master_delay: None,
             garp_master_repeat: None,
             garp_master_refresh: None,

@@ -197,11 +197,13 @@ async fn deliver(
     timeout: Duration,
 ) {
     let prio = n.priority.to_string();
+    // a priority change (notify_priority_changes) goes to the FIFOs only, as keepalived
+    let transition = !n.state.ends_with("_PRIORITY");
     if let Some(s) = script_for(notify, n.state) {
         let o = exec::run(s, &[], run_as, timeout).await;
         report(n, "notify_", s, &o);
     }
-    if let Some(s) = &notify.all {
+    if let Some(s) = notify.all.as_ref().filter(|_| transition) {
         let o = exec::run(s, &[n.kind, &n.name, n.state, &prio], run_as, timeout).await;
         report(n, "", s, &o);
     }

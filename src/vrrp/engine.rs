@@ -759,10 +759,33 @@ impl Engine {
         }
     }
 
+    /// keepalived's notify_priority_changes: MASTER_PRIORITY or BACKUP_PRIORITY with the
+    /// new effective priority (for the FIFOs only), unless the instance is in Fault.
+    fn priority_changed(&self, i: usize, out: &mut Vec<Output>) {
+        let x = &self.inst[i];
+        if !x.spec.notify_priority_changes {
+            return;
+        }
+        let state = match x.machine.state() {
+            State::Master => "MASTER_PRIORITY",
+            State::Backup => "BACKUP_PRIORITY",
+            _ => return,
+        };
+        out.push(Output::Notify(Notification {
+            kind: "INSTANCE",
+            name: x.spec.name.clone(),
+            state,
+            priority: x.machine.priority(),
+        }));
+    }
+
     /// Own tracking result of every instance; group faults spread to all members.
     fn evaluate_tracking(&mut self) {
         for x in &mut self.inst {
-            x.tracked = track::evaluate(&x.spec.track, &self.status, x.spec.params.priority);
+            x.tracked = match x.spec.config_fault {
+                Some(_) => None,
+                None => track::evaluate(&x.spec.track, &self.status, x.spec.params.priority),
+            };
         }
         for x in 0..self.inst.len() {
             let own = self.inst[x].tracked.is_none();
@@ -809,6 +832,7 @@ impl Engine {
             if let Some(np) = self.inst[i].tracked {
                 if p != Some(np) && np != self.inst[i].machine.priority() {
                     self.run(i, Event::Priority(np), now, out);
+                    self.priority_changed(i, out);
                 }
             }
         }

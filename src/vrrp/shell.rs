@@ -863,7 +863,11 @@ impl Shell {
                 Output::RemoveVips(i) => self.remove_vips(i, true),
                 Output::Announce(i) => self.announce(i),
                 Output::Notify(n) => {
-                    info!("{} {} is now {}", n.kind, n.name, n.state);
+                    if n.state.ends_with("_PRIORITY") {
+                        info!("{} {}: priority now {}", n.kind, n.name, n.priority);
+                    } else {
+                        info!("{} {} is now {}", n.kind, n.name, n.state);
+                    }
                     let _ = self.notify.send(n);
                 }
             }

@@ -49,6 +49,11 @@ pub struct InstanceSpec {
     pub kernel: Vec<Kernel>,
     /// What to announce on takeover: (interface, address).
     pub announce: Vec<(String, IpAddr)>,
+    /// Why the configuration keeps this instance in Fault whatever its tracking says
+    /// (keepalived's config faults), if it does.
+    pub config_fault: Option<&'static str>,
+    /// Notify (FIFO lines) when the effective priority changes.
+    pub notify_priority_changes: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -205,11 +210,16 @@ fn instance(
     for t in &vi.track_file {
         track.push(tracked_from(t, "file", config, false));
     }
-    if let Some(g) = e
+    let group = e
         .sync_group
         .as_ref()
-        .and_then(|g| config.vrrp_sync_group.get(g))
-    {
+        .and_then(|g| config.vrrp_sync_group.get(g));
+    // the instance's own setting, else its sync group's, else the global one (keepalived)
+    let notify_priority_changes = vi
+        .notify_priority_changes
+        .or(group.and_then(|g| g.notify_priority_changes))
+        .unwrap_or(config.global_defs.vrrp_notify_priority_changes);
+    if let Some(g) = group {
         // a sync group's own tracking applies to every member; its weights count only
         // with sync_group_tracking_weight (keepalived), otherwise any failure is a fault
         let fault_only = !g.sync_group_tracking_weight;
@@ -252,6 +262,9 @@ fn instance(
         ipv6,
         src,
         mcast,
+        notify_priority_changes,
+        config_fault: (vi.unicast_fault_no_peer && vi.unicast_peer.is_empty())
+            .then_some("unicast_fault_no_peer and no unicast_peer"),
         peers: vi.unicast_peer.clone(),
         unicast_ttl: vi.unicast_ttl.unwrap_or(255),
         auth,

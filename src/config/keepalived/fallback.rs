@@ -170,7 +170,13 @@ fn instance(
     }
     // "A unicast keyword has been specified without any unicast peers. Defaulting to
     // multicast."
-    if i.unicast_src_ip.is_some() && i.unicast_peer.is_empty() {
+    if i.unicast_fault_no_peer && i.unicast_peer.is_empty() {
+        // "Cannot use unicast without any peers - going to fault state"
+        d.warning(
+            &locs.at(&format!("{p}.unicast_fault_no_peer")),
+            "unicast_fault_no_peer without any unicast_peer: the instance stays in FAULT, as keepalived keeps it",
+        );
+    } else if i.unicast_src_ip.is_some() && i.unicast_peer.is_empty() {
         d.warning(
             &locs.at(&format!("{p}.unicast_src_ip")),
             "unicast_src_ip without any unicast_peer: the instance uses multicast (from that address), as keepalived does; keepalived deprecates this",

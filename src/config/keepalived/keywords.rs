@@ -40,7 +40,6 @@ pub const GLOBAL_DEFS: &[&str] = &[
     "nftables_ipvs_priority",
     "nftables_ipvs_start_fwmark",
     "nftables_counters",
-    "vrrp_notify_priority_changes",
     "fifo_write_vrrp_states_on_reload",
     "bfd_priority",
     "bfd_no_swap",
@@ -100,7 +99,6 @@ pub const VRRP_INSTANCE: &[&str] = &[
     "use_vmac_addr",
     "vmac_xmit_base",
     "use_ipvlan",
-    "unicast_fault_no_peer",
     "old_unicast_checksum",
     "native_ipv6",
     "vrf",
@@ -111,7 +109,6 @@ pub const VRRP_INSTANCE: &[&str] = &[
     "linkbeat_use_polling",
     "debug",
     "notify_master_rx_lower_pri",
-    "notify_priority_changes",
     "down_timer_adverts",
     "timer_expired_backup",
     "thread_timer_expired",
@@ -122,7 +119,7 @@ pub const VRRP_INSTANCE: &[&str] = &[
     "auth_hmac",
 ];
 
-pub const SYNC_GROUP: &[&str] = &["track_process", "track_bfd", "notify_priority_changes"];
+pub const SYNC_GROUP: &[&str] = &["track_process", "track_bfd"];
 
 pub const VIRTUAL_SERVER: &[&str] = &["snmp_name"];
 
@@ -214,6 +211,7 @@ pub fn read_by(context: &str) -> &'static [&'static str] {
             "checker_cpu_affinity",
             "max_auto_priority",
             "vrrp_startup_delay",
+            "vrrp_notify_priority_changes",
             "startup_script",
             "startup_script_timeout",
             "shutdown_script",
@@ -238,6 +236,7 @@ pub fn read_by(context: &str) -> &'static [&'static str] {
             "track_script",
             "track_file",
             "smtp_alert",
+            "notify_priority_changes",
             "global_tracking",
             "sync_group_tracking_weight",
             "notify",
@@ -247,6 +246,8 @@ pub fn read_by(context: &str) -> &'static [&'static str] {
             "notify_stop",
         ],
         "vrrp_instance" => &[
+            "unicast_fault_no_peer",
+            "notify_priority_changes",
             "state",
             "interface",
             "virtual_router_id",

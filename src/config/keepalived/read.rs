@@ -718,6 +718,7 @@ impl<'d> Reader<'d> {
                     format!("'{}': ldirector enforces no_accept / vrrp_strict with an nftables table of its own (inet ldirector); the names given here are not used", n.keyword()),
                 );
             }
+            "vrrp_notify_priority_changes" => self.set_flag(n, &mut g.vrrp_notify_priority_changes),
             "startup_script" => self.once_script(n, &mut g.startup_script),
             "shutdown_script" => self.once_script(n, &mut g.shutdown_script),
             "startup_script_timeout" => {
@@ -1045,6 +1046,7 @@ impl<'d> Reader<'d> {
                 "track_script" => g.track_script = self.tracks(&c),
                 "track_file" => g.track_file = self.tracks(&c),
                 "smtp_alert" => g.smtp_alert = self.flag(&c),
+                "notify_priority_changes" => g.notify_priority_changes = self.flag(&c),
                 "global_tracking" => self.set_flag(&c, &mut g.global_tracking),
                 "sync_group_tracking_weight" => {
                     self.set_flag(&c, &mut g.sync_group_tracking_weight)
@@ -1130,6 +1132,7 @@ impl<'d> Reader<'d> {
                         }
                     }
                 }
+                "unicast_fault_no_peer" => self.set_flag(&c, &mut v.unicast_fault_no_peer),
                 "unicast_ttl" => {
                     v.unicast_ttl = self.one(&c, "a TTL in 1..=255", |s| parse_int(s, 1, 255))
                 }
@@ -1143,6 +1146,7 @@ impl<'d> Reader<'d> {
                 "track_file" => v.track_file = self.tracks(&c),
                 "dont_track_primary" => self.set_flag(&c, &mut v.dont_track_primary),
                 "smtp_alert" => v.smtp_alert = self.flag(&c),
+                "notify_priority_changes" => v.notify_priority_changes = self.flag(&c),
                 "garp_master_delay" => v.garp_master_delay = self.secs(&c),
                 "garp_master_repeat" => {
                     v.garp_master_repeat =

@@ -685,3 +685,64 @@ fn ah_elects_fails_over_heals_and_refuses_replays_and_other_keys() {
     );
     assert_eq!(st.adverts_received, 0);
 }
+
+/// keepalived's unicast_fault_no_peer: with no unicast_peer the instance (and its sync
+/// group) stays in Fault whatever its tracking says; with a peer it runs.
+#[test]
+fn unicast_fault_no_peer_keeps_the_instance_in_fault() {
+    let conf = two_instances(150, "unicast_fault_no_peer");
+    let mut lab = Lab::new(vec![engine(&conf, "192.0.2.1")]);
+    lab.start();
+    lab.run_for(secs(5));
+    assert_eq!(lab.states(0), vec![State::Fault, State::Fault]);
+    let out = lab.nodes[0].set_tracked(Object::Interface("lo".into()), true, lab.now);
+    lab.deliver(0, out);
+    assert_eq!(lab.states(0), vec![State::Fault, State::Fault]);
+    let conf = two_instances(150, "unicast_fault_no_peer\n unicast_peer { 192.0.2.2 }");
+    let mut lab = Lab::new(vec![engine(&conf, "192.0.2.1")]);
+    lab.start();
+    lab.run_for(secs(5));
+    assert_eq!(lab.states(0), vec![State::Master, State::Master]);
+}
+
+/// keepalived's notify_priority_changes: a tracked priority change notifies
+/// MASTER_PRIORITY / BACKUP_PRIORITY with the new priority; without it, nothing.
+#[test]
+fn priority_changes_are_notified_when_asked() {
+    for (extra, expected) in [
+        ("track_script { chk }\n notify_priority_changes", true),
+        ("track_script { chk }", false),
+    ] {
+        let conf = two_instances(150, extra);
+        let mut lab = Lab::new(vec![engine(&conf, "192.0.2.1")]);
+        lab.start();
+        lab.run_for(secs(5));
+        assert_eq!(lab.states(0), vec![State::Master, State::Master]);
+        let now = lab.now;
+        let out = lab.nodes[0].set_tracked(Object::Script("chk".into()), false, now);
+        let got: Vec<(String, &str, u8)> = out
+            .iter()
+            .filter_map(|o| match o {
+                Output::Notify(n) => Some((n.name.clone(), n.state, n.priority)),
+                _ => None,
+            })
+            .collect();
+        lab.deliver(0, out);
+        if expected {
+            assert_eq!(got, vec![("FRONT".to_string(), "MASTER_PRIORITY", 90)]);
+        } else {
+            assert!(got.is_empty(), "{got:?}");
+        }
+        // a reload that changes the configured priority: 140 - 60 = 80
+        let (_, out) = lab.reload(
+            0,
+            &conf.replacen("priority 150", "priority 140", 1),
+            "192.0.2.1",
+        );
+        let got = out
+            .iter()
+            .filter(|o| matches!(o, Output::Notify(n) if n.state == "MASTER_PRIORITY" && n.priority == 80))
+            .count();
+        assert_eq!(got, usize::from(expected));
+    }
+}
