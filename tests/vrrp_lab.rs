@@ -1087,3 +1087,48 @@ vrrp_instance FRONT {{
         "the hung startup script outlived its timeout"
     );
 }
+
+/// keepalived's track_src_ip: while the configured source address is not on the
+/// interface (missing at the start, or removed later) the instance, and with it its sync
+/// group, is in FAULT; when the address is there it runs again.
+#[test]
+fn track_src_ip_faults_while_the_source_address_is_missing() {
+    let mut lab = Lab::new("ts", 2);
+    let conf = pair_conf(150, "0.1", 3, "mcast_src_ip 192.0.2.31\n  track_src_ip");
+    let d1 = lab.ldirector("d1", "ld1", &conf);
+    let _d2 = lab.ldirector("d2", "ld2", &pair_conf(100, "0.1", 3, ""));
+    // missing at the start: d2 holds the VIPs, d1 says why
+    assert!(wait_holds(&lab, "d2", (true, true)), "{}", lab.logs());
+    assert!(
+        wait_until(LONG, || lab
+            .proc(d1)
+            .log_text()
+            .contains("track_src_ip: 192.0.2.31 is not on eth0")),
+        "{}",
+        lab.logs()
+    );
+    assert_eq!(holds(&lab, "d1"), (false, false));
+    // the address comes: d1 (150) takes over
+    lab.addr(&lab.ns("d1"), "eth0", "192.0.2.31/24");
+    assert!(wait_holds(&lab, "d1", (true, true)), "{}", lab.logs());
+    assert!(wait_holds(&lab, "d2", (false, false)), "{}", lab.logs());
+    // and goes: FAULT, d2 again
+    lab::ip(&[
+        "-n",
+        &lab.ns("d1"),
+        "addr",
+        "del",
+        "192.0.2.31/24",
+        "dev",
+        "eth0",
+    ]);
+    assert!(wait_holds(&lab, "d2", (true, true)), "{}", lab.logs());
+    assert!(wait_holds(&lab, "d1", (false, false)), "{}", lab.logs());
+    assert!(
+        lab.proc(d1)
+            .log_text()
+            .contains("track_src_ip: 192.0.2.31 was removed from eth0"),
+        "{}",
+        lab.logs()
+    );
+}

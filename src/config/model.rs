@@ -616,6 +616,10 @@ pub struct VrrpInstance {
     /// multicast (keepalived's unicast_fault_no_peer).
     #[serde(skip_serializing_if = "is_false")]
     pub unicast_fault_no_peer: bool,
+    /// While the configured source address (unicast_src_ip / mcast_src_ip) is not on the
+    /// interface, the instance is in FAULT (keepalived's track_src_ip).
+    #[serde(skip_serializing_if = "is_false")]
+    pub track_src_ip: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authentication: Option<Authentication>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -697,6 +701,7 @@ impl Default for VrrpInstance {
             unicast_src_ip: None,
             unicast_peer: Vec::new(),
             unicast_fault_no_peer: false,
+            track_src_ip: false,
             unicast_ttl: None,
             authentication: None,
             virtual_ipaddress: Vec::new(),

@@ -332,6 +332,26 @@ pub fn address(v: &VirtualIp, default_dev: &str) -> Result<Kernel, String> {
 
 /// The address an RTM_NEWADDR / RTM_DELADDR message is about: its local address (IPv4
 /// peer addresses) or its address.
+/// The interface index and address an address event is about.
+pub fn address_event(m: &AddressMessage) -> Option<(u32, IpAddr)> {
+    address_of(m).map(|ip| (m.header.index, ip))
+}
+
+/// Whether `ip` is an address of interface `iface` now.
+pub fn has_address(iface: &str, ip: IpAddr) -> bool {
+    nix::ifaddrs::getifaddrs().is_ok_and(|mut all| {
+        all.any(|a| {
+            a.interface_name == iface
+                && a.address.as_ref().is_some_and(|s| {
+                    s.as_sockaddr_in()
+                        .map(|v| IpAddr::V4(v.ip()))
+                        .or_else(|| s.as_sockaddr_in6().map(|v| IpAddr::V6(v.ip())))
+                        == Some(ip)
+                })
+        })
+    })
+}
+
 fn address_of(m: &AddressMessage) -> Option<IpAddr> {
     let local = m.attributes.iter().find_map(|a| match a {
         AddressAttribute::Local(x) => Some(*x),

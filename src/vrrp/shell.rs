@@ -238,6 +238,40 @@ pub fn spawn(
     })
 }
 
+/// The addresses some of these instances track (track_src_ip), with their interface.
+fn tracked_addresses<'a>(
+    specs: impl IntoIterator<Item = &'a InstanceSpec>,
+) -> Vec<(String, IpAddr)> {
+    let mut v = Vec::new();
+    for s in specs {
+        for t in &s.track {
+            if let Object::Address(n, a) = &t.object {
+                if !v.contains(&(n.clone(), *a)) {
+                    v.push((n.clone(), *a));
+                }
+            }
+        }
+    }
+    v
+}
+
+/// Whether each tracked address is on its interface now.
+fn address_status(
+    tracked: Vec<(String, IpAddr)>,
+    now: Instant,
+    engine: &mut Engine,
+) -> Vec<Output> {
+    let mut out = Vec::new();
+    for (n, a) in tracked {
+        let present = addr::has_address(&n, a);
+        if !present {
+            warn!("track_src_ip: {a} is not on {n}: the instances sending from it are in FAULT");
+        }
+        out.extend(engine.set_tracked(Object::Address(n, a), present, now));
+    }
+    out
+}
+
 /// The interfaces some of these instances track.
 fn tracked_interfaces<'a>(specs: impl IntoIterator<Item = &'a InstanceSpec>) -> Vec<String> {
     let mut v = Vec::new();
@@ -438,6 +472,11 @@ impl Shell {
             let up = self.links.get(&o).is_some_and(|l| l.up);
             out.extend(self.engine.set_tracked(Object::Interface(o), up, now));
         }
+        out.extend(address_status(
+            tracked_addresses(&specs.instances),
+            now,
+            &mut self.engine,
+        ));
         for (name, ok) in initial.scripts {
             out.extend(self.engine.set_tracked(Object::Script(name), ok, now));
         }
@@ -531,6 +570,12 @@ impl Shell {
             }
             out.extend(self.engine.set_tracked(Object::Interface(o), up, now));
         }
+        out.extend(address_status(
+            self.tracked_addresses(),
+            now,
+            &mut self.engine,
+        ));
+        self.untracked_sources_missing();
         for (name, ok) in initial.scripts {
             out.extend(self.engine.set_tracked(Object::Script(name), ok, now));
         }
@@ -649,6 +694,58 @@ impl Shell {
         tracked_interfaces((0..self.engine.len()).map(|i| self.engine.spec(i)))
     }
 
+    fn tracked_addresses(&self) -> Vec<(String, IpAddr)> {
+        tracked_addresses((0..self.engine.len()).map(|i| self.engine.spec(i)))
+    }
+
+    /// A configured source address that is not on its interface and not tracked: the
+    /// instance runs, its adverts fail until the address is there (said once).
+    fn untracked_sources_missing(&self) {
+        let tracked = self.tracked_addresses();
+        for i in 0..self.engine.len() {
+            let s = self.engine.spec(i);
+            if !tracked.contains(&(s.iface.clone(), s.src)) && !addr::has_address(&s.iface, s.src) {
+                warn!(
+                    "vrrp_instance {}: {} is not on {}: its adverts fail until it is (track_src_ip would hold the instance in FAULT meanwhile)",
+                    s.name, s.src, s.iface
+                );
+            }
+        }
+    }
+
+    /// An address came or went: a tracked source address (track_src_ip) follows.
+    fn address_event(
+        &mut self,
+        m: &netlink_packet_route::address::AddressMessage,
+        present: bool,
+        now: Instant,
+    ) -> Vec<Output> {
+        let Some((index, ip)) = addr::address_event(m) else {
+            return Vec::new();
+        };
+        let Some(name) = self
+            .links
+            .values()
+            .find(|l| l.index == index)
+            .map(|l| l.name.clone())
+        else {
+            return Vec::new();
+        };
+        if !self.tracked_addresses().contains(&(name.clone(), ip)) {
+            return Vec::new();
+        }
+        info!(
+            "track_src_ip: {ip} {} {name}",
+            if present {
+                "is back on"
+            } else {
+                "was removed from"
+            }
+        );
+        self.engine
+            .set_tracked(Object::Address(name, ip), present, now)
+    }
+
     fn links_changed(&mut self, msgs: Vec<RouteNetlinkMessage>) {
         let now = Instant::now();
         let mut out = Vec::new();
@@ -681,7 +778,11 @@ impl Shell {
                         self.links.insert(st.name.clone(), st);
                     }
                 }
-                RouteNetlinkMessage::DelAddress(a) => self.address_removed(&a),
+                RouteNetlinkMessage::DelAddress(a) => {
+                    out.extend(self.address_event(&a, false, now));
+                    self.address_removed(&a);
+                }
+                RouteNetlinkMessage::NewAddress(a) => out.extend(self.address_event(&a, true, now)),
                 RouteNetlinkMessage::DelLink(l) => {
                     if let Some(st) = addr::link_state(&l) {
                         info!("interface {} was removed", st.name);
@@ -829,6 +930,8 @@ impl Shell {
                     let up = msgs_up.iter().any(|(n, u)| *n == o && *u);
                     out.extend(self.engine.set_tracked(Object::Interface(o), up, now));
                 }
+                let tracked = self.tracked_addresses();
+                out.extend(address_status(tracked, now, &mut self.engine));
                 self.execute(out);
             }
             Err(e) => error!("reading interfaces: {e}"),

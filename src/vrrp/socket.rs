@@ -68,6 +68,9 @@ impl VrrpSocket {
         }
         let tx = Socket::new(Domain::IPV4, Type::RAW, proto)?;
         tx.bind_device(Some(ifname.as_bytes()))?;
+        // a configured source address may be missing for now (track_src_ip keeps the
+        // instance in FAULT until it is there): bind to it all the same
+        tx.set_freebind(true)?;
         tx.bind(&SockAddr::from(SocketAddrV4::new(src, 0)))?;
         if ah {
             tx.set_header_included_v4(true)?;
@@ -75,7 +78,8 @@ impl VrrpSocket {
         tx.set_ttl(255)?;
         tx.set_multicast_ttl_v4(255)?;
         tx.set_multicast_loop_v4(false)?;
-        tx.set_multicast_if_v4(&src)?;
+        // by address, so only once it exists; the bound device sends meanwhile
+        let _ = tx.set_multicast_if_v4(&src);
         Ok(VrrpSocket {
             rx,
             tx,
@@ -104,6 +108,7 @@ impl VrrpSocket {
         } else {
             0
         };
+        tx.set_freebind_ipv6(true)?;
         tx.bind(&SockAddr::from(SocketAddrV6::new(src, 0, 0, scope)))?;
         tx.set_unicast_hops_v6(255)?;
         tx.set_multicast_hops_v6(255)?;

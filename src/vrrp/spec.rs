@@ -189,6 +189,14 @@ fn instance(
             reverse: false,
         });
     }
+    // track_src_ip: the configured source address must be on the interface
+    if let (true, Some(a)) = (vi.track_src_ip, vi.unicast_src_ip.or(vi.mcast_src_ip)) {
+        track.push(Tracked {
+            object: Object::Address(iface.clone(), a),
+            weight: 0,
+            reverse: false,
+        });
+    }
     for v in &vi.virtual_ipaddress {
         if let Some(d) = &v.dev {
             let o = Object::Interface(d.clone());

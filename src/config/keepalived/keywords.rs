@@ -104,7 +104,6 @@ pub const VRRP_INSTANCE: &[&str] = &[
     "vrf",
     "track_process",
     "track_bfd",
-    "track_src_ip",
     "no_virtual_ipaddress",
     "linkbeat_use_polling",
     "debug",
@@ -248,6 +247,7 @@ pub fn read_by(context: &str) -> &'static [&'static str] {
         "vrrp_instance" => &[
             "unicast_fault_no_peer",
             "notify_priority_changes",
+            "track_src_ip",
             "state",
             "interface",
             "virtual_router_id",

@@ -1133,6 +1133,7 @@ impl<'d> Reader<'d> {
                     }
                 }
                 "unicast_fault_no_peer" => self.set_flag(&c, &mut v.unicast_fault_no_peer),
+                "track_src_ip" => self.set_flag(&c, &mut v.track_src_ip),
                 "unicast_ttl" => {
                     v.unicast_ttl = self.one(&c, "a TTL in 1..=255", |s| parse_int(s, 1, 255))
                 }
