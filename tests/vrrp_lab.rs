@@ -1132,3 +1132,63 @@ fn track_src_ip_faults_while_the_source_address_is_missing() {
         lab.logs()
     );
 }
+
+/// keepalived's `net_namespace NAME`: started in the host's namespace, the daemon works in
+/// NAME (VIPs, adverts), keeps its control socket in a run folder of its own, and refuses
+/// a reload that would move it.
+#[test]
+fn net_namespace_runs_the_daemon_in_the_named_namespace() {
+    let mut lab = Lab::new("nn", 1);
+    let ns = lab.ns("d1");
+    let conf = format!(
+        "net_namespace {ns}\n{}",
+        lab::single_instance(150, "0.1", "")
+    );
+    let path = lab.file("ld.conf", &conf);
+    let run_dir = lab.path().join("ld.run");
+    let bin = lab::ldirector_bin();
+    let (p, r) = (path.display().to_string(), run_dir.display().to_string());
+    let d = lab.spawn_here("ld", &bin, &["run", "-f", &p, "--run-dir", &r]);
+    assert!(
+        wait_until(LONG, || lab.has_addr("d1", "eth0", "192.0.2.100")),
+        "{}",
+        lab.logs()
+    );
+    // the control socket lives in <run-dir>/<namespace>
+    let own = run_dir.join(&ns).display().to_string();
+    let st = std::process::Command::new(&bin)
+        .args(["status", "--json", "--run-dir", &own])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&st.stdout).unwrap_or_default();
+    assert_eq!(v["vrrp"][0]["state"], "MASTER", "{v}\n{}", lab.logs());
+    // a reload cannot move it
+    std::fs::write(&path, conf.replace(&format!("net_namespace {ns}"), "")).unwrap();
+    let o = std::process::Command::new(&bin)
+        .args(["reload", "--run-dir", &own])
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!o.status.success(), "{said}");
+    assert!(said.contains("net_namespace cannot change"), "{said}");
+    assert!(lab.has_addr("d1", "eth0", "192.0.2.100"));
+    lab.proc(d).signal(Signal::SIGTERM);
+    assert_eq!(lab.proc(d).wait_exit(LONG), Some(0), "{}", lab.logs());
+    assert!(!lab.has_addr("d1", "eth0", "192.0.2.100"));
+    // a namespace that does not exist: a located error, nothing started
+    let bad = lab.file("bad.conf", &conf.replace(&ns, "ldirector-no-such-ns"));
+    let o = std::process::Command::new(&bin)
+        .args(["check", "--host", "-f"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("bad.conf:1:1: error: network namespace 'ldirector-no-such-ns' does not exist"),
+        "{e}"
+    );
+}

@@ -39,7 +39,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct RunArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
@@ -274,6 +274,17 @@ pub fn run(a: &RunArgs) -> i32 {
     let path = a.config.path();
     let mut loaded = a.config.load();
     half(&mut loaded.config, a);
+    // net_namespace: in it before anything looks at interfaces or opens a socket, and
+    // with a run folder of its own (two daemons in two namespaces share a host)
+    let mut a = std::borrow::Cow::Borrowed(a);
+    if loaded.is_valid() && super::enter_net_namespace(&mut loaded) {
+        if let Some(ns) = &loaded.config.global_defs.net_namespace {
+            info!("net_namespace {ns}: running in it");
+            let dir = a.run_dir.join(ns);
+            a.to_mut().run_dir = dir;
+        }
+    }
+    let a: &RunArgs = &a;
     if loaded.is_valid() {
         validate::host(&loaded.config, &loaded.locs, &mut loaded.diags);
     }
@@ -1161,6 +1172,15 @@ fn reload(
     let nothing = |c: &Config| c.vrrp_instance.is_empty() && c.virtual_server.is_empty();
     if nothing(&new) && !nothing(cfg) && !allow_empty {
         let e = "reload refused: the new configuration defines no vrrp_instance and no virtual_server (a file being rewritten?); still running the previous one. `ldirector reload --allow-empty` applies it".to_string();
+        error!("{e}");
+        return Err(vec![e]);
+    }
+    if new.global_defs.net_namespace != cfg.global_defs.net_namespace {
+        let e = format!(
+            "reload refused: net_namespace cannot change on a reload (from {} to {}, as in keepalived); still running the previous configuration: restart ldirector to move it",
+            cfg.global_defs.net_namespace.as_deref().unwrap_or("none"),
+            new.global_defs.net_namespace.as_deref().unwrap_or("none"),
+        );
         error!("{e}");
         return Err(vec![e]);
     }

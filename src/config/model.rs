@@ -162,6 +162,10 @@ pub struct GlobalDefs {
     pub max_auto_priority: Option<i8>,
     /// Seconds the VRRP instances wait after the start before they run.
     pub vrrp_startup_delay: Secs,
+    /// The network namespace the daemon works in (keepalived's top-level net_namespace):
+    /// entered at the start, before anything else; a reload cannot change it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub net_namespace: Option<String>,
     /// Default of every instance's notify_priority_changes.
     #[serde(skip_serializing_if = "is_false")]
     pub vrrp_notify_priority_changes: bool,
@@ -247,6 +251,7 @@ impl Default for GlobalDefs {
             max_auto_priority: None,
             vrrp_startup_delay: Secs::ZERO,
             vrrp_notify_priority_changes: false,
+            net_namespace: None,
             startup_script: None,
             startup_script_timeout: Secs::from_secs(10),
             shutdown_script: None,

@@ -734,7 +734,9 @@ fn checker(cfg: &Config, v: &mut V, p: &dyn Fn() -> String, ch: &Checker) {
 /// with enable_script_security, scripts are safe to run as root.
 pub fn host(cfg: &Config, locs: &Locations, d: &mut Diagnostics) {
     let mut v = V { locs, d };
-    let have_if = |name: &str| std::path::Path::new("/sys/class/net").join(name).exists();
+    // by index, not /sys/class/net: sysfs shows the namespace it was mounted in, which is
+    // not ours under net_namespace
+    let have_if = |name: &str| nix::net::if_::if_nametoindex(name).is_ok();
     for (name, i) in &cfg.vrrp_instance {
         let p = format!("vrrp_instance.{name}");
         let e = &i.effective;

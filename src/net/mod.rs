@@ -2,5 +2,6 @@
 
 pub mod addr;
 pub mod garp;
+pub mod netns;
 pub mod no_accept;
 pub mod rtnl;

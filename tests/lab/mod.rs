@@ -236,6 +236,15 @@ impl Lab {
 
     /// Start a program in a namespace (stdout and stderr to a log file).
     pub fn spawn(&mut self, short: &str, name: &str, args: &[&str]) -> usize {
+        let ns = self.ns(short);
+        let mut all = vec!["netns", "exec", &ns];
+        all.extend_from_slice(args);
+        self.spawn_here(name, "ip", &all)
+    }
+
+    /// Start a program in this (the host's) namespace, logged and stopped as the others.
+    #[allow(dead_code)]
+    pub fn spawn_here(&mut self, name: &str, prog: &str, args: &[&str]) -> usize {
         let log = self.dir.path().join(format!("{name}.log"));
         let out = std::fs::OpenOptions::new()
             .create(true)
@@ -243,8 +252,7 @@ impl Lab {
             .open(&log)
             .expect("log file");
         let err = out.try_clone().expect("log file");
-        let child = Command::new("ip")
-            .args(["netns", "exec", &self.ns(short)])
+        let child = Command::new(prog)
             .args(args)
             .stdin(Stdio::null())
             .stdout(out)

@@ -11,7 +11,6 @@ pub const ROOT: &[&str] = &[
     "linkbeat_interfaces",
     "linkbeat_use_polling",
     "namespace_with_ipsets",
-    "net_namespace",
     "net_namespace_ipvs",
     "track_group",
     "use_pid_dir",
@@ -140,6 +139,7 @@ pub fn read_by(context: &str) -> &'static [&'static str] {
     match context {
         "the top level" => &[
             "global_defs",
+            "net_namespace",
             "static_ipaddress",
             "static_routes",
             "static_rules",

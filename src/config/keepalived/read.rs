@@ -455,6 +455,14 @@ impl<'d> Reader<'d> {
                 "virtual_server_group" => self.vs_group(n),
                 "virtual_server" => self.virtual_server(n),
                 "SSL" => self.ssl(n),
+                "net_namespace" => {
+                    if let Some(ns) = self.one(n, "a network namespace name", |s| {
+                        crate::net::netns::check_name(s).map(|()| s.to_string())
+                    }) {
+                        self.st.locs.insert("global_defs.net_namespace", n.loc);
+                        self.st.cfg.global_defs.net_namespace = Some(ns);
+                    }
+                }
                 _ => self.other(n, "the top level", keywords::ROOT),
             }
         }

@@ -1,0 +1,41 @@
+//! keepalived's `net_namespace NAME`: the daemon works in the named network namespace
+//! (`ip netns add NAME` made it; its handle is /var/run/netns/NAME, as for keepalived and
+//! iproute2). Entered once, at the start, before any thread or socket exists: every thread
+//! and socket made afterwards lives there.
+
+use std::path::PathBuf;
+
+/// Where iproute2 keeps the named namespaces.
+pub const NETNS_DIR: &str = "/var/run/netns";
+
+/// A namespace name is a file name in [`NETNS_DIR`].
+pub fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name == "." || name == ".." || name.contains('/') || name.contains('\0') {
+        Err(format!(
+            "'{name}' is not a namespace name (a file name in {NETNS_DIR})"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+pub fn path(name: &str) -> PathBuf {
+    PathBuf::from(NETNS_DIR).join(name)
+}
+
+/// Move the calling thread into namespace `name`; threads it starts later follow.
+pub fn enter(name: &str) -> Result<(), String> {
+    let p = path(name);
+    let f = std::fs::File::open(&p).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            format!(
+                "network namespace '{name}' does not exist ({} is missing: ip netns add {name})",
+                p.display()
+            )
+        } else {
+            format!("network namespace '{name}': {}: {e}", p.display())
+        }
+    })?;
+    nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET)
+        .map_err(|e| format!("network namespace '{name}': setns: {e}"))
+}
