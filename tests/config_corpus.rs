@@ -46,6 +46,21 @@ fn full_corpus_is_valid_and_complete() {
     assert_eq!(g.startup_script_timeout.as_duration().as_secs(), 20);
     assert!(g.shutdown_script.is_some());
     assert_eq!(g.shutdown_script_timeout.as_duration().as_secs(), 10);
+    let hp = &c.vrrp_track_process["haproxy"];
+    assert_eq!(hp.process, "/usr/sbin/haproxy");
+    assert_eq!(hp.params, ["-Ws", "-f", "/etc/haproxy/haproxy.cfg"]);
+    assert_eq!(
+        hp.param_match,
+        Some(ldirector::config::model::ParamMatch::Partial)
+    );
+    assert_eq!((hp.weight.0, hp.weight_reverse), (-30, true));
+    assert_eq!((hp.quorum, hp.quorum_max), (1, Some(4)));
+    assert_eq!(hp.terminate_delay.as_micros(), 500_000);
+    assert_eq!(hp.fork_delay.as_micros(), 1_000_000);
+    assert_eq!(
+        c.vrrp_sync_group["DIRECTORS"].track_process[0].name,
+        "haproxy"
+    );
     assert_eq!(c.vrrp_instance.len(), 3);
     assert_eq!(c.vrrp_script.len(), 2);
     assert_eq!(c.track_file.len(), 2, "track_file and vrrp_track_file");

@@ -1192,3 +1192,63 @@ fn net_namespace_runs_the_daemon_in_the_named_namespace() {
         "{e}"
     );
 }
+
+/// keepalived's vrrp_track_process: a real process starting and stopping moves mastership
+/// (weight -60: 150 drops below the peer's 100 while the process does not run), followed
+/// through the kernel's process events where the daemon may read them (the host's first
+/// network namespace), else by reading /proc every second.
+#[test]
+fn a_tracked_process_moves_mastership() {
+    let mut lab = Lab::new("tp", 2);
+    // a command line no other process has: sleep for this test's pid + 10^6 seconds
+    let secs = (1_000_000 + std::process::id()).to_string();
+    let conf = format!(
+        "vrrp_track_process web {{\n  process sleep {secs}\n  weight -60\n}}\n{}",
+        lab::single_instance(150, "0.1", "track_process { web }")
+    );
+    let vip = |lab: &Lab, d: &str| lab.has_addr(d, "eth0", "192.0.2.100");
+    let d1 = lab.ldirector("d1", "ld1", &conf);
+    let _d2 = lab.ldirector("d2", "ld2", &lab::single_instance(100, "0.1", ""));
+    // not running: d1 at 90, d2 holds the VIP
+    assert!(
+        wait_until(LONG, || vip(&lab, "d2") && !vip(&lab, "d1")),
+        "{}",
+        lab.logs()
+    );
+    // killed when the test ends, however it ends
+    struct Web(std::process::Child);
+    impl Drop for Web {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let web = Web(std::process::Command::new("sleep")
+        .arg(&secs)
+        .spawn()
+        .expect("sleep"));
+    assert!(
+        wait_until(LONG, || vip(&lab, "d1") && !vip(&lab, "d2")),
+        "{}",
+        lab.logs()
+    );
+    assert!(
+        lab.proc(d1)
+            .log_text()
+            .contains("vrrp_track_process web: quorum runs"),
+        "{}",
+        lab.logs()
+    );
+    drop(web);
+    assert!(
+        wait_until(LONG, || vip(&lab, "d2") && !vip(&lab, "d1")),
+        "{}",
+        lab.logs()
+    );
+    let log = lab.proc(d1).log_text();
+    assert!(
+        log.rfind("web: quorum lost") > log.rfind("web: quorum runs"),
+        "{}",
+        lab.logs()
+    );
+}

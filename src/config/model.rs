@@ -36,6 +36,8 @@ pub struct Config {
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub track_file: IndexMap<String, TrackFile>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub vrrp_track_process: IndexMap<String, TrackProcess>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub vrrp_sync_group: IndexMap<String, SyncGroup>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub vrrp_instance: IndexMap<String, VrrpInstance>,
@@ -464,6 +466,65 @@ impl Default for VrrpScript {
     }
 }
 
+/// keepalived's vrrp_track_process: whether enough processes of a kind run, followed
+/// through the kernel's process events.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrackProcess {
+    /// The process name (/proc/PID/comm), or with `full_command` or parameters its
+    /// command (the first word of /proc/PID/cmdline).
+    pub process: String,
+    /// Parameters the command line must have (see `param_match`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub params: Vec<String>,
+    /// How the parameters match; unset: exactly when parameters are given, not at all
+    /// when none are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub param_match: Option<ParamMatch>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub full_command: bool,
+    pub weight: TrackWeight,
+    #[serde(skip_serializing_if = "is_false")]
+    pub weight_reverse: bool,
+    /// Fewest matching processes for success.
+    pub quorum: u32,
+    /// Most matching processes for success; unset: no limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quorum_max: Option<u32>,
+    /// How long a change that a fork brings waits before it counts.
+    pub fork_delay: Secs,
+    /// How long a change that an exit brings waits before it counts.
+    pub terminate_delay: Secs,
+}
+
+impl Default for TrackProcess {
+    fn default() -> Self {
+        TrackProcess {
+            process: String::new(),
+            params: Vec::new(),
+            param_match: None,
+            full_command: false,
+            weight: TrackWeight(0),
+            weight_reverse: false,
+            quorum: 1,
+            quorum_max: None,
+            fork_delay: Secs::ZERO,
+            terminate_delay: Secs::ZERO,
+        }
+    }
+}
+
+/// keepalived's param_match: `exact` (the parameters and no more), `partial` (the
+/// first ones exactly), `initial` (as partial, and the last configured one may be the
+/// start of a longer one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParamMatch {
+    Exact,
+    Partial,
+    Initial,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrackFile {
@@ -542,6 +603,8 @@ pub struct SyncGroup {
     pub track_script: Vec<Track>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub track_file: Vec<Track>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub track_process: Vec<Track>,
     #[serde(skip_serializing_if = "Notify::is_empty")]
     pub notify: Notify,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -641,6 +704,8 @@ pub struct VrrpInstance {
     pub track_script: Vec<Track>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub track_file: Vec<Track>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub track_process: Vec<Track>,
     pub dont_track_primary: bool,
     #[serde(skip_serializing_if = "Notify::is_empty")]
     pub notify: Notify,
@@ -716,6 +781,7 @@ impl Default for VrrpInstance {
             track_interface: Vec::new(),
             track_script: Vec::new(),
             track_file: Vec::new(),
+            track_process: Vec::new(),
             dont_track_primary: false,
             notify: Notify::default(),
             smtp_alert: None,

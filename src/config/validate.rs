@@ -30,6 +30,7 @@ pub fn validate(cfg: &Config, locs: &Locations, d: &mut Diagnostics) {
     let mut v = V { locs, d };
     global(cfg, &mut v);
     vrrp(cfg, &mut v);
+    track_processes(cfg, &mut v);
     lvs(cfg, &mut v);
 }
 
@@ -133,6 +134,7 @@ fn vrrp(cfg: &Config, v: &mut V) {
             );
         }
         tracks(cfg, v, &p, &g.track_script, &g.track_file);
+        processes(cfg, v, &p, &g.track_process);
         if g.notify.deleted.is_some() {
             v.error(
                 &format!("{p}.notify_deleted"),
@@ -345,6 +347,7 @@ fn vrrp(cfg: &Config, v: &mut V) {
             vrids.insert(key, name.clone());
         }
         tracks(cfg, v, &p, &i.track_script, &i.track_file);
+        processes(cfg, v, &p, &i.track_process);
     }
     for (name, s) in &cfg.vrrp_script {
         let p = format!("vrrp_script.{name}");
@@ -363,6 +366,51 @@ fn vrrp(cfg: &Config, v: &mut V) {
             v.warning(
                 &format!("{p}.weight"),
                 "'reverse' with weight 0 has no effect",
+            );
+        }
+    }
+}
+
+fn processes(cfg: &Config, v: &mut V, p: &str, names: &[Track]) {
+    for t in names {
+        if !cfg.vrrp_track_process.contains_key(&t.name) {
+            v.error(
+                &format!("{p}.track_process"),
+                format!(
+                    "track_process '{}' is not defined (expected a vrrp_track_process of that name)",
+                    t.name
+                ),
+            );
+        }
+    }
+}
+
+/// The vrrp_track_process blocks: something to match, quorum within quorum_max, and a
+/// process name that /proc/PID/comm can hold.
+fn track_processes(cfg: &Config, v: &mut V) {
+    for (name, t) in &cfg.vrrp_track_process {
+        let p = format!("vrrp_track_process.{name}");
+        if t.process.is_empty() {
+            v.error(&p, "no 'process' to track (keepalived drops the block)");
+            continue;
+        }
+        if let Some(max) = t.quorum_max {
+            if max < t.quorum {
+                v.error(
+                    &format!("{p}.quorum_max"),
+                    format!("quorum_max {max} is less than quorum {}: no count of processes could succeed", t.quorum),
+                );
+            }
+        }
+        let by_name = !t.full_command && t.params.is_empty() && t.param_match.is_none();
+        // the kernel keeps 15 bytes of a process name
+        if by_name && t.process.len() > 15 {
+            v.error(
+                &format!("{p}.process"),
+                format!(
+                    "'{}' is longer than a process name can be (15 bytes in /proc/PID/comm): it would never match (did you mean 'full_command', to match the command line?)",
+                    t.process
+                ),
             );
         }
     }

@@ -4,6 +4,8 @@
 //! changed ones from their initial verdict and stops the others.
 
 use super::file as track_file;
+use super::proc_events;
+use crate::config::model::TrackProcess;
 use crate::config::model::{TrackFile, VrrpScript};
 use crate::config::Config;
 use crate::notify::exec::RunAs;
@@ -24,6 +26,16 @@ pub struct Tracking {
     to_checks: mpsc::UnboundedSender<(String, i64)>,
     scripts: HashMap<String, (VrrpScript, JoinHandle<()>)>,
     files: Option<(IndexMap<String, TrackFile>, JoinHandle<()>)>,
+    processes: Option<(IndexMap<String, TrackProcess>, proc_events::Watcher)>,
+}
+
+/// The vrrp_track_process blocks the instances of `specs` track.
+fn tracked_processes(cfg: &Config, specs: &Specs) -> IndexMap<String, TrackProcess> {
+    cfg.vrrp_track_process
+        .iter()
+        .filter(|(n, _)| specs.tracked.contains(&Object::Process((*n).clone())))
+        .map(|(n, t)| (n.clone(), t.clone()))
+        .collect()
 }
 
 /// The vrrp_scripts the instances of `specs` track.
@@ -47,6 +59,7 @@ impl Tracking {
                 .map(|(n, s)| (n.clone(), track_script::initial(s)))
                 .collect(),
             files: track_file::initial(&cfg.track_file),
+            processes: proc_events::initial(&tracked_processes(cfg, specs)),
         }
     }
 
@@ -61,6 +74,7 @@ impl Tracking {
             to_checks,
             scripts: HashMap::new(),
             files: None,
+            processes: None,
         }
     }
 
@@ -92,6 +106,24 @@ impl Tracking {
                 match track_file::spawn(cfg.track_file.clone(), start, changed) {
                     Ok(t) => self.files = Some((cfg.track_file.clone(), t)),
                     Err(e) => error!("track_file: cannot watch: {e}"),
+                }
+            }
+        }
+        let wanted = tracked_processes(cfg, specs);
+        let same = self.processes.as_ref().is_some_and(|(p, _)| *p == wanted)
+            || (self.processes.is_none() && wanted.is_empty());
+        if !same {
+            // the old watcher stops (joined) before the new one reads
+            self.processes = None;
+            initial.processes = proc_events::initial(&wanted);
+            if !wanted.is_empty() {
+                let to_vrrp = self.to_vrrp.clone();
+                let changed = move |name: &str, up: bool| {
+                    to_vrrp.send(Command::Process(name.into(), up)).is_ok()
+                };
+                match proc_events::spawn(wanted.clone(), changed) {
+                    Ok(w) => self.processes = Some((wanted, w)),
+                    Err(e) => error!("vrrp_track_process: cannot watch processes: {e}"),
                 }
             }
         }
@@ -129,6 +161,7 @@ impl Tracking {
         if let Some((_, t)) = self.files.take() {
             t.abort();
         }
+        self.processes = None;
     }
 }
 

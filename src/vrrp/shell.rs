@@ -31,6 +31,8 @@ pub enum Command {
     Script(String, bool),
     /// A track_file's value changed.
     File(String, i64),
+    /// A vrrp_track_process's verdict changed (true: its quorum runs).
+    Process(String, bool),
     /// A reload's instances (checked by the caller): continued instances keep their state
     /// and timers, removed ones stop, new ones start. The reply says whether the new
     /// instances' sockets opened (if not, nothing changed).
@@ -80,6 +82,8 @@ impl Handle {
 pub struct Initial {
     pub scripts: Vec<(String, bool)>,
     pub files: Vec<(String, i64)>,
+    /// vrrp_track_process verdicts.
+    pub processes: Vec<(String, bool)>,
 }
 
 /// The name under which this daemon claims a virtual router in its network namespace.
@@ -480,6 +484,9 @@ impl Shell {
         for (name, ok) in initial.scripts {
             out.extend(self.engine.set_tracked(Object::Script(name), ok, now));
         }
+        for (name, up) in initial.processes {
+            out.extend(self.engine.set_tracked(Object::Process(name), up, now));
+        }
         for (name, v) in initial.files {
             out.extend(self.engine.set_file(&name, v, now));
         }
@@ -578,6 +585,9 @@ impl Shell {
         self.untracked_sources_missing();
         for (name, ok) in initial.scripts {
             out.extend(self.engine.set_tracked(Object::Script(name), ok, now));
+        }
+        for (name, up) in initial.processes {
+            out.extend(self.engine.set_tracked(Object::Process(name), up, now));
         }
         for (name, v) in initial.files {
             out.extend(self.engine.set_file(&name, v, now));
@@ -812,6 +822,14 @@ impl Shell {
             }
             Some(Command::File(name, v)) => {
                 let out = self.engine.set_file(&name, v, now);
+                self.execute(out);
+            }
+            Some(Command::Process(name, up)) => {
+                info!(
+                    "vrrp_track_process {name}: {}",
+                    if up { "quorum runs" } else { "quorum lost" }
+                );
+                let out = self.engine.set_tracked(Object::Process(name), up, now);
                 self.execute(out);
             }
             Some(Command::Reload {

@@ -88,6 +88,14 @@ fn tracked_from(t: &Track, kind: &str, config: &Config, fault_only: bool) -> Tra
                 s.is_some_and(|s| s.weight_reverse),
             )
         }
+        "process" => {
+            let p = config.vrrp_track_process.get(&t.name);
+            (
+                Object::Process(t.name.clone()),
+                p.map_or(0, |p| p.weight.0),
+                p.is_some_and(|p| p.weight_reverse),
+            )
+        }
         _ => {
             let f = config.track_file.get(&t.name);
             (
@@ -218,6 +226,9 @@ fn instance(
     for t in &vi.track_file {
         track.push(tracked_from(t, "file", config, false));
     }
+    for t in &vi.track_process {
+        track.push(tracked_from(t, "process", config, false));
+    }
     let group = e
         .sync_group
         .as_ref()
@@ -239,6 +250,9 @@ fn instance(
         }
         for t in &g.track_file {
             track.push(tracked_from(t, "file", config, fault_only));
+        }
+        for t in &g.track_process {
+            track.push(tracked_from(t, "process", config, fault_only));
         }
     }
 

@@ -19,6 +19,8 @@ pub enum Object {
     Interface(String),
     Script(String),
     File(String),
+    /// A vrrp_track_process: whether its quorum of processes runs.
+    Process(String),
     /// An address on an interface (track_src_ip: the configured source address).
     Address(String, std::net::IpAddr),
 }

@@ -14,7 +14,6 @@ pub const ROOT: &[&str] = &[
     "net_namespace_ipvs",
     "track_group",
     "use_pid_dir",
-    "vrrp_track_process",
 ];
 
 pub const GLOBAL_DEFS: &[&str] = &[
@@ -101,7 +100,6 @@ pub const VRRP_INSTANCE: &[&str] = &[
     "old_unicast_checksum",
     "native_ipv6",
     "vrf",
-    "track_process",
     "track_bfd",
     "no_virtual_ipaddress",
     "linkbeat_use_polling",
@@ -117,7 +115,7 @@ pub const VRRP_INSTANCE: &[&str] = &[
     "auth_hmac",
 ];
 
-pub const SYNC_GROUP: &[&str] = &["track_process", "track_bfd"];
+pub const SYNC_GROUP: &[&str] = &["track_bfd"];
 
 pub const VIRTUAL_SERVER: &[&str] = &["snmp_name"];
 
@@ -140,6 +138,7 @@ pub fn read_by(context: &str) -> &'static [&'static str] {
         "the top level" => &[
             "global_defs",
             "net_namespace",
+            "vrrp_track_process",
             "static_ipaddress",
             "static_routes",
             "static_rules",
@@ -229,6 +228,17 @@ pub fn read_by(context: &str) -> &'static [&'static str] {
             "init_fail",
         ],
         "track_file" => &["file", "weight", "init_file"],
+        "vrrp_track_process" => &[
+            "process",
+            "param_match",
+            "full_command",
+            "weight",
+            "quorum",
+            "quorum_max",
+            "delay",
+            "fork_delay",
+            "terminate_delay",
+        ],
         "vrrp_sync_group" => &[
             "group",
             "track_interface",
@@ -236,6 +246,7 @@ pub fn read_by(context: &str) -> &'static [&'static str] {
             "track_file",
             "smtp_alert",
             "notify_priority_changes",
+            "track_process",
             "global_tracking",
             "sync_group_tracking_weight",
             "notify",
@@ -248,6 +259,7 @@ pub fn read_by(context: &str) -> &'static [&'static str] {
             "unicast_fault_no_peer",
             "notify_priority_changes",
             "track_src_ip",
+            "track_process",
             "state",
             "interface",
             "virtual_router_id",
@@ -460,6 +472,7 @@ mod tests {
             ("global_defs", "global_defs {\n", "}\n"),
             ("vrrp_script", "vrrp_script s {\n", "}\n"),
             ("track_file", "track_file f {\n", "}\n"),
+            ("vrrp_track_process", "vrrp_track_process p {\n", "}\n"),
             ("vrrp_sync_group", "vrrp_sync_group g {\n", "}\n"),
             ("vrrp_instance", "vrrp_instance v {\n", "}\n"),
             (

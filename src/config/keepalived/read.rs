@@ -450,6 +450,7 @@ impl<'d> Reader<'d> {
                 }
                 "vrrp_script" => self.vrrp_script(n),
                 "track_file" | "vrrp_track_file" => self.track_file(n),
+                "vrrp_track_process" => self.track_process(n),
                 "vrrp_sync_group" => self.sync_group(n),
                 "vrrp_instance" => self.vrrp_instance(n),
                 "virtual_server_group" => self.vs_group(n),
@@ -965,6 +966,108 @@ impl<'d> Reader<'d> {
         }
     }
 
+    /// keepalived's vrrp_track_process block.
+    fn track_process(&mut self, n: &Node) {
+        let Some(name) = self.name(n) else { return };
+        let map = std::mem::take(&mut self.st.cfg.vrrp_track_process);
+        let dup = self.dup_name(&map, "vrrp_track_process", &name, n);
+        self.st.cfg.vrrp_track_process = map;
+        let path = format!("vrrp_track_process.{name}");
+        let pk = PathKey::of(&path);
+        let mut t = TrackProcess::default();
+        let mut quorum_set = false;
+        let delay = |me: &mut Self, c: &Node| {
+            me.one(c, "seconds in 0.000001..=3600", |s| {
+                let v = Secs::parse_decimal(s)?;
+                if v.is_zero() || v.as_duration() > std::time::Duration::from_secs(3600) {
+                    Err(format!("'{s}' is outside 0.000001..=3600 seconds"))
+                } else {
+                    Ok(v)
+                }
+            })
+        };
+        for c in self.block(n) {
+            self.at(&pk, &c);
+            match c.keyword() {
+                "process" => {
+                    self.no_block(&c);
+                    if !t.process.is_empty() {
+                        let loc = c.loc;
+                        self.err(
+                            &loc,
+                            "'process' is already set above: keepalived would keep the first",
+                        );
+                    } else if self.nargs(
+                        &c,
+                        1,
+                        usize::MAX,
+                        "a process name or command, then its parameters",
+                    ) {
+                        let a = c.args();
+                        t.process = a[0].text.to_string();
+                        t.params = a[1..].iter().map(|w| w.text.to_string()).collect();
+                    }
+                }
+                "param_match" => {
+                    self.no_block(&c);
+                    t.param_match = match c.args().first() {
+                        None => Some(ParamMatch::Exact),
+                        Some(_) => self.one(&c, "initial or partial", |s| match s {
+                            "initial" => Ok(ParamMatch::Initial),
+                            "partial" => Ok(ParamMatch::Partial),
+                            _ => Err(format!(
+                                "'{s}' is not initial or partial (keepalived would ignore it)"
+                            )),
+                        }),
+                    };
+                }
+                "full_command" => self.set_flag(&c, &mut t.full_command),
+                "weight" => {
+                    if let Some((w, r)) = self.weight_reverse(&c) {
+                        t.weight = w;
+                        t.weight_reverse = r;
+                    }
+                }
+                "quorum" => {
+                    if let Some(v) =
+                        self.one(&c, "a count in 1..=65535", |s| parse_int(s, 1, 65535))
+                    {
+                        t.quorum = v;
+                        quorum_set = true;
+                    }
+                }
+                "quorum_max" => {
+                    t.quorum_max = self.one(&c, "a count in 0..=65535", |s| parse_int(s, 0, 65535))
+                }
+                "delay" => {
+                    if let Some(v) = delay(self, &c) {
+                        t.fork_delay = v;
+                        t.terminate_delay = v;
+                    }
+                }
+                "fork_delay" => {
+                    if let Some(v) = delay(self, &c) {
+                        t.fork_delay = v
+                    }
+                }
+                "terminate_delay" => {
+                    if let Some(v) = delay(self, &c) {
+                        t.terminate_delay = v
+                    }
+                }
+                _ => self.other(&c, "vrrp_track_process", &[]),
+            }
+        }
+        // quorum_max 0: success while none runs (keepalived)
+        if t.quorum_max == Some(0) && !quorum_set {
+            t.quorum = 0;
+        }
+        if !dup {
+            self.st.locs.insert(&path, n.loc);
+            self.st.cfg.vrrp_track_process.insert(name, t);
+        }
+    }
+
     fn track_file(&mut self, n: &Node) {
         let Some(name) = self.name(n) else { return };
         let map = std::mem::take(&mut self.st.cfg.track_file);
@@ -1053,6 +1156,7 @@ impl<'d> Reader<'d> {
                 "track_interface" => g.track_interface = self.tracks(&c),
                 "track_script" => g.track_script = self.tracks(&c),
                 "track_file" => g.track_file = self.tracks(&c),
+                "track_process" => g.track_process = self.tracks(&c),
                 "smtp_alert" => g.smtp_alert = self.flag(&c),
                 "notify_priority_changes" => g.notify_priority_changes = self.flag(&c),
                 "global_tracking" => self.set_flag(&c, &mut g.global_tracking),
@@ -1153,6 +1257,7 @@ impl<'d> Reader<'d> {
                 "track_interface" => v.track_interface = self.tracks(&c),
                 "track_script" => v.track_script = self.tracks(&c),
                 "track_file" => v.track_file = self.tracks(&c),
+                "track_process" => v.track_process = self.tracks(&c),
                 "dont_track_primary" => self.set_flag(&c, &mut v.dont_track_primary),
                 "smtp_alert" => v.smtp_alert = self.flag(&c),
                 "notify_priority_changes" => v.notify_priority_changes = self.flag(&c),
