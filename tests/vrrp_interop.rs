@@ -258,3 +258,127 @@ fn reloads_beside_keepalived_as_master() {
 fn reloads_beside_keepalived_as_backup() {
     reloads_beside_keepalived("irb", false);
 }
+
+/// use_vmac: `master` (d1, 150) and `backup` (d2, 100) each put the VIP on a VMAC
+/// (vrrp.51, MAC 00:00:5e:00:01:33). The client learns that MAC for the VIP, and keeps it
+/// across a failover (a clean stop of the master: its VMAC is removed, its interface's
+/// sysctls restored).
+fn vmac_pair(tag: &str, master: Daemon, backup: Daemon, extra: &str) {
+    const VMAC: &str = "00:00:5e:00:01:33";
+    let mut lab = Lab::new(tag, 2);
+    let with = format!("use_vmac\n  {extra}\n  virtual_ipaddress");
+    let c1 = conf(3, false, 150, 11, 12).replace("virtual_ipaddress", &with);
+    let c2 = conf(3, false, 100, 12, 11).replace("virtual_ipaddress", &with);
+    let on_vmac = |lab: &Lab, d: &str| lab.has_addr(d, "vrrp.51", "192.0.2.100");
+    let sysctl = |lab: &Lab, d: &str, dev: &str, k: &str| {
+        let o = lab.exec(d, &["cat", &format!("/proc/sys/net/ipv4/conf/{dev}/{k}")]);
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    // keepalived leaves arp_announce alone: its director's ARP requests (a reply from the
+    // VIP leaves through eth0) would teach the client eth0's MAC for the VIP. An operator
+    // sets it; ldirector sets it itself
+    for (d, who) in [("d1", master), ("d2", backup)] {
+        if who == Ka {
+            lab.exec(d, &["sysctl", "-qw", "net.ipv4.conf.eth0.arp_announce=2"]);
+        }
+    }
+    let m = start(&mut lab, master, "d1", "m1", &c1);
+    let _b = start(&mut lab, backup, "d2", "b1", &c2);
+    assert!(wait_until(LONG, || on_vmac(&lab, "d1")), "{}", lab.logs());
+    assert!(!holds(&lab, "d1"), "the VIP is on the VMAC, not on eth0");
+    let link = String::from_utf8_lossy(
+        &lab.exec("d1", &["ip", "-d", "link", "show", "vrrp.51"])
+            .stdout,
+    )
+    .to_string();
+    assert!(
+        link.contains(VMAC) && link.contains("macvlan mode private"),
+        "{link}"
+    );
+    // the base answers no ARP for the VIP
+    assert_eq!(sysctl(&lab, "d1", "eth0", "arp_ignore"), "1");
+    // the client reaches the VIP through the virtual MAC
+    assert!(
+        wait_until(LONG, || lab.ping("client", "192.0.2.100")),
+        "{}",
+        lab.logs()
+    );
+    let dbg = |lab: &Lab| {
+        let mut s = String::new();
+        for (d, c) in [
+            ("client", "ip neigh"),
+            ("d1", "ip -d addr"),
+            (
+                "d1",
+                "sysctl -a --pattern 'net.ipv4.conf.(all|eth0|vrrp.51).(arp|rp_)'",
+            ),
+            ("d2", "ip -d addr"),
+        ] {
+            let o = lab.exec(d, &["sh", "-c", c]);
+            s += &format!("== {d}: {c}\n{}\n", String::from_utf8_lossy(&o.stdout));
+        }
+        s
+    };
+    assert_eq!(
+        lab.neighbour("client", "192.0.2.100").as_deref(),
+        Some(VMAC),
+        "{}",
+        dbg(&lab)
+    );
+    // the backup holds its VMAC, without the VIP
+    assert!(!on_vmac(&lab, "d2"));
+
+    // a clean stop of the master: the backup takes over on its own VMAC
+    lab.proc(m).signal(Signal::SIGTERM);
+    lab.proc(m).wait_exit(LONG);
+    assert!(wait_until(LONG, || on_vmac(&lab, "d2")), "{}", lab.logs());
+    assert!(
+        wait_until(LONG, || lab.ping("client", "192.0.2.100")),
+        "{}",
+        lab.logs()
+    );
+    assert_eq!(
+        lab.neighbour("client", "192.0.2.100").as_deref(),
+        Some(VMAC),
+        "the client's entry for the VIP kept its MAC"
+    );
+    // what the stopped one made is gone, its settings back
+    let gone = lab.exec("d1", &["ip", "link", "show", "vrrp.51"]);
+    assert!(!gone.status.success(), "{}", lab.logs());
+    if master == Ld {
+        // (keepalived 2.2.7 leaves arp_ignore at 1)
+        assert_eq!(
+            sysctl(&lab, "d1", "eth0", "arp_ignore"),
+            "0",
+            "{}",
+            lab.logs()
+        );
+        assert_eq!(
+            sysctl(&lab, "d1", "eth0", "arp_announce"),
+            "0",
+            "{}",
+            lab.logs()
+        );
+    }
+}
+
+#[test]
+fn vmac_ldirector_pair() {
+    vmac_pair("vmll", Ld, Ld, "");
+}
+
+/// The same with the adverts sent and heard on the base interface (vmac_xmit_base).
+#[test]
+fn vmac_xmit_base_ldirector_and_keepalived() {
+    vmac_pair("vmxb", Ld, Ka, "vmac_xmit_base");
+}
+
+#[test]
+fn vmac_ldirector_master_keepalived_backup() {
+    vmac_pair("vmlk", Ld, Ka, "");
+}
+
+#[test]
+fn vmac_keepalived_master_ldirector_backup() {
+    vmac_pair("vmkl", Ka, Ld, "");
+}

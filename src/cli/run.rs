@@ -382,6 +382,12 @@ async fn serve(mut cfg: Config, path: &Path, args: &RunArgs, last: &mut GlobalDe
             return 1;
         }
     };
+    // the VMACs first: the instances' addresses name them
+    let mut vmacs = Vmacs::default();
+    if let Err(e) = vmacs.make(&spec::vmacs(&cfg)) {
+        error!("use_vmac: {e}");
+        return 1;
+    }
     let specs = match spec::build(&cfg, &Interfaces::read()) {
         Ok(s) => s,
         Err(errs) => {
@@ -645,7 +651,7 @@ async fn serve(mut cfg: Config, path: &Path, args: &RunArgs, last: &mut GlobalDe
             let old_cfg = cfg.clone();
             let old_names: Vec<String> = cfg.virtual_server.iter().map(|v| v.describe()).collect();
             let mut vrrp_note = None;
-            let outcome = reload(&mut cfg, args, &mut lvs, allow_empty);
+            let outcome = reload(&mut cfg, args, &mut lvs, &mut vmacs, allow_empty);
             let outcome = match outcome {
                 Ok((warnings, specs, new_statics)) => {
                     last.clone_from(&cfg.global_defs);
@@ -687,6 +693,8 @@ async fn serve(mut cfg: Config, path: &Path, args: &RunArgs, last: &mut GlobalDe
                     });
                     let failed = match answer.await {
                         Ok(Ok(())) => {
+                            // the VMACs of instances that are gone
+                            vmacs.keep_only(&spec::vmacs(&cfg));
                             if !vrrp_up && !cfg.vrrp_instance.is_empty() {
                                 info!("reload: VRRP is running now");
                             }
@@ -843,6 +851,62 @@ fn log_desired(
             (Some(a), Some(w)) => info!("{name}: {what} weight {a} -> {w}"),
             (None, None) => {}
         }
+    }
+}
+
+/// The VMACs (use_vmac) this daemon made: removed when dropped, so a start that fails
+/// leaves none behind.
+#[derive(Default)]
+struct Vmacs(Vec<crate::net::vmac::Made>);
+
+impl Vmacs {
+    /// Make the ones of `wanted` not made yet.
+    fn make(&mut self, wanted: &[crate::net::vmac::Vmac]) -> Result<(), String> {
+        let missing: Vec<_> = wanted
+            .iter()
+            .filter(|w| !self.0.iter().any(|m| m.vmac == **w))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let mut nl = Rtnl::open().map_err(|e| format!("rtnetlink: {e}"))?;
+        for w in missing {
+            let m = crate::net::vmac::create(&mut nl, w).map_err(|e| e.to_string())?;
+            info!("use_vmac: {} made on {}", w.name, w.base);
+            self.0.push(m);
+        }
+        if let Some(w) = crate::net::vmac::rp_filter_problem() {
+            warn!("{w}");
+        }
+        Ok(())
+    }
+
+    /// Remove the ones `wanted` no longer has.
+    fn keep_only(&mut self, wanted: &[crate::net::vmac::Vmac]) {
+        let (keep, gone): (Vec<_>, Vec<_>) = std::mem::take(&mut self.0)
+            .into_iter()
+            .partition(|m| wanted.contains(&m.vmac));
+        self.0 = keep;
+        if gone.is_empty() {
+            return;
+        }
+        match Rtnl::open() {
+            Ok(mut nl) => {
+                for m in gone.iter().rev() {
+                    match crate::net::vmac::remove(&mut nl, m) {
+                        Ok(()) => info!("use_vmac: {} removed", m.vmac.name),
+                        Err(e) => warn!("use_vmac: removing {}: {e}", m.vmac.name),
+                    }
+                }
+            }
+            Err(e) => error!("use_vmac: rtnetlink: {e}; VMACs left behind"),
+        }
+    }
+}
+
+impl Drop for Vmacs {
+    fn drop(&mut self) {
+        self.keep_only(&[]);
     }
 }
 
@@ -1145,6 +1209,7 @@ fn reload(
     cfg: &mut Config,
     args: &RunArgs,
     lvs: &mut Option<Manager>,
+    vmacs: &mut Vmacs,
     allow_empty: bool,
 ) -> Result<(Vec<String>, spec::Specs, Vec<Kernel>), Vec<String>> {
     let mut loaded = args.config.load();
@@ -1184,9 +1249,17 @@ fn reload(
         error!("{e}");
         return Err(vec![e]);
     }
+    // new VMACs before the instances that name them; refused, they go again
+    if let Err(e) = vmacs.make(&spec::vmacs(&new)) {
+        vmacs.keep_only(&spec::vmacs(cfg));
+        let e = format!("reload refused: use_vmac: {e}; still running the previous configuration");
+        error!("{e}");
+        return Err(vec![e]);
+    }
     let specs = match spec::build(&new, &Interfaces::read()) {
         Ok(s) => s,
         Err(errs) => {
+            vmacs.keep_only(&spec::vmacs(cfg));
             for e in &errs {
                 error!("{e}");
             }
@@ -1197,6 +1270,7 @@ fn reload(
     let new_statics = match statics(&new) {
         Ok(s) => s,
         Err(e) => {
+            vmacs.keep_only(&spec::vmacs(cfg));
             error!("{e}");
             error!("reload refused; still running the previous configuration");
             return Err(vec![e]);

@@ -746,9 +746,18 @@ pub struct VrrpInstance {
     /// VIPs survive the removal of the interface's primary address in their subnet.
     #[serde(skip_serializing_if = "is_false")]
     pub promote_secondaries: bool,
-    /// Parsed; VMAC interfaces are not supported yet (reported as a warning).
+    /// keepalived's use_vmac: a macvlan with the VRRP virtual MAC on the instance's
+    /// interface, named this (empty: `vrrp.VRID`); the VIPs go on it and the adverts leave
+    /// from it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub use_vmac: Option<String>,
+    /// The VMAC's MAC address instead of 00:00:5e:00:01:VRID (five octets: the VRID is
+    /// the sixth).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vmac_address: Option<String>,
+    /// Adverts go out of (and are heard on) the base interface, not the VMAC.
+    #[serde(skip_serializing_if = "is_false")]
+    pub vmac_xmit_base: bool,
     /// Computed: every inherited value and default resolved.
     #[serde(skip_deserializing)]
     pub effective: InstanceEffective,
@@ -801,6 +810,8 @@ impl Default for VrrpInstance {
             skip_check_adv_addr: None,
             v3_checksum_as_v2: None,
             use_vmac: None,
+            vmac_address: None,
+            vmac_xmit_base: false,
             effective: InstanceEffective::default(),
         }
     }

@@ -337,11 +337,11 @@ pub fn address_event(m: &AddressMessage) -> Option<(u32, IpAddr)> {
     address_of(m).map(|ip| (m.header.index, ip))
 }
 
-/// Whether `ip` is an address of interface `iface` now.
+/// Whether `ip` is an address of interface `iface` now (`""`: of any interface).
 pub fn has_address(iface: &str, ip: IpAddr) -> bool {
     nix::ifaddrs::getifaddrs().is_ok_and(|mut all| {
         all.any(|a| {
-            a.interface_name == iface
+            (iface.is_empty() || a.interface_name == iface)
                 && a.address.as_ref().is_some_and(|s| {
                     s.as_sockaddr_in()
                         .map(|v| IpAddr::V4(v.ip()))

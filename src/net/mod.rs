@@ -5,3 +5,4 @@ pub mod garp;
 pub mod netns;
 pub mod no_accept;
 pub mod rtnl;
+pub mod vmac;

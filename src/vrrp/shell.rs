@@ -714,7 +714,8 @@ impl Shell {
         let tracked = self.tracked_addresses();
         for i in 0..self.engine.len() {
             let s = self.engine.spec(i);
-            if !tracked.contains(&(s.iface.clone(), s.src)) && !addr::has_address(&s.iface, s.src) {
+            // any interface: with use_vmac the address is on the VMAC's base
+            if !tracked.iter().any(|(_, a)| *a == s.src) && !addr::has_address("", s.src) {
                 warn!(
                     "vrrp_instance {}: {} is not on {}: its adverts fail until it is (track_src_ip would hold the instance in FAULT meanwhile)",
                     s.name, s.src, s.iface

@@ -117,6 +117,24 @@ fn tracked_from(t: &Track, kind: &str, config: &Config, fault_only: bool) -> Tra
     }
 }
 
+/// The VMAC an instance asks for (use_vmac on an IPv4 instance).
+fn vmac_of(vi: &VrrpInstance) -> Option<crate::net::vmac::Vmac> {
+    let name = vi.use_vmac.as_ref().filter(|_| !vi.effective.ipv6)?;
+    Some(crate::net::vmac::of(
+        name,
+        &vi.effective.interface,
+        vi.virtual_router_id.0,
+        false,
+        vi.vmac_address.as_deref(),
+    ))
+}
+
+/// Every VMAC the configuration asks for, made before the instances are built (their
+/// addresses name it).
+pub fn vmacs(config: &Config) -> Vec<crate::net::vmac::Vmac> {
+    config.vrrp_instance.values().filter_map(vmac_of).collect()
+}
+
 fn secs(s: crate::config::types::Secs) -> Duration {
     s.as_duration()
 }
@@ -128,8 +146,17 @@ fn instance(
     host: &dyn Host,
 ) -> Result<InstanceSpec, String> {
     let e = &vi.effective;
-    let iface = e.interface.clone();
     let ipv6 = e.ipv6;
+    // use_vmac: the VIPs go on the VMAC, the adverts too unless vmac_xmit_base; the base
+    // interface is the one tracked and the one whose address the adverts carry
+    let base = e.interface.clone();
+    let vmac = vmac_of(vi);
+    let vip_dev = vmac.as_ref().map_or(base.clone(), |v| v.name.clone());
+    let iface = if vi.vmac_xmit_base {
+        base.clone()
+    } else {
+        vip_dev.clone()
+    };
     let version = match e.version {
         VrrpVersion::V2 => Version::V2,
         VrrpVersion::V3 => Version::V3,
@@ -138,7 +165,7 @@ fn instance(
     let src = match vi.unicast_src_ip.or(vi.mcast_src_ip) {
         Some(a) => a,
         None => {
-            let addrs = host.addresses(&iface);
+            let addrs = host.addresses(&base);
             let pick = if ipv6 {
                 addrs
                     .iter()
@@ -148,7 +175,7 @@ fn instance(
             };
             *pick.ok_or_else(|| {
                 format!(
-                    "vrrp_instance {name}: interface {iface} has no {} address to send adverts from",
+                    "vrrp_instance {name}: interface {base} has no {} address to send adverts from",
                     if ipv6 { "IPv6 link-local" } else { "IPv4" }
                 )
             })?
@@ -175,15 +202,17 @@ fn instance(
         .iter()
         .chain(&vi.virtual_ipaddress_excluded)
     {
-        kernel
-            .push(addr::address(v, &iface).map_err(|m| format!("vrrp_instance {name}: {v}: {m}"))?);
-        let dev = v.dev.clone().unwrap_or_else(|| iface.clone());
+        kernel.push(
+            addr::address(v, &vip_dev).map_err(|m| format!("vrrp_instance {name}: {v}: {m}"))?,
+        );
+        let dev = v.dev.clone().unwrap_or_else(|| vip_dev.clone());
         if v.peer.is_none() {
             announce.push((dev, v.address.addr));
         }
     }
     for r in &vi.virtual_routes {
-        kernel.push(addr::route(r, &iface).map_err(|m| format!("vrrp_instance {name}: {r}: {m}"))?);
+        kernel
+            .push(addr::route(r, &vip_dev).map_err(|m| format!("vrrp_instance {name}: {r}: {m}"))?);
     }
     for r in &vi.virtual_rules {
         kernel.push(addr::rule(r).map_err(|m| format!("vrrp_instance {name}: {r}: {m}"))?);
@@ -192,7 +221,7 @@ fn instance(
     let mut track = Vec::new();
     if !vi.dont_track_primary {
         track.push(Tracked {
-            object: Object::Interface(iface.clone()),
+            object: Object::Interface(base.clone()),
             weight: 0,
             reverse: false,
         });
@@ -200,7 +229,7 @@ fn instance(
     // track_src_ip: the configured source address must be on the interface
     if let (true, Some(a)) = (vi.track_src_ip, vi.unicast_src_ip.or(vi.mcast_src_ip)) {
         track.push(Tracked {
-            object: Object::Address(iface.clone(), a),
+            object: Object::Address(base.clone(), a),
             weight: 0,
             reverse: false,
         });

@@ -119,6 +119,34 @@ fn instance(
         }
         i.version = Some(VrrpVersion::V3);
     }
+    // "vmac_xmit_base is only valid with a vmac"; "xmit_base is incompatible with strict
+    // mode - resetting"
+    if i.vmac_xmit_base && (i.use_vmac.is_none() || strict) {
+        let why = if i.use_vmac.is_none() {
+            "vmac_xmit_base without use_vmac has nothing to act on"
+        } else {
+            "vmac_xmit_base is incompatible with strict mode"
+        };
+        d.warning(
+            &locs.at(&format!("{p}.vmac_xmit_base")),
+            format!("{why}: it is ignored, as keepalived ignores it"),
+        );
+        i.vmac_xmit_base = false;
+    }
+    // "cannot specify MAC address with strict mode - clearing"
+    if strict && i.vmac_address.is_some() {
+        d.warning(
+            &locs.at(&format!("{p}.use_vmac")),
+            "use_vmac: strict mode takes the RFC 5798 virtual MAC: the address given is ignored, as keepalived ignores it",
+        );
+        i.vmac_address = None;
+    }
+    if ipv6 && i.use_vmac.is_some() {
+        d.warning(
+            &locs.at(&format!("{p}.use_vmac")),
+            "use_vmac on an IPv6 instance is not supported by ldirector yet: the VIPs go on the instance's interface, with its own MAC",
+        );
+    }
     // "If no priority has been set, derive it from the initial state": MASTER without a
     // priority is the address owner
     if i.state == InitialState::Master && locs.get_exact(&format!("{p}.priority")).is_none() {

@@ -95,7 +95,6 @@ pub const GLOBAL_DEFS: &[&str] = &[
 
 pub const VRRP_INSTANCE: &[&str] = &[
     "use_vmac_addr",
-    "vmac_xmit_base",
     "use_ipvlan",
     "old_unicast_checksum",
     "native_ipv6",
@@ -257,6 +256,7 @@ pub fn read_by(context: &str) -> &'static [&'static str] {
         ],
         "vrrp_instance" => &[
             "unicast_fault_no_peer",
+            "vmac_xmit_base",
             "notify_priority_changes",
             "track_src_ip",
             "track_process",

@@ -966,6 +966,45 @@ impl<'d> Reader<'d> {
         }
     }
 
+    /// `use_vmac [[name] NAME] [MAC] [netlink_notify_msg] [group G]`, in any order as
+    /// keepalived reads it: a word with ':' is the MAC.
+    fn use_vmac(&mut self, c: &Node, v: &mut VrrpInstance) {
+        self.no_block(c);
+        let mut name = String::new();
+        let a = c.args();
+        let mut i = 0;
+        while i < a.len() {
+            let w = &a[i];
+            match w.text.as_ref() {
+                // ldirector sends the base interface's notification itself
+                "netlink_notify_msg" => {}
+                "group" => {
+                    self.d.warning(
+                        &w.loc,
+                        "use_vmac: 'group' (the macvlan's link group) is not supported by ldirector: the VMAC is made in the default group",
+                    );
+                    i += 1;
+                }
+                t if t.contains(':') => match crate::net::vmac::parse_mac(t) {
+                    Ok(_) => v.vmac_address = Some(t.to_string()),
+                    Err(e) => self.err(&w.loc, format!("use_vmac: {e}")),
+                },
+                "name" => {}
+                t => {
+                    if !name.is_empty() {
+                        self.err(&w.loc, "use_vmac: the interface name is already given");
+                    } else if t.len() > 15 || t.contains('/') || t.contains(char::is_whitespace) {
+                        self.err(&w.loc, format!("use_vmac: '{t}' is not an interface name (at most 15 bytes, no '/' or spaces)"));
+                    } else {
+                        name = t.to_string();
+                    }
+                }
+            }
+            i += 1;
+        }
+        v.use_vmac = Some(name);
+    }
+
     /// keepalived's vrrp_track_process block.
     fn track_process(&mut self, n: &Node) {
         let Some(name) = self.name(n) else { return };
@@ -1281,17 +1320,8 @@ impl<'d> Reader<'d> {
                 "check_unicast_src" => v.check_unicast_src = self.flag(&c),
                 "skip_check_adv_addr" => v.skip_check_adv_addr = self.flag(&c),
                 "v3_checksum_as_v2" => v.v3_checksum_as_v2 = self.flag(&c),
-                "use_vmac" => {
-                    self.no_block(&c);
-                    if self.nargs(&c, 0, 1, "optionally an interface name") {
-                        v.use_vmac = Some(
-                            c.args()
-                                .first()
-                                .map_or(String::new(), |w| w.text.to_string()),
-                        );
-                        self.d.warning(&c.loc, "'use_vmac' is parsed but not supported by ldirector yet: the VIPs go on the instance's interface");
-                    }
-                }
+                "use_vmac" => self.use_vmac(&c, &mut v),
+                "vmac_xmit_base" => self.set_flag(&c, &mut v.vmac_xmit_base),
                 "lvs_sync_daemon_interface" => self.lvs_sync_daemon_interface(&c, &name),
                 "promote_secondaries" => self.set_flag(&c, &mut v.promote_secondaries),
                 _ => self.other(&c, "vrrp_instance", keywords::VRRP_INSTANCE),
