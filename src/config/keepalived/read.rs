@@ -18,6 +18,9 @@ use std::str::FromStr;
 pub struct State {
     pub cfg: Config,
     pub locs: Locations,
+    /// keepalived's preferences for rules written without one, per family (IPv4, IPv6),
+    /// counted down from 16384 in file order.
+    rule_preference: [Option<u32>; 2],
 }
 
 /// Reads top-level statements into a [`State`].
@@ -401,7 +404,25 @@ impl<'d> Reader<'d> {
     fn rules(&mut self, n: &Node, out: &mut Vec<Rule>) {
         for line in self.value_lines(n, 0) {
             match Rule::parse_words(&Self::words(&line)) {
-                Ok(v) => out.push(v),
+                Ok(mut v) => {
+                    if v.priority.is_none() {
+                        // keepalived: "Rule has no preference specified - setting to
+                        // 16384. This is probably not what you want."
+                        let ipv6 = v
+                            .from
+                            .as_ref()
+                            .or(v.to.as_ref())
+                            .is_some_and(|p| p.addr.is_ipv6());
+                        let next = self.st.rule_preference[usize::from(ipv6)].get_or_insert(16384);
+                        v.priority = Some(*next);
+                        self.d.warning(
+                            &line.loc,
+                            format!("this rule has no preference: it gets {next}, as keepalived gives it (counting down from 16384 in file order); write 'preference N' to choose"),
+                        );
+                        *next = next.saturating_sub(1);
+                    }
+                    out.push(v)
+                }
                 Err(e) => self.err(&line.loc, e),
             }
         }
