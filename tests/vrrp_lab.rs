@@ -37,6 +37,15 @@ vrrp_instance BACK {{
     )
 }
 
+/// The pair's sync group counting its members' tracking weights (keepalived ignores them
+/// otherwise).
+fn weighted(conf: &str) -> String {
+    conf.replace(
+        "vrrp_sync_group DIRECTOR { group { FRONT BACK } }",
+        "vrrp_sync_group DIRECTOR {\n  group { FRONT BACK }\n  sync_group_tracking_weight\n}",
+    )
+}
+
 fn holds(lab: &Lab, d: &str) -> (bool, bool) {
     (
         lab.has_addr(d, "eth0", "192.0.2.100"),
@@ -179,7 +188,7 @@ fn nopreempt_and_preempt_delay() {
 fn failing_track_script_moves_mastership() {
     let mut lab = Lab::new("ts", 2);
     let flag = lab.path().join("down");
-    let conf = pair_conf(150, "0.1", 3, "track_script { chk }").replace(
+    let conf = weighted(&pair_conf(150, "0.1", 3, "track_script { chk }")).replace(
         "vrrp_sync_group",
         &format!(
             "global_defs {{ script_user root }}\nvrrp_script chk {{\n script \"/bin/sh -c '! test -e {}'\"\n interval 0.2\n weight -60\n fall 2\n rise 2\n}}\nvrrp_sync_group",
@@ -546,7 +555,7 @@ fn track_file_weight_and_notify_fifo() {
     let mut lab = Lab::new("tf", 2);
     let file = lab.path().join("weight");
     let fifo = lab.path().join("fifo");
-    let conf = pair_conf(150, "0.1", 3, "track_file { tf weight -10 }").replace(
+    let conf = weighted(&pair_conf(150, "0.1", 3, "track_file { tf weight -10 }")).replace(
         "vrrp_sync_group",
         &format!(
             "global_defs {{ vrrp_notify_fifo {}\n vrrp_notify_priority_changes }}\ntrack_file tf {{ file {}\n init_file 0 overwrite }}\nvrrp_sync_group",

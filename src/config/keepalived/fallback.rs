@@ -10,7 +10,7 @@
 use crate::config::diag::Diagnostics;
 use crate::config::model::*;
 use crate::config::resolve::instance_is_ipv6;
-use crate::config::types::{Priority, Secs};
+use crate::config::types::{Priority, Secs, TrackWeight};
 use crate::config::Locations;
 
 pub fn apply(cfg: &mut Config, locs: &Locations, d: &mut Diagnostics) {
@@ -19,8 +19,82 @@ pub fn apply(cfg: &mut Config, locs: &Locations, d: &mut Diagnostics) {
     for (name, i) in cfg.vrrp_instance.iter_mut() {
         instance(name, i, &g, locs, d);
     }
+    unweighted_tracking(cfg, locs, d);
     for (idx, vs) in cfg.virtual_server.iter_mut().enumerate() {
         virtual_server(idx, vs, locs, d);
+    }
+}
+
+/// vrrp.c: a member of a sync group without `sync_group_tracking_weight`, and an address
+/// owner (priority 255), ignore tracking weights: a weighted interface is tracked for
+/// faults only (the owner stops tracking it), a weighted script is not tracked, a track
+/// file with the default weight is tracked for faults only and one with a weight of its
+/// own is not tracked. Each with keepalived's message.
+fn unweighted_tracking(cfg: &mut Config, locs: &Locations, d: &mut Diagnostics) {
+    let (groups, scripts, files) = (&cfg.vrrp_sync_group, &cfg.vrrp_script, &cfg.track_file);
+    for (name, i) in cfg.vrrp_instance.iter_mut() {
+        let sync = groups
+            .values()
+            .any(|g| !g.sync_group_tracking_weight && g.group.iter().any(|m| m == name));
+        if !sync && i.priority.0 != 255 {
+            continue;
+        }
+        let why = if sync {
+            "its sync group does not count weights (sync_group_tracking_weight)"
+        } else {
+            "an address owner (priority 255) has no weights"
+        };
+        let p = format!("vrrp_instance.{name}");
+        let mut warn = |what: &str, t: &str, fate: &str| {
+            d.warning(
+                &locs.at(&format!("{p}.{what}")),
+                format!("{what} '{t}': {why}: {fate}, as keepalived ignores the weight"),
+            );
+        };
+        i.track_interface.retain_mut(|t| {
+            if t.weight.is_none_or(|w| w.0 == 0) {
+                return true;
+            }
+            if sync {
+                warn("track_interface", &t.name, "tracked for faults only");
+                t.weight = Some(TrackWeight(0));
+                true
+            } else {
+                warn("track_interface", &t.name, "not tracked");
+                false
+            }
+        });
+        i.track_script.retain(|t| {
+            let w = t
+                .weight
+                .map_or_else(|| scripts.get(&t.name).map_or(0, |s| s.weight.0), |w| w.0);
+            if w == 0 {
+                return true;
+            }
+            warn("track_script", &t.name, "not tracked");
+            false
+        });
+        i.track_file.retain_mut(|t| {
+            let w = t
+                .weight
+                .map_or_else(|| files.get(&t.name).map_or(1, |f| f.weight.0), |w| w.0);
+            match w {
+                0 => true,
+                1 => {
+                    warn(
+                        "track_file",
+                        &t.name,
+                        "tracked for faults only (write weight 0)",
+                    );
+                    t.weight = Some(TrackWeight(0));
+                    true
+                }
+                _ => {
+                    warn("track_file", &t.name, "not tracked");
+                    false
+                }
+            }
+        });
     }
 }
 

@@ -21,7 +21,7 @@ fn engine(conf: &str, addr: &str) -> Engine {
 
 fn two_instances(prio: u8, extra: &str) -> String {
     format!(
-        "vrrp_sync_group G {{ group {{ FRONT BACK }} }}
+        "vrrp_sync_group G {{ group {{ FRONT BACK }}\n sync_group_tracking_weight }}
 vrrp_script chk {{ script /bin/true\n weight -60 }}
 vrrp_instance FRONT {{ interface lo\n virtual_router_id 51\n priority {prio}\n advert_int 1
   virtual_ipaddress {{ 192.0.2.100/24 }}\n {extra} }}
@@ -586,8 +586,8 @@ fn a_reload_raising_the_priority_preempts_and_a_new_group_member_follows() {
     assert!(lab.transitions(0) > before);
     // a third instance joins the group on the master: it follows the group to Master
     let three = two_instances(200, "").replace(
-        "vrrp_sync_group G { group { FRONT BACK } }",
-        "vrrp_sync_group G { group { FRONT BACK THIRD } }",
+        "vrrp_sync_group G { group { FRONT BACK }",
+        "vrrp_sync_group G { group { FRONT BACK THIRD }",
     )
         + "vrrp_instance THIRD { interface lo\n virtual_router_id 53\n priority 200\n advert_int 1
   virtual_ipaddress { 203.0.113.1/24 } }\n";
