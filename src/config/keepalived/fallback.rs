@@ -207,6 +207,25 @@ fn instance(
         );
         i.vmac_xmit_base = false;
     }
+    // "multicast destination specified with unicast - ignoring"
+    if i.mcast_dst_ip.is_some() && !i.unicast_peer.is_empty() {
+        d.warning(
+            &locs.at(&format!("{p}.mcast_dst_ip")),
+            "mcast_dst_ip with unicast_peer: the adverts go to the peers, the multicast destination is ignored, as keepalived ignores it",
+        );
+        i.mcast_dst_ip = None;
+    }
+    // "Ignoring track_interface %s since own interface"
+    if let Some(own) = i.interface.clone().or_else(|| g.default_interface.clone()) {
+        let before = i.track_interface.len();
+        i.track_interface.retain(|t| t.name != own);
+        if i.track_interface.len() != before {
+            d.warning(
+                &locs.at(&format!("{p}.track_interface")),
+                format!("track_interface {own}: the instance's own interface is always tracked (a fault when it is down); this line (and its weight) is ignored, as keepalived ignores it"),
+            );
+        }
+    }
     // "cannot specify MAC address with strict mode - clearing"
     if strict && i.vmac_address.is_some() {
         d.warning(
