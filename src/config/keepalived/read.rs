@@ -544,7 +544,16 @@ impl<'d> Reader<'d> {
             }
             "smtp_connect_timeout" => {
                 if let Some(v) = self.secs(n) {
-                    g.smtp_connect_timeout = v
+                    g.smtp_connect_timeout = if v.is_zero() {
+                        // "smtp_conect_timeout must be greater than 0, setting to 1"
+                        self.d.warning(
+                            n.arg_loc(0),
+                            "smtp_connect_timeout 0 would never connect: 1 s is used, as keepalived uses it",
+                        );
+                        Secs::from_secs(1)
+                    } else {
+                        v
+                    }
                 }
             }
             "smtp_helo_name" => g.smtp_helo_name = self.string(n),
@@ -574,6 +583,13 @@ impl<'d> Reader<'d> {
                         .filter(|a| a.is_multicast())
                         .ok_or_else(|| format!("expected an IPv6 multicast address, found '{s}'"))
                 }) {
+                    // "should be link-local multicast" (keepalived warns and uses it)
+                    if v.segments()[0] & 0x000f != 2 {
+                        self.d.warning(
+                            n.arg_loc(0),
+                            format!("vrrp_mcast_group6 {v} is not link-local (ff02::/16): adverts are link-local, routers may not carry this group (keepalived warns too)"),
+                        );
+                    }
                     g.vrrp_mcast_group6 = v
                 }
             }
@@ -583,9 +599,7 @@ impl<'d> Reader<'d> {
                 }
             }
             "vrrp_garp_master_repeat" => {
-                if let Some(v) =
-                    self.one(n, "a number of at least 1", |s| parse_int(s, 1, u32::MAX))
-                {
+                if let Some(v) = self.at_least_one(n) {
                     g.vrrp_garp_master_repeat = v
                 }
             }
@@ -595,9 +609,7 @@ impl<'d> Reader<'d> {
                 }
             }
             "vrrp_garp_master_refresh_repeat" => {
-                if let Some(v) =
-                    self.one(n, "a number of at least 1", |s| parse_int(s, 1, u32::MAX))
-                {
+                if let Some(v) = self.at_least_one(n) {
                     g.vrrp_garp_master_refresh_repeat = v
                 }
             }
@@ -840,6 +852,19 @@ impl<'d> Reader<'d> {
             user: u.text.to_string(),
             group: a.get(2).map(|g| g.text.to_string()),
         });
+    }
+
+    /// A repeat count keepalived raises to 1 ("must be greater than 0, setting to 1").
+    fn at_least_one(&mut self, n: &Node) -> Option<u32> {
+        let v = self.one(n, "a count", |s| parse_int(s, 0, u32::MAX))?;
+        if v == 0 {
+            self.d.warning(
+                n.arg_loc(0),
+                format!("{} 0: 1 is used, as keepalived uses it", n.keyword()),
+            );
+            return Some(1);
+        }
+        Some(v)
     }
 
     /// startup_script / shutdown_script: one of each (keepalived keeps the first and
@@ -1322,14 +1347,10 @@ impl<'d> Reader<'d> {
                 "smtp_alert" => v.smtp_alert = self.flag(&c),
                 "notify_priority_changes" => v.notify_priority_changes = self.flag(&c),
                 "garp_master_delay" => v.garp_master_delay = self.secs(&c),
-                "garp_master_repeat" => {
-                    v.garp_master_repeat =
-                        self.one(&c, "a number of at least 1", |s| parse_int(s, 1, u32::MAX))
-                }
+                "garp_master_repeat" => v.garp_master_repeat = self.at_least_one(&c),
                 "garp_master_refresh" => v.garp_master_refresh = self.secs(&c),
                 "garp_master_refresh_repeat" => {
-                    v.garp_master_refresh_repeat =
-                        self.one(&c, "a number of at least 1", |s| parse_int(s, 1, u32::MAX))
+                    v.garp_master_refresh_repeat = self.at_least_one(&c)
                 }
                 "garp_lower_prio_delay" => v.garp_lower_prio_delay = self.secs(&c),
                 "garp_lower_prio_repeat" => v.garp_lower_prio_repeat = self.u32_(&c),
