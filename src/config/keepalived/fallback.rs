@@ -193,6 +193,14 @@ fn instance(
         }
         i.version = Some(VrrpVersion::V3);
     }
+    // "unicast with use_vmac requires vmac_xmit_base - setting"
+    if i.use_vmac.is_some() && !i.unicast_peer.is_empty() && !i.vmac_xmit_base && !strict {
+        d.warning(
+            &locs.at(&format!("{p}.use_vmac")),
+            "use_vmac with unicast_peer: the adverts go from the base interface (vmac_xmit_base is set), as keepalived sets it",
+        );
+        i.vmac_xmit_base = true;
+    }
     // "vmac_xmit_base is only valid with a vmac"; "xmit_base is incompatible with strict
     // mode - resetting"
     if i.vmac_xmit_base && (i.use_vmac.is_none() || strict) {

@@ -854,6 +854,18 @@ impl<'d> Reader<'d> {
         });
     }
 
+    /// A vrrp_script time keepalived raises to 1 s ("must be greater than 0, setting to 1").
+    fn not_zero(&mut self, n: &Node, v: Secs) -> Secs {
+        if !v.is_zero() {
+            return v;
+        }
+        self.d.warning(
+            n.arg_loc(0),
+            format!("{} 0: 1 s is used, as keepalived uses it", n.keyword()),
+        );
+        Secs::from_secs(1)
+    }
+
     /// A repeat count keepalived raises to 1 ("must be greater than 0, setting to 1").
     fn at_least_one(&mut self, n: &Node) -> Option<u32> {
         let v = self.one(n, "a count", |s| parse_int(s, 0, u32::MAX))?;
@@ -978,10 +990,14 @@ impl<'d> Reader<'d> {
                 }
                 "interval" => {
                     if let Some(v) = self.secs(&c) {
-                        s.interval = v
+                        s.interval = self.not_zero(&c, v)
                     }
                 }
-                "timeout" => s.timeout = self.secs(&c),
+                "timeout" => {
+                    if let Some(v) = self.secs(&c) {
+                        s.timeout = Some(self.not_zero(&c, v))
+                    }
+                }
                 "weight" => {
                     if let Some((w, r)) = self.weight_reverse(&c) {
                         s.weight = w;
@@ -989,16 +1005,12 @@ impl<'d> Reader<'d> {
                     }
                 }
                 "rise" => {
-                    if let Some(v) =
-                        self.one(&c, "a count of at least 1", |x| parse_int(x, 1, u32::MAX))
-                    {
+                    if let Some(v) = self.at_least_one(&c) {
                         s.rise = v
                     }
                 }
                 "fall" => {
-                    if let Some(v) =
-                        self.one(&c, "a count of at least 1", |x| parse_int(x, 1, u32::MAX))
-                    {
+                    if let Some(v) = self.at_least_one(&c) {
                         s.fall = v
                     }
                 }
