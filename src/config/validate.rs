@@ -480,6 +480,13 @@ fn lvs(cfg: &Config, v: &mut V) {
             v.error(&p, "a virtual_server is named by 'ip' and 'port', or 'fwmark', or 'group' (exactly one)");
             continue;
         }
+        // "Virtual server %s has no real servers - ignoring"
+        if vs.real_server.is_empty() {
+            v.warning(
+                &p,
+                format!("virtual_server {} has no real_server: it is not put in IPVS, as keepalived ignores it", what()),
+            );
+        }
         if let Some(g) = &vs.group {
             if !cfg.virtual_server_group.contains_key(g) {
                 v.error(&p, format!("virtual_server_group '{g}' is not defined"));

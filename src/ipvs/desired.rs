@@ -186,6 +186,10 @@ pub fn table(cfg: &Config, up: &dyn Fn(usize, usize) -> bool) -> Table {
 pub fn table_weighted(cfg: &Config, weights: &dyn Fn(usize) -> PoolWeights) -> Table {
     let mut t = Table::default();
     for (vi, vs) in cfg.virtual_server.iter().enumerate() {
+        // keepalived ignores a virtual server without real servers (a warning says so)
+        if vs.real_server.is_empty() {
+            continue;
+        }
         let keys = service_keys(cfg, vs);
         let (rs_weights, sorry) = weights(vi);
         let mut dests = indexmap::IndexMap::new();
@@ -319,14 +323,15 @@ virtual_server 2001:db8::1 443 {
 }";
         let l = load_str("t.conf", conf, Format::Keepalived, None);
         assert!(l.is_valid(), "{}", l.diags.render());
-        // quorum lost: the sorry server alone, with the service's method
+        // quorum lost: the sorry server alone, with the service's method (DR: on the
+        // service's port, as keepalived resets it)
         let t = table_weighted(&l.config, &|_| (vec![None, None], Some(1)));
         let d: Vec<(String, i32, Fwd)> = t.services[0]
             .dests
             .iter()
             .map(|(k, d)| (k.to_string(), d.weight, d.fwd))
             .collect();
-        assert_eq!(d, vec![("203.0.113.9:8080".into(), 1, Fwd::Direct)]);
+        assert_eq!(d, vec![("203.0.113.9:80".into(), 1, Fwd::Direct)]);
         // quorum: the pool's weights, no sorry server
         let t = table_weighted(&l.config, &|_| (vec![Some(3), Some(0)], None));
         let w: Vec<i32> = t.services[0].dests.values().map(|d| d.weight).collect();

@@ -101,6 +101,77 @@ fn unweighted_tracking(cfg: &mut Config, locs: &Locations, d: &mut Diagnostics) 
 /// check_data.c's `validate_check_config`, for each virtual server.
 fn virtual_server(idx: usize, vs: &mut VirtualServer, locs: &Locations, d: &mut Diagnostics) {
     let p = format!("virtual_server[{idx}]");
+    // "cannot use ha_suspend with fwmarks - clearing ha_suspend"
+    if vs.ha_suspend && vs.fwmark.is_some() {
+        d.warning(
+            &locs.at(&format!("{p}.ha_suspend")),
+            "ha_suspend needs a service address, which a fwmark service has not: it is off, as keepalived turns it off",
+        );
+        vs.ha_suspend = false;
+    }
+    // "quorum %u for %s exceeds total weight of real servers %u, reducing quorum to %u"
+    let weight_sum: u64 = vs
+        .real_server
+        .iter()
+        .map(|r| u64::from(r.weight.or(vs.weight).map_or(1, |w| w.get())))
+        .sum();
+    if !vs.real_server.is_empty() && u64::from(vs.quorum) > weight_sum {
+        d.warning(
+            &locs.at(&format!("{p}.quorum")),
+            format!("quorum {} exceeds the real servers' total weight {weight_sum}: it could never be met; {weight_sum} is used, as keepalived uses it", vs.quorum),
+        );
+        vs.quorum = u32::try_from(weight_sum).unwrap_or(u32::MAX);
+    }
+    // "hysteresis %u >= quorum %u; setting hysteresis to %u"
+    if vs.hysteresis >= vs.quorum && vs.hysteresis > 0 {
+        let h = vs.quorum.saturating_sub(1);
+        d.warning(
+            &locs.at(&format!("{p}.hysteresis")),
+            format!(
+                "hysteresis {} is not below quorum {}: {h} is used, as keepalived uses it",
+                vs.hysteresis, vs.quorum
+            ),
+        );
+        vs.hysteresis = h;
+    }
+    // DR and TUN keep the destination port: a real (or sorry) server port that differs is
+    // reset to the service's ("ports don't match - resetting"), and cleared for a fwmark
+    // service ("has port specified - clearing")
+    if vs.group.is_none() {
+        let want = if vs.fwmark.is_some() { None } else { vs.port };
+        let method = vs.lvs_method.clone();
+        for (r, rs) in vs.real_server.iter_mut().enumerate() {
+            let m = rs.lvs_method.clone().unwrap_or_else(|| method.clone());
+            if m == LvsMethod::Nat || rs.port.is_none() || rs.port == want {
+                continue;
+            }
+            d.warning(
+                &locs.at(&format!("{p}.real_server[{r}]")),
+                format!(
+                    "real_server {}: DR and TUN forward to the service's port: port {} is {}, as keepalived does",
+                    rs.ip,
+                    rs.port.unwrap_or(0),
+                    if want.is_some() { "replaced by the service's" } else { "ignored (a fwmark service)" }
+                ),
+            );
+            rs.port = want;
+        }
+        if let Some(ss) = vs.sorry_server.as_mut() {
+            let m = ss.lvs_method.clone().unwrap_or_else(|| method.clone());
+            if m != LvsMethod::Nat && ss.port.is_some() && ss.port != want {
+                d.warning(
+                    &locs.at(&format!("{p}.sorry_server")),
+                    format!(
+                        "sorry_server {}: DR and TUN forward to the service's port: port {} is {}, as keepalived does",
+                        ss.ip,
+                        ss.port.unwrap_or(0),
+                        if want.is_some() { "replaced by the service's" } else { "ignored (a fwmark service)" }
+                    ),
+                );
+                ss.port = want;
+            }
+        }
+    }
     if vs.fwmark.is_some() {
         // "protocol specified for fwmark - protocol will be ignored"
         if let Some(loc) = locs.get_exact(&format!("{p}.protocol")) {

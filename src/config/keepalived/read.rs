@@ -1640,8 +1640,9 @@ impl<'d> Reader<'d> {
                 "omega" => self.set_flag(&c, &mut vs.omega),
                 "quorum_up" => vs.quorum_up = self.script(&c),
                 "quorum_down" => vs.quorum_down = self.script(&c),
+                // "Quorum 0 must be in [1, 4294967295]. Setting to 1."
                 "quorum" => {
-                    if let Some(q) = self.one(&c, "a number of at least 1", |s| parse_int(s, 1, u32::MAX)) {
+                    if let Some(q) = self.at_least_one(&c) {
                         vs.quorum = q
                     }
                 }
