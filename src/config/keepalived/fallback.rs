@@ -139,9 +139,9 @@ fn virtual_server(idx: usize, vs: &mut VirtualServer, locs: &Locations, d: &mut 
     // service ("has port specified - clearing")
     if vs.group.is_none() {
         let want = if vs.fwmark.is_some() { None } else { vs.port };
-        let method = vs.lvs_method.clone();
+        let method = vs.lvs_method;
         for (r, rs) in vs.real_server.iter_mut().enumerate() {
-            let m = rs.lvs_method.clone().unwrap_or_else(|| method.clone());
+            let m = rs.lvs_method.unwrap_or(method);
             if m == LvsMethod::Nat || rs.port.is_none() || rs.port == want {
                 continue;
             }
@@ -157,7 +157,7 @@ fn virtual_server(idx: usize, vs: &mut VirtualServer, locs: &Locations, d: &mut 
             rs.port = want;
         }
         if let Some(ss) = vs.sorry_server.as_mut() {
-            let m = ss.lvs_method.clone().unwrap_or_else(|| method.clone());
+            let m = ss.lvs_method.unwrap_or(method);
             if m != LvsMethod::Nat && ss.port.is_some() && ss.port != want {
                 d.warning(
                     &locs.at(&format!("{p}.sorry_server")),
