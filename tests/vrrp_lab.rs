@@ -1261,3 +1261,58 @@ fn a_tracked_process_moves_mastership() {
         lab.logs()
     );
 }
+
+/// use_vmac on IPv6 instances: the VIP goes on the VMAC (00:00:5e:00:02:VRID), the adverts
+/// leave from the base's link-local address, and the client keeps the VMAC as the VIP's
+/// neighbour across a failover.
+#[test]
+fn ipv6_vmac_keeps_the_clients_neighbour_entry() {
+    const VMAC: &str = "00:00:5e:00:02:33";
+    let mut lab = Lab::new("v6", 2);
+    let conf = |prio: u8| {
+        format!(
+            "vrrp_instance FRONT {{
+  interface eth0
+  virtual_router_id 51
+  version 3
+  priority {prio}
+  advert_int 0.1
+  use_vmac
+  virtual_ipaddress {{ 2001:db8::100/64 nodad }}
+}}
+"
+        )
+    };
+    let on_vmac = |lab: &Lab, d: &str| lab.has_addr(d, "vrrp.51", "2001:db8::100");
+    let d1 = lab.ldirector("d1", "ld1", &conf(150));
+    let _d2 = lab.ldirector("d2", "ld2", &conf(100));
+    assert!(wait_until(LONG, || on_vmac(&lab, "d1")), "{}", lab.logs());
+    // the backup's VMAC carries no address at all (nothing to answer for)
+    let v = String::from_utf8_lossy(
+        &lab.exec("d2", &["ip", "-6", "addr", "show", "dev", "vrrp.51"])
+            .stdout,
+    )
+    .to_string();
+    assert!(!v.contains("inet6"), "{v}");
+    assert!(
+        wait_until(LONG, || lab.ping("client", "2001:db8::100")),
+        "{}",
+        lab.logs()
+    );
+    assert_eq!(
+        lab.neighbour("client", "2001:db8::100").as_deref(),
+        Some(VMAC)
+    );
+    lab.proc(d1).signal(Signal::SIGTERM);
+    lab.proc(d1).wait_exit(LONG);
+    assert!(wait_until(LONG, || on_vmac(&lab, "d2")), "{}", lab.logs());
+    assert!(
+        wait_until(LONG, || lab.ping("client", "2001:db8::100")),
+        "{}",
+        lab.logs()
+    );
+    assert_eq!(
+        lab.neighbour("client", "2001:db8::100").as_deref(),
+        Some(VMAC)
+    );
+}

@@ -26,6 +26,8 @@ pub struct Vmac {
     pub name: String,
     pub base: String,
     pub mac: [u8; 6],
+    /// An IPv6 instance's: no IPv4 ARP settings on the base.
+    pub ipv6: bool,
 }
 
 /// The RFC 5798 virtual MAC of `vrid`.
@@ -82,6 +84,7 @@ pub fn of(name: &str, base: &str, vrid: u8, ipv6: bool, mac: Option<&str>) -> Vm
         },
         base: base.to_string(),
         mac,
+        ipv6,
     }
 }
 
@@ -143,11 +146,16 @@ pub fn create(nl: &mut Rtnl, v: &Vmac) -> io::Result<Made> {
             .map_err(|e| io::Error::new(e.kind(), format!("VMAC {}: {k}: {e}", v.name)))?;
     }
     let mut base_sysctls = Vec::new();
-    for (k, want) in [
-        ("arp_ignore", "1"),
-        ("arp_filter", "1"),
-        ("arp_announce", "2"),
-    ] {
+    let arp: &[(&'static str, &str)] = if v.ipv6 {
+        &[]
+    } else {
+        &[
+            ("arp_ignore", "1"),
+            ("arp_filter", "1"),
+            ("arp_announce", "2"),
+        ]
+    };
+    for &(k, want) in arp {
         if let Some(old) = read_sysctl("ipv4", &v.base, k) {
             if old != want {
                 write_sysctl("ipv4", &v.base, k, want)

@@ -119,12 +119,12 @@ fn tracked_from(t: &Track, kind: &str, config: &Config, fault_only: bool) -> Tra
 
 /// The VMAC an instance asks for (use_vmac on an IPv4 instance).
 fn vmac_of(vi: &VrrpInstance) -> Option<crate::net::vmac::Vmac> {
-    let name = vi.use_vmac.as_ref().filter(|_| !vi.effective.ipv6)?;
+    let name = vi.use_vmac.as_ref()?;
     Some(crate::net::vmac::of(
         name,
         &vi.effective.interface,
         vi.virtual_router_id.0,
-        false,
+        vi.effective.ipv6,
         vi.vmac_address.as_deref(),
     ))
 }
@@ -152,7 +152,9 @@ fn instance(
     let base = e.interface.clone();
     let vmac = vmac_of(vi);
     let vip_dev = vmac.as_ref().map_or(base.clone(), |v| v.name.clone());
-    let iface = if vi.vmac_xmit_base {
+    // an IPv6 VMAC has no link-local address (a backup's would answer for it with the
+    // shared MAC): its adverts go from the base, as with vmac_xmit_base
+    let iface = if vi.vmac_xmit_base || ipv6 {
         base.clone()
     } else {
         vip_dev.clone()

@@ -313,10 +313,10 @@ fn instance(
         );
         i.vmac_address = None;
     }
-    if ipv6 && i.use_vmac.is_some() {
+    if ipv6 && i.use_vmac.is_some() && !i.vmac_xmit_base {
         d.warning(
             &locs.at(&format!("{p}.use_vmac")),
-            "use_vmac on an IPv6 instance is not supported by ldirector yet: the VIPs go on the instance's interface, with its own MAC",
+            "use_vmac on an IPv6 instance: the VIPs go on the VMAC, the adverts leave from the base interface's link-local address (as with vmac_xmit_base; keepalived copies that address onto the VMAC, where a backup would answer for it with the shared MAC)",
         );
     }
     // "If no priority has been set, derive it from the initial state": MASTER without a
