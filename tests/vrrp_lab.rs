@@ -1316,3 +1316,58 @@ fn ipv6_vmac_keeps_the_clients_neighbour_entry() {
         Some(VMAC)
     );
 }
+
+/// keepalived's per-address `use_vmac` and `use_vmac_addr`: an address on another
+/// interface gets a VMAC of its own there (named vrrp1.VRID after the instance's
+/// vrrp.VRID); all of them go at stop.
+#[test]
+fn addresses_on_other_interfaces_get_vmacs_of_their_own() {
+    let mut lab = Lab::new("va", 1);
+    let conf = |extra: &str, opt: &str| {
+        format!(
+            "vrrp_instance FRONT {{
+  interface eth0
+  virtual_router_id 51
+  version 3
+  priority 150
+  advert_int 0.1
+  use_vmac
+  {extra}
+  virtual_ipaddress {{
+    192.0.2.100/24
+    198.51.100.1/24 dev eth1 {opt}
+  }}
+}}
+"
+        )
+    };
+    for (tag, extra, opt) in [
+        ("per-address", "", "use_vmac"),
+        ("use_vmac_addr", "use_vmac_addr", ""),
+    ] {
+        let d = lab.ldirector("d1", tag, &conf(extra, opt));
+        assert!(
+            wait_until(LONG, || lab.has_addr("d1", "vrrp.51", "192.0.2.100")
+                && lab.has_addr("d1", "vrrp1.51", "198.51.100.1")),
+            "{tag}\n{}",
+            lab.logs()
+        );
+        let link = String::from_utf8_lossy(
+            &lab.exec("d1", &["ip", "-d", "link", "show", "vrrp1.51"])
+                .stdout,
+        )
+        .to_string();
+        assert!(
+            link.contains("vrrp1.51@eth1") && link.contains("00:00:5e:00:01:33"),
+            "{link}"
+        );
+        lab.proc(d).signal(Signal::SIGTERM);
+        assert_eq!(lab.proc(d).wait_exit(LONG), Some(0), "{}", lab.logs());
+        for v in ["vrrp.51", "vrrp1.51"] {
+            assert!(
+                !lab.exec("d1", &["ip", "link", "show", v]).status.success(),
+                "{tag}: {v} left behind"
+            );
+        }
+    }
+}

@@ -99,6 +99,8 @@ pub struct VirtualIp {
     pub autojoin: bool,
     pub no_track: bool,
     pub track_group: Option<String>,
+    /// keepalived's per-address `use_vmac`: the address goes on a VMAC of its interface.
+    pub use_vmac: bool,
 }
 
 impl VirtualIp {
@@ -116,6 +118,7 @@ impl VirtualIp {
             autojoin: false,
             no_track: false,
             track_group: None,
+            use_vmac: false,
         }
     }
 
@@ -157,9 +160,10 @@ impl VirtualIp {
                 "autojoin" => vip.autojoin = true,
                 "no_track" => vip.no_track = true,
                 "track_group" => vip.track_group = Some(take_value(&mut it, w)?.to_string()),
+                "use_vmac" => vip.use_vmac = true,
                 other => {
                     return Err(format!(
-                        "unknown address option '{other}' (expected dev, brd, scope, label, peer, home, -nodad, noprefixroute, autojoin, no_track or track_group)"
+                        "unknown address option '{other}' (expected dev, brd, scope, label, peer, home, -nodad, noprefixroute, autojoin, no_track, track_group or use_vmac)"
                     ))
                 }
             }
@@ -202,6 +206,7 @@ impl fmt::Display for VirtualIp {
             (self.noprefixroute, "noprefixroute"),
             (self.autojoin, "autojoin"),
             (self.no_track, "no_track"),
+            (self.use_vmac, "use_vmac"),
         ] {
             if on {
                 write!(f, " {w}")?;

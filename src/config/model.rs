@@ -758,6 +758,10 @@ pub struct VrrpInstance {
     /// Adverts go out of (and are heard on) the base interface, not the VMAC.
     #[serde(skip_serializing_if = "is_false")]
     pub vmac_xmit_base: bool,
+    /// Every address on another interface than the instance's gets a VMAC there (as
+    /// `use_vmac` on each address).
+    #[serde(skip_serializing_if = "is_false")]
+    pub use_vmac_addr: bool,
     /// Computed: every inherited value and default resolved.
     #[serde(skip_deserializing)]
     pub effective: InstanceEffective,
@@ -812,6 +816,7 @@ impl Default for VrrpInstance {
             use_vmac: None,
             vmac_address: None,
             vmac_xmit_base: false,
+            use_vmac_addr: false,
             effective: InstanceEffective::default(),
         }
     }

@@ -44,6 +44,13 @@ fn family(a: &IpAddr) -> &'static str {
 
 fn global(cfg: &Config, v: &mut V) {
     let g = &cfg.global_defs;
+    // keepalived reads use_vmac in virtual_ipaddress only
+    for a in cfg.static_ipaddress.iter().filter(|a| a.use_vmac) {
+        v.error(
+            "static_ipaddress",
+            format!("{}: 'use_vmac' is for a vrrp_instance's addresses (a static address has no VRRP MAC)", a.address),
+        );
+    }
     if cfg.vrrp_instance.is_empty() && cfg.virtual_server.is_empty() {
         v.warning(
             "",

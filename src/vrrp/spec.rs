@@ -117,22 +117,79 @@ fn tracked_from(t: &Track, kind: &str, config: &Config, fault_only: bool) -> Tra
     }
 }
 
-/// The VMAC an instance asks for (use_vmac on an IPv4 instance).
-fn vmac_of(vi: &VrrpInstance) -> Option<crate::net::vmac::Vmac> {
-    let name = vi.use_vmac.as_ref()?;
-    Some(crate::net::vmac::of(
-        name,
-        &vi.effective.interface,
-        vi.virtual_router_id.0,
-        vi.effective.ipv6,
-        vi.vmac_address.as_deref(),
-    ))
+/// The VMACs of one instance: its own (use_vmac; `None` below) and one per other
+/// interface its addresses name with `use_vmac` (or every other one with use_vmac_addr).
+type InstanceVmacs = Vec<(Option<String>, crate::net::vmac::Vmac)>;
+
+/// Every instance's VMACs, named as keepalived names them: the name given, else
+/// `vrrp.VRID`, then `vrrp1.VRID`, `vrrp2.VRID`... for the next one of the same VRID.
+fn all_vmacs(config: &Config) -> Vec<(String, InstanceVmacs)> {
+    let mut used: Vec<String> = config
+        .vrrp_instance
+        .values()
+        .filter_map(|vi| vi.use_vmac.clone().filter(|n| !n.is_empty()))
+        .collect();
+    let mut fresh = |vrid: u8| {
+        let mut name = format!("vrrp.{vrid}");
+        let mut n = 0;
+        while used.contains(&name) {
+            n += 1;
+            name = format!("vrrp{n}.{vrid}");
+        }
+        used.push(name.clone());
+        name
+    };
+    let mut out = Vec::new();
+    for (iname, vi) in &config.vrrp_instance {
+        let vrid = vi.virtual_router_id.0;
+        let own = &vi.effective.interface;
+        let mut list: InstanceVmacs = Vec::new();
+        if let Some(n) = &vi.use_vmac {
+            let name = if n.is_empty() { fresh(vrid) } else { n.clone() };
+            let v = crate::net::vmac::of(
+                &name,
+                own,
+                vrid,
+                vi.effective.ipv6,
+                vi.vmac_address.as_deref(),
+            );
+            list.push((None, v));
+        }
+        for a in vi
+            .virtual_ipaddress
+            .iter()
+            .chain(&vi.virtual_ipaddress_excluded)
+        {
+            let Some(dev) = &a.dev else { continue };
+            let wanted = a.use_vmac || (vi.use_vmac_addr && dev != own);
+            if !wanted || list.iter().any(|(d, _)| d.as_ref() == Some(dev)) {
+                continue;
+            }
+            let name = fresh(vrid);
+            let v = crate::net::vmac::of(&name, dev, vrid, a.address.addr.is_ipv6(), None);
+            list.push((Some(dev.clone()), v));
+        }
+        out.push((iname.clone(), list));
+    }
+    out
+}
+
+/// The VMACs of instance `name`.
+fn instance_vmacs(config: &Config, name: &str) -> InstanceVmacs {
+    all_vmacs(config)
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, l)| l)
+        .unwrap_or_default()
 }
 
 /// Every VMAC the configuration asks for, made before the instances are built (their
 /// addresses name it).
 pub fn vmacs(config: &Config) -> Vec<crate::net::vmac::Vmac> {
-    config.vrrp_instance.values().filter_map(vmac_of).collect()
+    all_vmacs(config)
+        .into_iter()
+        .flat_map(|(_, l)| l.into_iter().map(|(_, v)| v))
+        .collect()
 }
 
 fn secs(s: crate::config::types::Secs) -> Duration {
@@ -150,8 +207,22 @@ fn instance(
     // use_vmac: the VIPs go on the VMAC, the adverts too unless vmac_xmit_base; the base
     // interface is the one tracked and the one whose address the adverts carry
     let base = e.interface.clone();
-    let vmac = vmac_of(vi);
+    let vmacs = instance_vmacs(config, name);
+    let vmac = vmacs
+        .iter()
+        .find(|(d, _)| d.is_none())
+        .map(|(_, v)| v.clone());
     let vip_dev = vmac.as_ref().map_or(base.clone(), |v| v.name.clone());
+    // an address on another interface with a VMAC of its own goes on that VMAC
+    let on_vmac = |v: &crate::config::addr::VirtualIp| -> crate::config::addr::VirtualIp {
+        let mut v = v.clone();
+        if let Some(d) = &v.dev {
+            if let Some((_, m)) = vmacs.iter().find(|(x, _)| x.as_ref() == Some(d)) {
+                v.dev = Some(m.name.clone());
+            }
+        }
+        v
+    };
     // an IPv6 VMAC has no link-local address (a backup's would answer for it with the
     // shared MAC): its adverts go from the base, as with vmac_xmit_base
     let iface = if vi.vmac_xmit_base || ipv6 {
@@ -203,7 +274,9 @@ fn instance(
         .virtual_ipaddress
         .iter()
         .chain(&vi.virtual_ipaddress_excluded)
+        .map(on_vmac)
     {
+        let v = &v;
         kernel.push(
             addr::address(v, &vip_dev).map_err(|m| format!("vrrp_instance {name}: {v}: {m}"))?,
         );

@@ -305,6 +305,32 @@ fn instance(
             );
         }
     }
+    // "use_vmac for a address requires an interface"; "use_vmac_addr specified and
+    // use_vmac specified for VIP/eVIP"
+    for (key, list) in [
+        ("virtual_ipaddress", &mut i.virtual_ipaddress),
+        (
+            "virtual_ipaddress_excluded",
+            &mut i.virtual_ipaddress_excluded,
+        ),
+    ] {
+        for a in list.iter_mut().filter(|a| a.use_vmac) {
+            let why = if a.dev.is_none() {
+                Some("without 'dev' the address has no interface of its own: 'use_vmac' is ignored")
+            } else if i.use_vmac_addr {
+                Some("use_vmac_addr already gives it a VMAC: 'use_vmac' adds nothing")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                d.warning(
+                    &locs.at(&format!("{p}.{key}")),
+                    format!("{}: {why}, as keepalived says", a.address),
+                );
+                a.use_vmac = a.dev.is_some();
+            }
+        }
+    }
     // "cannot specify MAC address with strict mode - clearing"
     if strict && i.vmac_address.is_some() {
         d.warning(

@@ -94,7 +94,6 @@ pub const GLOBAL_DEFS: &[&str] = &[
 ];
 
 pub const VRRP_INSTANCE: &[&str] = &[
-    "use_vmac_addr",
     "use_ipvlan",
     "old_unicast_checksum",
     "native_ipv6",
@@ -257,6 +256,7 @@ pub fn read_by(context: &str) -> &'static [&'static str] {
         "vrrp_instance" => &[
             "unicast_fault_no_peer",
             "vmac_xmit_base",
+            "use_vmac_addr",
             "notify_priority_changes",
             "track_src_ip",
             "track_process",

@@ -1376,6 +1376,7 @@ impl<'d> Reader<'d> {
                 "v3_checksum_as_v2" => v.v3_checksum_as_v2 = self.flag(&c),
                 "use_vmac" => self.use_vmac(&c, &mut v),
                 "vmac_xmit_base" => self.set_flag(&c, &mut v.vmac_xmit_base),
+                "use_vmac_addr" => self.set_flag(&c, &mut v.use_vmac_addr),
                 "lvs_sync_daemon_interface" => self.lvs_sync_daemon_interface(&c, &name),
                 "promote_secondaries" => self.set_flag(&c, &mut v.promote_secondaries),
                 _ => self.other(&c, "vrrp_instance", keywords::VRRP_INSTANCE),
