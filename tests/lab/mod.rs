@@ -103,7 +103,11 @@ pub const BACK_PREFIX: &str = "198.51.100";
 impl Lab {
     /// A switch, `directors` directors (d1, d2...), a client and a backend server.
     pub fn new(tag: &str, directors: usize) -> Lab {
-        let tag = format!("{tag}{}", std::process::id());
+        // unique in this process even when two tests pick the same tag (a namespace of
+        // the same name would be deleted under the other test)
+        static LABS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = LABS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tag = format!("{tag}{}n{n}", std::process::id());
         let mut lab = Lab {
             tag,
             namespaces: Vec::new(),
