@@ -1378,3 +1378,39 @@ fn addresses_on_other_interfaces_get_vmacs_of_their_own() {
         }
     }
 }
+
+/// A start that fails after the static addresses and the no_accept table were added (here:
+/// the notify FIFO, fine at the host check, is replaced by a regular file by the
+/// startup_script before the daemon opens it) leaves neither behind.
+#[test]
+fn a_start_failing_late_leaves_nothing_behind() {
+    let mut lab = Lab::new("fl", 1);
+    let fifo = lab.path().join("fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let f = fifo.display();
+    let conf = format!(
+        "global_defs {{
+  vrrp_strict
+  notify_fifo {f}
+  startup_script \"/bin/sh -c 'rm -f {f}; touch {f}'\"
+}}
+static_ipaddress {{
+  192.0.2.77/32 dev eth0
+}}
+{}",
+        lab::single_instance(150, "0.1", "")
+    );
+    let d = lab.ldirector("d1", "ld", &conf);
+    assert_eq!(lab.proc(d).wait_exit(LONG), Some(1), "{}", lab.logs());
+    assert!(!lab.has_addr("d1", "eth0", "192.0.2.77"), "{}", lab.logs());
+    let nft = lab.exec("d1", &["nft", "list", "tables"]);
+    assert!(
+        !String::from_utf8_lossy(&nft.stdout).contains("ldirector"),
+        "the no_accept table was left behind\n{}",
+        lab.logs()
+    );
+}

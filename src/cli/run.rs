@@ -406,37 +406,15 @@ async fn serve(mut cfg: Config, path: &Path, args: &RunArgs, last: &mut GlobalDe
             return 1;
         }
     };
-    let statics = match statics(&cfg) {
-        Ok(s) => s,
+    // static addresses, routes and rules and the no_accept table: removed when `kept`
+    // goes, at the stop or on any return before it
+    let mut kept = match statics(&cfg).and_then(|s| Statics::start(&cfg, s)) {
+        Ok(k) => k,
         Err(e) => {
             error!("{e}");
             return 1;
         }
     };
-    let mut nl = match Rtnl::open() {
-        Ok(n) => n,
-        Err(e) => {
-            error!("rtnetlink: {e}");
-            return 1;
-        }
-    };
-    for k in &statics {
-        if let Err(e) = k.add(&mut nl) {
-            error!("adding static {k}: {e}");
-        }
-    }
-    let mut statics = statics;
-    let mut refused = no_accept::addresses(&cfg);
-    if !refused.is_empty() {
-        match no_accept::install(&refused) {
-            Ok(()) => info!(
-                "no_accept: packets to {} VIP(s) are dropped (nftables table inet {})",
-                refused.len(),
-                no_accept::TABLE
-            ),
-            Err(e) => error!("no_accept / vrrp_strict not enforced, masters will accept packets to their VIPs: {e}"),
-        }
-    }
     let mut lvs = if cfg.virtual_server.is_empty() {
         None
     } else {
@@ -656,21 +634,7 @@ async fn serve(mut cfg: Config, path: &Path, args: &RunArgs, last: &mut GlobalDe
                 Ok((warnings, specs, new_statics)) => {
                     last.clone_from(&cfg.global_defs);
                     // static addresses, routes and rules: the ones gone leave, new ones come
-                    let (remove, add) = addr::diff(&statics, &new_statics);
-                    addr::change(&mut nl, "reload: static", &remove, &add);
-                    statics = new_statics;
-                    let now_refused = no_accept::addresses(&cfg);
-                    if now_refused != refused {
-                        let r = if now_refused.is_empty() {
-                            no_accept::remove()
-                        } else {
-                            no_accept::install(&now_refused)
-                        };
-                        match r {
-                            Ok(()) => refused = now_refused,
-                            Err(e) => error!("reload: no_accept: {e}"),
-                        }
-                    }
+                    kept.reload(&cfg, new_statics);
                     if old_cfg.global_defs != cfg.global_defs {
                         mailer = Mailer::new(&cfg);
                     }
@@ -808,14 +772,7 @@ async fn serve(mut cfg: Config, path: &Path, args: &RunArgs, last: &mut GlobalDe
     if let Some(d) = syncd.as_mut() {
         d.stop();
     }
-    for k in statics.iter().rev() {
-        let _ = k.remove(&mut nl);
-    }
-    if !refused.is_empty() {
-        if let Err(e) = no_accept::remove() {
-            warn!("removing the no_accept table: {e}");
-        }
-    }
+    kept.release();
     notifier.drain(Duration::from_secs(10)).await;
     health.notify.drain(Duration::from_secs(10)).await;
     info!("stopped");
@@ -851,6 +808,84 @@ fn log_desired(
             (Some(a), Some(w)) => info!("{name}: {what} weight {a} -> {w}"),
             (None, None) => {}
         }
+    }
+}
+
+/// The static addresses, routes and rules and the no_accept table this daemon added:
+/// released at the stop, and when dropped (a start that fails leaves none behind).
+struct Statics {
+    nl: Rtnl,
+    objs: Vec<Kernel>,
+    refused: Vec<IpAddr>,
+}
+
+impl Statics {
+    fn start(cfg: &Config, objs: Vec<Kernel>) -> Result<Statics, String> {
+        let mut nl = Rtnl::open().map_err(|e| format!("rtnetlink: {e}"))?;
+        for k in &objs {
+            if let Err(e) = k.add(&mut nl) {
+                error!("adding static {k}: {e}");
+            }
+        }
+        let mut me = Statics {
+            nl,
+            objs,
+            refused: Vec::new(),
+        };
+        me.refuse(no_accept::addresses(cfg), "");
+        Ok(me)
+    }
+
+    /// The no_accept table for `now` (none when empty).
+    fn refuse(&mut self, now: Vec<IpAddr>, label: &str) {
+        if now == self.refused {
+            return;
+        }
+        let r = if now.is_empty() {
+            no_accept::remove()
+        } else {
+            no_accept::install(&now)
+        };
+        match r {
+            Ok(()) => {
+                if !now.is_empty() {
+                    info!(
+                        "{label}no_accept: packets to {} VIP(s) are dropped (nftables table inet {})",
+                        now.len(),
+                        no_accept::TABLE
+                    );
+                }
+                self.refused = now;
+            }
+            Err(e) => error!("{label}no_accept / vrrp_strict not enforced, masters will accept packets to their VIPs: {e}"),
+        }
+    }
+
+    /// A reload: the objects gone leave, new ones come; the table follows.
+    fn reload(&mut self, cfg: &Config, objs: Vec<Kernel>) {
+        let (remove, add) = addr::diff(&self.objs, &objs);
+        addr::change(&mut self.nl, "reload: static", &remove, &add);
+        self.objs = objs;
+        self.refuse(no_accept::addresses(cfg), "reload: ");
+    }
+
+    /// Remove everything (again: nothing).
+    fn release(&mut self) {
+        for k in std::mem::take(&mut self.objs).iter().rev() {
+            let _ = k.remove(&mut self.nl);
+        }
+        if !self.refused.is_empty() {
+            if let Err(e) = no_accept::remove() {
+                warn!("removing the no_accept table: {e}");
+            }
+            self.refused.clear();
+        }
+    }
+}
+
+impl Drop for Statics {
+    fn drop(&mut self) {
+        self.release();
     }
 }
 
