@@ -1379,9 +1379,10 @@ fn addresses_on_other_interfaces_get_vmacs_of_their_own() {
     }
 }
 
-/// A start that fails after the static addresses and the no_accept table were added (here:
-/// the notify FIFO, fine at the host check, is replaced by a regular file by the
-/// startup_script before the daemon opens it) leaves neither behind.
+/// A start that fails late (here: the notify FIFO, fine at the host check, is replaced by
+/// a regular file by the startup_script before the daemon opens it) leaves no static
+/// address and no no_accept table behind (the FIFOs open before anything reaches the
+/// kernel, and what reaches it is owned by guards the early returns release).
 #[test]
 fn a_start_failing_late_leaves_nothing_behind() {
     let mut lab = Lab::new("fl", 1);

@@ -382,6 +382,16 @@ async fn serve(mut cfg: Config, path: &Path, args: &RunArgs, last: &mut GlobalDe
             return 1;
         }
     };
+    // the notify FIFOs open before anything reaches the kernel: failing here leaves
+    // nothing to undo
+    let mut mailer = Mailer::new(&cfg);
+    let mut notifier = match Notifier::new(&cfg, run_as, mailer.clone()) {
+        Ok(n) => n,
+        Err(e) => {
+            error!("{e}");
+            return 1;
+        }
+    };
     // the VMACs first: the instances' addresses name them
     let mut vmacs = Vmacs::default();
     if let Err(e) = vmacs.make(&spec::vmacs(&cfg)) {
@@ -431,14 +441,6 @@ async fn serve(mut cfg: Config, path: &Path, args: &RunArgs, last: &mut GlobalDe
                 );
                 None
             }
-        }
-    };
-    let mut mailer = Mailer::new(&cfg);
-    let mut notifier = match Notifier::new(&cfg, run_as, mailer.clone()) {
-        Ok(n) => n,
-        Err(e) => {
-            error!("{e}");
-            return 1;
         }
     };
 
