@@ -1291,6 +1291,18 @@ fn ipv6_vmac_keeps_the_clients_neighbour_entry() {
         )
     };
     let on_vmac = |lab: &Lab, d: &str| lab.has_addr(d, "vrrp.51", "2001:db8::100");
+    // the client reaches the VIP, through the virtual MAC
+    let reaches_vmac = |lab: &Lab| {
+        assert!(
+            wait_until(LONG, || lab.ping("client", "2001:db8::100")),
+            "{}",
+            lab.logs()
+        );
+        assert_eq!(
+            lab.neighbour("client", "2001:db8::100").as_deref(),
+            Some(VMAC)
+        );
+    };
     let d1 = lab.ldirector("d1", "ld1", &conf(150));
     let _d2 = lab.ldirector("d2", "ld2", &conf(100));
     assert!(wait_until(LONG, || on_vmac(&lab, "d1")), "{}", lab.logs());
@@ -1301,27 +1313,11 @@ fn ipv6_vmac_keeps_the_clients_neighbour_entry() {
     )
     .to_string();
     assert!(!v.contains("inet6"), "{v}");
-    assert!(
-        wait_until(LONG, || lab.ping("client", "2001:db8::100")),
-        "{}",
-        lab.logs()
-    );
-    assert_eq!(
-        lab.neighbour("client", "2001:db8::100").as_deref(),
-        Some(VMAC)
-    );
+    reaches_vmac(&lab);
     lab.proc(d1).signal(Signal::SIGTERM);
     lab.proc(d1).wait_exit(LONG);
     assert!(wait_until(LONG, || on_vmac(&lab, "d2")), "{}", lab.logs());
-    assert!(
-        wait_until(LONG, || lab.ping("client", "2001:db8::100")),
-        "{}",
-        lab.logs()
-    );
-    assert_eq!(
-        lab.neighbour("client", "2001:db8::100").as_deref(),
-        Some(VMAC)
-    );
+    reaches_vmac(&lab);
 }
 
 /// keepalived's per-address `use_vmac` and `use_vmac_addr`: an address on another

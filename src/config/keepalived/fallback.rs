@@ -140,36 +140,37 @@ fn virtual_server(idx: usize, vs: &mut VirtualServer, locs: &Locations, d: &mut 
     if vs.group.is_none() {
         let want = if vs.fwmark.is_some() { None } else { vs.port };
         let method = vs.lvs_method;
-        for (r, rs) in vs.real_server.iter_mut().enumerate() {
-            let m = rs.lvs_method.unwrap_or(method);
-            if m == LvsMethod::Nat || rs.port.is_none() || rs.port == want {
-                continue;
+        // one server's port: kept (NAT, none, or already the service's) or replaced
+        let mut fix = |what: String, at: String, m: Option<LvsMethod>, port: &mut Option<u16>| {
+            if m.unwrap_or(method) == LvsMethod::Nat || port.is_none() || *port == want {
+                return;
             }
+            let fate = match want {
+                Some(_) => "replaced by the service's",
+                None => "ignored (a fwmark service)",
+            };
             d.warning(
-                &locs.at(&format!("{p}.real_server[{r}]")),
+                &locs.at(&at),
                 format!(
-                    "real_server {}: DR and TUN forward to the service's port: port {} is {}, as keepalived does",
-                    rs.ip,
-                    rs.port.unwrap_or(0),
-                    if want.is_some() { "replaced by the service's" } else { "ignored (a fwmark service)" }
+                    "{what}: DR and TUN forward to the service's port: port {} is {fate}, as keepalived does",
+                    port.unwrap_or(0)
                 ),
             );
-            rs.port = want;
+            *port = want;
+        };
+        for (r, rs) in vs.real_server.iter_mut().enumerate() {
+            let (what, at) = (
+                format!("real_server {}", rs.ip),
+                format!("{p}.real_server[{r}]"),
+            );
+            fix(what, at, rs.lvs_method, &mut rs.port);
         }
         if let Some(ss) = vs.sorry_server.as_mut() {
-            let m = ss.lvs_method.unwrap_or(method);
-            if m != LvsMethod::Nat && ss.port.is_some() && ss.port != want {
-                d.warning(
-                    &locs.at(&format!("{p}.sorry_server")),
-                    format!(
-                        "sorry_server {}: DR and TUN forward to the service's port: port {} is {}, as keepalived does",
-                        ss.ip,
-                        ss.port.unwrap_or(0),
-                        if want.is_some() { "replaced by the service's" } else { "ignored (a fwmark service)" }
-                    ),
-                );
-                ss.port = want;
-            }
+            let (what, at) = (
+                format!("sorry_server {}", ss.ip),
+                format!("{p}.sorry_server"),
+            );
+            fix(what, at, ss.lvs_method, &mut ss.port);
         }
     }
     if vs.fwmark.is_some() {
