@@ -1277,18 +1277,8 @@ fn ipv6_vmac_keeps_the_clients_neighbour_entry() {
     const VMAC: &str = "00:00:5e:00:02:33";
     let mut lab = Lab::new("v6m", 2);
     let conf = |prio: u8| {
-        format!(
-            "vrrp_instance FRONT {{
-  interface eth0
-  virtual_router_id 51
-  version 3
-  priority {prio}
-  advert_int 0.1
-  use_vmac
-  virtual_ipaddress {{ 2001:db8::100/64 nodad }}
-}}
-"
-        )
+        lab::single_instance(prio, "0.1", "use_vmac")
+            .replace("192.0.2.100/24", "2001:db8::100/64 nodad")
     };
     let on_vmac = |lab: &Lab, d: &str| lab.has_addr(d, "vrrp.51", "2001:db8::100");
     // the client reaches the VIP, through the virtual MAC
