@@ -174,15 +174,6 @@ fn all_vmacs(config: &Config) -> Vec<(String, InstanceVmacs)> {
     out
 }
 
-/// The VMACs of instance `name`.
-fn instance_vmacs(config: &Config, name: &str) -> InstanceVmacs {
-    all_vmacs(config)
-        .into_iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, l)| l)
-        .unwrap_or_default()
-}
-
 /// Every VMAC the configuration asks for, made before the instances are built (their
 /// addresses name it).
 pub fn vmacs(config: &Config) -> Vec<crate::net::vmac::Vmac> {
@@ -201,13 +192,13 @@ fn instance(
     vi: &VrrpInstance,
     config: &Config,
     host: &dyn Host,
+    vmacs: &[(Option<String>, crate::net::vmac::Vmac)],
 ) -> Result<InstanceSpec, String> {
     let e = &vi.effective;
     let ipv6 = e.ipv6;
     // use_vmac: the VIPs go on the VMAC, the adverts too unless vmac_xmit_base; the base
     // interface is the one tracked and the one whose address the adverts carry
     let base = e.interface.clone();
-    let vmacs = instance_vmacs(config, name);
     let vmac = vmacs
         .iter()
         .find(|(d, _)| d.is_none())
@@ -431,8 +422,10 @@ pub fn build(config: &Config, host: &dyn Host) -> Result<Specs, Vec<String>> {
         ..Specs::default()
     };
     let mut errors = Vec::new();
-    for (name, vi) in &config.vrrp_instance {
-        match instance(name, vi, config, host) {
+    // named across the whole configuration, so computed once
+    let all = all_vmacs(config);
+    for ((name, vi), (_, vmacs)) in config.vrrp_instance.iter().zip(&all) {
+        match instance(name, vi, config, host, vmacs) {
             Ok(s) => specs.instances.push(s),
             Err(e) => errors.push(e),
         }
