@@ -5,6 +5,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod control;
+mod daemon;
 pub mod ipvs;
 pub mod net;
 pub mod notify;

@@ -1365,13 +1365,107 @@ fn addresses_on_other_interfaces_get_vmacs_of_their_own() {
     }
 }
 
-/// A start that fails late (here: the notify FIFO, fine at the host check, is replaced by
-/// a regular file by the startup_script before the daemon opens it) leaves no static
-/// address and no no_accept table behind (the FIFOs open before anything reaches the
-/// kernel, and what reaches it is owned by guards the early returns release).
+/// What a director holds in the kernel: addresses, links, routes, rules, nftables.
+fn host_state(lab: &Lab, ns: &str) -> String {
+    let cmds: [&[&str]; 7] = [
+        &["ip", "-o", "addr"],
+        &["ip", "-o", "link"],
+        &["ip", "route", "show", "table", "all"],
+        &["ip", "-6", "route", "show", "table", "all"],
+        &["ip", "rule"],
+        &["ip", "-6", "rule"],
+        &["nft", "list", "ruleset"],
+    ];
+    cmds.iter()
+        .map(|c| {
+            let o = lab.exec(ns, c);
+            format!("$ {}\n{}", c.join(" "), String::from_utf8_lossy(&o.stdout))
+        })
+        .collect()
+}
+
+/// A configuration that adds something of every kind: a VMAC with the VIP, a static
+/// address, route and rule, the no_accept table (vrrp_strict), a virtual server (IPVS:
+/// missing from this kernel, so refused).
+fn everything_conf(global: &str) -> String {
+    format!(
+        "global_defs {{
+  vrrp_strict
+  {global}
+}}
+static_ipaddress {{
+  192.0.2.77/32 dev eth0
+}}
+static_routes {{
+  203.0.113.0/24 via 192.0.2.254 dev eth0
+}}
+static_rules {{
+  from 203.0.113.0/24 table 100 priority 100
+}}
+virtual_server 192.0.2.100 80 {{
+  protocol TCP
+  real_server 198.51.100.50 80 {{
+    TCP_CHECK {{
+    }}
+  }}
+}}
+{}",
+        lab::single_instance(150, "0.1", "use_vmac")
+    )
+}
+
+/// Every way the start can fail leaves the host as it was: the run directory locked by
+/// another daemon, another daemon on the same virtual routers, a notify FIFO that turns
+/// out unusable, and (through the debug builds' fail points) a failure after the VMACs,
+/// after the static objects, after IPVS. A start that only degrades (IPVS refused, the
+/// control socket unusable) runs, and its stop leaves the host as it was too.
 #[test]
-fn a_start_failing_late_leaves_nothing_behind() {
+fn every_failed_start_leaves_the_host_as_it_was() {
     let mut lab = Lab::new("fl", 1);
+    let before = host_state(&lab, "d1");
+    let bin = lab::ldirector_bin();
+    let conf = lab.file("all.conf", &everything_conf(""));
+    let conf = conf.display().to_string();
+    let same = |lab: &Lab, what: &str| {
+        let after = host_state(lab, "d1");
+        assert_eq!(before, after, "{what}: the host changed\n{}", lab.logs());
+    };
+
+    // fail points: each after something reached the kernel
+    for point in ["vmacs", "statics", "ipvs"] {
+        let run_dir = lab
+            .path()
+            .join(format!("{point}.run"))
+            .display()
+            .to_string();
+        let fail = format!("LDIRECTOR_FAIL_AT={point}");
+        let args = [
+            "env",
+            fail.as_str(),
+            bin.as_str(),
+            "run",
+            "-f",
+            conf.as_str(),
+            "--run-dir",
+            run_dir.as_str(),
+        ];
+        let d = lab.spawn("d1", point, &args);
+        assert_eq!(
+            lab.proc(d).wait_exit(LONG),
+            Some(1),
+            "{point}\n{}",
+            lab.logs()
+        );
+        assert!(
+            lab.proc(d).log_text().contains("the start fails here"),
+            "{}",
+            lab.logs()
+        );
+        same(&lab, point);
+    }
+
+    // the notify FIFO, fine at the host check, replaced by a regular file by the
+    // startup_script before the daemon opens it
     let fifo = lab.path().join("fifo");
     assert!(std::process::Command::new("mkfifo")
         .arg(&fifo)
@@ -1379,25 +1473,64 @@ fn a_start_failing_late_leaves_nothing_behind() {
         .unwrap()
         .success());
     let f = fifo.display();
-    let conf = format!(
-        "global_defs {{
-  vrrp_strict
-  notify_fifo {f}
-  startup_script \"/bin/sh -c 'rm -f {f}; touch {f}'\"
-}}
-static_ipaddress {{
-  192.0.2.77/32 dev eth0
-}}
-{}",
-        lab::single_instance(150, "0.1", "")
-    );
-    let d = lab.ldirector("d1", "ld", &conf);
+    let global = format!("notify_fifo {f}\n  startup_script \"/bin/sh -c 'rm -f {f}; touch {f}'\"");
+    let d = lab.ldirector("d1", "fifo", &everything_conf(&global));
     assert_eq!(lab.proc(d).wait_exit(LONG), Some(1), "{}", lab.logs());
-    assert!(!lab.has_addr("d1", "eth0", "192.0.2.77"), "{}", lab.logs());
-    let nft = lab.exec("d1", &["nft", "list", "tables"]);
+    same(&lab, "fifo");
+
+    // the run directory locked (by flock(1), as another daemon would hold it)
+    let locked = lab.path().join("locked.run");
+    std::fs::create_dir_all(&locked).unwrap();
+    let pid_file = locked.join("ldirector.pid").display().to_string();
+    let holder = lab.spawn("d1", "flock", &["flock", &pid_file, "sleep", "60"]);
+    assert!(wait_until(LONG, || lab
+        .exec("d1", &["flock", "-n", &pid_file, "true"])
+        .status
+        .code()
+        == Some(1)));
+    let d = lab.ldirector("d1", "locked", &everything_conf(""));
+    assert_eq!(lab.proc(d).wait_exit(LONG), Some(1), "{}", lab.logs());
     assert!(
-        !String::from_utf8_lossy(&nft.stdout).contains("ldirector"),
-        "the no_accept table was left behind\n{}",
+        lab.proc(d).log_text().contains("another ldirector"),
+        "{}",
         lab.logs()
     );
+    same(&lab, "run directory locked");
+    lab.proc(holder).signal(Signal::SIGKILL);
+
+    // degraded (no IPVS in this kernel; the control socket's path is a folder): it runs,
+    // and its stop releases all it added
+    let run_dir = lab.path().join("degraded.run");
+    std::fs::create_dir_all(run_dir.join("ldirector.sock").join("x")).unwrap();
+    let r = run_dir.display().to_string();
+    let args = [
+        "env",
+        "LDIRECTOR_LOG=debug",
+        bin.as_str(),
+        "run",
+        "-f",
+        conf.as_str(),
+        "--run-dir",
+        r.as_str(),
+    ];
+    let d = lab.spawn("d1", "degraded", &args);
+    assert!(
+        wait_until(LONG, || lab.has_addr("d1", "vrrp.51", "192.0.2.100")
+            && lab.has_addr("d1", "eth0", "192.0.2.77")),
+        "{}",
+        lab.logs()
+    );
+    let log = lab.proc(d).log_text();
+    assert!(log.contains("control socket in"), "{log}");
+    assert!(log.contains("IPVS:"), "{log}");
+    let running = host_state(&lab, "d1");
+    assert!(running.contains("inet ldirector"), "{running}");
+    // a second daemon for the same virtual router (another run directory) is refused
+    // and leaves the first one's objects as they are
+    let other = lab.ldirector("d1", "other", &everything_conf(""));
+    assert_eq!(lab.proc(other).wait_exit(LONG), Some(1), "{}", lab.logs());
+    assert_eq!(running, host_state(&lab, "d1"), "{}", lab.logs());
+    lab.proc(d).signal(Signal::SIGTERM);
+    assert_eq!(lab.proc(d).wait_exit(LONG), Some(0), "{}", lab.logs());
+    same(&lab, "a degraded run and its stop");
 }

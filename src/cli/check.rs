@@ -19,7 +19,7 @@ pub struct CheckArgs {
 pub fn run(a: &CheckArgs) -> i32 {
     let path = a.config.path();
     let mut loaded = a.config.load();
-    if a.host && loaded.is_valid() && super::enter_net_namespace(&mut loaded) {
+    if a.host && loaded.is_valid() && crate::net::netns::enter_configured(&mut loaded) {
         validate::host(&loaded.config, &loaded.locs, &mut loaded.diags);
     }
     eprint!("{}", loaded.diags.render());

@@ -69,13 +69,14 @@ impl ConfigArgs {
     }
 
     pub fn load(&self) -> config::Loaded {
-        config::load(
-            &self.path(),
-            &LoadOptions {
-                format: self.format,
-                config_id: self.config_id.clone(),
-            },
-        )
+        config::load(&self.path(), &self.load_options())
+    }
+
+    pub fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            format: self.format,
+            config_id: self.config_id.clone(),
+        }
     }
 }
 
@@ -89,22 +90,5 @@ pub fn run(cli: Cli) -> i32 {
         Command::Status(a) => crate::control::client::status(&a),
         Command::Demo(a) => demo::run(&a),
         Command::Assets(a) => assets::run(&a),
-    }
-}
-
-/// keepalived's `net_namespace NAME`: move into it (before anything looks at interfaces or
-/// opens a socket); a namespace that cannot be entered is an error at its line. True when
-/// the configuration names none or it was entered.
-pub(crate) fn enter_net_namespace(loaded: &mut config::Loaded) -> bool {
-    let Some(ns) = loaded.config.global_defs.net_namespace.clone() else {
-        return true;
-    };
-    match crate::net::netns::enter(&ns) {
-        Ok(()) => true,
-        Err(e) => {
-            let loc = loaded.locs.at("global_defs.net_namespace");
-            loaded.diags.error(&loc, e);
-            false
-        }
     }
 }

@@ -7,8 +7,10 @@
 //! - `reconcile`: desired vs kernel -> the minimal ordered operations (sans-IO);
 //! - `drain`: real servers a reload removes, kept at weight 0 until idle (sans-IO);
 //! - `syncd`: the connection-sync daemon following a VRRP instance;
-//! - `manager`: the daemon's shell over all of it.
+//! - `manager`: the daemon's shell over all of it;
+//! - `actor`: the thread the manager runs on.
 
+pub(crate) mod actor;
 pub mod codec;
 pub mod desired;
 pub mod drain;

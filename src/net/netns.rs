@@ -39,3 +39,20 @@ pub fn enter(name: &str) -> Result<(), String> {
     nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET)
         .map_err(|e| format!("network namespace '{name}': setns: {e}"))
 }
+
+/// The configuration's `net_namespace NAME`: move into it (before anything looks at
+/// interfaces or opens a socket); a namespace that cannot be entered is an error at its
+/// line. True when the configuration names none or it was entered.
+pub(crate) fn enter_configured(loaded: &mut crate::config::Loaded) -> bool {
+    let Some(ns) = loaded.config.global_defs.net_namespace.clone() else {
+        return true;
+    };
+    match enter(&ns) {
+        Ok(()) => true,
+        Err(e) => {
+            let loc = loaded.locs.at("global_defs.net_namespace");
+            loaded.diags.error(&loc, e);
+            false
+        }
+    }
+}

@@ -86,56 +86,6 @@ pub struct Initial {
     pub processes: Vec<(String, bool)>,
 }
 
-/// The name under which this daemon claims a virtual router in its network namespace.
-fn claim_key(s: &InstanceSpec) -> String {
-    format!(
-        "ldirector/vrrp/{}/{}/{}",
-        s.iface,
-        if s.ipv6 { 6 } else { 4 },
-        s.vrid
-    )
-}
-
-/// Claim the virtual router of `s`: an abstract Unix socket bound under [`claim_key`].
-/// The abstract namespace belongs to the network namespace and the socket to the process:
-/// a second ldirector for the same virtual router there cannot bind it, whatever run
-/// directory it was given (a lock file in a deleted directory would not stop it), and
-/// the claim ends with the process, however it ends.
-fn claim(s: &InstanceSpec) -> io::Result<std::os::unix::net::UnixListener> {
-    use std::os::linux::net::SocketAddrExt;
-    let key = claim_key(s);
-    let addr = std::os::unix::net::SocketAddr::from_abstract_name(key.as_bytes())?;
-    std::os::unix::net::UnixListener::bind_addr(&addr).map_err(|e| {
-        if e.kind() == io::ErrorKind::AddrInUse {
-            io::Error::new(
-                e.kind(),
-                format!(
-                    "vrrp_instance {}: another ldirector already runs virtual router {} on {} ({}) in this network namespace (@{key} is taken)",
-                    s.name,
-                    s.vrid,
-                    s.iface,
-                    if s.ipv6 { "IPv6" } else { "IPv4" }
-                ),
-            )
-        } else {
-            e
-        }
-    })
-}
-
-/// Claims on virtual routers, by [`claim_key`].
-pub type Claims = HashMap<String, std::os::unix::net::UnixListener>;
-
-/// Claim every virtual router of `specs` (before anything is added to the kernel: a
-/// second daemon for the same routers stops here).
-pub fn claim_all(specs: &Specs) -> io::Result<Claims> {
-    let mut claims = HashMap::new();
-    for s in &specs.instances {
-        claims.insert(claim_key(s), claim(s)?);
-    }
-    Ok(claims)
-}
-
 /// The VRRP socket of one instance, non-blocking, with its options set.
 fn open_socket(s: &InstanceSpec) -> io::Result<VrrpSocket> {
     let sock = match (s.src, s.mcast) {
@@ -177,7 +127,6 @@ pub fn spawn(
     initial: Initial,
     notify: mpsc::UnboundedSender<Notification>,
     sched: crate::sched::ThreadSched,
-    claims: Claims,
 ) -> io::Result<Handle> {
     let mut nl = Rtnl::open()?;
     let links = addr::links(&mut nl)?;
@@ -220,7 +169,6 @@ pub fn spawn(
                 links: links.into_iter().map(|l| (l.name.clone(), l)).collect(),
                 frames: HashMap::new(),
                 sockets: Vec::new(),
-                claims,
                 gone: HashMap::new(),
                 rebind: Vec::new(),
                 send_errors: HashMap::new(),
@@ -303,8 +251,6 @@ struct Shell {
     ptx: Option<mpsc::Sender<Packet>>,
     notify: mpsc::UnboundedSender<Notification>,
     status: Snapshot,
-    /// The virtual routers this daemon runs, claimed in the network namespace.
-    claims: Claims,
     /// Interfaces deleted while we run, by name: their last index (a re-created one gets
     /// another, which sockets and kernel objects must follow).
     gone: HashMap<String, u32>,
@@ -454,13 +400,6 @@ impl Shell {
     /// removed instances, renumber, carry out the changes.
     fn reload(&mut self, specs: Specs, initial: Initial) -> Result<(), String> {
         let now = Instant::now();
-        let mut claimed = Vec::new();
-        for s in &specs.instances {
-            let key = claim_key(s);
-            if !self.claims.contains_key(&key) {
-                claimed.push((key, claim(s).map_err(|e| e.to_string())?));
-            }
-        }
         let mut opened: Vec<Option<VrrpSocket>> = Vec::new();
         for s in &specs.instances {
             let continued = (0..self.engine.len()).any(|i| self.engine.keeps(i, s));
@@ -492,9 +431,6 @@ impl Shell {
         }
         out.extend(self.engine.retire(&specs, now));
         self.execute(out);
-        let wanted: Vec<String> = specs.instances.iter().map(claim_key).collect();
-        self.claims.retain(|k, _| wanted.contains(k));
-        self.claims.extend(claimed);
         let (kept, out) = self.engine.replace(specs, now);
         let old_sockets = std::mem::take(&mut self.sockets);
         let mut old_readers: Vec<Option<(u64, tokio::task::AbortHandle)>> =

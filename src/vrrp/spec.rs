@@ -18,6 +18,7 @@ pub const MAX_ADVERT_ADDRS: usize = 20;
 #[derive(Clone, Debug)]
 pub struct InstanceSpec {
     pub name: String,
+    /// Where the adverts go out (the VMAC with use_vmac, unless vmac_xmit_base).
     pub iface: String,
     pub vrid: u8,
     pub version: Version,

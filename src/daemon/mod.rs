@@ -1,0 +1,892 @@
+//! The daemon (`ldirector run`): the subsystems — VRRP with tracking and notifications,
+//! static addresses, health checks, IPVS, the sync daemon, the control socket and HTTP
+//! endpoint — started in order, driven by one loop, reloaded as a diff, stopped in the
+//! reverse order. As keepalived has a start, stop and reload per subsystem, each subsystem
+//! here is a field of [`Daemon`] with its own start, reload and release, and each input of
+//! the loop has its own `drive_*` method (as quinn's connection driver has one per source).
+//!
+//! Everything the daemon adds to the kernel is held by a guard (`Statics`, `Vmacs`, the
+//! VRRP and IPVS threads) released at the stop and on every early return of the start, so
+//! a start that fails leaves the host as it was.
+
+mod build;
+mod claims;
+mod health;
+mod http;
+mod pidfile;
+mod scripts;
+mod signals;
+mod statics;
+mod status;
+mod syncd;
+mod vmacs;
+
+pub(crate) use build::Options;
+
+use crate::check::runner::{Checks, HealthChange, Input, Running};
+use crate::config::Config;
+use crate::control::metrics::CheckStats;
+use crate::control::server::{self, Command as ControlCommand, Request};
+use crate::control::status as st;
+use crate::control::systemd;
+use crate::ipvs::{actor, syncd::SyncDaemon};
+use crate::notify::exec::{self, RunAs};
+use crate::notify::lvs::{LvsNotifier, Why};
+use crate::notify::mail::Mailer;
+use crate::notify::vrrp::Notifier;
+use crate::sched;
+use crate::track::file as track_file;
+use crate::track::tasks::Tracking;
+use crate::vrrp::engine::Notification;
+use crate::vrrp::{shell, spec};
+use health::{Event, Health};
+use signals::{Sig, Signals};
+use statics::Statics;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{error, info, warn};
+use vmacs::Vmacs;
+
+/// How long a status request waits for the IPVS thread's counters before it is answered
+/// without them (the thread is busy with a large apply).
+const READINGS_WAIT: Duration = Duration::from_secs(5);
+
+/// Run the daemon to its stop; the process exit code.
+pub(crate) fn run(mut opts: Options) -> i32 {
+    let mut loaded = opts.load(true);
+    let text = loaded.diags.render();
+    if loaded.diags.has_errors() {
+        eprint!("{text}");
+        error!(
+            "{}: invalid configuration, not started",
+            opts.path.display()
+        );
+        return 1;
+    }
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        warn!("{line}");
+    }
+    // net_namespace: a run folder of its own (two daemons in two namespaces share a host)
+    if let Some(ns) = &loaded.config.global_defs.net_namespace {
+        info!("net_namespace {ns}: running in it");
+        opts.run_dir = opts.run_dir.join(ns);
+    }
+    let pid = match pidfile::PidFile::create(&opts.run_dir) {
+        Ok(p) => p,
+        Err(e) => {
+            error!("{e}");
+            return 1;
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("ldirector")
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            error!("runtime: {e}");
+            return 1;
+        }
+    };
+    if opts.vrrp_only {
+        info!("--vrrp: running the VRRP half only");
+    }
+    if opts.check_only {
+        info!("--check: running the IPVS and health-check half only");
+    }
+    let cfg = std::mem::take(&mut loaded.config);
+    let code = rt.block_on(lifetime(cfg, opts));
+    drop(pid);
+    code
+}
+
+/// The daemon between keepalived's startup_script and shutdown_script: the first runs
+/// before anything is added to the kernel, the second after everything was released
+/// (also when the start failed), as the configuration in force at the stop names it.
+async fn lifetime(cfg: Config, opts: Options) -> i32 {
+    // first: a signal during the start is then served, never fatal
+    let signals = match Signals::install() {
+        Ok(s) => s,
+        Err(e) => {
+            error!("cannot install signal handlers: {e}");
+            return 1;
+        }
+    };
+    info!(
+        "ldirector {} starting with {}",
+        env!("CARGO_PKG_VERSION"),
+        opts.path.display()
+    );
+    let mut last = cfg.global_defs.clone();
+    scripts::run(scripts::When::Startup, &last).await;
+    let code = match Daemon::start(cfg, opts, signals).await {
+        Ok((daemon, inputs)) => {
+            let (code, at_stop) = daemon.serve(inputs).await;
+            last = at_stop;
+            code
+        }
+        Err(e) => {
+            error!("{e}");
+            1
+        }
+    };
+    scripts::run(scripts::When::Shutdown, &last).await;
+    code
+}
+
+/// The inputs of the daemon's loop, apart from the daemon so that one select can wait on
+/// all of them while a `drive_*` method has the daemon.
+struct Inputs {
+    signals: Signals,
+    control: mpsc::Receiver<Request>,
+    /// VRRP transitions (notify scripts, FIFOs, the sync daemon).
+    notifications: mpsc::UnboundedReceiver<Notification>,
+    /// track_file values (for the FILE_CHECKs).
+    files: mpsc::UnboundedReceiver<(String, i64)>,
+    health: mpsc::UnboundedReceiver<HealthChange>,
+}
+
+/// What a `drive_*` method asks of the loop.
+enum Step {
+    Go,
+    Stop,
+    /// Reload, answering these `ldirector reload` requests (none for SIGHUP).
+    Reload {
+        replies: Vec<oneshot::Sender<String>>,
+        allow_empty: bool,
+    },
+}
+
+pub(crate) struct Daemon {
+    opts: Options,
+    cfg: Arc<Config>,
+    run_as: Option<RunAs>,
+    life: status::Life,
+    systemd: systemd::Notify,
+    // notifications
+    mailer: Option<Mailer>,
+    notifier: Notifier,
+    lvs_notify: LvsNotifier,
+    // kernel objects (guards)
+    claims: claims::Claims,
+    vmacs: Vmacs,
+    statics: Statics,
+    ipvs: Option<actor::Actor>,
+    syncd: Option<SyncDaemon>,
+    // VRRP and tracking
+    vrrp: shell::Handle,
+    /// False while VRRP could not start (a reload tries again).
+    vrrp_up: bool,
+    /// The specs VRRP runs with (a reload VRRP refuses leaves them).
+    vrrp_specs: spec::Specs,
+    tracking: Tracking,
+    file_values: HashMap<String, i64>,
+    // health checks
+    checks: Running,
+    check_stats: CheckStats,
+    health: Health,
+    health_tx: mpsc::UnboundedSender<HealthChange>,
+    // control
+    control_tx: mpsc::Sender<Request>,
+    control_path: Option<PathBuf>,
+    http: http::Http,
+}
+
+impl Daemon {
+    /// Start every subsystem of `cfg`. What can fail comes before anything reaches the
+    /// kernel or is guarded: an error returns with the host as it was.
+    async fn start(
+        cfg: Config,
+        opts: Options,
+        signals: Signals,
+    ) -> Result<(Daemon, Inputs), String> {
+        build::not_acted_on(&cfg);
+        let run_as = exec::default_run_as(cfg.global_defs.script_user.as_ref())
+            .map_err(|e| format!("script_user: {e}"))?;
+        // the notify FIFOs open before anything reaches the kernel
+        let mailer = Mailer::new(&cfg);
+        let notifier = Notifier::new(&cfg, run_as, mailer.clone())?;
+        // a second daemon for the same virtual routers in this network namespace stops
+        // here, before anything is added to the kernel
+        let mut claims = claims::Claims::default();
+        claims
+            .add(&cfg)
+            .map_err(|e| format!("{e}: refusing to start"))?;
+        // the VMACs before the instances whose addresses are on them
+        let mut vmacs = Vmacs::default();
+        vmacs
+            .make(&spec::vmacs(&cfg))
+            .map_err(|e| format!("use_vmac: {e}"))?;
+        let built = build::build(&cfg).map_err(|e| e.join("\n"))?;
+        fail_point("vmacs")?;
+        let statics = Statics::start(&cfg, built.statics)?;
+        fail_point("statics")?;
+        let ipvs = if cfg.virtual_server.is_empty() {
+            None
+        } else {
+            match actor::Actor::start(&cfg) {
+                Ok(a) => Some(a),
+                Err(e) => {
+                    let why = if e.kind() == std::io::ErrorKind::PermissionDenied {
+                        " (IPVS needs CAP_NET_ADMIN: run as root)"
+                    } else {
+                        ""
+                    };
+                    error!("IPVS: {e}{why}; virtual servers are not programmed (VRRP and health checks go on)");
+                    None
+                }
+            }
+        };
+        fail_point("ipvs")?;
+        // the threads' scheduling (real time for VRRP by default; see `sched`)
+        let (vrrp_sched, _, process_sched) = sched::from_config(&cfg.global_defs);
+        for p in sched::apply_process(&process_sched) {
+            warn!("{p}");
+        }
+        // tracking: what scripts and files say before the engine starts
+        let initial = Tracking::initial(&cfg, &built.specs);
+        let file_values: HashMap<String, i64> = initial.files.iter().cloned().collect();
+        let (ntx, notifications) = mpsc::unbounded_channel();
+        let mut vrrp_up = true;
+        let vrrp = match shell::spawn(
+            built.specs.clone(),
+            initial,
+            ntx.clone(),
+            vrrp_sched.clone(),
+        ) {
+            Ok(h) => h,
+            Err(e) => {
+                vrrp_up = false;
+                // one clear line; IPVS and the health checks go on without VRRP
+                let why = if e.kind() == std::io::ErrorKind::PermissionDenied {
+                    " (VRRP needs CAP_NET_RAW and CAP_NET_ADMIN: run as root)"
+                } else {
+                    ""
+                };
+                error!("VRRP: {e}{why}; VRRP is not running, the rest goes on");
+                shell::spawn(
+                    spec::Specs::default(),
+                    shell::Initial::default(),
+                    ntx,
+                    vrrp_sched,
+                )
+                .map_err(|e| format!("VRRP: {e}"))?
+            }
+        };
+        // nothing fails from here on
+        let syncd = syncd::start(&cfg);
+        let (ftx, files) = mpsc::unbounded_channel();
+        let mut tracking = Tracking::new(run_as, vrrp.commands.clone(), ftx);
+        let start_files: Vec<(String, i64)> = file_values.clone().into_iter().collect();
+        tracking.update(&cfg, &built.specs, &start_files);
+        let (health_tx, health_rx) = mpsc::unbounded_channel();
+        let check_stats = CheckStats::default();
+        let (checks, start) = start_checks(&cfg, &health_tx, run_as, &file_values, &check_stats);
+        let mut events = Vec::new();
+        let health = Health::start(&cfg, start, &mut events);
+        let (control_tx, control) = mpsc::channel(16);
+        let control_path = match server::listen(&opts.run_dir, control_tx.clone()) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                error!(
+                    "control socket in {}: {e}; `ldirector reload` and `status` cannot reach this daemon (SIGHUP still reloads)",
+                    opts.run_dir.display()
+                );
+                None
+            }
+        };
+        let mut d = Daemon {
+            life: status::Life {
+                path: opts.path.clone(),
+                started: Instant::now(),
+                reloads: 0,
+                reloads_refused: 0,
+            },
+            lvs_notify: LvsNotifier::new(&cfg, run_as, mailer.clone()),
+            cfg: Arc::new(cfg),
+            opts,
+            run_as,
+            systemd: systemd::Notify::from_env(),
+            mailer,
+            notifier,
+            claims,
+            vmacs,
+            statics,
+            ipvs,
+            syncd,
+            vrrp,
+            vrrp_up,
+            vrrp_specs: built.specs,
+            tracking,
+            file_values,
+            checks,
+            check_stats,
+            health,
+            health_tx,
+            control_tx,
+            control_path,
+            http: http::Http::default(),
+        };
+        d.act(None, events);
+        d.sync_ipvs(Some(""));
+        d.follow_http().await;
+        let inputs = Inputs {
+            signals,
+            control,
+            notifications,
+            files,
+            health: health_rx,
+        };
+        Ok((d, inputs))
+    }
+
+    /// The loop, to the stop; the exit code and the global settings in force at the stop
+    /// (its shutdown_script).
+    async fn serve(mut self, mut inputs: Inputs) -> (i32, crate::config::model::GlobalDefs) {
+        info!("running");
+        self.systemd.ready("running");
+        release_freed_memory();
+        loop {
+            let step = tokio::select! {
+                Some(req) = inputs.control.recv() => self.drive_control(req),
+                Some(n) = inputs.notifications.recv() => self.drive_notification(n),
+                Some((name, v)) = inputs.files.recv() => self.drive_file(name, v),
+                Some(h) = inputs.health.recv() => self.drive_health(h),
+                s = inputs.signals.next() => self.drive_signal(s),
+            };
+            match step {
+                Step::Go => {}
+                Step::Stop => break,
+                Step::Reload {
+                    replies,
+                    allow_empty,
+                } => self.reload(replies, allow_empty, &mut inputs).await,
+            }
+        }
+        let at_stop = self.cfg.global_defs.clone();
+        self.stop(inputs).await;
+        (0, at_stop)
+    }
+
+    fn drive_control(&mut self, req: Request) -> Step {
+        match req.command {
+            ControlCommand::Status => {
+                self.answer_status(req.reply);
+                Step::Go
+            }
+            ControlCommand::Reload { allow_empty } => {
+                info!("ldirector reload: reloading {}", self.opts.path.display());
+                Step::Reload {
+                    replies: vec![req.reply],
+                    allow_empty,
+                }
+            }
+        }
+    }
+
+    fn drive_signal(&mut self, s: Sig) -> Step {
+        match s {
+            Sig::Stop(name) => {
+                info!("{name}: stopping");
+                Step::Stop
+            }
+            Sig::Reload => {
+                info!("SIGHUP: reloading {}", self.opts.path.display());
+                Step::Reload {
+                    replies: Vec::new(),
+                    allow_empty: false,
+                }
+            }
+            Sig::Dump => {
+                let file = self.opts.run_dir.join("ldirector.data");
+                self.with_status(move |s| {
+                    let text = format!(
+                        "{}\n{}\n",
+                        s.table(),
+                        serde_json::to_string_pretty(&s).unwrap_or_default()
+                    );
+                    match std::fs::write(&file, text) {
+                        Ok(()) => info!("SIGUSR1: state written to {}", file.display()),
+                        Err(e) => error!("SIGUSR1: {}: {e}", file.display()),
+                    }
+                });
+                Step::Go
+            }
+        }
+    }
+
+    /// A VRRP transition: the sync daemon follows, notifications go out.
+    fn drive_notification(&mut self, n: Notification) -> Step {
+        syncd::follow(&mut self.syncd, &self.cfg, &n);
+        self.notifier.send(n);
+        Step::Go
+    }
+
+    /// A track_file value: the FILE_CHECKs reading that file see it.
+    fn drive_file(&mut self, name: String, v: i64) -> Step {
+        let _ = self.checks.input.send(Input::File(name.clone(), v));
+        self.file_values.insert(name, v);
+        Step::Go
+    }
+
+    /// A check's verdict: through the health core to the notifications and IPVS.
+    fn drive_health(&mut self, h: HealthChange) -> Step {
+        let cfg = &self.cfg;
+        let name = cfg
+            .virtual_server
+            .get(h.rs.0)
+            .and_then(|v| {
+                v.real_server
+                    .get(h.rs.1)
+                    .map(|r| format!("real_server {} of {}", r.ip, v.describe()))
+            })
+            .unwrap_or_default();
+        match h.weight {
+            Some(w) => info!("{name}: weight {w}"),
+            None => info!("{name} is {}", if h.up { "healthy" } else { "failed" }),
+        }
+        let mut events = Vec::new();
+        self.health.change(&self.cfg, &h, &mut events);
+        let changed = events.iter().any(|e| matches!(e, Event::Desired { .. }));
+        self.act(None, events);
+        if changed {
+            self.sync_ipvs(None);
+        }
+        Step::Go
+    }
+
+    /// The health core's events: logs, notifications (scripts, FIFO lines, e-mail).
+    /// `old`: the configuration before a reload (the removed servers are named by it).
+    fn act(&mut self, old: Option<&Config>, events: Vec<Event>) {
+        for e in events {
+            match e {
+                Event::RealServer { rs, up, why } => {
+                    let cfg = match (why, old) {
+                        (Why::Removed, Some(old)) => old,
+                        _ => &self.cfg,
+                    };
+                    let Some((vs, r)) = cfg
+                        .virtual_server
+                        .get(rs.0)
+                        .and_then(|vs| vs.real_server.get(rs.1).map(|r| (vs, r)))
+                    else {
+                        continue;
+                    };
+                    if why == Why::Removed {
+                        info!("reload: real_server {} of {} removed", r.ip, vs.describe());
+                    }
+                    self.lvs_notify.rs(vs, r, up, why);
+                }
+                Event::Quorum {
+                    vs,
+                    gained,
+                    stopping,
+                } => {
+                    let Some(vs) = self.cfg.virtual_server.get(vs) else {
+                        continue;
+                    };
+                    if !stopping {
+                        warn!(
+                            "{}: quorum {}",
+                            vs.describe(),
+                            if gained { "gained" } else { "lost" }
+                        );
+                    }
+                    self.lvs_notify.quorum(vs, gained, stopping);
+                }
+                Event::Desired { vs, before, now } => {
+                    if let Some(vs) = self.cfg.virtual_server.get(vs) {
+                        log_desired(vs, &before, &now);
+                    }
+                }
+            }
+        }
+    }
+
+    /// IPVS to what the health core wants (on the IPVS thread). `summary`: see
+    /// [`actor::Want::summary`].
+    fn sync_ipvs(&self, summary: Option<&'static str>) {
+        if let Some(a) = &self.ipvs {
+            a.sync(actor::Want {
+                cfg: self.cfg.clone(),
+                weights: self.health.table().to_vec(),
+                summary,
+            });
+        }
+    }
+
+    /// Answer a status request (the IPVS counters come from the IPVS thread).
+    fn answer_status(&self, reply: oneshot::Sender<String>) {
+        self.with_status(move |s| {
+            let _ = reply.send(serde_json::to_string(&s).unwrap_or_default());
+        });
+    }
+
+    /// The status, to `then` once the kernel's counters are in (or after
+    /// [`READINGS_WAIT`] without them): the loop does not wait for the IPVS thread.
+    fn with_status(&self, then: impl FnOnce(st::Status) + Send + 'static) {
+        let mut s = status::assemble(
+            &self.cfg,
+            &self.life,
+            &self.health,
+            &self.vrrp.status,
+            self.syncd.as_ref(),
+            self.ipvs.is_some(),
+        );
+        match &self.ipvs {
+            None => then(s),
+            Some(a) => {
+                let readings = a.readings(self.cfg.clone());
+                tokio::spawn(async move {
+                    match tokio::time::timeout(READINGS_WAIT, readings).await {
+                        Ok(Ok(r)) => status::add_readings(&mut s, &r),
+                        _ => warn!(
+                            "status: the IPVS counters did not come in time; answered without them"
+                        ),
+                    }
+                    then(s);
+                });
+            }
+        }
+    }
+
+    async fn follow_http(&mut self) {
+        let want = self.opts.http_listen.or(self.cfg.global_defs.http_listen);
+        self.http
+            .follow(want, &self.control_tx, &self.check_stats)
+            .await;
+    }
+
+    /// SIGHUP or `ldirector reload`: the requests of a burst gathered, the new
+    /// configuration read, checked and built completely before anything changes, then
+    /// applied subsystem by subsystem; the callers answered.
+    async fn reload(
+        &mut self,
+        mut replies: Vec<oneshot::Sender<String>>,
+        mut allow_empty: bool,
+        inputs: &mut Inputs,
+    ) {
+        let deferred = settle(inputs, &mut replies, &mut allow_empty).await;
+        self.systemd.reloading();
+        let outcome = self.apply_reload(allow_empty).await;
+        if outcome.is_ok() {
+            self.life.reloads += 1;
+            self.follow_http().await;
+        } else {
+            self.life.reloads_refused += 1;
+        }
+        self.systemd.ready(if outcome.is_ok() {
+            "running (reloaded)"
+        } else {
+            "running (reload refused: see the log)"
+        });
+        let answer = match &outcome {
+            Ok(w) => serde_json::json!({ "ok": true, "warnings": w }),
+            Err(e) => serde_json::json!({ "ok": false, "errors": e }),
+        };
+        for reply in replies {
+            let _ = reply.send(answer.to_string());
+        }
+        for req in deferred {
+            self.answer_status(req.reply);
+        }
+    }
+
+    /// Ok(the warnings to answer with) when the new configuration runs now; Err(the
+    /// errors) when it was refused and the running one stays.
+    async fn apply_reload(&mut self, allow_empty: bool) -> Result<Vec<String>, Vec<String>> {
+        let (new, mut warnings) = build::for_reload(&self.opts, &self.cfg, allow_empty)?;
+        let refuse = |errs: Vec<String>| {
+            for e in &errs {
+                error!("{e}");
+            }
+            error!("reload refused: the configuration cannot run on this host; still running the previous one");
+            Err(errs)
+        };
+        // the virtual routers it adds are claimed before their VMACs are made (a VMAC of
+        // the same name would be another daemon's), and the VMACs before the specs
+        let claimed = match self.claims.add(&new) {
+            Ok(c) => c,
+            Err(e) => return refuse(vec![e.to_string()]),
+        };
+        let undo = |d: &mut Daemon| {
+            d.claims.drop_keys(&claimed);
+            d.vmacs.keep_only(&spec::vmacs(&d.cfg));
+        };
+        if let Err(e) = self.vmacs.make(&spec::vmacs(&new)) {
+            undo(self);
+            return refuse(vec![format!("use_vmac: {e}")]);
+        }
+        let built = match build::build(&new) {
+            Ok(b) => b,
+            Err(errs) => {
+                undo(self);
+                return refuse(errs);
+            }
+        };
+        for w in &warnings {
+            warn!("{w}");
+        }
+        // the threads and the process keep the scheduling they started with
+        if sched::from_config(&self.cfg.global_defs) != sched::from_config(&new.global_defs) {
+            warn!("reload: the vrrp_* and checker_* scheduling settings (priority, rt_priority, rlimit_rttime, cpu_affinity) take effect at the next start");
+        }
+        if self.ipvs.is_none() && !new.virtual_server.is_empty() {
+            match actor::Actor::start(&new) {
+                Ok(a) => self.ipvs = Some(a),
+                Err(e) => error!("reload: IPVS: {e}"),
+            }
+        }
+        let old = std::mem::replace(&mut self.cfg, Arc::new(new));
+        // each subsystem applies its own diff
+        self.statics.reload(&self.cfg, built.statics);
+        self.reload_notify(&old);
+        if let Some(note) = self.reload_vrrp(&old, built.specs, &claimed).await {
+            // the caller of `ldirector reload` hears of it too
+            warnings.push(note);
+        }
+        self.reload_checks(&old).await;
+        Ok(warnings)
+    }
+
+    fn reload_notify(&mut self, old: &Config) {
+        if old.global_defs != self.cfg.global_defs {
+            self.mailer = Mailer::new(&self.cfg);
+        }
+        self.notifier.reconfigure(&self.cfg, self.mailer.clone());
+        self.lvs_notify
+            .reconfigure(old, &self.cfg, self.mailer.clone());
+    }
+
+    /// Tracking, the sync daemon and the VRRP instances (continued ones keep their state
+    /// and timers); a note when VRRP refused (its instances run on as before).
+    async fn reload_vrrp(
+        &mut self,
+        old: &Config,
+        specs: spec::Specs,
+        claimed: &[String],
+    ) -> Option<String> {
+        let now_files = track_file::initial(&self.cfg.track_file);
+        let initial = self.tracking.update(&self.cfg, &specs, &now_files);
+        for (name, v) in &initial.files {
+            if self.file_values.insert(name.clone(), *v) != Some(*v) {
+                let _ = self.checks.input.send(Input::File(name.clone(), *v));
+            }
+        }
+        syncd::reload(&mut self.syncd, &self.cfg);
+        let (tx, answer) = oneshot::channel();
+        let _ = self.vrrp.commands.send(shell::Command::Reload {
+            specs: specs.clone(),
+            initial,
+            reply: tx,
+        });
+        let failed = match answer.await {
+            Ok(Ok(())) => {
+                // the VMACs and claims of instances that are gone
+                self.vmacs.keep_only(&spec::vmacs(&self.cfg));
+                self.claims.keep_only(&self.cfg);
+                if !self.vrrp_up && !self.cfg.vrrp_instance.is_empty() {
+                    info!("reload: VRRP is running now");
+                }
+                self.vrrp_up = true;
+                self.vrrp_specs = specs;
+                None
+            }
+            Ok(Err(e)) if self.vrrp_up => {
+                // the instances run on as they were: so do their vrrp_scripts
+                self.tracking.update_scripts(old, &self.vrrp_specs);
+                Some(format!("VRRP: {e}; the VRRP instances run on as before"))
+            }
+            Ok(Err(e)) => Some(format!("VRRP still cannot start: {e}")),
+            Err(_) => Some("VRRP is not running".to_string()),
+        };
+        if let Some(f) = &failed {
+            error!("reload: {f}");
+            self.claims.drop_keys(claimed);
+        }
+        failed
+    }
+
+    /// The health checks (unchanged checkers carry on, the others start afresh), the
+    /// health core, and IPVS (real servers dropped drain first).
+    async fn reload_checks(&mut self, old: &Config) {
+        let (tx, answer) = oneshot::channel();
+        let _ = self
+            .checks
+            .input
+            .send(Input::Reload(Box::new((*self.cfg).clone()), tx));
+        let start = match answer.await {
+            Ok(start) => start,
+            Err(_) => {
+                error!("reload: the health checks had stopped; starting them again");
+                let (checks, start) = start_checks(
+                    &self.cfg,
+                    &self.health_tx,
+                    self.run_as,
+                    &self.file_values,
+                    &self.check_stats,
+                );
+                self.checks = checks;
+                start
+            }
+        };
+        let mut events = Vec::new();
+        self.health.reload(old, &self.cfg, start, &mut events);
+        self.act(Some(old), events);
+        if let Some(a) = &self.ipvs {
+            a.reloading(self.cfg.global_defs.lvs_drain_timeout.as_duration());
+        }
+        self.sync_ipvs(Some("reload: "));
+    }
+
+    /// Everything in the reverse order of the start: tracking and checks stop, omega's
+    /// notifications, VRRP's priority-0 adverts and its addresses, IPVS released, the
+    /// sync daemon, the static objects, the notifications still queued.
+    async fn stop(mut self, mut inputs: Inputs) {
+        self.systemd.stopping();
+        self.tracking.stop();
+        if let Some(p) = &self.control_path {
+            let _ = std::fs::remove_file(p);
+        }
+        self.http.stop();
+        let (idle, _) = mpsc::unbounded_channel();
+        std::mem::replace(&mut self.checks, Running::idle(idle)).stop();
+        let mut events = Vec::new();
+        self.health.stop(&self.cfg, &mut events);
+        self.act(None, events);
+        self.vrrp.shutdown().await;
+        if let Some(a) = self.ipvs.take() {
+            a.stop(
+                self.cfg.global_defs.lvs_flush_on_stop,
+                self.opts.dont_release_ipvs,
+            )
+            .await;
+        }
+        while let Ok(n) = inputs.notifications.try_recv() {
+            syncd::follow(&mut self.syncd, &self.cfg, &n);
+            self.notifier.send(n);
+        }
+        if let Some(d) = self.syncd.as_mut() {
+            d.stop();
+        }
+        self.statics.release();
+        self.vmacs.keep_only(&[]);
+        self.notifier.drain(Duration::from_secs(10)).await;
+        self.lvs_notify.drain(Duration::from_secs(10)).await;
+        info!("stopped");
+    }
+}
+
+/// A test hook of debug builds: `LDIRECTOR_FAIL_AT=NAME` makes the start fail at the
+/// point of that name, after what comes before it was added to the kernel (the tests show
+/// that such a start leaves nothing behind).
+fn fail_point(name: &str) -> Result<(), String> {
+    #[cfg(debug_assertions)]
+    if std::env::var("LDIRECTOR_FAIL_AT").is_ok_and(|v| v == name) {
+        return Err(format!("LDIRECTOR_FAIL_AT={name}: the start fails here"));
+    }
+    let _ = name;
+    Ok(())
+}
+
+/// Start the health checks of `cfg` on their own thread; the health they start with
+/// (`alpha` servers down, weights the checks set at once).
+fn start_checks(
+    cfg: &Config,
+    tx: &mpsc::UnboundedSender<HealthChange>,
+    run_as: Option<RunAs>,
+    files: &HashMap<String, i64>,
+    stats: &CheckStats,
+) -> (Running, crate::check::runner::Start) {
+    let checks = Checks::from_config(cfg, Instant::now(), run_as, files.clone());
+    let start = checks.start();
+    let (_, checker_sched, _) = sched::from_config(&cfg.global_defs);
+    let running = match Running::spawn(checks, tx.clone(), stats.clone(), checker_sched) {
+        Ok(r) => r,
+        Err(e) => {
+            // without a thread nothing is checked: said loudly, the rest goes on
+            error!("health checks: cannot start their thread: {e}");
+            let (input, _) = mpsc::unbounded_channel();
+            Running::idle(input)
+        }
+    };
+    (running, start)
+}
+
+/// Before a reload: gather the reload requests (SIGHUP, `ldirector reload`) that follow
+/// within 100 ms of each other (1 s at most), so that a burst is one reload. Status
+/// requests that come meanwhile are returned, answered after the reload.
+async fn settle(
+    inputs: &mut Inputs,
+    replies: &mut Vec<oneshot::Sender<String>>,
+    allow_empty: &mut bool,
+) -> Vec<Request> {
+    let mut deferred = Vec::new();
+    let limit = tokio::time::Instant::now() + Duration::from_secs(1);
+    loop {
+        let quiet = tokio::time::sleep(Duration::from_millis(100));
+        tokio::select! {
+            biased;
+            _ = inputs.signals.hup.recv() => {}
+            Some(req) = inputs.control.recv() => {
+                match req.command {
+                    ControlCommand::Reload { allow_empty: allow } => {
+                        replies.push(req.reply);
+                        *allow_empty |= allow;
+                    }
+                    ControlCommand::Status => deferred.push(req),
+                }
+            }
+            _ = quiet => break,
+            _ = tokio::time::sleep_until(limit) => break,
+        }
+    }
+    deferred
+}
+
+/// keepalived-like lines for the changes of a service's destinations.
+fn log_desired(
+    vs: &crate::config::model::VirtualServer,
+    before: &crate::ipvs::desired::PoolWeights,
+    now: &crate::ipvs::desired::PoolWeights,
+) {
+    let name = vs.describe();
+    let rows = vs
+        .real_server
+        .iter()
+        .map(|r| {
+            let addr = std::net::SocketAddr::new(r.ip, r.port.or(vs.port).unwrap_or(0));
+            format!("real_server {addr}")
+        })
+        .zip(before.0.iter().zip(&now.0))
+        .chain(
+            vs.sorry_server
+                .iter()
+                .map(|s| format!("sorry_server {}", s.ip))
+                .zip(std::iter::once((&before.1, &now.1))),
+        );
+    for (what, (b, n)) in rows {
+        match (b, n) {
+            (b, n) if b == n => {}
+            (None, Some(w)) => info!("{name}: {what} added with weight {w}"),
+            (Some(_), None) => info!("{name}: {what} removed"),
+            (Some(a), Some(w)) => info!("{name}: {what} weight {a} -> {w}"),
+            (None, None) => {}
+        }
+    }
+}
+
+/// Give the memory freed after reading the config back to the system (glibc keeps it
+/// otherwise: a 10,000-server config's parse would stay in the RSS for good).
+fn release_freed_memory() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only releases free heap pages; it has no preconditions
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}

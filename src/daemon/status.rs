@@ -1,0 +1,145 @@
+//! What `ldirector status`, `/status`, `/metrics` and SIGUSR1 show, assembled from the
+//! daemon's parts: the VRRP thread's snapshot, the health core, the sync daemon, and the
+//! kernel's counters read on the IPVS thread (added when they come, so a busy IPVS
+//! thread never holds up the daemon's loop).
+
+use super::health::Health;
+use crate::config::Config;
+use crate::control::status as st;
+use crate::ipvs::manager::Readings;
+use crate::ipvs::syncd::SyncDaemon;
+use crate::vrrp::shell;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// The daemon's own history.
+pub(crate) struct Life {
+    /// The configuration file.
+    pub(crate) path: PathBuf,
+    pub(crate) started: Instant,
+    pub(crate) reloads: u64,
+    pub(crate) reloads_refused: u64,
+}
+
+/// Everything but the kernel's counters (see [`add_readings`]).
+pub(crate) fn assemble(
+    cfg: &Config,
+    life: &Life,
+    health: &Health,
+    vrrp: &shell::Snapshot,
+    syncd: Option<&SyncDaemon>,
+    ipvs: bool,
+) -> st::Status {
+    let vrrp = vrrp
+        .lock()
+        .map(|v| v.iter().map(instance).collect())
+        .unwrap_or_default();
+    let virtual_servers = cfg
+        .virtual_server
+        .iter()
+        .enumerate()
+        .map(|(vi, vs)| {
+            let want = health.table().get(vi);
+            let port = |p: Option<u16>| p.or(vs.port).unwrap_or(0);
+            let row = |address: SocketAddr, healthy: bool, weight| st::Real {
+                address: address.to_string(),
+                healthy,
+                weight,
+                ..Default::default()
+            };
+            st::Service {
+                name: vs.describe(),
+                quorum: health.has_quorum(vi),
+                traffic: None,
+                real_servers: vs
+                    .real_server
+                    .iter()
+                    .enumerate()
+                    .map(|(ri, r)| {
+                        row(
+                            SocketAddr::new(r.ip, port(r.port)),
+                            health.healthy((vi, ri)),
+                            want.and_then(|w| w.0.get(ri).copied().flatten()),
+                        )
+                    })
+                    .collect(),
+                sorry_server: vs.sorry_server.as_ref().map(|s| {
+                    row(
+                        SocketAddr::new(s.ip, port(s.port)),
+                        true,
+                        want.and_then(|w| w.1),
+                    )
+                }),
+            }
+        })
+        .collect();
+    st::Status {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        config: life.path.display().to_string(),
+        uptime_s: life.started.elapsed().as_secs_f64(),
+        vrrp,
+        virtual_servers,
+        ipvs,
+        reloads: life.reloads,
+        reloads_refused: life.reloads_refused,
+        sync_daemon: match (syncd, &cfg.global_defs.lvs_sync_daemon) {
+            (Some(d), _) => Some(d.describe()),
+            (None, Some(_)) => Some("not running (see the log)".into()),
+            (None, None) => None,
+        },
+    }
+}
+
+fn instance(i: &shell::InstanceStatus) -> st::Instance {
+    st::Instance {
+        name: i.name.clone(),
+        state: i.state.name().to_string(),
+        priority: i.priority,
+        master: i.master.map(|a| a.to_string()),
+        since_s: i.since.map(|t| t.elapsed().as_secs_f64()),
+        adverts_sent: i.stats.adverts_sent,
+        adverts_received: i.stats.adverts_received,
+        dropped: i.stats.dropped.values().sum(),
+        transitions: i.stats.transitions,
+        became_master: i.stats.became_master,
+        dropped_by_reason: i
+            .stats
+            .dropped
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect(),
+        other_vrid: i.stats.other_vrid,
+        address_list_mismatch: i.stats.address_list_mismatch,
+        priority_zero_sent: i.stats.priority_zero_sent,
+        priority_zero_received: i.stats.priority_zero_received,
+        announcements: i.stats.announcements,
+    }
+}
+
+/// The kernel's counters into `s` (read by the configuration `s` was assembled from).
+pub(crate) fn add_readings(s: &mut st::Status, r: &Readings) {
+    let traffic = |t: &crate::ipvs::table::Stats| st::Traffic {
+        connections: t.conns,
+        in_packets: t.inpkts,
+        out_packets: t.outpkts,
+        in_bytes: t.inbytes,
+        out_bytes: t.outbytes,
+    };
+    for (vi, svc) in s.virtual_servers.iter_mut().enumerate() {
+        svc.traffic = r.services.get(&vi).map(traffic);
+        let rows = svc
+            .real_servers
+            .iter_mut()
+            .enumerate()
+            .map(|(ri, row)| (Some(ri), row))
+            .chain(svc.sorry_server.iter_mut().map(|row| (None, row)));
+        for (which, row) in rows {
+            if let Some(c) = r.dests.get(&(vi, which)) {
+                row.active = Some(c.0.active);
+                row.inactive = Some(c.0.inactive);
+                row.traffic = Some(traffic(&c.1));
+            }
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! The VMACs (use_vmac) this daemon made: made before the instances that name them,
+//! removed when a reload drops them, at the stop, and when the guard is dropped (a start
+//! that fails leaves none behind).
+
+use crate::net::rtnl::Rtnl;
+use crate::net::vmac::{self, Made, Vmac};
+use tracing::{error, info, warn};
+
+/// The VMACs (use_vmac) this daemon made: removed when dropped, so a start that fails
+/// leaves none behind.
+#[derive(Default)]
+pub(crate) struct Vmacs(Vec<Made>);
+
+impl Vmacs {
+    /// Make the ones of `wanted` not made yet.
+    pub(crate) fn make(&mut self, wanted: &[Vmac]) -> Result<(), String> {
+        let missing: Vec<_> = wanted
+            .iter()
+            .filter(|w| !self.0.iter().any(|m| m.vmac == **w))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let mut nl = Rtnl::open().map_err(|e| format!("rtnetlink: {e}"))?;
+        for w in missing {
+            let m = vmac::create(&mut nl, w).map_err(|e| e.to_string())?;
+            info!("use_vmac: {} made on {}", w.name, w.base);
+            self.0.push(m);
+        }
+        if let Some(w) = vmac::rp_filter_problem() {
+            warn!("{w}");
+        }
+        Ok(())
+    }
+
+    /// Remove the ones `wanted` no longer has.
+    pub(crate) fn keep_only(&mut self, wanted: &[Vmac]) {
+        let (keep, gone): (Vec<_>, Vec<_>) = std::mem::take(&mut self.0)
+            .into_iter()
+            .partition(|m| wanted.contains(&m.vmac));
+        self.0 = keep;
+        if gone.is_empty() {
+            return;
+        }
+        match Rtnl::open() {
+            Ok(mut nl) => {
+                for m in gone.iter().rev() {
+                    match vmac::remove(&mut nl, m) {
+                        Ok(()) => info!("use_vmac: {} removed", m.vmac.name),
+                        Err(e) => warn!("use_vmac: removing {}: {e}", m.vmac.name),
+                    }
+                }
+            }
+            Err(e) => error!("use_vmac: rtnetlink: {e}; VMACs left behind"),
+        }
+    }
+}
+
+impl Drop for Vmacs {
+    fn drop(&mut self) {
+        self.keep_only(&[]);
+    }
+}

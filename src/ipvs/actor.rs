@@ -1,0 +1,158 @@
+//! IPVS on a thread of its own: the [`Manager`] (and its netlink sockets) lives there, and
+//! the daemon sends it what the table should be. A large apply or dump (tens of thousands
+//! of destinations) then never holds up the daemon's loop: status, metrics, signals and
+//! reloads are served meanwhile. Table requests that queue up while one is applied are
+//! coalesced (each carries the whole wanted table: only the last counts), and the drain of
+//! removed real servers ticks on this thread.
+
+use super::desired::PoolWeights;
+use super::manager::{Manager, Readings, Summary};
+use crate::config::model::{Config, FlushOnStop};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tracing::{error, info};
+
+/// How often draining destinations' connections are read.
+const DRAIN_TICK: Duration = Duration::from_secs(1);
+
+/// What the table should hold: the configuration with each virtual server's weights
+/// (indexed as `cfg.virtual_server`).
+pub(crate) struct Want {
+    pub cfg: Arc<Config>,
+    pub weights: Vec<PoolWeights>,
+    /// Log the summary with this label even when nothing was written (start: "",
+    /// reload: "reload: "); None: only when something was written.
+    pub summary: Option<&'static str>,
+}
+
+enum Request {
+    Sync(Want),
+    /// The next sync follows a reload (real servers it drops drain).
+    Reloading(Duration),
+    Readings(Arc<Config>, oneshot::Sender<Readings>),
+    /// Release (or keep) the services and end the thread.
+    Stop {
+        flush: FlushOnStop,
+        keep: bool,
+        done: oneshot::Sender<()>,
+    },
+}
+
+/// The daemon's handle on the IPVS thread. Dropping it without [`Actor::stop`] leaves the
+/// services in the kernel (the thread ends when the channel closes).
+pub(crate) struct Actor {
+    tx: Sender<Request>,
+}
+
+impl Actor {
+    /// Open IPVS, apply the start-up settings (lvs_flush, lvs_timeouts) and start the
+    /// thread. The table itself comes with the first [`Actor::sync`], carrying the checks'
+    /// initial health, so no real server the checks hold down is ever added for a moment.
+    pub(crate) fn start(cfg: &Config) -> std::io::Result<Actor> {
+        let mut m = Manager::open()?;
+        m.prepare(cfg)?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("ldirector-ipvs".into())
+            .spawn(move || run(m, rx))?;
+        Ok(Actor { tx })
+    }
+
+    /// Bring the kernel to `want` (asynchronously; the outcome is logged).
+    pub(crate) fn sync(&self, want: Want) {
+        let _ = self.tx.send(Request::Sync(want));
+    }
+
+    /// The next sync follows a reload: the real servers it drops drain for `timeout`.
+    pub(crate) fn reloading(&self, timeout: Duration) {
+        let _ = self.tx.send(Request::Reloading(timeout));
+    }
+
+    /// The kernel's counters by `cfg`'s indexes, answered when the thread gets to it (an
+    /// empty reading if the thread is gone).
+    pub(crate) fn readings(&self, cfg: Arc<Config>) -> oneshot::Receiver<Readings> {
+        let (tx, rx) = oneshot::channel();
+        let _ = self.tx.send(Request::Readings(cfg, tx));
+        rx
+    }
+
+    /// Release the services ldirector owns (or flush, or keep them) and end the thread,
+    /// after what was asked before.
+    pub(crate) async fn stop(self, flush: FlushOnStop, keep: bool) {
+        let (done, wait) = oneshot::channel();
+        if self.tx.send(Request::Stop { flush, keep, done }).is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
+fn run(mut m: Manager, rx: Receiver<Request>) {
+    let mut next: Option<Request> = None;
+    loop {
+        let req = match next.take() {
+            Some(r) => r,
+            None if m.draining() => match rx.recv_timeout(DRAIN_TICK) {
+                Ok(r) => r,
+                Err(RecvTimeoutError::Timeout) => {
+                    if let Err(e) = m.drain_tick() {
+                        error!("IPVS: draining: {e}");
+                    }
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => return,
+            },
+            None => match rx.recv() {
+                Ok(r) => r,
+                Err(_) => return,
+            },
+        };
+        match req {
+            Request::Sync(mut want) => {
+                // only the last of the table requests waiting counts (each is whole);
+                // a start or reload summary asked on the way is still logged
+                while let Ok(r) = rx.try_recv() {
+                    match r {
+                        Request::Sync(w) => {
+                            let summary = w.summary.or(want.summary);
+                            want = Want { summary, ..w };
+                        }
+                        Request::Reloading(t) => m.reloading(t),
+                        other => {
+                            next = Some(other);
+                            break;
+                        }
+                    }
+                }
+                sync(&mut m, &want);
+            }
+            Request::Reloading(t) => m.reloading(t),
+            Request::Readings(cfg, reply) => {
+                let _ = reply.send(m.readings(&cfg));
+            }
+            Request::Stop { flush, keep, done } => {
+                m.release(flush, keep);
+                let _ = done.send(());
+                return;
+            }
+        }
+    }
+}
+
+fn sync(m: &mut Manager, want: &Want) {
+    let weights = |vi: usize| want.weights.get(vi).cloned().unwrap_or_default();
+    match (m.sync_weighted(&want.cfg, &weights), want.summary) {
+        (Ok(s), Some(label)) => log_summary(label, &s),
+        (Ok(s), None) if s.ops > 0 => info!("IPVS: {} change(s) written for health", s.ops),
+        (Ok(_), None) => {}
+        (Err(e), _) => error!("IPVS: {e}"),
+    }
+}
+
+fn log_summary(label: &str, s: &Summary) {
+    info!(
+        "{label}IPVS: {} service(s), {} destination(s); {} change(s) written, {} refused",
+        s.services, s.dests, s.ops, s.failed
+    );
+}
