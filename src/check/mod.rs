@@ -12,5 +12,6 @@ pub mod runner;
 pub mod scheduler;
 pub mod smtp;
 pub mod ssl;
+pub mod stats;
 pub mod tcp;
 pub mod udp;

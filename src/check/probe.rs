@@ -33,23 +33,6 @@ pub enum Probe {
     },
 }
 
-impl Probe {
-    /// Its index in the metrics' kinds (`control::metrics::KINDS`).
-    pub fn kind(&self) -> usize {
-        match self {
-            Probe::Tcp(_) => 0,
-            Probe::Http(_, _, _, None) => 1,
-            Probe::Http(_, _, _, Some(_)) => 2,
-            Probe::Smtp(..) => 3,
-            Probe::Misc(..) => 4,
-            Probe::Ping(_) => 5,
-            Probe::Udp(..) => 6,
-            Probe::Dns(..) => 7,
-            Probe::File { .. } => 8,
-        }
-    }
-}
-
 /// What a probe found.
 pub use super::misc::Verdict;
 

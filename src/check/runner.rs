@@ -8,8 +8,8 @@
 
 use super::probe::{self, Probe, TlsCache, Verdict, FILE_FAULT};
 use super::scheduler::{Output, Scheduler, ServerId, Timing};
+use super::stats::{CheckStats, Kind, Outcome};
 use crate::config::model::{Checker, Config, RealServer, VirtualServer};
-use crate::control::metrics::{CheckStats, Outcome};
 use crate::notify::exec::RunAs;
 use crate::track::file;
 use std::collections::HashMap;
@@ -399,7 +399,7 @@ impl Checks {
                         self.checks[id].task = None;
                         let ok = !matches!(verdict, Verdict::Down(_));
                         let outcome = if ok { Outcome::Up } else { Outcome::Down };
-                        stats.probe(self.checks[id].probe.kind(), outcome, took);
+                        stats.probe(Kind::of(&self.checks[id].probe), outcome, took);
                         if let Verdict::UpWithWeight(w) = verdict {
                             self.checks[id].dynamic = Some(w);
                             touched.push(self.checks[id].server);
@@ -463,7 +463,7 @@ impl Checks {
                             t.abort();
                         }
                         c.seq += 1;
-                        stats.probe(c.probe.kind(), Outcome::Timeout, None);
+                        stats.probe(Kind::of(&c.probe), Outcome::Timeout, None);
                         debug!("{}: no answer within connect_timeout", c.name);
                     }
                     Output::Checker { id, up } => {

@@ -7,9 +7,10 @@
 //! once, at most 8 from one address, one request each: clients that open connections and
 //! send nothing cannot keep a monitoring system's or a liveness probe's request out.
 
-use super::metrics::{self, CheckStats};
+use super::metrics;
 use super::server::{Command, Request};
 use super::status::Status;
+use crate::check::stats::CheckStats;
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{HeaderValue, CONTENT_TYPE};

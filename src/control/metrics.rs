@@ -5,101 +5,15 @@
 //! scrape.
 
 use super::status::{Status, Traffic};
+use crate::check::stats::CheckStats;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
-use std::time::Duration;
 
 type Labels = Vec<(&'static str, String)>;
-
-/// The checkers' kinds, as metrics label them.
-pub const KINDS: [&str; 9] = [
-    "tcp", "http", "ssl", "smtp", "misc", "ping", "udp", "dns", "file",
-];
-
-/// One kind's handles (they share their values with the families below).
-#[derive(Clone)]
-struct Kind {
-    up: Counter,
-    down: Counter,
-    timeout: Counter,
-    duration: Histogram,
-}
-
-/// Health-check counters: probes by kind and result, and their duration. Cheap to clone
-/// (shared values); the hot path touches one atomic counter and one histogram.
-#[derive(Clone)]
-pub struct CheckStats {
-    results: Family<Labels, Counter>,
-    durations: Family<Labels, Histogram>,
-    kinds: Vec<Kind>,
-}
-
-fn duration_buckets() -> Histogram {
-    Histogram::new([
-        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-    ])
-}
-
-impl Default for CheckStats {
-    fn default() -> Self {
-        let results = Family::<Labels, Counter>::default();
-        let durations =
-            Family::<Labels, Histogram>::new_with_constructor(duration_buckets as fn() -> _);
-        let kinds = KINDS
-            .iter()
-            .map(|k| {
-                let r = |result: &str| {
-                    results.get_or_create_owned(&vec![
-                        ("kind", k.to_string()),
-                        ("result", result.to_string()),
-                    ])
-                };
-                Kind {
-                    up: r("up"),
-                    down: r("down"),
-                    timeout: r("timeout"),
-                    duration: durations.get_or_create_owned(&vec![("kind", k.to_string())]),
-                }
-            })
-            .collect();
-        CheckStats {
-            results,
-            durations,
-            kinds,
-        }
-    }
-}
-
-/// How a probe ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    Up,
-    Down,
-    /// Abandoned at connect_timeout (no answer).
-    Timeout,
-}
-
-impl CheckStats {
-    /// Count one probe of kind `KINDS[kind]`; its duration when it answered.
-    pub fn probe(&self, kind: usize, outcome: Outcome, took: Option<Duration>) {
-        let Some(k) = self.kinds.get(kind) else {
-            return;
-        };
-        match outcome {
-            Outcome::Up => k.up.inc(),
-            Outcome::Down => k.down.inc(),
-            Outcome::Timeout => k.timeout.inc(),
-        };
-        if let Some(t) = took {
-            k.duration.observe(t.as_secs_f64());
-        }
-    }
-}
 
 fn gauge(reg: &mut Registry, name: &str, help: &str) -> Family<Labels, Gauge<f64, AtomicU64>> {
     let f = Family::<Labels, Gauge<f64, AtomicU64>>::default();
@@ -240,16 +154,7 @@ pub fn render(st: &Status, checks: &CheckStats) -> String {
     }
 
     // health checks
-    reg.register(
-        "checks",
-        "Health-check probes, by checker kind and result",
-        checks.results.clone(),
-    );
-    reg.register(
-        "check_duration_seconds",
-        "How long health-check probes that answered took",
-        checks.durations.clone(),
-    );
+    checks.register(&mut reg);
 
     // virtual and real servers
     let quorum = gauge(
@@ -323,14 +228,16 @@ pub fn render(st: &Status, checks: &CheckStats) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::stats::{Kind, Outcome};
     use crate::control::status::{Instance, Real, Service};
+    use std::time::Duration;
 
     #[test]
     fn exposition_names_and_values() {
         let checks = CheckStats::default();
-        checks.probe(0, Outcome::Up, Some(Duration::from_millis(2)));
-        checks.probe(0, Outcome::Timeout, None);
-        checks.probe(1, Outcome::Down, Some(Duration::from_millis(30)));
+        checks.probe(Kind::Tcp, Outcome::Up, Some(Duration::from_millis(2)));
+        checks.probe(Kind::Tcp, Outcome::Timeout, None);
+        checks.probe(Kind::Http, Outcome::Down, Some(Duration::from_millis(30)));
         let st = Status {
             version: "0.1.0".into(),
             uptime_s: 12.0,

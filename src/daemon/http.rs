@@ -1,7 +1,7 @@
 //! The HTTP endpoint (/metrics, /status, /healthz) as configured: (re)bound when its
 //! address changes, off when unset.
 
-use crate::control::metrics::CheckStats;
+use crate::check::stats::CheckStats;
 use crate::control::server;
 use std::net::SocketAddr;
 use tokio::sync::mpsc;

@@ -24,8 +24,8 @@ mod vmacs;
 pub(crate) use build::Options;
 
 use crate::check::runner::{Checks, HealthChange, Input, Running};
+use crate::check::stats::CheckStats;
 use crate::config::Config;
-use crate::control::metrics::CheckStats;
 use crate::control::server::{self, Command as ControlCommand, Request};
 use crate::control::status as st;
 use crate::control::systemd;

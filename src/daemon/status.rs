@@ -100,14 +100,14 @@ fn instance(i: &shell::InstanceStatus) -> st::Instance {
         since_s: i.since.map(|t| t.elapsed().as_secs_f64()),
         adverts_sent: i.stats.adverts_sent,
         adverts_received: i.stats.adverts_received,
-        dropped: i.stats.dropped.values().sum(),
+        dropped: i.stats.dropped.total(),
         transitions: i.stats.transitions,
         became_master: i.stats.became_master,
         dropped_by_reason: i
             .stats
             .dropped
             .iter()
-            .map(|(k, v)| (k.to_string(), *v))
+            .map(|(r, n)| (r.name().to_string(), n))
             .collect(),
         other_vrid: i.stats.other_vrid,
         address_list_mismatch: i.stats.address_list_mismatch,

@@ -6,13 +6,13 @@
 
 use super::ah;
 use super::announce::Schedule;
+use super::drops::{Drops, Reason};
 use super::machine::{Action, Event, Machine, State};
-use super::packet::{self, Advert, Expect, Version};
+use super::packet::{self, Advert, DropReason, Expect, Version};
 use super::socket::Received;
 use super::spec::{InstanceSpec, Specs};
 use super::track::{self, Object, Status};
 use crate::net::addr::Kernel;
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -66,7 +66,7 @@ pub struct Stats {
     /// Transitions into Backup, Master or Fault.
     pub transitions: u64,
     /// Packets dropped, by reason.
-    pub dropped: BTreeMap<&'static str, u64>,
+    pub dropped: Drops,
     /// Adverts of other virtual routers on the same interface (not errors).
     pub other_vrid: u64,
     /// Adverts whose address list differs from ours (accepted unless strict).
@@ -464,20 +464,21 @@ impl Engine {
     }
 
     /// Count a packet dropped by the shell (too short for an IP header, ...).
-    pub fn count_drop(&mut self, i: usize, reason: &'static str) {
-        *self.inst[i].stats.dropped.entry(reason).or_insert(0) += 1;
+    pub fn count_drop(&mut self, i: usize, reason: Reason) {
+        self.inst[i].stats.dropped.add(reason);
     }
 
     /// Validate a received packet; Some(event) if the machine must see it.
     fn check(&mut self, i: usize, rx: &Received) -> Option<Event> {
         let x = &mut self.inst[i];
         let s = &x.spec;
-        let drop = |x: &mut Instance, r: &'static str| {
-            *x.stats.dropped.entry(r).or_insert(0) += 1;
+        let drop = |x: &mut Instance, r: Reason| {
+            x.stats.dropped.add(r);
             tracing::debug!(
-                "vrrp_instance {}: packet from {} dropped: {r}",
+                "vrrp_instance {}: packet from {} dropped: {}",
                 x.spec.name,
-                rx.src
+                rx.src,
+                r.name()
             );
             None
         };
@@ -485,7 +486,7 @@ impl Engine {
         // one from our address is another daemon's (on this host, or an address
         // conflict), and it is never taken for ours
         if rx.src == s.src {
-            let n = x.stats.dropped.get("own_address").copied().unwrap_or(0) + 1;
+            let n = x.stats.dropped.get(Reason::OwnAddress) + 1;
             if n.is_power_of_two() {
                 tracing::warn!(
                     "vrrp_instance {}: {n} packet(s) from our own address {}: another VRRP daemon sends from it (on this host, or an address conflict)",
@@ -493,12 +494,12 @@ impl Engine {
                     rx.src
                 );
             }
-            return drop(x, "own_address");
+            return drop(x, Reason::OwnAddress);
         }
         match s.mcast {
             Some(_) => {
                 if rx.ttl != 255 {
-                    return drop(x, "bad_ttl");
+                    return drop(x, Reason::BadTtl);
                 }
             }
             None => {
@@ -506,12 +507,12 @@ impl Engine {
                     if rx.dst.is_multicast() {
                         return None; // a multicast advert on a unicast instance's link
                     }
-                    return drop(x, "unknown_peer");
+                    return drop(x, Reason::UnknownPeer);
                 };
                 if peer.min_ttl.is_some_and(|m| rx.ttl < m)
                     || peer.max_ttl.is_some_and(|m| rx.ttl > m)
                 {
-                    return drop(x, "bad_ttl");
+                    return drop(x, Reason::BadTtl);
                 }
             }
         }
@@ -531,28 +532,30 @@ impl Engine {
                 }
                 match ah::open(&rx.ip_header, &rx.payload, key, s.mcast.is_none()) {
                     Ok((seq, at)) => (&rx.payload[at..], Some(seq)),
-                    Err(ah::AhError::TooShort) => return drop(x, "too_short"),
-                    Err(ah::AhError::NotVrrp) => return drop(x, "auth_type_mismatch"),
-                    Err(_) => return drop(x, "auth_failure"),
+                    Err(ah::AhError::TooShort) => return drop(x, DropReason::TooShort.into()),
+                    Err(ah::AhError::NotVrrp) => {
+                        return drop(x, DropReason::AuthTypeMismatch.into())
+                    }
+                    Err(_) => return drop(x, DropReason::AuthFailure.into()),
                 }
             }
             _ => (&rx.payload[..], None),
         };
         let adv: Advert = match packet::decode(msg, rx.src, rx.dst, &expect) {
             Ok(a) => a,
-            Err(r) => {
+            Err(e) => {
                 // another VRID with other settings is not our business
-                if msg.len() > 1 && msg[1] != s.vrid {
+                if e.vrid.is_some_and(|v| v != s.vrid) {
                     x.stats.other_vrid += 1;
                     return None;
                 }
-                return drop(x, r.name());
+                return drop(x, e.reason.into());
             }
         };
         if let Some(seq) = ah_seq {
             // "sequence number already processed. Packet dropped."
             if seq <= x.ah_seq {
-                return drop(x, packet::DropReason::AhReplay.name());
+                return drop(x, DropReason::AhReplay.into());
             }
             x.ah_seq = seq;
         }
@@ -563,12 +566,12 @@ impl Engine {
         }
         if let Some(g) = s.mcast {
             if rx.dst != g {
-                return drop(x, "bad_destination");
+                return drop(x, Reason::BadDestination);
             }
         }
         let ours = Duration::from_millis(u64::from(adv.advert_int_cs) * 10);
         if s.version == Version::V2 && ours != s.params.advert_int {
-            return drop(x, "interval_mismatch");
+            return drop(x, Reason::IntervalMismatch);
         }
         if !s.skip_check_adv_addr && adv.priority != 0 {
             let mut a = adv.addrs.clone();
@@ -578,7 +581,7 @@ impl Engine {
             if a != b {
                 x.stats.address_list_mismatch += 1;
                 if s.strict {
-                    return drop(x, "address_list_mismatch");
+                    return drop(x, Reason::AddressListMismatch);
                 }
             }
         }

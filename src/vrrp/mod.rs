@@ -2,6 +2,7 @@
 
 pub mod ah;
 pub mod announce;
+pub mod drops;
 pub mod engine;
 pub mod machine;
 pub mod packet;

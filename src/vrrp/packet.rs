@@ -1,14 +1,61 @@
 //! VRRP advertisements on the wire: RFC 3768 (version 2) and RFC 5798 (version 3), IPv4
 //! and IPv6. Sans-IO: bytes in, an [`Advert`] out (and back), with every refusal named by a
-//! [`DropReason`] so the I/O shell can count it. The IP header (TTL / hop limit 255,
-//! protocol 112) is the shell's to check; the addresses it carries are inputs here because
-//! the VRRPv3 checksum covers a pseudo-header.
+//! [`DropReason`] (and the VRID, when the header got that far) so the I/O shell can count
+//! it. The IP header (TTL / hop limit 255, protocol 112) is the shell's to check; the
+//! addresses it carries are inputs here because the VRRPv3 checksum covers a pseudo-header.
+//!
+//! Version 2 (RFC 3768 section 5.1):
+//!
+//! ```text
+//!  0                   1                   2                   3
+//!  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |Version| Type  | Virtual Rtr ID|   Priority    | Count IP Addrs|
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |   Auth Type   |   Adver Int   |          Checksum             |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |                         IP Address (1)                        |
+//! |                            ...                                |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |                     Authentication Data (1)                   |
+//! |                     Authentication Data (2)                   |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! ```
+//!
+//! Version 3 (RFC 5798 section 5.1; addresses of 4 or 16 bytes, no authentication data;
+//! the checksum covers the IP pseudo-header too):
+//!
+//! ```text
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |Version| Type  | Virtual Rtr ID|   Priority    |Count IPvX Addr|
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |(rsvd) |     Max Adver Int     |          Checksum             |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |                       IPvX Address(es)                        |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! ```
 
 use std::fmt;
 use std::net::IpAddr;
 
 /// IP protocol number of VRRP.
 pub const PROTO_VRRP: u8 = 112;
+/// Where each field of the fixed header is (smoltcp's way: named, not bare indexes).
+mod field {
+    /// Version (high nibble) and type (low nibble).
+    pub(super) const VER_TYPE: usize = 0;
+    pub(super) const VRID: usize = 1;
+    pub(super) const PRIORITY: usize = 2;
+    pub(super) const COUNT: usize = 3;
+    /// VRRPv2: the authentication type.
+    pub(super) const AUTH_TYPE: usize = 4;
+    /// VRRPv2: the advertisement interval in seconds.
+    pub(super) const ADVER_INT: usize = 5;
+    /// VRRPv3: 4 reserved bits and the 12-bit interval in centiseconds.
+    pub(super) const MAX_ADVER_INT: std::ops::Range<usize> = 4..6;
+    pub(super) const CHECKSUM: std::ops::Range<usize> = 6..8;
+}
+
 /// Fixed part of the header before the addresses.
 pub const HEADER_LEN: usize = 8;
 /// VRRPv2's authentication data after the addresses.
@@ -106,6 +153,14 @@ impl fmt::Display for DropReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// A packet [`decode`] refused: why, and the VRID it carries when it is long enough to
+/// say (a refusal for another virtual router is not ours to count).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecodeError {
+    pub reason: DropReason,
+    pub vrid: Option<u8>,
 }
 
 /// The Internet checksum (RFC 1071) over `parts` as one byte stream.
@@ -208,7 +263,7 @@ pub fn encode(a: &Advert, src: IpAddr, dst: IpAddr, v3_checksum_as_v2: bool) -> 
     } else {
         checksum(&[&buf])
     };
-    buf[6..8].copy_from_slice(&sum.to_be_bytes());
+    buf[field::CHECKSUM].copy_from_slice(&sum.to_be_bytes());
     buf
 }
 
@@ -223,11 +278,18 @@ pub struct Expect<'a> {
 }
 
 /// Decode an advertisement received from `src` for `dst`.
-pub fn decode(buf: &[u8], src: IpAddr, dst: IpAddr, e: &Expect) -> Result<Advert, DropReason> {
+pub fn decode(buf: &[u8], src: IpAddr, dst: IpAddr, e: &Expect) -> Result<Advert, DecodeError> {
+    read(buf, src, dst, e).map_err(|reason| DecodeError {
+        reason,
+        vrid: buf.get(field::VRID).copied(),
+    })
+}
+
+fn read(buf: &[u8], src: IpAddr, dst: IpAddr, e: &Expect) -> Result<Advert, DropReason> {
     if buf.len() < HEADER_LEN {
         return Err(DropReason::TooShort);
     }
-    let version = match buf[0] >> 4 {
+    let version = match buf[field::VER_TYPE] >> 4 {
         2 => Version::V2,
         3 => Version::V3,
         _ => return Err(DropReason::BadVersion),
@@ -235,13 +297,13 @@ pub fn decode(buf: &[u8], src: IpAddr, dst: IpAddr, e: &Expect) -> Result<Advert
     if version != e.version {
         return Err(DropReason::BadVersion);
     }
-    if buf[0] & 0x0f != TYPE_ADVERTISEMENT {
+    if buf[field::VER_TYPE] & 0x0f != TYPE_ADVERTISEMENT {
         return Err(DropReason::BadType);
     }
     if version == Version::V2 && e.ipv6 {
         return Err(DropReason::BadVersion);
     }
-    let count = usize::from(buf[3]);
+    let count = usize::from(buf[field::COUNT]);
     let alen = if e.ipv6 { 16 } else { 4 };
     let auth_len = if version == Version::V2 {
         AUTH_DATA_LEN
@@ -268,7 +330,7 @@ pub fn decode(buf: &[u8], src: IpAddr, dst: IpAddr, e: &Expect) -> Result<Advert
     }
     let (auth, advert_int_cs) = match version {
         Version::V2 => {
-            let auth = match buf[4] {
+            let auth = match buf[field::AUTH_TYPE] {
                 0 => Auth::None,
                 1 => {
                     let mut p = [0u8; 8];
@@ -282,13 +344,14 @@ pub fn decode(buf: &[u8], src: IpAddr, dst: IpAddr, e: &Expect) -> Result<Advert
                 },
                 _ => return Err(DropReason::AuthTypeMismatch),
             };
-            if buf[5] == 0 {
+            if buf[field::ADVER_INT] == 0 {
                 return Err(DropReason::BadInterval);
             }
-            (auth, u16::from(buf[5]) * 100)
+            (auth, u16::from(buf[field::ADVER_INT]) * 100)
         }
         Version::V3 => {
-            let cs = u16::from_be_bytes([buf[4], buf[5]]) & 0x0fff;
+            let m = field::MAX_ADVER_INT;
+            let cs = u16::from_be_bytes([buf[m.start], buf[m.start + 1]]) & 0x0fff;
             if cs == 0 {
                 return Err(DropReason::BadInterval);
             }
@@ -318,8 +381,8 @@ pub fn decode(buf: &[u8], src: IpAddr, dst: IpAddr, e: &Expect) -> Result<Advert
     }
     Ok(Advert {
         version,
-        vrid: buf[1],
-        priority: buf[2],
+        vrid: buf[field::VRID],
+        priority: buf[field::PRIORITY],
         advert_int_cs,
         addrs,
         auth,
@@ -332,6 +395,11 @@ mod tests {
 
     fn v4(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    /// decode, its refusal's reason only
+    fn dec(b: &[u8], s: IpAddr, d: IpAddr, e: &Expect) -> Result<Advert, DropReason> {
+        decode(b, s, d, e).map_err(|e| e.reason)
     }
 
     fn expect(version: Version, ipv6: bool, auth: &Auth) -> Expect<'_> {
@@ -373,7 +441,7 @@ mod tests {
         assert_eq!(&b[8..12], &[192, 0, 2, 100]);
         assert_eq!(&b[12..20], b"s3cret\0\0");
         assert_eq!(checksum(&[&b]), 0, "a correct checksum sums to zero");
-        let d = decode(
+        let d = dec(
             &b,
             v4("192.0.2.11"),
             v4("224.0.0.18"),
@@ -403,7 +471,7 @@ mod tests {
             assert_eq!(u16::from_be_bytes([b[4], b[5]]), 5);
             let ipv6 = s.is_ipv6();
             assert_eq!(
-                decode(&b, s, d, &expect(Version::V3, ipv6, &Auth::None)).unwrap(),
+                dec(&b, s, d, &expect(Version::V3, ipv6, &Auth::None)).unwrap(),
                 a
             );
             // from another source the pseudo-header differs: the checksum fails
@@ -413,7 +481,7 @@ mod tests {
                 v4("192.0.2.12")
             };
             assert_eq!(
-                decode(&b, other, d, &expect(Version::V3, ipv6, &Auth::None)),
+                dec(&b, other, d, &expect(Version::V3, ipv6, &Auth::None)),
                 Err(DropReason::BadChecksum)
             );
         }
@@ -433,14 +501,11 @@ mod tests {
         assert_eq!(checksum(&[&b]), 0);
         let mut e = expect(Version::V3, false, &Auth::None);
         assert_eq!(
-            decode(&b, v4("192.0.2.11"), v4("224.0.0.18"), &e),
+            dec(&b, v4("192.0.2.11"), v4("224.0.0.18"), &e),
             Err(DropReason::BadChecksum)
         );
         e.v3_checksum_as_v2 = true;
-        assert_eq!(
-            decode(&b, v4("192.0.2.11"), v4("224.0.0.18"), &e).unwrap(),
-            a
-        );
+        assert_eq!(dec(&b, v4("192.0.2.11"), v4("224.0.0.18"), &e).unwrap(), a);
     }
 
     #[test]
@@ -461,29 +526,26 @@ mod tests {
             d,
             false,
         );
-        assert!(decode(&good, s, d, &e2).is_ok());
-        assert_eq!(decode(&good[..5], s, d, &e2), Err(DropReason::TooShort));
-        assert_eq!(
-            decode(&good[..20], s, d, &e2),
-            Err(DropReason::BadAddressList)
-        );
+        assert!(dec(&good, s, d, &e2).is_ok());
+        assert_eq!(dec(&good[..5], s, d, &e2), Err(DropReason::TooShort));
+        assert_eq!(dec(&good[..20], s, d, &e2), Err(DropReason::BadAddressList));
         let mut bad = good.clone();
         bad[9] ^= 1;
-        assert_eq!(decode(&bad, s, d, &e2), Err(DropReason::BadChecksum));
+        assert_eq!(dec(&bad, s, d, &e2), Err(DropReason::BadChecksum));
         let mut bad = good.clone();
         bad[0] = 0x41;
-        assert_eq!(decode(&bad, s, d, &e2), Err(DropReason::BadVersion));
+        assert_eq!(dec(&bad, s, d, &e2), Err(DropReason::BadVersion));
         let mut bad = good.clone();
         bad[0] = 0x22;
-        assert_eq!(decode(&bad, s, d, &e2), Err(DropReason::BadType));
+        assert_eq!(dec(&bad, s, d, &e2), Err(DropReason::BadType));
         assert_eq!(
-            decode(&good, s, d, &expect(Version::V3, false, &none)),
+            dec(&good, s, d, &expect(Version::V3, false, &none)),
             Err(DropReason::BadVersion)
         );
         // authentication
         let pass = Auth::pass("secret");
         assert_eq!(
-            decode(&good, s, d, &expect(Version::V2, false, &pass)),
+            dec(&good, s, d, &expect(Version::V2, false, &pass)),
             Err(DropReason::AuthTypeMismatch)
         );
         let with = |auth: Auth| {
@@ -502,7 +564,7 @@ mod tests {
             )
         };
         assert_eq!(
-            decode(
+            dec(
                 &with(Auth::pass("wrong")),
                 s,
                 d,
@@ -513,24 +575,24 @@ mod tests {
         // type 2 (AH) where we use a password, and the other way round
         let ah = Auth::ah("s3cret");
         assert_eq!(
-            decode(&with(ah.clone()), s, d, &expect(Version::V2, false, &pass)),
+            dec(&with(ah.clone()), s, d, &expect(Version::V2, false, &pass)),
             Err(DropReason::AuthTypeMismatch)
         );
         assert_eq!(
-            decode(&good, s, d, &expect(Version::V2, false, &ah)),
+            dec(&good, s, d, &expect(Version::V2, false, &ah)),
             Err(DropReason::AuthTypeMismatch)
         );
         // an AH advert carries type 2 and no password
         let sealed = with(ah.clone());
         assert_eq!((sealed[4], &sealed[sealed.len() - 8..]), (2, &[0u8; 8][..]));
         assert_eq!(
-            decode(&sealed, s, d, &expect(Version::V2, false, &ah)).map(|a| a.auth),
+            dec(&sealed, s, d, &expect(Version::V2, false, &ah)).map(|a| a.auth),
             Ok(ah)
         );
         // trailing padding is ignored, not an error
         let mut padded = good.clone();
         padded.extend_from_slice(&[0, 0, 0, 0]);
-        assert!(decode(&padded, s, d, &e2).is_ok());
+        assert!(dec(&padded, s, d, &e2).is_ok());
     }
 
     fn hex(s: &str) -> Vec<u8> {
@@ -547,7 +609,7 @@ mod tests {
         let pass = Auth::pass("s3cret");
         let (s, d) = (v4("192.0.2.11"), v4("224.0.0.18"));
         let b = hex("213396010101494bc00002647333637265740000");
-        let a = decode(&b, s, d, &expect(Version::V2, false, &pass)).unwrap();
+        let a = dec(&b, s, d, &expect(Version::V2, false, &pass)).unwrap();
         assert_eq!(
             a,
             Advert {
@@ -567,7 +629,7 @@ mod tests {
             "ff02::12".parse().unwrap(),
         );
         let b = hex("313cc8010005450720010db8000000000000000000000100");
-        let a = decode(&b, s, d, &expect(Version::V3, true, &none)).unwrap();
+        let a = dec(&b, s, d, &expect(Version::V3, true, &none)).unwrap();
         assert_eq!((a.vrid, a.priority, a.advert_int_cs), (60, 200, 5));
         assert_eq!(a.addrs, vec!["2001:db8::100".parse::<IpAddr>().unwrap()]);
         assert_eq!(encode(&a, s, d, false), b);
@@ -589,7 +651,7 @@ mod tests {
                 .collect();
             for v in [Version::V2, Version::V3] {
                 for six in [false, true] {
-                    let _ = decode(&buf, s, d, &expect(v, six, &none));
+                    let _ = dec(&buf, s, d, &expect(v, six, &none));
                 }
             }
         }

@@ -4,8 +4,10 @@
 //! feeds the engine packets, link changes, tracking reports and time, and carries out what
 //! the engine returns. Notifications leave through a channel to the notifier.
 
+use super::drops::Reason;
 use super::engine::{Engine, Notification, Output, Stats};
 use super::machine::State;
+use super::packet::DropReason;
 use super::socket::{Received, VrrpSocket};
 use super::spec::{InstanceSpec, Specs};
 use super::track::Object;
@@ -596,10 +598,10 @@ impl Shell {
                             self.execute(out);
                         }
                         Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-                            self.engine.count_drop(i, "too_short");
+                            self.engine.count_drop(i, DropReason::TooShort.into());
                         }
                         Err(e) => {
-                            self.engine.count_drop(i, "receive_error");
+                            self.engine.count_drop(i, Reason::ReceiveError);
                             debug!("VRRP receive: {e}");
                         }
                     }
@@ -901,7 +903,7 @@ impl Shell {
             match o {
                 Output::Send { inst, dst, payload } => {
                     if let Err(e) = self.sockets[inst].send(&payload, dst) {
-                        self.engine.count_drop(inst, "send_error");
+                        self.engine.count_drop(inst, Reason::SendError);
                         // a vanished interface fails every advert: say so, not 10 times a second
                         let n = self.send_errors.entry(inst).or_insert(0);
                         *n += 1;

@@ -312,11 +312,11 @@ fn received_packets_are_checked_and_drops_counted() {
     };
     a.packet(0, &own, now);
     let st = a.view(0).stats.clone();
-    assert_eq!(st.dropped.get("own_address"), Some(&1));
-    assert_eq!(st.dropped.get("bad_ttl"), Some(&1));
-    assert_eq!(st.dropped.get("auth_failure"), Some(&1));
-    assert_eq!(st.dropped.get("interval_mismatch"), Some(&1));
-    assert_eq!(st.dropped.get("too_short"), Some(&1));
+    assert_eq!(st.dropped.get(Reason::OwnAddress), 1);
+    assert_eq!(st.dropped.get(Reason::BadTtl), 1);
+    assert_eq!(st.dropped.get(DropReason::AuthFailure.into()), 1);
+    assert_eq!(st.dropped.get(Reason::IntervalMismatch), 1);
+    assert_eq!(st.dropped.get(DropReason::TooShort.into()), 1);
     assert_eq!(st.address_list_mismatch, 1);
     assert_eq!(st.adverts_received, 2);
 }
@@ -350,7 +350,7 @@ fn unicast_drops_strangers() {
         payload,
     };
     a.packet(0, &rx, now);
-    assert_eq!(a.view(0).stats.dropped.get("unknown_peer"), Some(&1));
+    assert_eq!(a.view(0).stats.dropped.get(Reason::UnknownPeer), 1);
     // adverts go to every peer, unicast
     let out = a.poll(now + secs(1));
     assert!(out.iter().any(
@@ -411,7 +411,7 @@ fn garbage_is_counted_never_fatal() {
         sent += 1;
     }
     let st = a.view(0).stats.clone();
-    let dropped: u64 = st.dropped.values().sum();
+    let dropped: u64 = st.dropped.total();
     assert_eq!(
         dropped + st.other_vrid + st.adverts_received,
         sent,
@@ -419,7 +419,10 @@ fn garbage_is_counted_never_fatal() {
     );
     // trailing bytes after the addresses are tolerated (as padding): those count as adverts
     assert!(dropped + st.other_vrid > 12_000, "{st:?}");
-    assert!(st.dropped.len() >= 5, "several reasons seen: {st:?}");
+    assert!(
+        st.dropped.iter().count() >= 5,
+        "several reasons seen: {st:?}"
+    );
     assert_eq!(a.view(0).state, State::Backup);
 }
 
@@ -619,7 +622,7 @@ fn ah_elects_fails_over_heals_and_refuses_replays_and_other_keys() {
     assert_eq!(lab.states(1), vec![State::Backup]);
     let heard = lab.nodes[1].view(0).stats.clone();
     assert!(heard.adverts_received >= 2, "{heard:?}");
-    assert!(heard.dropped.is_empty(), "{heard:?}");
+    assert_eq!(heard.dropped.total(), 0, "{heard:?}");
     // the adverts are AH packets: protocol 51, sequence numbers rising by one
     let seqs: Vec<u32> = lab
         .log
@@ -655,8 +658,12 @@ fn ah_elects_fails_over_heals_and_refuses_replays_and_other_keys() {
     let rx = crate::vrrp::socket::parse_ipv4(&last).unwrap();
     let _ = lab.nodes[1].packet(0, &rx, lab.now);
     assert_eq!(
-        lab.nodes[1].view(0).stats.dropped.get("ah_replay"),
-        Some(&1)
+        lab.nodes[1]
+            .view(0)
+            .stats
+            .dropped
+            .get(DropReason::AhReplay.into()),
+        1
     );
 
     // the master is cut off: the backup takes over, going on above the numbers it heard
@@ -680,7 +687,7 @@ fn ah_elects_fails_over_heals_and_refuses_replays_and_other_keys() {
     assert_eq!(lab.states(1), vec![State::Master]);
     let st = &lab.nodes[1].view(0).stats;
     assert!(
-        st.dropped.get("auth_failure").is_some_and(|n| *n >= 2),
+        st.dropped.get(DropReason::AuthFailure.into()) >= 2,
         "{st:?}"
     );
     assert_eq!(st.adverts_received, 0);
