@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod control;
 mod daemon;
+pub mod exec;
 pub mod ipvs;
 pub mod net;
 pub mod notify;

@@ -632,8 +632,7 @@ ip netns exec {t}dir sysctl -qw net.ipv4.ip_forward=1
     // timeout), not by the clock: a guest on a loaded host starts its programs slowly
     let mut seen = Vec::new();
     let mut attempts = 0;
-    while attempts < 40
-        && !(seen.contains(&"one".to_string()) && seen.contains(&"two".to_string()))
+    while attempts < 40 && !(seen.contains(&"one".to_string()) && seen.contains(&"two".to_string()))
     {
         attempts += 1;
         let r = fetch();

@@ -3,7 +3,7 @@
 //! `misc_timeout` is killed with its process group and counts as down.
 
 use crate::config::types::Script;
-use crate::notify::exec::{self, Outcome, RunAs};
+use crate::exec::{self, Outcome, RunAs};
 use std::time::Duration;
 
 /// What one run said.
@@ -39,7 +39,7 @@ pub async fn probe(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notify::exec::tests::sh;
+    use crate::exec::tests::sh;
 
     #[tokio::test]
     async fn exit_codes_dynamic_weights_and_hung_scripts() {

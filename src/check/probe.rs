@@ -8,7 +8,7 @@ use crate::config::model::{
     CheckKind, Checker, Config, DnsType, HttpProtocol, RealServer, VirtualServer,
 };
 use crate::config::types::Script;
-use crate::notify::exec::RunAs;
+use crate::exec::RunAs;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -10,7 +10,7 @@ use super::probe::{self, Probe, TlsCache, Verdict, FILE_FAULT};
 use super::scheduler::{Output, Scheduler, ServerId, Timing};
 use super::stats::{CheckStats, Kind, Outcome};
 use crate::config::model::{Checker, Config, RealServer, VirtualServer};
-use crate::notify::exec::RunAs;
+use crate::exec::RunAs;
 use crate::track::file;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};

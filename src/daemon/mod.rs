@@ -29,14 +29,15 @@ use crate::config::Config;
 use crate::control::server::{self, Command as ControlCommand, Request};
 use crate::control::status as st;
 use crate::control::systemd;
+use crate::exec::{self, RunAs};
 use crate::ipvs::{actor, syncd::SyncDaemon};
-use crate::notify::exec::{self, RunAs};
 use crate::notify::lvs::{LvsNotifier, Why};
 use crate::notify::mail::Mailer;
 use crate::notify::vrrp::Notifier;
 use crate::sched;
 use crate::track::file as track_file;
 use crate::track::tasks::Tracking;
+use crate::track::Event as TrackEvent;
 use crate::vrrp::engine::Notification;
 use crate::vrrp::{shell, spec};
 use health::{Event, Health};
@@ -146,8 +147,8 @@ struct Inputs {
     control: mpsc::Receiver<Request>,
     /// VRRP transitions (notify scripts, FIFOs, the sync daemon).
     notifications: mpsc::UnboundedReceiver<Notification>,
-    /// track_file values (for the FILE_CHECKs).
-    files: mpsc::UnboundedReceiver<(String, i64)>,
+    /// What the trackers see (for VRRP, and the FILE_CHECKs).
+    tracking: mpsc::UnboundedReceiver<TrackEvent>,
     health: mpsc::UnboundedReceiver<HealthChange>,
 }
 
@@ -249,7 +250,7 @@ impl Daemon {
             warn!("{p}");
         }
         // tracking: what scripts and files say before the engine starts
-        let initial = Tracking::initial(&cfg, &built.specs);
+        let initial = Tracking::initial(&cfg, &built.specs.tracked);
         let file_values: HashMap<String, i64> = initial.files.iter().cloned().collect();
         let (ntx, notifications) = mpsc::unbounded_channel();
         let mut vrrp_up = true;
@@ -271,7 +272,7 @@ impl Daemon {
                 error!("VRRP: {e}{why}; VRRP is not running, the rest goes on");
                 shell::spawn(
                     spec::Specs::default(),
-                    shell::Initial::default(),
+                    crate::track::Initial::default(),
                     ntx,
                     vrrp_sched,
                 )
@@ -280,10 +281,11 @@ impl Daemon {
         };
         // nothing fails from here on
         let syncd = syncd::start(&cfg);
-        let (ftx, files) = mpsc::unbounded_channel();
-        let mut tracking = Tracking::new(run_as, vrrp.commands.clone(), ftx);
+        let (ttx, tracking_rx) = mpsc::unbounded_channel();
+        let mut tracking = Tracking::new(run_as, ttx);
         let start_files: Vec<(String, i64)> = file_values.clone().into_iter().collect();
-        tracking.update(&cfg, &built.specs, &start_files);
+        // already known to VRRP (`initial`)
+        let _ = tracking.update(&cfg, &built.specs.tracked, &start_files);
         let (health_tx, health_rx) = mpsc::unbounded_channel();
         let check_stats = CheckStats::default();
         let (checks, start) = start_checks(&cfg, &health_tx, run_as, &file_values, &check_stats);
@@ -339,7 +341,7 @@ impl Daemon {
             signals,
             control,
             notifications,
-            files,
+            tracking: tracking_rx,
             health: health_rx,
         };
         Ok((d, inputs))
@@ -355,7 +357,7 @@ impl Daemon {
             let step = tokio::select! {
                 Some(req) = inputs.control.recv() => self.drive_control(req),
                 Some(n) = inputs.notifications.recv() => self.drive_notification(n),
-                Some((name, v)) = inputs.files.recv() => self.drive_file(name, v),
+                Some(e) = inputs.tracking.recv() => self.drive_tracking(e),
                 Some(h) = inputs.health.recv() => self.drive_health(h),
                 s = inputs.signals.next() => self.drive_signal(s),
             };
@@ -427,10 +429,18 @@ impl Daemon {
         Step::Go
     }
 
-    /// A track_file value: the FILE_CHECKs reading that file see it.
-    fn drive_file(&mut self, name: String, v: i64) -> Step {
-        let _ = self.checks.input.send(Input::File(name.clone(), v));
-        self.file_values.insert(name, v);
+    /// A tracker's change: to VRRP; a track_file's value to the FILE_CHECKs too.
+    fn drive_tracking(&mut self, e: TrackEvent) -> Step {
+        let command = match e {
+            TrackEvent::Script(name, ok) => shell::Command::Script(name, ok),
+            TrackEvent::Process(name, up) => shell::Command::Process(name, up),
+            TrackEvent::File(name, v) => {
+                let _ = self.checks.input.send(Input::File(name.clone(), v));
+                self.file_values.insert(name.clone(), v);
+                shell::Command::File(name, v)
+            }
+        };
+        let _ = self.vrrp.commands.send(command);
         Step::Go
     }
 
@@ -672,7 +682,7 @@ impl Daemon {
         claimed: &[String],
     ) -> Option<String> {
         let now_files = track_file::initial(&self.cfg.track_file);
-        let initial = self.tracking.update(&self.cfg, &specs, &now_files);
+        let initial = self.tracking.update(&self.cfg, &specs.tracked, &now_files);
         for (name, v) in &initial.files {
             if self.file_values.insert(name.clone(), *v) != Some(*v) {
                 let _ = self.checks.input.send(Input::File(name.clone(), *v));
@@ -699,7 +709,7 @@ impl Daemon {
             }
             Ok(Err(e)) if self.vrrp_up => {
                 // the instances run on as they were: so do their vrrp_scripts
-                self.tracking.update_scripts(old, &self.vrrp_specs);
+                let _ = self.tracking.update_scripts(old, &self.vrrp_specs.tracked);
                 Some(format!("VRRP: {e}; the VRRP instances run on as before"))
             }
             Ok(Err(e)) => Some(format!("VRRP still cannot start: {e}")),

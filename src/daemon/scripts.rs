@@ -3,7 +3,7 @@
 //! failed), each to its end or its timeout; a failure is logged and changes nothing else.
 
 use crate::config::model::GlobalDefs;
-use crate::notify::exec;
+use crate::exec;
 use tracing::{error, info, warn};
 
 #[derive(Clone, Copy)]

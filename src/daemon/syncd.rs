@@ -5,7 +5,7 @@
 use crate::config::model::LvsSyncDaemon;
 use crate::config::Config;
 use crate::ipvs::syncd::SyncDaemon;
-use crate::vrrp::engine::Notification;
+use crate::vrrp::notification::{Change, Notification, Subject};
 use tracing::error;
 
 /// The sync daemon's settings and its instance's VRID, when `cfg` asks for one.
@@ -35,9 +35,19 @@ pub(crate) fn follow(syncd: &mut Option<SyncDaemon>, cfg: &Config, n: &Notificat
         .global_defs
         .lvs_sync_daemon
         .as_ref()
-        .is_some_and(|s| n.kind == "INSTANCE" && s.vrrp_instance == n.name);
-    if followed {
-        d.follow(n.state);
+        .is_some_and(|s| n.subject == Subject::Instance && s.vrrp_instance == n.name);
+    if let Some(master) = role(n.change).filter(|_| followed) {
+        d.follow(master);
+    }
+}
+
+/// The sync daemon's role for a change of its instance, as keepalived: master while the
+/// instance is, backup in Backup and Fault; None: no change (stop, priority...).
+fn role(c: Change) -> Option<bool> {
+    match c {
+        Change::Master => Some(true),
+        Change::Backup | Change::Fault => Some(false),
+        _ => None,
     }
 }
 
@@ -51,5 +61,19 @@ pub(crate) fn reload(syncd: &mut Option<SyncDaemon>, cfg: &Config) {
         }
         (None, Some(_)) => *syncd = start(cfg),
         (None, None) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_role_follows_the_instance_as_keepalived() {
+        assert_eq!(role(Change::Master), Some(true));
+        assert_eq!(role(Change::Backup), Some(false));
+        assert_eq!(role(Change::Fault), Some(false));
+        assert_eq!(role(Change::Stop), None);
+        assert_eq!(role(Change::MasterPriority), None);
     }
 }

@@ -13,16 +13,6 @@ use tracing::{info, warn};
 const MASTER: u32 = 1;
 const BACKUP: u32 = 2;
 
-/// The role the sync daemon takes for an instance state (keepalived's words); None: no
-/// change (INIT, a group notification...).
-pub fn role_for(state: &str) -> Option<u32> {
-    match state {
-        "MASTER" => Some(MASTER),
-        "BACKUP" | "FAULT" => Some(BACKUP),
-        _ => None,
-    }
-}
-
 /// The kernel's daemon settings for `cfg` in `role`; `vrid` is the instance's (the
 /// sync id when none is configured, as keepalived).
 pub fn settings(cfg: &LvsSyncDaemon, vrid: u8, role: u32) -> Daemon {
@@ -65,12 +55,11 @@ impl SyncDaemon {
         Ok(s)
     }
 
-    /// The followed instance is now in `state`.
-    pub fn follow(&mut self, state: &str) {
-        if let Some(r) = role_for(state) {
-            if let Err(e) = self.take(r) {
-                warn!("lvs_sync_daemon: cannot become {}: {e}", name(r));
-            }
+    /// The followed instance is now master (`true`) or not.
+    pub fn follow(&mut self, master: bool) {
+        let r = if master { MASTER } else { BACKUP };
+        if let Err(e) = self.take(r) {
+            warn!("lvs_sync_daemon: cannot become {}: {e}", name(r));
         }
     }
 
@@ -137,10 +126,6 @@ mod tests {
 
     #[test]
     fn roles_and_settings_as_keepalived() {
-        assert_eq!(role_for("MASTER"), Some(MASTER));
-        assert_eq!(role_for("BACKUP"), Some(BACKUP));
-        assert_eq!(role_for("FAULT"), Some(BACKUP));
-        assert_eq!(role_for("STOP"), None);
         let cfg = LvsSyncDaemon {
             interface: "eth1".into(),
             vrrp_instance: "VI_BACK".into(),

@@ -2,8 +2,8 @@
 //! without blocking (a reader that stops reading loses lines, never stalls the daemon),
 //! and an optional script started with the FIFO's path to read it.
 
-use super::exec::{self, RunAs};
 use crate::config::model::NotifyFifo;
+use crate::exec::{self, RunAs};
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 use std::fs::File;

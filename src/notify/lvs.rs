@@ -4,13 +4,13 @@
 //! Lines are written at once; scripts run in order per real server (per virtual server for
 //! quorum), a hung one killed after the notify timeout.
 
-use super::exec::{self, RunAs};
 use super::fifo::{self, Fifo};
 use super::mail::Mailer;
 use super::queue::Queues;
 use super::vrrp::NOTIFY_TIMEOUT;
 use crate::config::model::{Config, RealServer, VirtualServer};
 use crate::config::types::Script;
+use crate::exec::{self, RunAs};
 use std::time::Duration;
 use tracing::{error, warn};
 

@@ -1,6 +1,5 @@
 //! Telling the outside world: scripts, FIFOs and e-mail.
 
-pub mod exec;
 pub mod fifo;
 pub mod lvs;
 pub mod mail;

@@ -4,12 +4,12 @@
 //! (or group) they run strictly in order, one at a time; instances do not wait for each
 //! other. A script that hangs is killed after the notify timeout and logged.
 
-use super::exec::{self, RunAs};
 use super::fifo::{self, Fifo};
 use super::mail::Mailer;
 use crate::config::model::{Config, Notify, NotifyFifo};
 use crate::config::types::Script;
-use crate::vrrp::engine::Notification;
+use crate::exec::{self, RunAs};
+use crate::vrrp::notification::{Change, Notification, Subject};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -26,7 +26,7 @@ pub struct Notifier {
     fifos: Arc<Mutex<Vec<Fifo>>>,
     /// The FIFO paths opened (a reload reopens them when they change).
     fifo_paths: Vec<NotifyFifo>,
-    queues: HashMap<(&'static str, String), mpsc::UnboundedSender<Notification>>,
+    queues: HashMap<(Subject, String), mpsc::UnboundedSender<Notification>>,
     tasks: Vec<JoinHandle<()>>,
     timeout: Duration,
 }
@@ -35,9 +35,9 @@ pub struct Notifier {
 /// notifications use the settings in force when they run.
 #[derive(Default)]
 struct Settings {
-    scripts: HashMap<(&'static str, String), Notify>,
+    scripts: HashMap<(Subject, String), Notify>,
     /// Instances and groups with smtp_alert.
-    alerts: HashMap<(&'static str, String), bool>,
+    alerts: HashMap<(Subject, String), bool>,
     mailer: Option<Mailer>,
 }
 
@@ -48,13 +48,13 @@ impl Settings {
         let gd = &cfg.global_defs;
         let group_default = gd.smtp_alert_vrrp.or(gd.smtp_alert).unwrap_or(false);
         for (name, i) in &cfg.vrrp_instance {
-            scripts.insert(("INSTANCE", name.clone()), i.notify.clone());
-            alerts.insert(("INSTANCE", name.clone()), i.effective.smtp_alert);
+            scripts.insert((Subject::Instance, name.clone()), i.notify.clone());
+            alerts.insert((Subject::Instance, name.clone()), i.effective.smtp_alert);
         }
         for (name, g) in &cfg.vrrp_sync_group {
-            scripts.insert(("GROUP", name.clone()), g.notify.clone());
+            scripts.insert((Subject::Group, name.clone()), g.notify.clone());
             alerts.insert(
-                ("GROUP", name.clone()),
+                (Subject::Group, name.clone()),
                 g.smtp_alert.unwrap_or(group_default),
             );
         }
@@ -77,14 +77,14 @@ fn fifo_paths(cfg: &Config) -> Vec<NotifyFifo> {
     .collect()
 }
 
-fn script_for<'a>(n: &'a Notify, state: &str) -> Option<&'a Script> {
-    match state {
-        "MASTER" => n.master.as_ref(),
-        "BACKUP" => n.backup.as_ref(),
-        "FAULT" => n.fault.as_ref(),
-        "STOP" => n.stop.as_ref(),
-        "DELETED" => n.deleted.as_ref(),
-        _ => None,
+fn script_for(n: &Notify, change: Change) -> Option<&Script> {
+    match change {
+        Change::Master => n.master.as_ref(),
+        Change::Backup => n.backup.as_ref(),
+        Change::Fault => n.fault.as_ref(),
+        Change::Stop => n.stop.as_ref(),
+        Change::Deleted => n.deleted.as_ref(),
+        Change::MasterPriority | Change::BackupPriority => None,
     }
 }
 
@@ -132,7 +132,7 @@ impl Notifier {
 
     /// Queue a notification behind the earlier ones of the same instance or group.
     pub fn send(&mut self, n: Notification) {
-        let key = (n.kind, n.name.clone());
+        let key = (n.subject, n.name.clone());
         if let Some(q) = self.queues.get(&key) {
             if q.send(n.clone()).is_ok() {
                 return;
@@ -145,7 +145,7 @@ impl Notifier {
         let timeout = self.timeout;
         self.tasks.push(tokio::spawn(async move {
             while let Some(n) = rx.recv().await {
-                let key = (n.kind, n.name.clone());
+                let key = (n.subject, n.name.clone());
                 let (notify, mailer) = match settings.lock() {
                     Ok(s) => (
                         s.scripts.get(&key).cloned().unwrap_or_default(),
@@ -198,16 +198,17 @@ async fn deliver(
 ) {
     let prio = n.priority.to_string();
     // a priority change (notify_priority_changes) goes to the FIFOs only, as keepalived
-    let transition = !n.state.ends_with("_PRIORITY");
-    if let Some(s) = script_for(notify, n.state) {
+    let transition = n.change.is_transition();
+    let (kind, state) = (n.subject.word(), n.change.word());
+    if let Some(s) = script_for(notify, n.change) {
         let o = exec::run(s, &[], run_as, timeout).await;
         report(n, "notify_", s, &o);
     }
     if let Some(s) = notify.all.as_ref().filter(|_| transition) {
-        let o = exec::run(s, &[n.kind, &n.name, n.state, &prio], run_as, timeout).await;
+        let o = exec::run(s, &[kind, &n.name, state, &prio], run_as, timeout).await;
         report(n, "", s, &o);
     }
-    let line = fifo::vrrp_line(n.kind, &n.name, n.state, n.priority);
+    let line = fifo::vrrp_line(kind, &n.name, state, n.priority);
     if let Ok(mut f) = fifos.lock() {
         for fifo in f.iter_mut() {
             fifo.write_line(&line);
@@ -217,35 +218,35 @@ async fn deliver(
 
 /// keepalived's e-mail for a transition.
 fn alert(m: &Mailer, n: &Notification) {
-    let group = n.kind == "GROUP";
-    let (subject, body) = match (n.state, group) {
-        ("MASTER", false) => (
+    let group = n.subject == Subject::Group;
+    let (subject, body) = match (n.change, group) {
+        (Change::Master, false) => (
             "Entering MASTER state",
             "=> VRRP Instance is now owning VRRP VIPs <=",
         ),
-        ("BACKUP", false) => (
+        (Change::Backup, false) => (
             "Entering BACKUP state",
             "=> VRRP Instance is no longer owning VRRP VIPs <=",
         ),
-        ("FAULT", false) => (
+        (Change::Fault, false) => (
             "Entering FAULT state",
             "=> VRRP Instance is no longer owning VRRP VIPs <=",
         ),
-        ("STOP", false) => ("Stopping", "=> VRRP Instance stopping <="),
-        ("DELETED", false) => ("Deleted", "=> VRRP Deleted at reload <="),
-        ("MASTER", true) => (
+        (Change::Stop, false) => ("Stopping", "=> VRRP Instance stopping <="),
+        (Change::Deleted, false) => ("Deleted", "=> VRRP Deleted at reload <="),
+        (Change::Master, true) => (
             "Entering MASTER state",
             "=> All VRRP group instances are now in MASTER state <=",
         ),
-        ("BACKUP", true) => (
+        (Change::Backup, true) => (
             "Entering BACKUP state",
             "=> All VRRP group instances are now in BACKUP state <=",
         ),
-        ("FAULT", true) => (
+        (Change::Fault, true) => (
             "Entering FAULT state",
             "=> All VRRP group instances are now in FAULT state <=",
         ),
-        ("STOP", true) => (
+        (Change::Stop, true) => (
             "Stopping",
             "=> All VRRP group instances are now stopping <=",
         ),
@@ -261,16 +262,16 @@ fn report(n: &Notification, what: &str, s: &Script, o: &exec::Outcome) {
         exec::Outcome::Exited(0) => {
             info!(
                 "{} {}: {what}{} script ran: {cmd}",
-                n.kind,
+                n.subject.word(),
                 n.name,
-                n.state.to_lowercase()
+                n.change.word().to_lowercase()
             )
         }
         o => warn!(
             "{} {}: {what}{} script {o}: {cmd}",
-            n.kind,
+            n.subject.word(),
             n.name,
-            n.state.to_lowercase()
+            n.change.word().to_lowercase()
         ),
     }
 }
@@ -303,11 +304,11 @@ mod tests {
         let l = load_str("t.conf", &conf, Format::Keepalived, None);
         assert!(l.is_valid(), "{}", l.diags.render());
         let mut n = Notifier::new(&l.config, None, None).unwrap();
-        for state in ["MASTER", "BACKUP", "STOP"] {
+        for change in [Change::Master, Change::Backup, Change::Stop] {
             n.send(Notification {
-                kind: "INSTANCE",
+                subject: Subject::Instance,
                 name: "VI_1".into(),
-                state,
+                change,
                 priority: 100,
             });
         }

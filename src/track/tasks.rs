@@ -1,18 +1,16 @@
 //! The tracking tasks of a running daemon: one loop per vrrp_script some instance tracks,
-//! one watcher for the track_files (its values go to VRRP and to the FILE_CHECKs). A
-//! reload keeps the loops of unchanged scripts (their verdicts stand), starts new and
-//! changed ones from their initial verdict and stops the others.
+//! one watcher for the track_files (its values go to VRRP and to the FILE_CHECKs), one
+//! for the tracked processes; all report [`Event`]s. A reload keeps the loops of unchanged
+//! scripts (their verdicts stand), starts new and changed ones from their initial verdict
+//! and stops the others.
 
 use super::file as track_file;
-use super::proc_events;
+use super::script as track_script;
+use super::{proc_events, Event, Initial, Object};
 use crate::config::model::TrackProcess;
 use crate::config::model::{TrackFile, VrrpScript};
 use crate::config::Config;
-use crate::notify::exec::RunAs;
-use crate::vrrp::shell::{Command, Initial};
-use crate::vrrp::spec::Specs;
-use crate::vrrp::track::Object;
-use crate::vrrp::track_script;
+use crate::exec::RunAs;
 use indexmap::IndexMap;
 use std::collections::HashMap;
 use tokio::sync::mpsc;
@@ -21,27 +19,24 @@ use tracing::error;
 
 pub struct Tracking {
     run_as: Option<RunAs>,
-    to_vrrp: mpsc::UnboundedSender<Command>,
-    /// track_file values for the FILE_CHECKs.
-    to_checks: mpsc::UnboundedSender<(String, i64)>,
+    events: mpsc::UnboundedSender<Event>,
     scripts: HashMap<String, (VrrpScript, JoinHandle<()>)>,
     files: Option<(IndexMap<String, TrackFile>, JoinHandle<()>)>,
     processes: Option<(IndexMap<String, TrackProcess>, proc_events::Watcher)>,
 }
 
-/// The vrrp_track_process blocks the instances of `specs` track.
-fn tracked_processes(cfg: &Config, specs: &Specs) -> IndexMap<String, TrackProcess> {
+/// The vrrp_track_process blocks among what the instances track.
+fn tracked_processes(cfg: &Config, tracked: &[Object]) -> IndexMap<String, TrackProcess> {
     cfg.vrrp_track_process
         .iter()
-        .filter(|(n, _)| specs.tracked.contains(&Object::Process((*n).clone())))
+        .filter(|(n, _)| tracked.contains(&Object::Process((*n).clone())))
         .map(|(n, t)| (n.clone(), t.clone()))
         .collect()
 }
 
-/// The vrrp_scripts the instances of `specs` track.
-fn tracked_scripts<'a>(cfg: &'a Config, specs: &Specs) -> Vec<(&'a String, &'a VrrpScript)> {
-    specs
-        .tracked
+/// The vrrp_scripts among what the instances track.
+fn tracked_scripts<'a>(cfg: &'a Config, tracked: &[Object]) -> Vec<(&'a String, &'a VrrpScript)> {
+    tracked
         .iter()
         .filter_map(|o| match o {
             Object::Script(n) => cfg.vrrp_script.get_key_value(n),
@@ -52,37 +47,38 @@ fn tracked_scripts<'a>(cfg: &'a Config, specs: &Specs) -> Vec<(&'a String, &'a V
 
 impl Tracking {
     /// What the scripts and files say before anything runs (the engine's start).
-    pub fn initial(cfg: &Config, specs: &Specs) -> Initial {
+    pub fn initial(cfg: &Config, tracked: &[Object]) -> Initial {
         Initial {
-            scripts: tracked_scripts(cfg, specs)
+            scripts: tracked_scripts(cfg, tracked)
                 .into_iter()
                 .map(|(n, s)| (n.clone(), track_script::initial(s)))
                 .collect(),
             files: track_file::initial(&cfg.track_file),
-            processes: proc_events::initial(&tracked_processes(cfg, specs)),
+            processes: proc_events::initial(&tracked_processes(cfg, tracked)),
         }
     }
 
-    pub fn new(
-        run_as: Option<RunAs>,
-        to_vrrp: mpsc::UnboundedSender<Command>,
-        to_checks: mpsc::UnboundedSender<(String, i64)>,
-    ) -> Tracking {
+    pub fn new(run_as: Option<RunAs>, events: mpsc::UnboundedSender<Event>) -> Tracking {
         Tracking {
             run_as,
-            to_vrrp,
-            to_checks,
+            events,
             scripts: HashMap::new(),
             files: None,
             processes: None,
         }
     }
 
-    /// Bring the tasks to `cfg`. Returns the initial verdicts and values of what (re)started,
-    /// for the engine; `values` are the track_file values as the watcher starts with them.
-    pub fn update(&mut self, cfg: &Config, specs: &Specs, values: &[(String, i64)]) -> Initial {
+    /// Bring the tasks to `cfg` and what the instances track. Returns the initial verdicts
+    /// and values of what (re)started, for the engine; `values` are the track_file values as
+    /// the watcher starts with them.
+    pub fn update(
+        &mut self,
+        cfg: &Config,
+        tracked: &[Object],
+        values: &[(String, i64)],
+    ) -> Initial {
         let mut initial = Initial {
-            scripts: self.update_scripts(cfg, specs),
+            scripts: self.update_scripts(cfg, tracked),
             ..Initial::default()
         };
         let same_files = self
@@ -96,12 +92,9 @@ impl Tracking {
             }
             initial.files = values.to_vec();
             if !cfg.track_file.is_empty() {
-                let (to_vrrp, to_checks) = (self.to_vrrp.clone(), self.to_checks.clone());
-                let changed = move |name: &str, v: i64| {
-                    let a = to_vrrp.send(Command::File(name.into(), v)).is_ok();
-                    let b = to_checks.send((name.into(), v)).is_ok();
-                    a || b
-                };
+                let events = self.events.clone();
+                let changed =
+                    move |name: &str, v: i64| events.send(Event::File(name.into(), v)).is_ok();
                 let start: HashMap<String, i64> = values.iter().cloned().collect();
                 match track_file::spawn(cfg.track_file.clone(), start, changed) {
                     Ok(t) => self.files = Some((cfg.track_file.clone(), t)),
@@ -109,7 +102,7 @@ impl Tracking {
                 }
             }
         }
-        let wanted = tracked_processes(cfg, specs);
+        let wanted = tracked_processes(cfg, tracked);
         let same = self.processes.as_ref().is_some_and(|(p, _)| *p == wanted)
             || (self.processes.is_none() && wanted.is_empty());
         if !same {
@@ -117,9 +110,9 @@ impl Tracking {
             self.processes = None;
             initial.processes = proc_events::initial(&wanted);
             if !wanted.is_empty() {
-                let to_vrrp = self.to_vrrp.clone();
+                let events = self.events.clone();
                 let changed = move |name: &str, up: bool| {
-                    to_vrrp.send(Command::Process(name.into(), up)).is_ok()
+                    events.send(Event::Process(name.into(), up)).is_ok()
                 };
                 match proc_events::spawn(wanted.clone(), changed) {
                     Ok(w) => self.processes = Some((wanted, w)),
@@ -130,11 +123,12 @@ impl Tracking {
         initial
     }
 
-    /// Bring the vrrp_script loops alone to `cfg` and `specs` (the track_files serve the
-    /// health checks too). Returns the initial verdicts of the loops that (re)started.
-    pub fn update_scripts(&mut self, cfg: &Config, specs: &Specs) -> Vec<(String, bool)> {
+    /// Bring the vrrp_script loops alone to `cfg` and what the instances track (the
+    /// track_files serve the health checks too). Returns the initial verdicts of the loops
+    /// that (re)started.
+    pub fn update_scripts(&mut self, cfg: &Config, tracked: &[Object]) -> Vec<(String, bool)> {
         let mut started = Vec::new();
-        let wanted = tracked_scripts(cfg, specs);
+        let wanted = tracked_scripts(cfg, tracked);
         self.scripts.retain(|name, (s, task)| {
             let keep = wanted.iter().any(|(n, w)| *n == name && *w == s);
             if !keep {
@@ -148,7 +142,7 @@ impl Tracking {
             }
             started.push((name.clone(), track_script::initial(s)));
             let task =
-                track_script::spawn(name.clone(), s.clone(), self.run_as, self.to_vrrp.clone());
+                track_script::spawn(name.clone(), s.clone(), self.run_as, self.events.clone());
             self.scripts.insert(name.clone(), (s.clone(), task));
         }
         started
@@ -169,32 +163,27 @@ impl Tracking {
 mod tests {
     use super::*;
     use crate::config::{load_str, Format};
-    use crate::vrrp::spec::{self, Host};
-    use std::net::IpAddr;
 
-    struct FakeHost;
-    impl Host for FakeHost {
-        fn addresses(&self, _iface: &str) -> Vec<IpAddr> {
-            vec!["192.0.2.11".parse().unwrap()]
-        }
-    }
-
-    fn cfg(interval: u32, track: &str) -> (Config, Specs) {
+    /// The config, and what its instance tracks (`track`: script names).
+    fn cfg(interval: u32, track: &[&str]) -> (Config, Vec<Object>) {
         let text = format!(
-            "vrrp_script a {{ script /bin/true\n interval {interval} }}\nvrrp_script b {{ script /bin/true }}\nvrrp_instance I {{ interface lo\n virtual_router_id 1\n priority 100\n virtual_ipaddress {{ 192.0.2.1/24 }}\n track_script {{ {track} }} }}\n"
+            "vrrp_script a {{ script /bin/true\n interval {interval} }}\nvrrp_script b {{ script /bin/true }}\nvrrp_instance I {{ interface lo\n virtual_router_id 1\n priority 100\n virtual_ipaddress {{ 192.0.2.1/24 }}\n track_script {{ {} }} }}\n",
+            track.join("\n ")
         );
         let l = load_str("t.conf", &text, Format::Keepalived, None);
         assert!(l.is_valid(), "{}", l.diags.render());
-        let specs = spec::build(&l.config, &FakeHost).unwrap();
-        (l.config, specs)
+        let tracked = track
+            .iter()
+            .map(|n| Object::Script(n.to_string()))
+            .collect();
+        (l.config, tracked)
     }
 
     #[tokio::test]
     async fn a_reload_keeps_unchanged_scripts_and_restarts_the_others() {
         let (tx, _rx) = mpsc::unbounded_channel();
-        let (ftx, _frx) = mpsc::unbounded_channel();
-        let mut t = Tracking::new(None, tx, ftx);
-        let (c, s) = cfg(5, "a\n b");
+        let mut t = Tracking::new(None, tx);
+        let (c, s) = cfg(5, &["a", "b"]);
         let first = t.update(&c, &s, &[]);
         let mut names: Vec<_> = first.scripts.iter().map(|x| x.0.clone()).collect();
         names.sort();
@@ -202,7 +191,7 @@ mod tests {
         // the same config: nothing restarts (verdicts stand)
         assert!(t.update(&c, &s, &[]).scripts.is_empty());
         // a's interval changes, b is no longer tracked: a restarts, b stops
-        let (c2, s2) = cfg(7, "a");
+        let (c2, s2) = cfg(7, &["a"]);
         let again = t.update(&c2, &s2, &[]);
         assert_eq!(again.scripts.len(), 1);
         assert_eq!(again.scripts[0].0, "a");

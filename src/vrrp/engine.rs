@@ -8,6 +8,8 @@ use super::ah;
 use super::announce::Schedule;
 use super::drops::{Drops, Reason};
 use super::machine::{Action, Event, Machine, State};
+pub use super::notification::Notification;
+use super::notification::{Change, Subject};
 use super::packet::{self, Advert, DropReason, Expect, Version};
 use super::socket::Received;
 use super::spec::{InstanceSpec, Specs};
@@ -41,17 +43,6 @@ pub enum Output {
     Announce(usize),
     /// Tell the notifier.
     Notify(Notification),
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Notification {
-    /// "INSTANCE" or "GROUP", as keepalived's notify arguments.
-    pub kind: &'static str,
-    pub name: String,
-    /// keepalived's words: MASTER, BACKUP, FAULT, STOP.
-    pub state: &'static str,
-    /// The instance's priority; 0 for a group, as keepalived.
-    pub priority: u8,
 }
 
 /// Counters of one instance (keepalived's stats, and ldirector's drop reasons).
@@ -257,13 +248,13 @@ impl Engine {
     pub fn shutdown(&mut self, now: Instant) -> Vec<Output> {
         let mut out = Vec::new();
         for i in 0..self.inst.len() {
-            self.stop(i, "STOP", now, &mut out);
+            self.stop(i, Change::Stop, now, &mut out);
         }
         for g in &self.groups {
             out.push(Output::Notify(Notification {
-                kind: "GROUP",
+                subject: Subject::Group,
                 name: g.name.clone(),
-                state: "STOP",
+                change: Change::Stop,
                 priority: 0,
             }));
         }
@@ -287,21 +278,21 @@ impl Engine {
                 continue;
             }
             self.inst[i].retired = true;
-            self.stop(i, "DELETED", now, &mut out);
+            self.stop(i, Change::Deleted, now, &mut out);
         }
         out
     }
 
     /// Stop instance `i` (a master sends priority 0 and gives up its addresses; its group
     /// does not follow) and report `state` (STOP, DELETED).
-    fn stop(&mut self, i: usize, state: &'static str, now: Instant, out: &mut Vec<Output>) {
+    fn stop(&mut self, i: usize, change: Change, now: Instant, out: &mut Vec<Output>) {
         let acts = self.inst[i].machine.handle(Event::Shutdown, now);
         self.apply(i, acts, now, out, false);
         self.garp.cancel(i);
         out.push(Output::Notify(Notification {
-            kind: "INSTANCE",
+            subject: Subject::Instance,
             name: self.inst[i].spec.name.clone(),
-            state,
+            change,
             priority: self.inst[i].machine.priority(),
         }));
     }
@@ -628,12 +619,12 @@ impl Engine {
                     }
                     self.inst[i].since = Some(now);
                     moved = Some(s);
-                    if s != State::Initialize {
+                    if let Some(change) = Change::into_state(s) {
                         self.inst[i].stats.transitions += 1;
                         out.push(Output::Notify(Notification {
-                            kind: "INSTANCE",
+                            subject: Subject::Instance,
                             name: self.inst[i].spec.name.clone(),
-                            state: s.name(),
+                            change,
                             priority: self.inst[i].machine.priority(),
                         }));
                     }
@@ -689,15 +680,15 @@ impl Engine {
             .members
             .iter()
             .all(|&m| self.inst[m].machine.state() == s);
-        if s != State::Initialize
-            && (agreed || s == State::Fault)
-            && self.groups[g].state != Some(s)
-        {
+        let Some(change) = Change::into_state(s) else {
+            return;
+        };
+        if (agreed || s == State::Fault) && self.groups[g].state != Some(s) {
             self.groups[g].state = Some(s);
             out.push(Output::Notify(Notification {
-                kind: "GROUP",
+                subject: Subject::Group,
                 name: self.groups[g].name.clone(),
-                state: s.name(),
+                change,
                 priority: 0,
             }));
         }
@@ -769,15 +760,15 @@ impl Engine {
         if !x.spec.notify_priority_changes {
             return;
         }
-        let state = match x.machine.state() {
-            State::Master => "MASTER_PRIORITY",
-            State::Backup => "BACKUP_PRIORITY",
+        let change = match x.machine.state() {
+            State::Master => Change::MasterPriority,
+            State::Backup => Change::BackupPriority,
             _ => return,
         };
         out.push(Output::Notify(Notification {
-            kind: "INSTANCE",
+            subject: Subject::Instance,
             name: x.spec.name.clone(),
-            state,
+            change,
             priority: x.machine.priority(),
         }));
     }

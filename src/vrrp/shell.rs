@@ -14,6 +14,7 @@ use super::track::Object;
 use crate::net::addr::{self, LinkState};
 use crate::net::garp::{self, FrameSocket};
 use crate::net::rtnl::{self, Rtnl};
+use crate::track::Initial;
 use netlink_packet_route::RouteNetlinkMessage;
 use std::collections::HashMap;
 use std::io;
@@ -77,15 +78,6 @@ impl Handle {
             let _ = tokio::task::spawn_blocking(move || t.join()).await;
         }
     }
-}
-
-/// Initial tracking status known before the start (scripts' init state, files' values).
-#[derive(Clone, Debug, Default)]
-pub struct Initial {
-    pub scripts: Vec<(String, bool)>,
-    pub files: Vec<(String, i64)>,
-    /// vrrp_track_process verdicts.
-    pub processes: Vec<(String, bool)>,
 }
 
 /// The VRRP socket of one instance, non-blocking, with its options set.
@@ -923,10 +915,11 @@ impl Shell {
                 Output::RemoveVips(i) => self.remove_vips(i, true),
                 Output::Announce(i) => self.announce(i),
                 Output::Notify(n) => {
-                    if n.state.ends_with("_PRIORITY") {
-                        info!("{} {}: priority now {}", n.kind, n.name, n.priority);
+                    let who = n.subject.word();
+                    if n.change.is_transition() {
+                        info!("{who} {} is now {}", n.name, n.change.word());
                     } else {
-                        info!("{} {} is now {}", n.kind, n.name, n.state);
+                        info!("{who} {}: priority now {}", n.name, n.priority);
                     }
                     let _ = self.notify.send(n);
                 }

@@ -12,18 +12,8 @@
 //!   (priority 255) keeps 255 and only faults.
 
 use crate::track::file;
+pub use crate::track::Object;
 use std::collections::HashMap;
-
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Object {
-    Interface(String),
-    Script(String),
-    File(String),
-    /// A vrrp_track_process: whether its quorum of processes runs.
-    Process(String),
-    /// An address on an interface (track_src_ip: the configured source address).
-    Address(String, std::net::IpAddr),
-}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tracked {
@@ -86,47 +76,6 @@ pub fn evaluate(items: &[Tracked], status: &Status, base: u8) -> Option<u8> {
         return Some(255);
     }
     Some((i64::from(base) + sum).clamp(1, 254) as u8)
-}
-
-/// A vrrp_script's verdict from its results: `fall` failures in a row make it fail,
-/// `rise` successes in a row make it succeed again.
-#[derive(Clone, Debug)]
-pub struct RiseFall {
-    rise: u32,
-    fall: u32,
-    ok: bool,
-    streak: u32,
-}
-
-impl RiseFall {
-    pub fn new(rise: u32, fall: u32, init_ok: bool) -> RiseFall {
-        RiseFall {
-            rise: rise.max(1),
-            fall: fall.max(1),
-            ok: init_ok,
-            streak: 0,
-        }
-    }
-
-    pub fn ok(&self) -> bool {
-        self.ok
-    }
-
-    /// Record one run; Some(new verdict) when it changes.
-    pub fn result(&mut self, success: bool) -> Option<bool> {
-        if success == self.ok {
-            self.streak = 0;
-            return None;
-        }
-        self.streak += 1;
-        let need = if success { self.rise } else { self.fall };
-        if self.streak >= need {
-            self.ok = success;
-            self.streak = 0;
-            return Some(success);
-        }
-        None
-    }
 }
 
 #[cfg(test)]
@@ -199,20 +148,5 @@ mod tests {
         assert_eq!(evaluate(&[f(-2, false)], &s, 100), None);
         s.set_file("f", 0);
         assert_eq!(evaluate(&[f(0, false)], &s, 100), Some(100));
-    }
-
-    #[test]
-    fn rise_and_fall() {
-        let mut r = RiseFall::new(2, 3, true);
-        assert_eq!(r.result(false), None);
-        assert_eq!(r.result(false), None);
-        assert_eq!(r.result(true), None); // streak broken
-        assert_eq!(r.result(false), None);
-        assert_eq!(r.result(false), None);
-        assert_eq!(r.result(false), Some(false));
-        assert_eq!(r.result(true), None);
-        assert_eq!(r.result(true), Some(true));
-        let mut r = RiseFall::new(1, 1, false);
-        assert_eq!(r.result(true), Some(true));
     }
 }

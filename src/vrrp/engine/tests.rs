@@ -122,7 +122,7 @@ impl Lab {
             .iter()
             .filter(|(m, _)| *m == n)
             .filter_map(|(_, o)| match o {
-                Output::Notify(x) => Some((x.kind, x.name.clone(), x.state)),
+                Output::Notify(x) => Some((x.subject.word(), x.name.clone(), x.change.word())),
                 _ => None,
             })
             .collect()
@@ -547,7 +547,7 @@ vrrp_instance B {{ interface lo\n virtual_router_id 60\n priority {prio}\n adver
     let deleted: Vec<_> = out
         .iter()
         .filter_map(|o| match o {
-            Output::Notify(n) if n.state == "DELETED" => Some(n.name.clone()),
+            Output::Notify(n) if n.change == Change::Deleted => Some(n.name.clone()),
             _ => None,
         })
         .collect();
@@ -730,7 +730,7 @@ fn priority_changes_are_notified_when_asked() {
         let got: Vec<(String, &str, u8)> = out
             .iter()
             .filter_map(|o| match o {
-                Output::Notify(n) => Some((n.name.clone(), n.state, n.priority)),
+                Output::Notify(n) => Some((n.name.clone(), n.change.word(), n.priority)),
                 _ => None,
             })
             .collect();
@@ -748,7 +748,7 @@ fn priority_changes_are_notified_when_asked() {
         );
         let got = out
             .iter()
-            .filter(|o| matches!(o, Output::Notify(n) if n.state == "MASTER_PRIORITY" && n.priority == 80))
+            .filter(|o| matches!(o, Output::Notify(n) if n.change == Change::MasterPriority && n.priority == 80))
             .count();
         assert_eq!(got, usize::from(expected));
     }

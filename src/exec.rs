@@ -1,6 +1,7 @@
 //! Running an operator's script: as its user (script_user, or the script's own), in a
 //! process group of its own, with a deadline after which the whole group is killed. Used
-//! by notify scripts and vrrp_script tracking (and later MISC_CHECK).
+//! by the notify scripts, vrrp_script tracking, MISC_CHECK and the startup and shutdown
+//! scripts.
 
 use crate::config::model::User;
 use crate::config::types::Script;

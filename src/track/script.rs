@@ -1,11 +1,10 @@
 //! Runs the tracked vrrp_scripts, each on its own interval, on the daemon's main runtime
-//! (never on the VRRP thread), and reports verdict changes to the VRRP engine. A script
+//! (never on the VRRP thread), and reports verdict changes as tracking events. A script
 //! that outlives its timeout is killed with its process group and counts as a failure.
 
-use super::shell::Command;
-use super::track::RiseFall;
+use super::Event;
 use crate::config::model::VrrpScript;
-use crate::notify::exec::{self, RunAs};
+use crate::exec::{self, RunAs};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -21,7 +20,7 @@ pub fn spawn(
     name: String,
     s: VrrpScript,
     run_as: Option<RunAs>,
-    to_vrrp: mpsc::UnboundedSender<Command>,
+    events: mpsc::UnboundedSender<Event>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let interval = s.interval.as_duration().max(Duration::from_millis(10));
@@ -51,10 +50,71 @@ pub fn spawn(
                     "vrrp_script {name} is now {}",
                     if v { "succeeding" } else { "failing" }
                 );
-                if to_vrrp.send(Command::Script(name.clone(), v)).is_err() {
+                if events.send(Event::Script(name.clone(), v)).is_err() {
                     return;
                 }
             }
         }
     })
+}
+
+/// A vrrp_script's verdict from its results: `fall` failures in a row make it fail,
+/// `rise` successes in a row make it succeed again.
+#[derive(Clone, Debug)]
+pub struct RiseFall {
+    rise: u32,
+    fall: u32,
+    ok: bool,
+    streak: u32,
+}
+
+impl RiseFall {
+    pub fn new(rise: u32, fall: u32, init_ok: bool) -> RiseFall {
+        RiseFall {
+            rise: rise.max(1),
+            fall: fall.max(1),
+            ok: init_ok,
+            streak: 0,
+        }
+    }
+
+    pub fn ok(&self) -> bool {
+        self.ok
+    }
+
+    /// Record one run; Some(new verdict) when it changes.
+    pub fn result(&mut self, success: bool) -> Option<bool> {
+        if success == self.ok {
+            self.streak = 0;
+            return None;
+        }
+        self.streak += 1;
+        let need = if success { self.rise } else { self.fall };
+        if self.streak >= need {
+            self.ok = success;
+            self.streak = 0;
+            return Some(success);
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rise_and_fall() {
+        let mut r = RiseFall::new(2, 3, true);
+        assert_eq!(r.result(false), None);
+        assert_eq!(r.result(false), None);
+        assert_eq!(r.result(true), None); // streak broken
+        assert_eq!(r.result(false), None);
+        assert_eq!(r.result(false), None);
+        assert_eq!(r.result(false), Some(false));
+        assert_eq!(r.result(true), None);
+        assert_eq!(r.result(true), Some(true));
+        let mut r = RiseFall::new(1, 1, false);
+        assert_eq!(r.result(true), Some(true));
+    }
 }
