@@ -30,6 +30,7 @@ use crate::control::server::{self, Command as ControlCommand, Request};
 use crate::control::status as st;
 use crate::control::systemd;
 use crate::exec::{self, RunAs};
+use crate::ipvs::manager::Readings;
 use crate::ipvs::{actor, syncd::SyncDaemon};
 use crate::notify::lvs::{LvsNotifier, Why};
 use crate::notify::mail::Mailer;
@@ -52,8 +53,8 @@ use tracing::{error, info, warn};
 use vmacs::Vmacs;
 
 /// How long a status request waits for the IPVS thread's counters before it is answered
-/// without them (the thread is busy with a large apply).
-const READINGS_WAIT: Duration = Duration::from_secs(5);
+/// with the last ones read (the thread got busy with a large apply meanwhile).
+const READINGS_WAIT: Duration = Duration::from_secs(1);
 
 /// Run the daemon to its stop; the process exit code.
 pub(crate) fn run(mut opts: Options) -> i32 {
@@ -178,6 +179,9 @@ pub(crate) struct Daemon {
     vmacs: Vmacs,
     statics: Statics,
     ipvs: Option<actor::Actor>,
+    /// The kernel's counters last read (by the running configuration's indexes): status
+    /// uses them while the IPVS thread writes a table.
+    readings: Arc<std::sync::Mutex<Option<Readings>>>,
     syncd: Option<SyncDaemon>,
     // VRRP and tracking
     vrrp: shell::Handle,
@@ -320,6 +324,7 @@ impl Daemon {
             vmacs,
             statics,
             ipvs,
+            readings: Arc::default(),
             syncd,
             vrrp,
             vrrp_up,
@@ -548,16 +553,31 @@ impl Daemon {
             self.syncd.as_ref(),
             self.ipvs.is_some(),
         );
+        let last = self.readings.clone();
+        let cached = move |s: &mut st::Status| {
+            if let Some(r) = last.lock().ok().as_ref().and_then(|r| r.as_ref()) {
+                status::add_readings(s, r);
+            }
+        };
         match &self.ipvs {
             None => then(s),
+            // writing a table (a large one takes seconds): the counters last read
+            Some(a) if a.busy() => {
+                cached(&mut s);
+                then(s);
+            }
             Some(a) => {
                 let readings = a.readings(self.cfg.clone());
+                let last = self.readings.clone();
                 tokio::spawn(async move {
                     match tokio::time::timeout(READINGS_WAIT, readings).await {
-                        Ok(Ok(r)) => status::add_readings(&mut s, &r),
-                        _ => warn!(
-                            "status: the IPVS counters did not come in time; answered without them"
-                        ),
+                        Ok(Ok(r)) => {
+                            status::add_readings(&mut s, &r);
+                            if let Ok(mut l) = last.lock() {
+                                *l = Some(r);
+                            }
+                        }
+                        _ => cached(&mut s),
                     }
                     then(s);
                 });
@@ -653,6 +673,10 @@ impl Daemon {
             }
         }
         let old = std::mem::replace(&mut self.cfg, Arc::new(new));
+        // the counters read were by the old configuration's indexes
+        if let Ok(mut l) = self.readings.lock() {
+            *l = None;
+        }
         // each subsystem applies its own diff
         self.statics.reload(&self.cfg, built.statics);
         self.reload_notify(&old);

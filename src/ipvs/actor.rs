@@ -8,6 +8,7 @@
 use super::desired::PoolWeights;
 use super::manager::{Manager, Readings, Summary};
 use crate::config::model::{Config, FlushOnStop};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,6 +45,8 @@ enum Request {
 /// services in the kernel (the thread ends when the channel closes).
 pub(crate) struct Actor {
     tx: Sender<Request>,
+    /// Set while the thread writes a table (a request for counters would wait for it).
+    busy: Arc<AtomicBool>,
 }
 
 impl Actor {
@@ -54,14 +57,23 @@ impl Actor {
         let mut m = Manager::open()?;
         m.prepare(cfg)?;
         let (tx, rx) = mpsc::channel();
+        let busy = Arc::new(AtomicBool::new(false));
+        let flag = busy.clone();
         std::thread::Builder::new()
             .name("ldirector-ipvs".into())
-            .spawn(move || run(m, rx))?;
-        Ok(Actor { tx })
+            .spawn(move || run(m, rx, &flag))?;
+        Ok(Actor { tx, busy })
+    }
+
+    /// Whether the thread is writing a table now (counters asked for would wait for it).
+    pub(crate) fn busy(&self) -> bool {
+        self.busy.load(Ordering::Relaxed)
     }
 
     /// Bring the kernel to `want` (asynchronously; the outcome is logged).
     pub(crate) fn sync(&self, want: Want) {
+        // busy from now: the request is queued ahead of any counters asked after it
+        self.busy.store(true, Ordering::Relaxed);
         let _ = self.tx.send(Request::Sync(want));
     }
 
@@ -88,7 +100,7 @@ impl Actor {
     }
 }
 
-fn run(mut m: Manager, rx: Receiver<Request>) {
+fn run(mut m: Manager, rx: Receiver<Request>, busy: &AtomicBool) {
     let mut next: Option<Request> = None;
     loop {
         let req = match next.take() {
@@ -126,6 +138,7 @@ fn run(mut m: Manager, rx: Receiver<Request>) {
                     }
                 }
                 sync(&mut m, &want);
+                busy.store(false, Ordering::Relaxed);
             }
             Request::Reloading(t) => m.reloading(t),
             Request::Readings(cfg, reply) => {
