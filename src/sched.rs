@@ -15,6 +15,7 @@
 //! if either asks for it (or by default).
 
 use crate::config::model::GlobalDefs;
+use nix::sys::resource::{setrlimit, Resource};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// SCHED_RR priority of the VRRP thread when `vrrp_rt_priority` is not set: above every
@@ -126,16 +127,9 @@ pub fn apply_process(p: &ProcessSched) -> Vec<String> {
         if let Err(e) = unsafe { nix::sys::signal::sigaction(nix::sys::signal::SIGXCPU, &action) } {
             problems.push(format!("SIGXCPU handler: {e}"));
         }
-        let lim = libc::rlimit {
-            rlim_cur: libc::rlim_t::from(us / 2).max(1),
-            rlim_max: libc::rlim_t::from(us),
-        };
-        // SAFETY: a plain setrlimit with a valid struct
-        if unsafe { libc::setrlimit(libc::RLIMIT_RTTIME, &lim) } != 0 {
-            problems.push(format!(
-                "RLIMIT_RTTIME {us} us: {}",
-                std::io::Error::last_os_error()
-            ));
+        let (soft, hard) = (u64::from(us / 2).max(1), u64::from(us));
+        if let Err(e) = setrlimit(Resource::RLIMIT_RTTIME, soft, hard) {
+            problems.push(format!("RLIMIT_RTTIME {us} us: {e}"));
         }
     }
     problems
@@ -158,8 +152,7 @@ fn may_lock_memory() -> bool {
 /// Apply a thread's settings to the calling thread. Returns what could not be done.
 pub fn apply_thread(t: &ThreadSched) -> Vec<String> {
     let mut problems = Vec::new();
-    // SAFETY: gettid has no preconditions
-    let tid = unsafe { libc::gettid() };
+    let tid = nix::unistd::gettid().as_raw();
     if !t.cpus.is_empty() {
         let mut set = nix::sched::CpuSet::new();
         let mut bad = Vec::new();
@@ -258,8 +251,7 @@ mod tests {
 
     #[test]
     fn the_policy_of_a_thread_is_read_back() {
-        // SAFETY: gettid has no preconditions
-        let tid = unsafe { libc::gettid() };
+        let tid = nix::unistd::gettid().as_raw();
         let (policy, prio) = thread_policy(tid).unwrap();
         assert_eq!((policy, prio), (libc::SCHED_OTHER as u32, 0));
     }
