@@ -13,13 +13,13 @@ use tokio::process::Command;
 
 /// The uid and gid a script runs as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RunAs {
+pub(crate) struct RunAs {
     pub uid: u32,
     pub gid: u32,
 }
 
 /// Resolve a user (and optional group) name to ids.
-pub fn resolve_user(u: &User) -> Result<RunAs, String> {
+pub(crate) fn resolve_user(u: &User) -> Result<RunAs, String> {
     let user = nix::unistd::User::from_name(&u.user)
         .map_err(|e| format!("user '{}': {e}", u.user))?
         .ok_or_else(|| format!("no user named '{}'", u.user))?;
@@ -39,7 +39,7 @@ pub fn resolve_user(u: &User) -> Result<RunAs, String> {
 }
 
 /// keepalived's default script user: `keepalived_script` if it exists, else root.
-pub fn default_run_as(script_user: Option<&User>) -> Result<Option<RunAs>, String> {
+pub(crate) fn default_run_as(script_user: Option<&User>) -> Result<Option<RunAs>, String> {
     if let Some(u) = script_user {
         return resolve_user(u).map(Some);
     }
@@ -55,7 +55,7 @@ pub fn default_run_as(script_user: Option<&User>) -> Result<Option<RunAs>, Strin
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Exited(i32),
     /// Killed by a signal it did not get from us.
     Signalled(i32),
@@ -66,7 +66,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub fn success(&self) -> bool {
+    pub(crate) fn success(&self) -> bool {
         *self == Outcome::Exited(0)
     }
 }
@@ -84,7 +84,7 @@ impl std::fmt::Display for Outcome {
 
 /// Run `script` with `extra` arguments appended, as `run_as` (None: as ourselves).
 /// Output goes to /dev/null, as keepalived's does.
-pub async fn run(
+pub(crate) async fn run(
     script: &Script,
     extra: &[&str],
     run_as: Option<RunAs>,

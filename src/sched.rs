@@ -21,15 +21,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// SCHED_RR priority of the VRRP thread when `vrrp_rt_priority` is not set: above every
 /// ordinary thread, below the kernel's own real-time threads (50 and up) and what an
 /// operator usually picks.
-pub const DEFAULT_VRRP_RT_PRIORITY: u8 = 10;
+pub(crate) const DEFAULT_VRRP_RT_PRIORITY: u8 = 10;
 /// RLIMIT_RTTIME when ldirector chooses real time itself: generous (a reload of thousands
 /// of addresses runs without blocking for tens of milliseconds), still a guard against a
 /// thread that spins for ever. The soft limit (a SIGXCPU, counted and logged) is half.
-pub const DEFAULT_RLIMIT_RTTIME_US: u32 = 1_000_000;
+pub(crate) const DEFAULT_RLIMIT_RTTIME_US: u32 = 1_000_000;
 
 /// One thread's settings, resolved from the configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ThreadSched {
+pub(crate) struct ThreadSched {
     /// "vrrp" or "checker", for messages.
     pub who: &'static str,
     pub nice: Option<i8>,
@@ -39,14 +39,14 @@ pub struct ThreadSched {
 
 /// The process-wide part.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ProcessSched {
+pub(crate) struct ProcessSched {
     /// Microseconds; None: no limit set.
     pub rlimit_rttime: Option<u32>,
     pub lock_memory: bool,
 }
 
 /// What the configuration asks for (and ldirector's defaults).
-pub fn from_config(g: &GlobalDefs) -> (ThreadSched, ThreadSched, ProcessSched) {
+pub(crate) fn from_config(g: &GlobalDefs) -> (ThreadSched, ThreadSched, ProcessSched) {
     let vrrp = ThreadSched {
         who: "vrrp",
         nice: g.vrrp_priority,
@@ -94,12 +94,12 @@ extern "C" fn on_sigxcpu(_: libc::c_int) {
 }
 
 /// How many times a real-time thread went past the soft RLIMIT_RTTIME.
-pub fn rttime_exceeded() -> u64 {
+pub(crate) fn rttime_exceeded() -> u64 {
     RTTIME_EXCEEDED.load(Ordering::Relaxed)
 }
 
 /// Apply the process-wide settings. Returns what could not be done, one line each.
-pub fn apply_process(p: &ProcessSched) -> Vec<String> {
+pub(crate) fn apply_process(p: &ProcessSched) -> Vec<String> {
     let mut problems = Vec::new();
     if p.lock_memory && !may_lock_memory() {
         problems.push("memory not locked (it may be swapped out): no CAP_IPC_LOCK".into());
@@ -150,7 +150,7 @@ fn may_lock_memory() -> bool {
 }
 
 /// Apply a thread's settings to the calling thread. Returns what could not be done.
-pub fn apply_thread(t: &ThreadSched) -> Vec<String> {
+pub(crate) fn apply_thread(t: &ThreadSched) -> Vec<String> {
     let mut problems = Vec::new();
     let tid = nix::unistd::gettid().as_raw();
     if !t.cpus.is_empty() {
@@ -198,9 +198,10 @@ pub fn apply_thread(t: &ThreadSched) -> Vec<String> {
     problems
 }
 
+#[cfg(test)]
 /// The scheduling policy and real-time priority of a thread, from
 /// /proc/self/task/TID/stat (fields 41 and 40): for status and tests.
-pub fn thread_policy(tid: i32) -> Option<(u32, u32)> {
+pub(crate) fn thread_policy(tid: i32) -> Option<(u32, u32)> {
     let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
     // the command may hold spaces and parentheses: fields start after the last ')'
     let rest = &stat[stat.rfind(')')? + 2..];

@@ -8,7 +8,7 @@ use super::udp;
 use crate::config::model::DnsType;
 use std::time::Duration;
 
-pub fn qtype(t: DnsType) -> u16 {
+pub(crate) fn qtype(t: DnsType) -> u16 {
     match t {
         DnsType::A => 1,
         DnsType::NS => 2,
@@ -21,7 +21,7 @@ pub fn qtype(t: DnsType) -> u16 {
 }
 
 /// The query datagram (Err: a label longer than 63 bytes or a name over 255).
-pub fn query(id: u16, name: &str, qtype: u16) -> Result<Vec<u8>, String> {
+pub(crate) fn query(id: u16, name: &str, qtype: u16) -> Result<Vec<u8>, String> {
     let mut q = Vec::with_capacity(32 + name.len());
     q.extend_from_slice(&id.to_be_bytes());
     q.extend_from_slice(&0x0100u16.to_be_bytes()); // RD
@@ -44,7 +44,7 @@ pub fn query(id: u16, name: &str, qtype: u16) -> Result<Vec<u8>, String> {
 
 /// What an incoming datagram means for the query `id`: None (not our answer: keep
 /// waiting), Some(Ok) success, Some(Err) the server answered with an error.
-pub fn judge(id: u16, answer: &[u8]) -> Option<Result<(), String>> {
+pub(crate) fn judge(id: u16, answer: &[u8]) -> Option<Result<(), String>> {
     if answer.len() < 12 || answer[..2] != id.to_be_bytes() || answer[2] & 0x80 == 0 {
         return None;
     }
@@ -64,7 +64,7 @@ pub fn judge(id: u16, answer: &[u8]) -> Option<Result<(), String>> {
     }
 }
 
-pub async fn probe(t: &Target, name: &str, qtype: u16) -> Result<(), String> {
+pub(crate) async fn probe(t: &Target, name: &str, qtype: u16) -> Result<(), String> {
     let id: u16 = rand_id();
     let q = query(id, name, qtype)?;
     let s = udp::socket(t).map_err(|e| e.to_string())?;

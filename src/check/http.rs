@@ -12,10 +12,10 @@ use md5::{Digest, Md5};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A hostile or broken server cannot make a probe hold more than this.
-pub const MAX_RESPONSE: usize = 16 << 20;
+pub(crate) const MAX_RESPONSE: usize = 16 << 20;
 
 #[derive(Clone, Debug)]
-pub struct UrlCheck {
+pub(crate) struct UrlCheck {
     pub path: String,
     pub digest: Option<String>,
     pub status: Vec<StatusRange>,
@@ -34,7 +34,7 @@ pub struct UrlCheck {
 }
 
 /// The request bytes.
-pub fn request(path: &str, host: &str, proto: HttpProtocol) -> Vec<u8> {
+pub(crate) fn request(path: &str, host: &str, proto: HttpProtocol) -> Vec<u8> {
     let (version, close) = match proto {
         HttpProtocol::Http10 => ("1.0", false),
         HttpProtocol::Http10C => ("1.0", true),
@@ -52,7 +52,7 @@ pub fn request(path: &str, host: &str, proto: HttpProtocol) -> Vec<u8> {
 
 /// The Host header keepalived sends without a virtualhost: the address, with the port
 /// when it is not 80.
-pub fn default_host(addr: std::net::SocketAddr) -> String {
+pub(crate) fn default_host(addr: std::net::SocketAddr) -> String {
     let ip = match addr.ip() {
         std::net::IpAddr::V6(a) => format!("[{a}]"),
         a => a.to_string(),
@@ -65,7 +65,7 @@ pub fn default_host(addr: std::net::SocketAddr) -> String {
 }
 
 /// Judge one answer; Err(why) on failure.
-pub fn judge(u: &UrlCheck, answer: &[u8]) -> Result<(), String> {
+pub(crate) fn judge(u: &UrlCheck, answer: &[u8]) -> Result<(), String> {
     if let Some(why) = &u.invalid {
         return Err(why.clone());
     }
@@ -151,7 +151,7 @@ where
 }
 
 /// Fetch one url (over TLS for SSL_GET) and judge it.
-pub async fn probe_url(
+pub(crate) async fn probe_url(
     t: &Target,
     u: &UrlCheck,
     proto: HttpProtocol,
@@ -187,10 +187,10 @@ pub async fn probe_url(
 }
 
 /// SSL_GET's client configuration, or why its `SSL` block cannot be used.
-pub type Tls = Result<std::sync::Arc<rustls::ClientConfig>, String>;
+pub(crate) type Tls = Result<std::sync::Arc<rustls::ClientConfig>, String>;
 
 /// All urls, in order; the first failure ends the probe.
-pub async fn probe(
+pub(crate) async fn probe(
     t: &Target,
     urls: &[UrlCheck],
     proto: HttpProtocol,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 /// What one run said.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Up,
     /// Up, with this weight (misc_dynamic).
     UpWithWeight(u32),
@@ -16,7 +16,7 @@ pub enum Verdict {
 }
 
 /// Read an outcome the way keepalived does.
-pub fn verdict(o: &Outcome, dynamic: bool) -> Verdict {
+pub(crate) fn verdict(o: &Outcome, dynamic: bool) -> Verdict {
     match o {
         Outcome::Exited(0) => Verdict::Up,
         Outcome::Exited(c) if dynamic && (2..=255).contains(c) => {
@@ -27,7 +27,7 @@ pub fn verdict(o: &Outcome, dynamic: bool) -> Verdict {
     }
 }
 
-pub async fn probe(
+pub(crate) async fn probe(
     script: &Script,
     run_as: Option<RunAs>,
     timeout: Duration,

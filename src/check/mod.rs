@@ -2,16 +2,16 @@
 //! SMTP_CHECK, MISC_CHECK, PING_CHECK, UDP_CHECK, DNS_CHECK; FILE_CHECK follows a
 //! track_file) and the runner that drives them on the daemon's main runtime.
 
-pub mod dns;
-pub mod http;
-pub mod misc;
-pub mod ping;
-pub mod pool;
-pub mod probe;
-pub mod runner;
-pub mod scheduler;
-pub mod smtp;
-pub mod ssl;
-pub mod stats;
-pub mod tcp;
-pub mod udp;
+pub(crate) mod dns;
+pub(crate) mod http;
+pub(crate) mod misc;
+pub(crate) mod ping;
+pub(crate) mod pool;
+pub(crate) mod probe;
+pub(crate) mod runner;
+pub(crate) mod scheduler;
+pub(crate) mod smtp;
+pub(crate) mod ssl;
+pub(crate) mod stats;
+pub(crate) mod tcp;
+pub(crate) mod udp;

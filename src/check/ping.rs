@@ -47,7 +47,7 @@ fn checksum(b: &[u8]) -> u16 {
 
 /// The echo request (the kernel fills the checksum for ICMPv6 and the identifier for ping
 /// sockets).
-pub fn request(v4: bool, id: u16, seq: u16) -> Vec<u8> {
+pub(crate) fn request(v4: bool, id: u16, seq: u16) -> Vec<u8> {
     let mut p = vec![if v4 { 8 } else { 128 }, 0, 0, 0];
     p.extend_from_slice(&id.to_be_bytes());
     p.extend_from_slice(&seq.to_be_bytes());
@@ -61,7 +61,7 @@ pub fn request(v4: bool, id: u16, seq: u16) -> Vec<u8> {
 
 /// Whether a received datagram is the reply to (id, seq). `raw` v4 datagrams start with the
 /// IP header; ping sockets' identifiers are the kernel's, so only the sequence is compared.
-pub fn is_reply(v4: bool, raw: bool, id: u16, seq: u16, pkt: &[u8]) -> bool {
+pub(crate) fn is_reply(v4: bool, raw: bool, id: u16, seq: u16, pkt: &[u8]) -> bool {
     let icmp = if v4 && raw {
         let ihl = usize::from(pkt.first().map_or(0, |b| b & 0x0f)) * 4;
         pkt.get(ihl..).unwrap_or(&[])
@@ -74,7 +74,7 @@ pub fn is_reply(v4: bool, raw: bool, id: u16, seq: u16, pkt: &[u8]) -> bool {
         && (!raw || icmp[4..6] == id.to_be_bytes())
 }
 
-pub async fn probe(t: &Target) -> Result<(), String> {
+pub(crate) async fn probe(t: &Target) -> Result<(), String> {
     let (s, raw) = open(t).map_err(|e| format!("ICMP socket: {e}"))?;
     let v4 = t.addr.is_ipv4();
     let seq = SEQ.fetch_add(1, Ordering::Relaxed);

@@ -12,20 +12,20 @@
 
 /// One real server as the pool sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Member {
+pub(crate) struct Member {
     pub weight: u32,
     pub healthy: bool,
     pub inhibit_on_failure: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Sorry {
+pub(crate) struct Sorry {
     /// Weight 0 instead of removal while not in use.
     pub inhibit: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum QuorumEvent {
+pub(crate) enum QuorumEvent {
     /// quorum_up: run its script, notify.
     Gained,
     /// quorum_down.
@@ -33,10 +33,10 @@ pub enum QuorumEvent {
 }
 
 /// What IPVS should hold for a member: absent, or present with a weight.
-pub type Desired = Option<u32>;
+pub(crate) type Desired = Option<u32>;
 
 #[derive(Clone, Debug)]
-pub struct Pool {
+pub(crate) struct Pool {
     quorum: u64,
     hysteresis: u64,
     sorry: Option<Sorry>,
@@ -44,7 +44,7 @@ pub struct Pool {
 }
 
 impl Pool {
-    pub fn new(quorum: u32, hysteresis: u32, sorry: Option<Sorry>) -> Pool {
+    pub(crate) fn new(quorum: u32, hysteresis: u32, sorry: Option<Sorry>) -> Pool {
         Pool {
             quorum: u64::from(quorum.max(1)),
             hysteresis: u64::from(hysteresis),
@@ -53,12 +53,8 @@ impl Pool {
         }
     }
 
-    pub fn has_quorum(&self) -> bool {
-        self.up
-    }
-
     /// Re-evaluate after a health change (or at start).
-    pub fn update(&mut self, members: &[Member]) -> Option<QuorumEvent> {
+    pub(crate) fn update(&mut self, members: &[Member]) -> Option<QuorumEvent> {
         let live: u64 = members
             .iter()
             .filter(|m| m.healthy)
@@ -78,7 +74,7 @@ impl Pool {
     }
 
     /// The weights IPVS should hold: one per member, and the sorry server's.
-    pub fn desired(&self, members: &[Member]) -> (Vec<Desired>, Desired) {
+    pub(crate) fn desired(&self, members: &[Member]) -> (Vec<Desired>, Desired) {
         let real = members
             .iter()
             .map(|m| {
@@ -104,12 +100,12 @@ impl Pool {
 
 /// The pools of every virtual server of a configuration.
 #[derive(Clone, Debug, Default)]
-pub struct Pools {
+pub(crate) struct Pools {
     pools: Vec<Pool>,
 }
 
 impl Pools {
-    pub fn from_config(cfg: &crate::config::model::Config) -> Pools {
+    pub(crate) fn from_config(cfg: &crate::config::model::Config) -> Pools {
         Pools {
             pools: cfg
                 .virtual_server
@@ -128,14 +124,14 @@ impl Pools {
     }
 
     /// Whether virtual server `vi` holds its quorum.
-    pub fn has_quorum(&self, vi: usize) -> bool {
+    pub(crate) fn has_quorum(&self, vi: usize) -> bool {
         self.pools.get(vi).is_some_and(|p| p.up)
     }
 
     /// After a reload: the pools of services that were already there keep their quorum
     /// state (no quorum_up / quorum_down because of the reload itself). `old_names` are
     /// the previous configuration's services, as `describe()` names them.
-    pub fn carry_from(
+    pub(crate) fn carry_from(
         &mut self,
         old: &Pools,
         old_names: &[String],
@@ -175,7 +171,7 @@ impl Pools {
 
     /// Re-evaluate every pool; the quorum events, by virtual server. `up(vs, rs)`: None
     /// when the real server failed, else its weight (configured, or set by misc_dynamic).
-    pub fn update(
+    pub(crate) fn update(
         &mut self,
         cfg: &crate::config::model::Config,
         up: &dyn Fn(usize, usize) -> Option<u32>,
@@ -193,7 +189,7 @@ impl Pools {
     }
 
     /// What IPVS should hold for virtual server `vi`: per real server, and the sorry server.
-    pub fn weights(
+    pub(crate) fn weights(
         &self,
         cfg: &crate::config::model::Config,
         vi: usize,

@@ -16,7 +16,7 @@ use std::time::Duration;
 use tracing::warn;
 
 #[derive(Clone, Debug)]
-pub enum Probe {
+pub(crate) enum Probe {
     Tcp(Target),
     /// HTTP_GET, or SSL_GET with its TLS client configuration.
     Http(Target, Arc<[UrlCheck]>, HttpProtocol, Option<Arc<Tls>>),
@@ -34,24 +34,24 @@ pub enum Probe {
 }
 
 /// What a probe found.
-pub use super::misc::Verdict;
+pub(crate) use super::misc::Verdict;
 
 impl Probe {
     /// Whether the scheduler bounds this probe with connect_timeout (TCP_CHECK, HTTP_GET,
     /// SSL_GET: one deadline heap for all of them instead of a timer per probe); the others
     /// bound themselves (their timeout means something else: UDP silence is success, SMTP
     /// has a timeout per host, MISC kills its script).
-    pub fn bounded_by_scheduler(&self) -> bool {
+    pub(crate) fn bounded_by_scheduler(&self) -> bool {
         matches!(self, Probe::Tcp(_) | Probe::Http(..))
     }
 }
 
 /// keepalived's IPVS fault threshold for FILE_CHECK values (value x weight at or below it).
-pub const FILE_FAULT: i64 = i32::MIN as i64;
+pub(crate) const FILE_FAULT: i64 = i32::MIN as i64;
 
 /// SSL_GET client configurations, one per `SSL` block, built once.
 #[derive(Default)]
-pub struct TlsCache(HashMap<Option<String>, Arc<Tls>>);
+pub(crate) struct TlsCache(HashMap<Option<String>, Arc<Tls>>);
 
 impl TlsCache {
     fn get(&mut self, cfg: &Config, name: Option<&str>) -> Arc<Tls> {
@@ -76,7 +76,7 @@ impl TlsCache {
 }
 
 /// The probe of one checker and the name it is logged under.
-pub fn build(
+pub(crate) fn build(
     cfg: &Config,
     vs: &VirtualServer,
     rs: &RealServer,
@@ -264,7 +264,7 @@ fn url(
 }
 
 /// Run one probe (a FILE_CHECK is judged by the runner from the file's value).
-pub async fn run(p: &Probe, run_as: Option<RunAs>) -> Verdict {
+pub(crate) async fn run(p: &Probe, run_as: Option<RunAs>) -> Verdict {
     let r = match p {
         Probe::Tcp(t) => tcp::probe(t).await.map_err(|e| e.to_string()),
         Probe::Http(t, urls, proto, tls) => http::probe(t, urls, *proto, tls.as_deref()).await,

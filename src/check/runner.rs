@@ -18,10 +18,10 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info};
 
 /// A real server: (virtual_server index, real_server index) in the config.
-pub type RsIndex = (usize, usize);
+pub(crate) type RsIndex = (usize, usize);
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HealthChange {
+pub(crate) struct HealthChange {
     pub rs: RsIndex,
     pub up: bool,
     /// A new weight (misc_dynamic, FILE_CHECK); `up` is then not a change.
@@ -38,7 +38,7 @@ struct Server {
 }
 
 /// What the checks' task is told while it runs.
-pub enum Input {
+pub(crate) enum Input {
     /// A track_file's new value.
     File(String, i64),
     /// A new configuration: unchanged checkers go on with their state (no re-check storm,
@@ -49,7 +49,7 @@ pub enum Input {
 
 /// Health at start or after a reload: failed real servers and weights set by checks.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Start {
+pub(crate) struct Start {
     pub down: Vec<RsIndex>,
     pub weights: Vec<(RsIndex, u32)>,
 }
@@ -70,7 +70,7 @@ struct Check {
     seq: u64,
 }
 
-pub struct Checks {
+pub(crate) struct Checks {
     sched: Scheduler,
     checks: Vec<Check>,
     servers: Vec<Server>,
@@ -102,13 +102,13 @@ fn key(vs: &VirtualServer, rs: &RealServer, ch: &Checker, globals: &str) -> u64 
 /// The checks running on a thread of their own with a single-threaded runtime: probes
 /// never wait behind the daemon's other work (nor VRRP behind them), and thousands of
 /// probe tasks a second cost no cross-thread wake-ups.
-pub struct Running {
+pub(crate) struct Running {
     pub input: mpsc::UnboundedSender<Input>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Running {
-    pub fn spawn(
+    pub(crate) fn spawn(
         checks: Checks,
         changes: mpsc::UnboundedSender<HealthChange>,
         stats: CheckStats,
@@ -133,7 +133,7 @@ impl Running {
     }
 
     /// Nothing running (the thread could not be started).
-    pub fn idle(input: mpsc::UnboundedSender<Input>) -> Running {
+    pub(crate) fn idle(input: mpsc::UnboundedSender<Input>) -> Running {
         Running {
             input,
             thread: None,
@@ -141,7 +141,7 @@ impl Running {
     }
 
     /// Stop the checks (probes in flight are dropped) and wait for the thread.
-    pub fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         let (dead, _) = mpsc::unbounded_channel();
         self.input = dead;
         if let Some(t) = self.thread.take() {
@@ -152,7 +152,7 @@ impl Running {
 
 impl Checks {
     /// Every checker of every real server. `files` holds the track_files' values now.
-    pub fn from_config(
+    pub(crate) fn from_config(
         cfg: &Config,
         now: Instant,
         run_as: Option<RunAs>,
@@ -162,7 +162,7 @@ impl Checks {
     }
 
     /// The checks of a new configuration, unchanged checkers carrying on from `self`.
-    pub fn reload(&self, cfg: &Config, now: Instant) -> Checks {
+    pub(crate) fn reload(&self, cfg: &Config, now: Instant) -> Checks {
         let mut c = Self::build(cfg, now, self.run_as, self.files.clone(), Some(self));
         c.epoch = self.epoch + 1;
         c
@@ -273,7 +273,7 @@ impl Checks {
     }
 
     /// The health to start from: failed real servers and weights set by checks.
-    pub fn start(&self) -> Start {
+    pub(crate) fn start(&self) -> Start {
         Start {
             down: (0..self.servers.len())
                 .filter(|&sid| !self.sched.server_up(sid))
@@ -283,12 +283,14 @@ impl Checks {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.checks.is_empty()
     }
 
+    #[cfg(test)]
     /// Whether a real server is healthy now.
-    pub fn healthy(&self, rs: RsIndex) -> bool {
+    pub(crate) fn healthy(&self, rs: RsIndex) -> bool {
         match self.servers.iter().position(|s| s.rs == rs) {
             Some(sid) => self.sched.server_up(sid),
             None => true,
@@ -296,7 +298,7 @@ impl Checks {
     }
 
     /// A real server's weight now, when checks changed it from the configured one.
-    pub fn weight(&self, sid: usize) -> u32 {
+    pub(crate) fn weight(&self, sid: usize) -> u32 {
         let s = &self.servers[sid];
         let mut w = i64::from(s.base);
         let mut sum = 0i64;
@@ -310,7 +312,7 @@ impl Checks {
     }
 
     /// The weights that differ from the configured ones, to apply at start.
-    pub fn weights(&self) -> Vec<(RsIndex, u32)> {
+    pub(crate) fn weights(&self) -> Vec<(RsIndex, u32)> {
         self.servers
             .iter()
             .filter(|s| s.reported != s.base)
@@ -358,7 +360,7 @@ impl Checks {
 
     /// Run until the receiver of `changes` or the sender of `input` is gone. `input`
     /// brings track_file values as they change, and new configurations.
-    pub async fn run(
+    pub(crate) async fn run(
         mut self,
         changes: mpsc::UnboundedSender<HealthChange>,
         mut input: mpsc::UnboundedReceiver<Input>,

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 /// How one checker is timed (the effective values from the config model).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Timing {
+pub(crate) struct Timing {
     pub delay_loop: Duration,
     pub retry: u32,
     pub delay_before_retry: Duration,
@@ -35,12 +35,12 @@ pub struct Timing {
 }
 
 /// A checker, by index in registration order.
-pub type CheckerId = usize;
+pub(crate) type CheckerId = usize;
 /// A real server, as the caller numbers it.
-pub type ServerId = usize;
+pub(crate) type ServerId = usize;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Output {
+pub(crate) enum Output {
     /// Start a probe for this checker (report it with `result`).
     Probe(CheckerId),
     /// The probe passed its deadline: stop it (its failure is already counted).
@@ -72,7 +72,7 @@ struct Checker {
 /// A checker's state, carried over a reload to its unchanged successor so that a reload
 /// neither re-checks everything at once nor forgets a failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Carried {
+pub(crate) struct Carried {
     pub up: bool,
     pub failures: u32,
     /// The next probe (a probe in flight is started again at once).
@@ -81,7 +81,7 @@ pub struct Carried {
     pub failed: u64,
 }
 
-pub struct Scheduler {
+pub(crate) struct Scheduler {
     checkers: Vec<Checker>,
     /// Checkers per server and how many of them are down.
     servers: Vec<(Vec<CheckerId>, usize)>,
@@ -91,7 +91,7 @@ pub struct Scheduler {
 
 impl Scheduler {
     /// `seed`: the warmup jitter's seed (tests pass a fixed one).
-    pub fn new(seed: u64) -> Scheduler {
+    pub(crate) fn new(seed: u64) -> Scheduler {
         Scheduler {
             checkers: Vec::new(),
             servers: Vec::new(),
@@ -111,7 +111,7 @@ impl Scheduler {
     }
 
     /// Register a checker of `server`; its first probe is scheduled from `now`.
-    pub fn add(&mut self, server: ServerId, timing: Timing, now: Instant) -> CheckerId {
+    pub(crate) fn add(&mut self, server: ServerId, timing: Timing, now: Instant) -> CheckerId {
         let w = timing.warmup.as_nanos() as u64;
         let delay = if w == 0 { 0 } else { self.random() % (w + 1) };
         let state = Carried {
@@ -125,7 +125,7 @@ impl Scheduler {
     }
 
     /// Register a checker that goes on from a predecessor's state.
-    pub fn add_carried(
+    pub(crate) fn add_carried(
         &mut self,
         server: ServerId,
         timing: Timing,
@@ -156,7 +156,7 @@ impl Scheduler {
     }
 
     /// A checker's state, to carry over a reload.
-    pub fn carry(&self, id: CheckerId) -> Carried {
+    pub(crate) fn carry(&self, id: CheckerId) -> Carried {
         let c = &self.checkers[id];
         Carried {
             up: c.up,
@@ -168,16 +168,13 @@ impl Scheduler {
     }
 
     /// Whether a real server is up (all its checkers up; no checker: up).
-    pub fn server_up(&self, server: ServerId) -> bool {
+    pub(crate) fn server_up(&self, server: ServerId) -> bool {
         self.servers.get(server).is_none_or(|s| s.1 == 0)
     }
 
-    pub fn checker_up(&self, id: CheckerId) -> bool {
-        self.checkers[id].up
-    }
-
+    #[cfg(test)]
     /// (probes started, probes failed) of a checker.
-    pub fn counters(&self, id: CheckerId) -> (u64, u64) {
+    pub(crate) fn counters(&self, id: CheckerId) -> (u64, u64) {
         (self.checkers[id].probes, self.checkers[id].failed)
     }
 
@@ -190,7 +187,7 @@ impl Scheduler {
 
     /// When `poll` has something to do next (timers replaced since are dropped here, so
     /// an answered probe's deadline wakes nobody).
-    pub fn next_timeout(&mut self) -> Option<Instant> {
+    pub(crate) fn next_timeout(&mut self) -> Option<Instant> {
         while let Some(&Reverse((t, id, generation))) = self.heap.peek() {
             if self.checkers[id].generation == generation {
                 return Some(t);
@@ -201,13 +198,13 @@ impl Scheduler {
     }
 
     /// Apply a verdict known without a probe (FILE_CHECK's file value).
-    pub fn verdict(&mut self, id: CheckerId, ok: bool, now: Instant, out: &mut Vec<Output>) {
+    pub(crate) fn verdict(&mut self, id: CheckerId, ok: bool, now: Instant, out: &mut Vec<Output>) {
         self.checkers[id].running = true;
         self.result(id, ok, now, out);
     }
 
     /// Probes due by `now`.
-    pub fn poll(&mut self, now: Instant, out: &mut Vec<Output>) {
+    pub(crate) fn poll(&mut self, now: Instant, out: &mut Vec<Output>) {
         while let Some(&Reverse((t, id, generation))) = self.heap.peek() {
             if t > now {
                 break;
@@ -234,7 +231,7 @@ impl Scheduler {
 
     /// A probe finished. A result for a checker with no probe in flight (one abandoned at
     /// its deadline) is ignored.
-    pub fn result(&mut self, id: CheckerId, ok: bool, now: Instant, out: &mut Vec<Output>) {
+    pub(crate) fn result(&mut self, id: CheckerId, ok: bool, now: Instant, out: &mut Vec<Output>) {
         let t = self.checkers[id].timing;
         let c = &mut self.checkers[id];
         if !c.running {

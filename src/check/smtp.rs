@@ -29,7 +29,7 @@ async fn reply<R: tokio::io::AsyncBufRead + Unpin>(r: &mut R) -> Result<u16, Str
 }
 
 /// One host: banner, HELO, QUIT, within the target's timeout in all.
-pub async fn probe_host(t: &Target, helo: &str) -> Result<(), String> {
+pub(crate) async fn probe_host(t: &Target, helo: &str) -> Result<(), String> {
     let conv = async {
         let s = tcp::connect(t).await.map_err(|e| e.to_string())?;
         let (rd, mut wr) = s.into_split();
@@ -55,7 +55,7 @@ pub async fn probe_host(t: &Target, helo: &str) -> Result<(), String> {
     }
 }
 
-pub async fn probe(hosts: &[Target], helo: &str) -> Result<(), String> {
+pub(crate) async fn probe(hosts: &[Target], helo: &str) -> Result<(), String> {
     for h in hosts {
         probe_host(h, helo)
             .await

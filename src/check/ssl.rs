@@ -30,7 +30,7 @@ fn provider() -> Arc<CryptoProvider> {
 
 /// The client configuration of one `SSL` block (None: keepalived's defaults, no client
 /// certificate, no verification). Err names the file that could not be used.
-pub fn client_config(ssl: Option<&SslConfig>) -> Result<Arc<ClientConfig>, String> {
+pub(crate) fn client_config(ssl: Option<&SslConfig>) -> Result<Arc<ClientConfig>, String> {
     let provider = provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -91,7 +91,7 @@ fn read_certs(path: &str) -> Result<Vec<CertificateDer<'static>>, String> {
 
 /// The name the handshake uses: the SNI name when there is one, else the address (rustls
 /// sends no SNI for an address).
-pub fn server_name(sni: Option<&str>, ip: IpAddr) -> Result<ServerName<'static>, String> {
+pub(crate) fn server_name(sni: Option<&str>, ip: IpAddr) -> Result<ServerName<'static>, String> {
     match sni {
         Some(n) => ServerName::try_from(n.to_string()).map_err(|e| format!("sni name '{n}': {e}")),
         None => Ok(ServerName::IpAddress(ip.into())),
@@ -99,7 +99,7 @@ pub fn server_name(sni: Option<&str>, ip: IpAddr) -> Result<ServerName<'static>,
 }
 
 /// The TLS handshake over a connected socket.
-pub async fn connect(
+pub(crate) async fn connect(
     config: Arc<ClientConfig>,
     name: ServerName<'static>,
     tcp: TcpStream,

@@ -14,7 +14,7 @@ type Labels = Vec<(&'static str, String)>;
 
 /// The checkers' kinds, as metrics label them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Tcp,
     Http,
     Ssl,
@@ -27,7 +27,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub(crate) const ALL: [Kind; 9] = [
         Kind::Tcp,
         Kind::Http,
         Kind::Ssl,
@@ -39,7 +39,7 @@ impl Kind {
         Kind::File,
     ];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Kind::Tcp => "tcp",
             Kind::Http => "http",
@@ -53,7 +53,7 @@ impl Kind {
         }
     }
 
-    pub fn of(p: &Probe) -> Kind {
+    pub(crate) fn of(p: &Probe) -> Kind {
         match p {
             Probe::Tcp(_) => Kind::Tcp,
             Probe::Http(_, _, _, None) => Kind::Http,
@@ -70,7 +70,7 @@ impl Kind {
 
 /// How a probe ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Up,
     Down,
     /// Abandoned at connect_timeout (no answer).
@@ -87,7 +87,7 @@ struct Handles {
 }
 
 #[derive(Clone)]
-pub struct CheckStats {
+pub(crate) struct CheckStats {
     results: Family<Labels, Counter>,
     durations: Family<Labels, Histogram>,
     /// By `Kind::ALL`'s order.
@@ -132,7 +132,7 @@ impl Default for CheckStats {
 
 impl CheckStats {
     /// Count one probe; its duration when it answered.
-    pub fn probe(&self, kind: Kind, outcome: Outcome, took: Option<Duration>) {
+    pub(crate) fn probe(&self, kind: Kind, outcome: Outcome, took: Option<Duration>) {
         let Some(k) = Kind::ALL
             .iter()
             .position(|x| *x == kind)
@@ -151,7 +151,7 @@ impl CheckStats {
     }
 
     /// Into a scrape's registry.
-    pub fn register(&self, reg: &mut Registry) {
+    pub(crate) fn register(&self, reg: &mut Registry) {
         reg.register(
             "checks",
             "Health-check probes, by checker kind and result",

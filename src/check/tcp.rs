@@ -10,7 +10,7 @@ use std::time::Duration;
 
 /// Where and how to connect.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Target {
+pub(crate) struct Target {
     pub addr: SocketAddr,
     pub bind: Option<SocketAddr>,
     pub bind_if: Option<String>,
@@ -22,7 +22,7 @@ pub struct Target {
 
 impl Target {
     /// The address family of the target.
-    pub fn domain(&self) -> Domain {
+    pub(crate) fn domain(&self) -> Domain {
         if self.addr.is_ipv4() {
             Domain::IPV4
         } else {
@@ -33,7 +33,7 @@ impl Target {
     /// keepalived's generic options on a probe's socket: bind_if (SO_BINDTODEVICE), fwmark
     /// (SO_MARK) and the source address `bind` (bindto / bind_port, as the protocol uses
     /// them). Every checker's socket goes through here.
-    pub fn apply(&self, s: &Socket, bind: Option<SocketAddr>) -> io::Result<()> {
+    pub(crate) fn apply(&self, s: &Socket, bind: Option<SocketAddr>) -> io::Result<()> {
         if let Some(dev) = &self.bind_if {
             s.bind_device(Some(dev.as_bytes()))?;
         }
@@ -48,7 +48,7 @@ impl Target {
 }
 
 /// `f` within `t` (zero: unbounded here); Err(what) on time-out.
-pub async fn within<T>(
+pub(crate) async fn within<T>(
     t: Duration,
     f: impl std::future::Future<Output = T>,
 ) -> Result<T, tokio::time::error::Elapsed> {
@@ -60,7 +60,7 @@ pub async fn within<T>(
 }
 
 /// A connected socket to the target (shared by the checkers that speak over TCP).
-pub async fn connect(t: &Target) -> io::Result<tokio::net::TcpStream> {
+pub(crate) async fn connect(t: &Target) -> io::Result<tokio::net::TcpStream> {
     // non-blocking from the start: no fcntl round trips (thousands of probes a second)
     let s = Socket::new(t.domain(), Type::STREAM.nonblocking(), Some(Protocol::TCP))?;
     t.apply(&s, t.bind)?;
@@ -75,7 +75,7 @@ pub async fn connect(t: &Target) -> io::Result<tokio::net::TcpStream> {
 }
 
 /// The probe: Ok when the connection is made.
-pub async fn probe(t: &Target) -> io::Result<()> {
+pub(crate) async fn probe(t: &Target) -> io::Result<()> {
     connect(t).await.map(drop)
 }
 

@@ -12,7 +12,7 @@ use std::io;
 use std::time::Duration;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Spec {
+pub(crate) struct Spec {
     pub payload: Vec<u8>,
     /// None: no reply needed. Some(pattern): (value, mask of the bits that must match).
     pub require_reply: Option<Vec<(u8, u8)>>,
@@ -21,7 +21,7 @@ pub struct Spec {
 }
 
 /// keepalived's filler when no payload is configured.
-pub fn default_payload() -> Vec<u8> {
+pub(crate) fn default_payload() -> Vec<u8> {
     b"keepalived check - "
         .iter()
         .copied()
@@ -31,13 +31,13 @@ pub fn default_payload() -> Vec<u8> {
 }
 
 /// Bytes of a hex string as the config model stores it (pairs of hex digits).
-pub fn hex_bytes(s: &str) -> Vec<u8> {
+pub(crate) fn hex_bytes(s: &str) -> Vec<u8> {
     hex_pattern(s).into_iter().map(|(v, _)| v).collect()
 }
 
 /// A hex pattern (`?` for a nibble that matches anything): (value, mask of the bits that
 /// must match) per byte.
-pub fn hex_pattern(s: &str) -> Vec<(u8, u8)> {
+pub(crate) fn hex_pattern(s: &str) -> Vec<(u8, u8)> {
     let nib = |c: u8| -> (u8, u8) {
         match (c as char).to_digit(16) {
             Some(d) => (d as u8, 0xf),
@@ -55,7 +55,7 @@ pub fn hex_pattern(s: &str) -> Vec<(u8, u8)> {
 }
 
 /// Whether a reply satisfies the spec (Err: why not).
-pub fn judge(spec: &Spec, reply: &[u8]) -> Result<(), String> {
+pub(crate) fn judge(spec: &Spec, reply: &[u8]) -> Result<(), String> {
     let Some(pattern) = &spec.require_reply else {
         return Ok(());
     };
@@ -76,14 +76,14 @@ pub fn judge(spec: &Spec, reply: &[u8]) -> Result<(), String> {
 }
 
 /// A UDP socket with the generic options, connected to the target.
-pub fn socket(t: &Target) -> io::Result<tokio::net::UdpSocket> {
+pub(crate) fn socket(t: &Target) -> io::Result<tokio::net::UdpSocket> {
     let s = Socket::new(t.domain(), Type::DGRAM.nonblocking(), Some(Protocol::UDP))?;
     t.apply(&s, t.bind)?;
     s.connect(&t.addr.into())?;
     tokio::net::UdpSocket::from_std(std::net::UdpSocket::from(s))
 }
 
-pub async fn probe(t: &Target, spec: &Spec) -> Result<(), String> {
+pub(crate) async fn probe(t: &Target, spec: &Spec) -> Result<(), String> {
     let s = socket(t).map_err(|e| e.to_string())?;
     s.send(&spec.payload).await.map_err(|e| e.to_string())?;
     let mut buf = vec![0u8; spec.max_len.max(1) + 1];

@@ -67,7 +67,7 @@ impl Drop for ClientSlot {
 }
 
 /// Bind `addr` (errors come back at once) and serve it in the background.
-pub async fn serve(
+pub(crate) async fn serve(
     addr: SocketAddr,
     to_daemon: mpsc::Sender<Request>,
     checks: CheckStats,

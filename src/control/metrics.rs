@@ -64,7 +64,7 @@ impl TrafficFamilies {
 }
 
 /// The whole exposition for one scrape.
-pub fn render(st: &Status, checks: &CheckStats) -> String {
+pub(crate) fn render(st: &Status, checks: &CheckStats) -> String {
     let mut reg = Registry::with_prefix("ldirector");
     let info = gauge(&mut reg, "build_info", "ldirector's version (always 1)");
     info.get_or_create(&vec![("version", st.version.clone())])
@@ -83,6 +83,13 @@ pub fn render(st: &Status, checks: &CheckStats) -> String {
     reloads
         .get_or_create(&vec![("result", "refused".into())])
         .inc_by(st.reloads_refused);
+    let alerts = counter(&mut reg, "smtp_alerts", "smtp_alert e-mails, by result");
+    alerts
+        .get_or_create(&vec![("result", "sent".into())])
+        .inc_by(st.alerts_sent);
+    alerts
+        .get_or_create(&vec![("result", "failed".into())])
+        .inc_by(st.alerts_failed);
 
     // VRRP
     let state = gauge(

@@ -4,11 +4,11 @@
 //! notifications.
 
 pub mod client;
-pub mod http;
-pub mod metrics;
-pub mod server;
+pub(crate) mod http;
+pub(crate) mod metrics;
+pub(crate) mod server;
 pub mod status;
-pub mod systemd;
+pub(crate) mod systemd;
 
 /// The socket's name in the run directory.
 pub const SOCKET: &str = "ldirector.sock";

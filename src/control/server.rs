@@ -12,13 +12,13 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::warn;
 
 /// A request from a client, answered on `reply` (a JSON text).
-pub struct Request {
+pub(crate) struct Request {
     pub command: Command,
     pub reply: oneshot::Sender<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Command {
+pub(crate) enum Command {
     /// `allow_empty`: a configuration with nothing to run may replace the running one.
     Reload {
         allow_empty: bool,
@@ -28,7 +28,7 @@ pub enum Command {
 
 /// Bind the socket in `run_dir` (the caller holds the run directory's pid lock, so a file
 /// left there is a dead daemon's) and serve it; requests go to `tx`. Returns the path.
-pub fn listen(run_dir: &Path, tx: mpsc::Sender<Request>) -> std::io::Result<PathBuf> {
+pub(crate) fn listen(run_dir: &Path, tx: mpsc::Sender<Request>) -> std::io::Result<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     let path = run_dir.join(SOCKET);
     let _ = std::fs::remove_file(&path);

@@ -19,6 +19,11 @@ pub struct Status {
     pub reloads: u64,
     #[serde(default)]
     pub reloads_refused: u64,
+    /// smtp_alert e-mails sent and refused by the mail server (or not delivered in time).
+    #[serde(default)]
+    pub alerts_sent: u64,
+    #[serde(default)]
+    pub alerts_failed: u64,
     /// The connection-sync daemon, when configured: "master on eth1 (sync id 51)".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync_daemon: Option<String>,

@@ -6,13 +6,13 @@
 use std::os::unix::net::UnixDatagram;
 use tracing::warn;
 
-pub struct Notify {
+pub(crate) struct Notify {
     target: Option<String>,
     warned: bool,
 }
 
 impl Notify {
-    pub fn from_env() -> Notify {
+    pub(crate) fn from_env() -> Notify {
         Notify {
             target: std::env::var("NOTIFY_SOCKET")
                 .ok()
@@ -21,7 +21,7 @@ impl Notify {
         }
     }
 
-    pub fn send(&mut self, msg: &str) {
+    pub(crate) fn send(&mut self, msg: &str) {
         let Some(t) = &self.target else { return };
         if let Err(e) = send_to(t, msg) {
             if !self.warned {
@@ -31,18 +31,18 @@ impl Notify {
         }
     }
 
-    pub fn ready(&mut self, status: &str) {
+    pub(crate) fn ready(&mut self, status: &str) {
         self.send(&format!("READY=1\nSTATUS={status}"));
     }
 
-    pub fn reloading(&mut self) {
+    pub(crate) fn reloading(&mut self) {
         let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
             .map(|t| t.tv_sec() as u64 * 1_000_000 + t.tv_nsec() as u64 / 1000)
             .unwrap_or(0);
         self.send(&format!("RELOADING=1\nMONOTONIC_USEC={now}"));
     }
 
-    pub fn stopping(&mut self) {
+    pub(crate) fn stopping(&mut self) {
         self.send("STOPPING=1");
     }
 }

@@ -33,7 +33,7 @@ use crate::exec::{self, RunAs};
 use crate::ipvs::manager::Readings;
 use crate::ipvs::{actor, syncd::SyncDaemon};
 use crate::notify::lvs::{LvsNotifier, Why};
-use crate::notify::mail::Mailer;
+use crate::notify::mail::{Counters, Mailer};
 use crate::notify::vrrp::Notifier;
 use crate::sched;
 use crate::track::file as track_file;
@@ -172,6 +172,8 @@ pub(crate) struct Daemon {
     systemd: systemd::Notify,
     // notifications
     mailer: Option<Mailer>,
+    /// smtp_alert e-mails sent and failed (across reloads).
+    mail_counts: Arc<Counters>,
     notifier: Notifier,
     lvs_notify: LvsNotifier,
     // kernel objects (guards)
@@ -214,7 +216,8 @@ impl Daemon {
         let run_as = exec::default_run_as(cfg.global_defs.script_user.as_ref())
             .map_err(|e| format!("script_user: {e}"))?;
         // the notify FIFOs open before anything reaches the kernel
-        let mailer = Mailer::new(&cfg);
+        let mail_counts = Arc::new(Counters::default());
+        let mailer = Mailer::new(&cfg, &mail_counts);
         let notifier = Notifier::new(&cfg, run_as, mailer.clone())?;
         // a second daemon for the same virtual routers in this network namespace stops
         // here, before anything is added to the kernel
@@ -319,6 +322,7 @@ impl Daemon {
             run_as,
             systemd: systemd::Notify::from_env(),
             mailer,
+            mail_counts,
             notifier,
             claims,
             vmacs,
@@ -552,6 +556,7 @@ impl Daemon {
             &self.vrrp.status,
             self.syncd.as_ref(),
             self.ipvs.is_some(),
+            &self.mail_counts,
         );
         let last = self.readings.clone();
         let cached = move |s: &mut st::Status| {
@@ -690,7 +695,7 @@ impl Daemon {
 
     fn reload_notify(&mut self, old: &Config) {
         if old.global_defs != self.cfg.global_defs {
-            self.mailer = Mailer::new(&self.cfg);
+            self.mailer = Mailer::new(&self.cfg, &self.mail_counts);
         }
         self.notifier.reconfigure(&self.cfg, self.mailer.clone());
         self.lvs_notify

@@ -8,9 +8,11 @@ use crate::config::Config;
 use crate::control::status as st;
 use crate::ipvs::manager::Readings;
 use crate::ipvs::syncd::SyncDaemon;
+use crate::notify::mail::Counters;
 use crate::vrrp::shell;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 /// The daemon's own history.
@@ -30,6 +32,7 @@ pub(crate) fn assemble(
     vrrp: &shell::Snapshot,
     syncd: Option<&SyncDaemon>,
     ipvs: bool,
+    mail: &Counters,
 ) -> st::Status {
     let vrrp = vrrp
         .lock()
@@ -83,6 +86,8 @@ pub(crate) fn assemble(
         ipvs,
         reloads: life.reloads,
         reloads_refused: life.reloads_refused,
+        alerts_sent: mail.sent.load(Ordering::Relaxed),
+        alerts_failed: mail.failed.load(Ordering::Relaxed),
         sync_daemon: match (syncd, &cfg.global_defs.lvs_sync_daemon) {
             (Some(d), _) => Some(d.describe()),
             (None, Some(_)) => Some("not running (see the log)".into()),

@@ -46,53 +46,53 @@ pub mod cmd {
 }
 
 mod attr {
-    pub const CMD_SERVICE: u16 = 1;
-    pub const CMD_DEST: u16 = 2;
-    pub const CMD_DAEMON: u16 = 3;
-    pub const CMD_TIMEOUT_TCP: u16 = 4;
-    pub const CMD_TIMEOUT_TCP_FIN: u16 = 5;
-    pub const CMD_TIMEOUT_UDP: u16 = 6;
+    pub(super) const CMD_SERVICE: u16 = 1;
+    pub(super) const CMD_DEST: u16 = 2;
+    pub(super) const CMD_DAEMON: u16 = 3;
+    pub(super) const CMD_TIMEOUT_TCP: u16 = 4;
+    pub(super) const CMD_TIMEOUT_TCP_FIN: u16 = 5;
+    pub(super) const CMD_TIMEOUT_UDP: u16 = 6;
 
-    pub const SVC_AF: u16 = 1;
-    pub const SVC_PROTOCOL: u16 = 2;
-    pub const SVC_ADDR: u16 = 3;
-    pub const SVC_PORT: u16 = 4;
-    pub const SVC_FWMARK: u16 = 5;
-    pub const SVC_SCHED_NAME: u16 = 6;
-    pub const SVC_FLAGS: u16 = 7;
-    pub const SVC_TIMEOUT: u16 = 8;
-    pub const SVC_NETMASK: u16 = 9;
-    pub const SVC_STATS: u16 = 10;
-    pub const SVC_PE_NAME: u16 = 11;
-    pub const SVC_STATS64: u16 = 12;
+    pub(super) const SVC_AF: u16 = 1;
+    pub(super) const SVC_PROTOCOL: u16 = 2;
+    pub(super) const SVC_ADDR: u16 = 3;
+    pub(super) const SVC_PORT: u16 = 4;
+    pub(super) const SVC_FWMARK: u16 = 5;
+    pub(super) const SVC_SCHED_NAME: u16 = 6;
+    pub(super) const SVC_FLAGS: u16 = 7;
+    pub(super) const SVC_TIMEOUT: u16 = 8;
+    pub(super) const SVC_NETMASK: u16 = 9;
+    pub(super) const SVC_STATS: u16 = 10;
+    pub(super) const SVC_PE_NAME: u16 = 11;
+    pub(super) const SVC_STATS64: u16 = 12;
 
-    pub const DEST_ADDR: u16 = 1;
-    pub const DEST_PORT: u16 = 2;
-    pub const DEST_FWD_METHOD: u16 = 3;
-    pub const DEST_WEIGHT: u16 = 4;
-    pub const DEST_U_THRESH: u16 = 5;
-    pub const DEST_L_THRESH: u16 = 6;
-    pub const DEST_ACTIVE_CONNS: u16 = 7;
-    pub const DEST_INACT_CONNS: u16 = 8;
-    pub const DEST_PERSIST_CONNS: u16 = 9;
-    pub const DEST_STATS: u16 = 10;
-    pub const DEST_ADDR_FAMILY: u16 = 11;
-    pub const DEST_STATS64: u16 = 12;
-    pub const DEST_TUN_TYPE: u16 = 13;
-    pub const DEST_TUN_PORT: u16 = 14;
-    pub const DEST_TUN_FLAGS: u16 = 15;
+    pub(super) const DEST_ADDR: u16 = 1;
+    pub(super) const DEST_PORT: u16 = 2;
+    pub(super) const DEST_FWD_METHOD: u16 = 3;
+    pub(super) const DEST_WEIGHT: u16 = 4;
+    pub(super) const DEST_U_THRESH: u16 = 5;
+    pub(super) const DEST_L_THRESH: u16 = 6;
+    pub(super) const DEST_ACTIVE_CONNS: u16 = 7;
+    pub(super) const DEST_INACT_CONNS: u16 = 8;
+    pub(super) const DEST_PERSIST_CONNS: u16 = 9;
+    pub(super) const DEST_STATS: u16 = 10;
+    pub(super) const DEST_ADDR_FAMILY: u16 = 11;
+    pub(super) const DEST_STATS64: u16 = 12;
+    pub(super) const DEST_TUN_TYPE: u16 = 13;
+    pub(super) const DEST_TUN_PORT: u16 = 14;
+    pub(super) const DEST_TUN_FLAGS: u16 = 15;
 
-    pub const DAEMON_STATE: u16 = 1;
-    pub const DAEMON_MCAST_IFN: u16 = 2;
-    pub const DAEMON_SYNC_ID: u16 = 3;
-    pub const DAEMON_SYNC_MAXLEN: u16 = 4;
-    pub const DAEMON_MCAST_GROUP: u16 = 5;
-    pub const DAEMON_MCAST_GROUP6: u16 = 6;
-    pub const DAEMON_MCAST_PORT: u16 = 7;
-    pub const DAEMON_MCAST_TTL: u16 = 8;
+    pub(super) const DAEMON_STATE: u16 = 1;
+    pub(super) const DAEMON_MCAST_IFN: u16 = 2;
+    pub(super) const DAEMON_SYNC_ID: u16 = 3;
+    pub(super) const DAEMON_SYNC_MAXLEN: u16 = 4;
+    pub(super) const DAEMON_MCAST_GROUP: u16 = 5;
+    pub(super) const DAEMON_MCAST_GROUP6: u16 = 6;
+    pub(super) const DAEMON_MCAST_PORT: u16 = 7;
+    pub(super) const DAEMON_MCAST_TTL: u16 = 8;
 
-    pub const INFO_VERSION: u16 = 1;
-    pub const INFO_CONN_TAB_SIZE: u16 = 2;
+    pub(super) const INFO_VERSION: u16 = 1;
+    pub(super) const INFO_CONN_TAB_SIZE: u16 = 2;
 }
 
 /// A change to the kernel's table.

@@ -16,13 +16,13 @@ struct Entry {
 }
 
 #[derive(Clone, Debug, Default)]
-pub struct Draining {
+pub(crate) struct Draining {
     entries: IndexMap<(ServiceKey, DestKey), Entry>,
 }
 
 /// Why a destination stopped draining.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Done {
+pub(crate) enum Done {
     /// Its connections ended.
     Idle,
     /// `lvs_drain_timeout` passed with connections left (they are cut).
@@ -30,11 +30,12 @@ pub enum Done {
 }
 
 impl Draining {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 
@@ -42,7 +43,7 @@ impl Draining {
     /// `kernel` what the kernel holds. Destinations dropped from a service that stays (and
     /// still in the kernel with a weight) start draining; those back in `after` stop.
     /// Returns the destinations that started.
-    pub fn reload(
+    pub(crate) fn reload(
         &mut self,
         before: &Table,
         after: &Table,
@@ -87,7 +88,7 @@ impl Draining {
     }
 
     /// Add the draining destinations (weight 0) to a desired table.
-    pub fn keep(&self, want: &mut Table) {
+    pub(crate) fn keep(&self, want: &mut Table) {
         for ((sk, dk), e) in &self.entries {
             if let Some(s) = want.services.get_mut(sk) {
                 s.dests.entry(*dk).or_insert(e.dest);
@@ -96,7 +97,7 @@ impl Draining {
     }
 
     /// The services whose destinations' connections must be read.
-    pub fn services(&self) -> Vec<ServiceKey> {
+    pub(crate) fn services(&self) -> Vec<ServiceKey> {
         let mut v: Vec<ServiceKey> = self.entries.keys().map(|(s, _)| *s).collect();
         v.sort_unstable();
         v.dedup();
@@ -106,7 +107,7 @@ impl Draining {
     /// With the connection counts read from the kernel (None: the destination is gone),
     /// the destinations that are done draining; they are forgotten, so the next sync
     /// deletes them.
-    pub fn tick(
+    pub(crate) fn tick(
         &mut self,
         now: Instant,
         conns: &dyn Fn(&ServiceKey, &DestKey) -> Option<DestConns>,

@@ -14,7 +14,7 @@ use std::io;
 use std::time::{Duration, Instant};
 use tracing::{error, info, warn};
 
-pub struct Manager {
+pub(crate) struct Manager {
     ipvs: Ipvs,
     owned: HashSet<ServiceKey>,
     /// What the last sync asked for (before draining destinations were added).
@@ -33,7 +33,7 @@ const READ_CACHE: Duration = Duration::from_secs(1);
 
 /// What one synchronisation did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub services: usize,
     pub dests: usize,
     pub ops: usize,
@@ -42,7 +42,7 @@ pub struct Summary {
 
 /// The kernel's counts, by virtual server index and (real server index | None = sorry).
 #[derive(Clone, Debug, Default)]
-pub struct Readings {
+pub(crate) struct Readings {
     pub services: HashMap<usize, Stats>,
     pub dests: HashMap<(usize, Option<usize>), (DestConns, Stats)>,
 }
@@ -61,7 +61,7 @@ fn add_stats(a: &mut Stats, b: &Stats) {
 }
 
 impl Manager {
-    pub fn open() -> io::Result<Manager> {
+    pub(crate) fn open() -> io::Result<Manager> {
         Ok(Manager {
             ipvs: Ipvs::open_loading()?,
             owned: HashSet::new(),
@@ -73,7 +73,7 @@ impl Manager {
     }
 
     /// Start-up settings: lvs_flush, lvs_timeouts.
-    pub fn prepare(&mut self, cfg: &Config) -> io::Result<()> {
+    pub(crate) fn prepare(&mut self, cfg: &Config) -> io::Result<()> {
         if cfg.global_defs.lvs_flush {
             info!("lvs_flush: removing every IPVS service");
             self.ipvs.flush()?;
@@ -93,7 +93,7 @@ impl Manager {
     }
 
     /// Bring the kernel to `cfg` with the pools' weights.
-    pub fn sync_weighted(
+    pub(crate) fn sync_weighted(
         &mut self,
         cfg: &Config,
         weights: &dyn Fn(usize) -> desired::PoolWeights,
@@ -103,18 +103,18 @@ impl Manager {
     }
 
     /// The next sync follows a reload: real servers it drops drain for at most `timeout`.
-    pub fn reloading(&mut self, timeout: Duration) {
+    pub(crate) fn reloading(&mut self, timeout: Duration) {
         self.reload_drain = Some(timeout);
         // readings are by the configuration's indexes
         self.read_cache = None;
     }
 
     /// Whether real servers are draining (call [`Manager::drain_tick`] every second).
-    pub fn draining(&self) -> bool {
+    pub(crate) fn draining(&self) -> bool {
         !self.draining.is_empty()
     }
 
-    pub fn sync_table(&mut self, want: &Table) -> io::Result<Summary> {
+    pub(crate) fn sync_table(&mut self, want: &Table) -> io::Result<Summary> {
         let have = self.ipvs.table()?;
         if let Some(timeout) = self.reload_drain.take() {
             for (sk, dk) in self
@@ -153,7 +153,7 @@ impl Manager {
     /// and for each of its real servers (`Some(index)`) and sorry server (`None`):
     /// connections and traffic, summed over the service's keys (groups, families). What
     /// cannot be read is left out.
-    pub fn readings(&mut self, cfg: &Config) -> Readings {
+    pub(crate) fn readings(&mut self, cfg: &Config) -> Readings {
         if let Some((at, r)) = &self.read_cache {
             if at.elapsed() < READ_CACHE {
                 return r.clone();
@@ -209,7 +209,7 @@ impl Manager {
 
     /// Read the draining destinations' connections; delete those whose connections ended
     /// or whose time is up.
-    pub fn drain_tick(&mut self) -> io::Result<()> {
+    pub(crate) fn drain_tick(&mut self) -> io::Result<()> {
         let mut conns = HashMap::new();
         for sk in self.draining.services() {
             for (dk, _, c, _) in self.ipvs.dests(&sk).unwrap_or_default() {
@@ -236,7 +236,7 @@ impl Manager {
 
     /// At stop: remove the services ldirector owns, or flush everything
     /// (lvs_flush_on_stop ALL), or leave them (`keep`: --dont-release-ipvs).
-    pub fn release(&mut self, flush: FlushOnStop, keep: bool) {
+    pub(crate) fn release(&mut self, flush: FlushOnStop, keep: bool) {
         if keep {
             info!("IPVS: leaving {} service(s) in place", self.owned.len());
             return;

@@ -13,9 +13,9 @@
 pub(crate) mod actor;
 pub mod codec;
 pub mod desired;
-pub mod drain;
-pub mod manager;
+pub(crate) mod drain;
+pub(crate) mod manager;
 pub mod netlink;
 pub mod reconcile;
-pub mod syncd;
+pub(crate) mod syncd;
 pub mod table;

@@ -15,7 +15,7 @@ const BACKUP: u32 = 2;
 
 /// The kernel's daemon settings for `cfg` in `role`; `vrid` is the instance's (the
 /// sync id when none is configured, as keepalived).
-pub fn settings(cfg: &LvsSyncDaemon, vrid: u8, role: u32) -> Daemon {
+pub(crate) fn settings(cfg: &LvsSyncDaemon, vrid: u8, role: u32) -> Daemon {
     Daemon {
         state: role,
         ifname: cfg.interface.clone(),
@@ -27,7 +27,7 @@ pub fn settings(cfg: &LvsSyncDaemon, vrid: u8, role: u32) -> Daemon {
     }
 }
 
-pub struct SyncDaemon {
+pub(crate) struct SyncDaemon {
     ipvs: Ipvs,
     cfg: LvsSyncDaemon,
     vrid: u8,
@@ -44,7 +44,7 @@ fn name(role: u32) -> &'static str {
 
 impl SyncDaemon {
     /// Connect to IPVS and start the backup daemon.
-    pub fn start(cfg: &LvsSyncDaemon, vrid: u8) -> io::Result<SyncDaemon> {
+    pub(crate) fn start(cfg: &LvsSyncDaemon, vrid: u8) -> io::Result<SyncDaemon> {
         let mut s = SyncDaemon {
             ipvs: Ipvs::open_loading()?,
             cfg: cfg.clone(),
@@ -56,7 +56,7 @@ impl SyncDaemon {
     }
 
     /// The followed instance is now master (`true`) or not.
-    pub fn follow(&mut self, master: bool) {
+    pub(crate) fn follow(&mut self, master: bool) {
         let r = if master { MASTER } else { BACKUP };
         if let Err(e) = self.take(r) {
             warn!("lvs_sync_daemon: cannot become {}: {e}", name(r));
@@ -86,7 +86,7 @@ impl SyncDaemon {
     }
 
     /// What it is doing, for status: "master on eth1 (sync id 51)", or "stopped".
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self.role {
             Some(r) => {
                 let d = settings(&self.cfg, self.vrid, r);
@@ -97,7 +97,7 @@ impl SyncDaemon {
     }
 
     /// A reload: new settings restart the daemon in its current role.
-    pub fn reconfigure(&mut self, cfg: &LvsSyncDaemon, vrid: u8) {
+    pub(crate) fn reconfigure(&mut self, cfg: &LvsSyncDaemon, vrid: u8) {
         if *cfg == self.cfg && vrid == self.vrid {
             return;
         }
@@ -111,7 +111,7 @@ impl SyncDaemon {
     }
 
     /// Stop both daemons.
-    pub fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         let _ = self.ipvs.stop_daemon(MASTER);
         let _ = self.ipvs.stop_daemon(BACKUP);
         if self.role.take().is_some() {

@@ -19,7 +19,7 @@ use std::net::IpAddr;
 
 /// One object ldirector adds and removes: an address, a route or a rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Kernel {
+pub(crate) enum Kernel {
     Address(AddressMessage),
     Route(RouteMessage),
     Rule(RuleMessage),
@@ -42,7 +42,7 @@ impl Kernel {
     }
 
     /// Add; one that is already there is adopted (a crashed earlier run, or a reload).
-    pub fn add(&self, nl: &mut Rtnl) -> io::Result<()> {
+    pub(crate) fn add(&self, nl: &mut Rtnl) -> io::Result<()> {
         match nl.request(self.new_msg(), NLM_F_CREATE | NLM_F_EXCL) {
             Err(e) if e.raw_os_error() == Some(libc_eexist()) => Ok(()),
             r => r,
@@ -50,7 +50,7 @@ impl Kernel {
     }
 
     /// Remove; one that is already gone is not an error.
-    pub fn remove(&self, nl: &mut Rtnl) -> io::Result<()> {
+    pub(crate) fn remove(&self, nl: &mut Rtnl) -> io::Result<()> {
         match nl.request(self.del_msg(), 0) {
             Err(e) if is_gone(&e) => Ok(()),
             r => r,
@@ -97,7 +97,7 @@ impl std::fmt::Display for Kernel {
 
 /// What turns the objects `before` into `now`: those to remove (in reverse order, as
 /// objects are removed) and those to add (in order).
-pub fn diff(before: &[Kernel], now: &[Kernel]) -> (Vec<Kernel>, Vec<Kernel>) {
+pub(crate) fn diff(before: &[Kernel], now: &[Kernel]) -> (Vec<Kernel>, Vec<Kernel>) {
     let remove = before
         .iter()
         .rev()
@@ -113,7 +113,7 @@ pub fn diff(before: &[Kernel], now: &[Kernel]) -> (Vec<Kernel>, Vec<Kernel>) {
 }
 
 /// Carry out a change (a reload's): remove, then add, each logged as `{what}: ...`.
-pub fn change(nl: &mut Rtnl, what: &str, remove: &[Kernel], add: &[Kernel]) {
+pub(crate) fn change(nl: &mut Rtnl, what: &str, remove: &[Kernel], add: &[Kernel]) {
     for k in remove {
         match k.remove(nl) {
             Ok(()) => tracing::info!("{what}: removed {k}"),
@@ -146,7 +146,7 @@ fn is_gone(e: &io::Error) -> bool {
 }
 
 /// Interface name -> index, for building messages.
-pub fn ifindex(name: &str) -> Result<u32, String> {
+pub(crate) fn ifindex(name: &str) -> Result<u32, String> {
     nix::net::if_::if_nametoindex(name).map_err(|_| format!("no interface named '{name}'"))
 }
 
@@ -172,7 +172,7 @@ fn scope_num(s: &str) -> Result<u8, String> {
 }
 
 /// A routing table by name (/etc/iproute2/rt_tables and its .d folder) or number.
-pub fn table_num(s: &str) -> Result<u32, String> {
+pub(crate) fn table_num(s: &str) -> Result<u32, String> {
     match s {
         "default" => return Ok(253),
         "main" => return Ok(254),
@@ -258,7 +258,7 @@ fn route_addr(a: IpAddr) -> RouteAddress {
 }
 
 /// The netlink form of a virtual_ipaddress line; `default_dev` is the instance's interface.
-pub fn address(v: &VirtualIp, default_dev: &str) -> Result<Kernel, String> {
+pub(crate) fn address(v: &VirtualIp, default_dev: &str) -> Result<Kernel, String> {
     let dev = v.dev.as_deref().unwrap_or(default_dev);
     let mut m = AddressMessage::default();
     m.header.family = family(&v.address.addr);
@@ -333,12 +333,12 @@ pub fn address(v: &VirtualIp, default_dev: &str) -> Result<Kernel, String> {
 /// The address an RTM_NEWADDR / RTM_DELADDR message is about: its local address (IPv4
 /// peer addresses) or its address.
 /// The interface index and address an address event is about.
-pub fn address_event(m: &AddressMessage) -> Option<(u32, IpAddr)> {
+pub(crate) fn address_event(m: &AddressMessage) -> Option<(u32, IpAddr)> {
     address_of(m).map(|ip| (m.header.index, ip))
 }
 
 /// Whether `ip` is an address of interface `iface` now (`""`: of any interface).
-pub fn has_address(iface: &str, ip: IpAddr) -> bool {
+pub(crate) fn has_address(iface: &str, ip: IpAddr) -> bool {
     nix::ifaddrs::getifaddrs().is_ok_and(|mut all| {
         all.any(|a| {
             (iface.is_empty() || a.interface_name == iface)
@@ -367,7 +367,7 @@ fn address_of(m: &AddressMessage) -> Option<IpAddr> {
 
 impl Kernel {
     /// The interface with index `old` was re-created as `new`: point at the new one.
-    pub fn reindex(&mut self, old: u32, new: u32) {
+    pub(crate) fn reindex(&mut self, old: u32, new: u32) {
         match self {
             Kernel::Address(a) => {
                 if a.header.index == old {
@@ -394,7 +394,7 @@ impl Kernel {
 
     /// Whether this is the address that `m` (an address event) describes: the same
     /// address on the same interface.
-    pub fn is_address(&self, m: &AddressMessage) -> bool {
+    pub(crate) fn is_address(&self, m: &AddressMessage) -> bool {
         match self {
             Kernel::Address(a) => {
                 a.header.index == m.header.index
@@ -407,7 +407,7 @@ impl Kernel {
 }
 
 /// The netlink form of a virtual_routes line.
-pub fn route(r: &Route, default_dev: &str) -> Result<Kernel, String> {
+pub(crate) fn route(r: &Route, default_dev: &str) -> Result<Kernel, String> {
     let mut m = RouteMessage::default();
     let h = &mut m.header;
     h.address_family = family(&r.to.addr);
@@ -507,7 +507,7 @@ pub fn route(r: &Route, default_dev: &str) -> Result<Kernel, String> {
 }
 
 /// The netlink form of a virtual_rules line.
-pub fn rule(r: &Rule) -> Result<Kernel, String> {
+pub(crate) fn rule(r: &Rule) -> Result<Kernel, String> {
     let mut m = RuleMessage::default();
     let fam = r
         .from
@@ -590,7 +590,7 @@ pub fn rule(r: &Rule) -> Result<Kernel, String> {
 
 /// State of one interface, as tracking needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LinkState {
+pub(crate) struct LinkState {
     pub index: u32,
     pub name: String,
     /// Administratively up and with carrier (IFF_UP and IFF_RUNNING).
@@ -599,7 +599,7 @@ pub struct LinkState {
 }
 
 /// Read a link message (dump or notification).
-pub fn link_state(m: &LinkMessage) -> Option<LinkState> {
+pub(crate) fn link_state(m: &LinkMessage) -> Option<LinkState> {
     let mut name = None;
     let mut mac = None;
     for a in &m.attributes {
@@ -623,7 +623,7 @@ pub fn link_state(m: &LinkMessage) -> Option<LinkState> {
 }
 
 /// Every interface and its state.
-pub fn links(nl: &mut Rtnl) -> io::Result<Vec<LinkState>> {
+pub(crate) fn links(nl: &mut Rtnl) -> io::Result<Vec<LinkState>> {
     let msgs = nl.dump(RouteNetlinkMessage::GetLink(LinkMessage::default()))?;
     Ok(msgs
         .iter()

@@ -1,8 +1,8 @@
 //! The network edge: frames, sockets and rtnetlink calls.
 
-pub mod addr;
+pub(crate) mod addr;
 pub mod garp;
-pub mod netns;
-pub mod no_accept;
-pub mod rtnl;
-pub mod vmac;
+pub(crate) mod netns;
+pub(crate) mod no_accept;
+pub(crate) mod rtnl;
+pub(crate) mod vmac;

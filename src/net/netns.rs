@@ -6,10 +6,10 @@
 use std::path::PathBuf;
 
 /// Where iproute2 keeps the named namespaces.
-pub const NETNS_DIR: &str = "/var/run/netns";
+pub(crate) const NETNS_DIR: &str = "/var/run/netns";
 
 /// A namespace name is a file name in [`NETNS_DIR`].
-pub fn check_name(name: &str) -> Result<(), String> {
+pub(crate) fn check_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name == "." || name == ".." || name.contains('/') || name.contains('\0') {
         Err(format!(
             "'{name}' is not a namespace name (a file name in {NETNS_DIR})"
@@ -19,12 +19,12 @@ pub fn check_name(name: &str) -> Result<(), String> {
     }
 }
 
-pub fn path(name: &str) -> PathBuf {
+pub(crate) fn path(name: &str) -> PathBuf {
     PathBuf::from(NETNS_DIR).join(name)
 }
 
 /// Move the calling thread into namespace `name`; threads it starts later follow.
-pub fn enter(name: &str) -> Result<(), String> {
+pub(crate) fn enter(name: &str) -> Result<(), String> {
     let p = path(name);
     let f = std::fs::File::open(&p).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {

@@ -11,10 +11,10 @@ use std::io::Write;
 use std::net::IpAddr;
 use std::process::{Command, Stdio};
 
-pub const TABLE: &str = "ldirector";
+pub(crate) const TABLE: &str = "ldirector";
 
 /// The VIPs of the instances that do not accept, excluding address owners (priority 255).
-pub fn addresses(cfg: &Config) -> Vec<IpAddr> {
+pub(crate) fn addresses(cfg: &Config) -> Vec<IpAddr> {
     let mut v = Vec::new();
     for i in cfg.vrrp_instance.values() {
         if i.effective.accept || i.priority.0 == 255 {
@@ -34,7 +34,7 @@ pub fn addresses(cfg: &Config) -> Vec<IpAddr> {
 }
 
 /// The nft script for these addresses.
-pub fn ruleset(addrs: &[IpAddr]) -> String {
+pub(crate) fn ruleset(addrs: &[IpAddr]) -> String {
     let list = |v6: bool| {
         addrs
             .iter()
@@ -80,12 +80,12 @@ fn nft(script: &str) -> Result<(), String> {
 }
 
 /// Install the table (replacing one left by an earlier run).
-pub fn install(addrs: &[IpAddr]) -> Result<(), String> {
+pub(crate) fn install(addrs: &[IpAddr]) -> Result<(), String> {
     nft(&ruleset(addrs))
 }
 
 /// Remove the table.
-pub fn remove() -> Result<(), String> {
+pub(crate) fn remove() -> Result<(), String> {
     nft(&format!(
         "table inet {TABLE} {{}}\ndelete table inet {TABLE}\n"
     ))

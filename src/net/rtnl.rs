@@ -9,14 +9,14 @@ use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 use std::io;
 
-pub struct Rtnl {
+pub(crate) struct Rtnl {
     sock: Socket,
     seq: u32,
     buf: Vec<u8>,
 }
 
 impl Rtnl {
-    pub fn open() -> io::Result<Self> {
+    pub(crate) fn open() -> io::Result<Self> {
         let mut sock = Socket::new(NETLINK_ROUTE)?;
         sock.bind_auto()?;
         sock.connect(&SocketAddr::new(0, 0))?;
@@ -70,7 +70,7 @@ impl Rtnl {
 
     /// Send a change (new/del address, route, rule) and wait for its ACK. `flags` adds to
     /// REQUEST|ACK (CREATE, EXCL, REPLACE).
-    pub fn request(&mut self, msg: RouteNetlinkMessage, flags: u16) -> io::Result<()> {
+    pub(crate) fn request(&mut self, msg: RouteNetlinkMessage, flags: u16) -> io::Result<()> {
         let seq = self.send(msg, NLM_F_REQUEST | NLM_F_ACK | flags)?;
         self.exchange(seq, |p| match p {
             NetlinkPayload::Error(e) => Some(match e.code {
@@ -82,7 +82,10 @@ impl Rtnl {
     }
 
     /// Dump a table (links, addresses, routes, rules).
-    pub fn dump(&mut self, msg: RouteNetlinkMessage) -> io::Result<Vec<RouteNetlinkMessage>> {
+    pub(crate) fn dump(
+        &mut self,
+        msg: RouteNetlinkMessage,
+    ) -> io::Result<Vec<RouteNetlinkMessage>> {
         let seq = self.send(msg, NLM_F_REQUEST | NLM_F_DUMP)?;
         let mut out = Vec::new();
         self.exchange(seq, |p| match p {
@@ -99,7 +102,7 @@ impl Rtnl {
 }
 
 /// A socket subscribed to link notifications (RTNLGRP_LINK), for interface tracking.
-pub fn link_monitor() -> io::Result<Socket> {
+pub(crate) fn link_monitor() -> io::Result<Socket> {
     // links, and addresses (a VIP removed by hand is put back)
     const RTNLGRP_LINK: u32 = 1;
     const RTNLGRP_IPV4_IFADDR: u32 = 5;
@@ -114,7 +117,7 @@ pub fn link_monitor() -> io::Result<Socket> {
 }
 
 /// Parse what a monitor socket delivered.
-pub fn parse_messages(buf: &[u8]) -> Vec<RouteNetlinkMessage> {
+pub(crate) fn parse_messages(buf: &[u8]) -> Vec<RouteNetlinkMessage> {
     let mut out = Vec::new();
     let mut off = 0;
     while off < buf.len() {

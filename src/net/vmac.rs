@@ -22,7 +22,7 @@ use std::io;
 
 /// One VMAC as the configuration asks for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Vmac {
+pub(crate) struct Vmac {
     pub name: String,
     pub base: String,
     pub mac: [u8; 6],
@@ -31,13 +31,13 @@ pub struct Vmac {
 }
 
 /// The RFC 5798 virtual MAC of `vrid`.
-pub fn virtual_mac(vrid: u8, ipv6: bool) -> [u8; 6] {
+pub(crate) fn virtual_mac(vrid: u8, ipv6: bool) -> [u8; 6] {
     [0x00, 0x00, 0x5e, 0x00, if ipv6 { 0x02 } else { 0x01 }, vrid]
 }
 
 /// `xx:xx:xx:xx:xx:xx`, or five octets (the sixth is the VRID, `None` here); not
 /// multicast, not the RFC 5798 range (keepalived's rules).
-pub fn parse_mac(s: &str) -> Result<([u8; 5], Option<u8>), String> {
+pub(crate) fn parse_mac(s: &str) -> Result<([u8; 5], Option<u8>), String> {
     let parts: Vec<&str> = s.trim_end_matches(':').split(':').collect();
     if !(5..=6).contains(&parts.len()) {
         return Err(format!(
@@ -64,7 +64,7 @@ pub fn parse_mac(s: &str) -> Result<([u8; 5], Option<u8>), String> {
 }
 
 /// The VMAC an instance asks for: its name (default `vrrp.VRID`) and MAC.
-pub fn of(name: &str, base: &str, vrid: u8, ipv6: bool, mac: Option<&str>) -> Vmac {
+pub(crate) fn of(name: &str, base: &str, vrid: u8, ipv6: bool, mac: Option<&str>) -> Vmac {
     let mac = match mac.and_then(|m| parse_mac(m).ok()) {
         Some((five, six)) => [
             five[0],
@@ -104,14 +104,14 @@ fn write_sysctl(family: &str, dev: &str, key: &str, v: &str) -> io::Result<()> {
 
 /// What a made VMAC changed on its base interface, to put back.
 #[derive(Debug)]
-pub struct Made {
+pub(crate) struct Made {
     pub vmac: Vmac,
     base_sysctls: Vec<(&'static str, String)>,
 }
 
 /// Make `v` (a VMAC of that name left by an earlier run is replaced), set its sysctls and
 /// bring it up.
-pub fn create(nl: &mut Rtnl, v: &Vmac) -> io::Result<Made> {
+pub(crate) fn create(nl: &mut Rtnl, v: &Vmac) -> io::Result<Made> {
     let base = super::addr::ifindex(&v.base).map_err(io::Error::other)?;
     if super::addr::ifindex(&v.name).is_ok() {
         // a leftover (a run that was killed): made again, so it is surely ours
@@ -183,7 +183,7 @@ fn delete(nl: &mut Rtnl, name: &str) -> io::Result<()> {
 }
 
 /// Remove a made VMAC (its addresses go with it) and put the base's sysctls back.
-pub fn remove(nl: &mut Rtnl, m: &Made) -> io::Result<()> {
+pub(crate) fn remove(nl: &mut Rtnl, m: &Made) -> io::Result<()> {
     // the base's settings go back only when no other VMAC of ours needs them is the
     // caller's to decide; here: restore what this one changed
     for (k, old) in &m.base_sysctls {
@@ -201,7 +201,7 @@ pub fn remove(nl: &mut Rtnl, m: &Made) -> io::Result<()> {
 
 /// The warning keepalived's rp_filter dance avoids: with all.rp_filter set, the VMAC's 0
 /// does not count and adverts to it may be dropped.
-pub fn rp_filter_problem() -> Option<String> {
+pub(crate) fn rp_filter_problem() -> Option<String> {
     let all = read_sysctl("ipv4", "all", "rp_filter")?;
     (all != "0").then(|| {
         format!("use_vmac: net.ipv4.conf.all.rp_filter is {all}: the VMAC's rp_filter 0 does not count and adverts may be dropped; set it to 0 and rp_filter per interface")

@@ -12,7 +12,7 @@ use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::time::Duration;
 use tracing::warn;
 
-pub struct Fifo {
+pub(crate) struct Fifo {
     path: String,
     file: File,
     created: bool,
@@ -22,7 +22,7 @@ pub struct Fifo {
 
 impl Fifo {
     /// Create (if missing) and open the FIFO; start its script.
-    pub fn open(cfg: &NotifyFifo, run_as: Option<RunAs>) -> Result<Fifo, String> {
+    pub(crate) fn open(cfg: &NotifyFifo, run_as: Option<RunAs>) -> Result<Fifo, String> {
         let path = &cfg.path;
         let mut created = false;
         match std::fs::symlink_metadata(path) {
@@ -67,7 +67,7 @@ impl Fifo {
     }
 
     /// Write one line; a full FIFO drops it (logged).
-    pub fn write_line(&mut self, line: &str) {
+    pub(crate) fn write_line(&mut self, line: &str) {
         if let Err(e) = self.file.write_all(line.as_bytes()) {
             self.dropped += 1;
             if self.dropped.is_power_of_two() {
@@ -89,13 +89,13 @@ impl Drop for Fifo {
 }
 
 /// keepalived's line for a VRRP event.
-pub fn vrrp_line(kind: &str, name: &str, state: &str, priority: u8) -> String {
+pub(crate) fn vrrp_line(kind: &str, name: &str, state: &str, priority: u8) -> String {
     format!("{kind} \"{name}\" {state} {priority}\n")
 }
 
 /// keepalived's name of a virtual server in FIFO lines: `[192.0.2.1]:tcp:80`,
 /// `FWM 7`, `[group]:80`.
-pub fn vs_name(vs: &crate::config::model::VirtualServer) -> String {
+pub(crate) fn vs_name(vs: &crate::config::model::VirtualServer) -> String {
     use crate::config::model::Protocol;
     let proto = match vs.protocol {
         Protocol::Tcp => "tcp",
@@ -116,7 +116,7 @@ pub fn vs_name(vs: &crate::config::model::VirtualServer) -> String {
 }
 
 /// keepalived's line for a real server's health: `RS [ip]:tcp:port <vs> UP|DOWN`.
-pub fn rs_line(
+pub(crate) fn rs_line(
     vs: &crate::config::model::VirtualServer,
     rs: &crate::config::model::RealServer,
     up: bool,
@@ -130,7 +130,7 @@ pub fn rs_line(
 }
 
 /// keepalived's name of a real server: `[ip]:tcp:port`.
-pub fn rs_name(
+pub(crate) fn rs_name(
     vs: &crate::config::model::VirtualServer,
     rs: &crate::config::model::RealServer,
 ) -> String {
@@ -144,7 +144,7 @@ pub fn rs_name(
 }
 
 /// keepalived's line for a virtual server's quorum: `VS <vs> UP|DOWN`.
-pub fn vs_line(vs: &crate::config::model::VirtualServer, up: bool) -> String {
+pub(crate) fn vs_line(vs: &crate::config::model::VirtualServer, up: bool) -> String {
     format!("VS {} {}\n", vs_name(vs), if up { "UP" } else { "DOWN" })
 }
 

@@ -14,7 +14,7 @@ use crate::exec::{self, RunAs};
 use std::time::Duration;
 use tracing::{error, warn};
 
-pub struct LvsNotifier {
+pub(crate) struct LvsNotifier {
     fifos: Vec<Fifo>,
     run_as: Option<RunAs>,
     queues: Queues,
@@ -25,7 +25,7 @@ pub struct LvsNotifier {
 
 /// Why a real server is reported down or up (the e-mail's body, keepalived's words).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Why {
+pub(crate) enum Why {
     Check,
     /// The reload removed it.
     Removed,
@@ -35,7 +35,7 @@ pub enum Why {
 
 impl LvsNotifier {
     /// Opens notify_fifo and lvs_notify_fifo (a FIFO that cannot be opened is logged).
-    pub fn new(cfg: &Config, run_as: Option<RunAs>, mailer: Option<Mailer>) -> LvsNotifier {
+    pub(crate) fn new(cfg: &Config, run_as: Option<RunAs>, mailer: Option<Mailer>) -> LvsNotifier {
         let mut fifos = Vec::new();
         if !cfg.virtual_server.is_empty() {
             for f in [
@@ -63,7 +63,7 @@ impl LvsNotifier {
 
     /// A reload: new e-mail settings and FIFOs apply from now on (FIFOs are reopened
     /// only when they changed).
-    pub fn reconfigure(&mut self, old: &Config, cfg: &Config, mailer: Option<Mailer>) {
+    pub(crate) fn reconfigure(&mut self, old: &Config, cfg: &Config, mailer: Option<Mailer>) {
         let g = &cfg.global_defs;
         self.vs_alert = g.smtp_alert_checker.or(g.smtp_alert).unwrap_or(false);
         self.mailer = mailer;
@@ -101,7 +101,7 @@ impl LvsNotifier {
     }
 
     /// A real server came up or went down.
-    pub fn rs(&mut self, vs: &VirtualServer, rs: &RealServer, up: bool, why: Why) {
+    pub(crate) fn rs(&mut self, vs: &VirtualServer, rs: &RealServer, up: bool, why: Why) {
         if let Some(m) = self.mailer.as_ref().filter(|_| rs.effective.smtp_alert) {
             let body = match (why, up) {
                 (Why::Check, true) => "=> CHECK succeed on service <=",
@@ -131,7 +131,7 @@ impl LvsNotifier {
     }
 
     /// A virtual server gained or lost its quorum (`stopping`: omega at shutdown).
-    pub fn quorum(&mut self, vs: &VirtualServer, gained: bool, stopping: bool) {
+    pub(crate) fn quorum(&mut self, vs: &VirtualServer, gained: bool, stopping: bool) {
         let alert = vs.smtp_alert.unwrap_or(self.vs_alert);
         if let Some(m) = self.mailer.as_ref().filter(|_| alert) {
             let body = match (stopping, gained) {
@@ -159,7 +159,7 @@ impl LvsNotifier {
     }
 
     /// Let the queued scripts and e-mails finish (at shutdown), at most `limit` each.
-    pub async fn drain(&mut self, limit: Duration) {
+    pub(crate) async fn drain(&mut self, limit: Duration) {
         self.queues.drain(limit).await;
         if let Some(m) = &self.mailer {
             m.flush(limit).await;

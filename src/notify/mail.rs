@@ -19,14 +19,14 @@ use tracing::{info, warn};
 
 /// An alert to send.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Alert {
+pub(crate) struct Alert {
     pub subject: String,
     pub body: String,
 }
 
-/// Messages sent and failed (for the log and, later, metrics).
+/// Messages sent and failed, for status and metrics (kept by the daemon across reloads).
 #[derive(Debug, Default)]
-pub struct Counters {
+pub(crate) struct Counters {
     pub sent: AtomicU64,
     pub failed: AtomicU64,
 }
@@ -38,16 +38,15 @@ enum Msg {
 }
 
 #[derive(Clone)]
-pub struct Mailer {
+pub(crate) struct Mailer {
     tx: mpsc::UnboundedSender<Msg>,
     router_id: String,
-    pub counters: Arc<Counters>,
 }
 
 impl Mailer {
     /// None when no mail can be sent (no smtp_server or no notification_email), which
     /// `check` reports as a warning when smtp_alert is set.
-    pub fn new(cfg: &Config) -> Option<Mailer> {
+    pub(crate) fn new(cfg: &Config, counters: &Arc<Counters>) -> Option<Mailer> {
         let g = &cfg.global_defs;
         let server = g.smtp_server.clone()?;
         if g.notification_email.is_empty() {
@@ -67,7 +66,6 @@ impl Mailer {
             .timeout(Some(timeout))
             .hello_name(ClientId::Domain(helo))
             .build();
-        let counters = Arc::new(Counters::default());
         let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
         let c = counters.clone();
         tokio::spawn(async move {
@@ -106,15 +104,11 @@ impl Mailer {
                 }
             }
         });
-        Some(Mailer {
-            tx,
-            router_id,
-            counters,
-        })
+        Some(Mailer { tx, router_id })
     }
 
     /// Queue an alert; the subject gets keepalived's `[router_id] ` prefix.
-    pub fn send(&self, subject: String, body: String) {
+    pub(crate) fn send(&self, subject: String, body: String) {
         let _ = self.tx.send(Msg::Send(Alert {
             subject: format!("[{}] {subject}", self.router_id),
             body,
@@ -122,7 +116,7 @@ impl Mailer {
     }
 
     /// Wait (at most `limit`) until the alerts queued so far are sent or failed.
-    pub async fn flush(&self, limit: Duration) {
+    pub(crate) async fn flush(&self, limit: Duration) {
         let (tx, rx) = oneshot::channel();
         if self.tx.send(Msg::Flush(tx)).is_ok() && tokio::time::timeout(limit, rx).await.is_err() {
             warn!("e-mail alerts still queued after {limit:?} at shutdown: abandoned");

@@ -1,7 +1,7 @@
 //! Telling the outside world: scripts, FIFOs and e-mail.
 
-pub mod fifo;
-pub mod lvs;
-pub mod mail;
-pub mod queue;
-pub mod vrrp;
+pub(crate) mod fifo;
+pub(crate) mod lvs;
+pub(crate) mod mail;
+pub(crate) mod queue;
+pub(crate) mod vrrp;

@@ -10,17 +10,17 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::warn;
 
-pub type Job = Pin<Box<dyn Future<Output = ()> + Send>>;
+pub(crate) type Job = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 #[derive(Default)]
-pub struct Queues {
+pub(crate) struct Queues {
     queues: HashMap<String, mpsc::UnboundedSender<Job>>,
     tasks: Vec<JoinHandle<()>>,
 }
 
 impl Queues {
     /// Run `job` after the earlier jobs of `key`.
-    pub fn push(&mut self, key: &str, job: Job) {
+    pub(crate) fn push(&mut self, key: &str, job: Job) {
         let job = match self.queues.get(key) {
             Some(q) => match q.send(job) {
                 Ok(()) => return,
@@ -39,7 +39,7 @@ impl Queues {
     }
 
     /// Let every queued job finish, at most `limit` in all (at shutdown).
-    pub async fn drain(&mut self, limit: Duration) {
+    pub(crate) async fn drain(&mut self, limit: Duration) {
         self.queues.clear();
         let tasks = std::mem::take(&mut self.tasks);
         let all = async {

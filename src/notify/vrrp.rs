@@ -18,9 +18,9 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 /// How long a notify script may run before its process group is killed.
-pub const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub struct Notifier {
+pub(crate) struct Notifier {
     settings: Arc<Mutex<Settings>>,
     run_as: Option<RunAs>,
     fifos: Arc<Mutex<Vec<Fifo>>>,
@@ -89,7 +89,7 @@ fn script_for(n: &Notify, change: Change) -> Option<&Script> {
 }
 
 impl Notifier {
-    pub fn new(
+    pub(crate) fn new(
         cfg: &Config,
         run_as: Option<RunAs>,
         mailer: Option<Mailer>,
@@ -108,7 +108,7 @@ impl Notifier {
 
     /// A reload: the new scripts, e-mail settings and FIFOs apply to what runs from now
     /// on, queued notifications included (their order per instance stays).
-    pub fn reconfigure(&mut self, cfg: &Config, mailer: Option<Mailer>) {
+    pub(crate) fn reconfigure(&mut self, cfg: &Config, mailer: Option<Mailer>) {
         if let Ok(mut s) = self.settings.lock() {
             *s = Settings::new(cfg, mailer);
         }
@@ -126,12 +126,8 @@ impl Notifier {
         }
     }
 
-    pub fn set_timeout(&mut self, t: Duration) {
-        self.timeout = t;
-    }
-
     /// Queue a notification behind the earlier ones of the same instance or group.
-    pub fn send(&mut self, n: Notification) {
+    pub(crate) fn send(&mut self, n: Notification) {
         let key = (n.subject, n.name.clone());
         if let Some(q) = self.queues.get(&key) {
             if q.send(n.clone()).is_ok() {
@@ -166,7 +162,7 @@ impl Notifier {
     }
 
     /// Let every queued notification finish (at shutdown), at most `limit` in all.
-    pub async fn drain(mut self, limit: Duration) {
+    pub(crate) async fn drain(mut self, limit: Duration) {
         self.queues.clear();
         let all = futures_join(std::mem::take(&mut self.tasks));
         if tokio::time::timeout(limit, all).await.is_err() {

@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 /// Create the files that ask for it (`init_file`), then read every value.
-pub fn initial(files: &IndexMap<String, TrackFile>) -> Vec<(String, i64)> {
+pub(crate) fn initial(files: &IndexMap<String, TrackFile>) -> Vec<(String, i64)> {
     let mut out = Vec::new();
     for (name, f) in files {
         if let Some(init) = &f.init_file {
@@ -41,7 +41,7 @@ fn read(name: &str, path: &str) -> i64 {
 
 /// A track_file's value: the integer its text starts with (keepalived reads it the same
 /// way); empty or unreadable is 0.
-pub fn file_value(text: &str) -> Option<i64> {
+pub(crate) fn file_value(text: &str) -> Option<i64> {
     let t = text.trim_start();
     let end = t
         .char_indices()
@@ -56,7 +56,7 @@ pub fn file_value(text: &str) -> Option<i64> {
 /// What a value contributes with `weight [reverse]`, as keepalived computes it: value x
 /// weight (negated with reverse), None (fault) at or below `fault_at`; with weight 0, a
 /// non-zero value faults (a zero value with reverse).
-pub fn offset(value: i64, weight: i32, reverse: bool, fault_at: i64) -> Option<i64> {
+pub(crate) fn offset(value: i64, weight: i32, reverse: bool, fault_at: i64) -> Option<i64> {
     if weight == 0 {
         return if (value != 0) != reverse {
             None
@@ -78,7 +78,7 @@ impl AsRawFd for Ino {
 
 /// Watch the files; report each change of value to `changed` (which returns false when
 /// nobody listens any more, ending the watch).
-pub fn spawn(
+pub(crate) fn spawn(
     files: IndexMap<String, TrackFile>,
     mut values: HashMap<String, i64>,
     mut changed: impl FnMut(&str, i64) -> bool + Send + 'static,

@@ -2,15 +2,15 @@
 //! track_files, vrrp_track_process. They report what they see as [`Event`]s on a channel
 //! of the daemon's, which hands them to VRRP and the checks: tracking imports neither.
 
-pub mod file;
-pub mod proc_events;
-pub mod process;
-pub mod script;
-pub mod tasks;
+pub(crate) mod file;
+pub(crate) mod proc_events;
+pub(crate) mod process;
+pub(crate) mod script;
+pub(crate) mod tasks;
 
 /// What an instance can track.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Object {
+pub(crate) enum Object {
     Interface(String),
     Script(String),
     File(String),
@@ -23,7 +23,7 @@ pub enum Object {
 /// What the trackers know before anything runs (scripts' init state, files' values,
 /// processes' verdicts): the VRRP engine starts with it.
 #[derive(Clone, Debug, Default)]
-pub struct Initial {
+pub(crate) struct Initial {
     pub scripts: Vec<(String, bool)>,
     pub files: Vec<(String, i64)>,
     /// vrrp_track_process verdicts.
@@ -32,7 +32,7 @@ pub struct Initial {
 
 /// A tracker's change.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Event {
+pub(crate) enum Event {
     /// A vrrp_script's verdict (true: success).
     Script(String, bool),
     /// A track_file's value.

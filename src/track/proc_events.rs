@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use tracing::{error, warn};
 
 /// What /proc says of `pid` now; None for a process gone or a zombie.
-pub fn read_proc(pid: u32) -> Option<Proc> {
+pub(crate) fn read_proc(pid: u32) -> Option<Proc> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // "PID (COMM) S ...": COMM may hold spaces and parentheses, the state follows the
     // last ')'
@@ -38,7 +38,7 @@ pub fn read_proc(pid: u32) -> Option<Proc> {
 }
 
 /// Every process running now.
-pub fn scan() -> Vec<(u32, Proc)> {
+pub(crate) fn scan() -> Vec<(u32, Proc)> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -49,7 +49,7 @@ pub fn scan() -> Vec<(u32, Proc)> {
 }
 
 /// The verdicts of `specs` as /proc says now (the engine's start).
-pub fn initial(specs: &IndexMap<String, TrackProcess>) -> Vec<(String, bool)> {
+pub(crate) fn initial(specs: &IndexMap<String, TrackProcess>) -> Vec<(String, bool)> {
     if specs.is_empty() {
         return Vec::new();
     }
@@ -62,21 +62,21 @@ pub fn initial(specs: &IndexMap<String, TrackProcess>) -> Vec<(String, bool)> {
 // header, a cn_msg, then the operation or the event. Offsets from the start of the
 // datagram; host byte order.
 mod wire {
-    pub const NLMSG_HDR: usize = 16;
-    pub const NLMSG_DONE: u16 = 3;
-    pub const CN_MSG: usize = 20;
+    pub(super) const NLMSG_HDR: usize = 16;
+    pub(super) const NLMSG_DONE: u16 = 3;
+    pub(super) const CN_MSG: usize = 20;
     /// cn_msg.len (u16) from the start of the cn_msg
-    pub const CN_LEN: usize = 16;
-    pub const CN_IDX_PROC: u32 = 1;
-    pub const CN_VAL_PROC: u32 = 1;
-    pub const PROC_CN_MCAST_LISTEN: u32 = 1;
+    pub(super) const CN_LEN: usize = 16;
+    pub(super) const CN_IDX_PROC: u32 = 1;
+    pub(super) const CN_VAL_PROC: u32 = 1;
+    pub(super) const PROC_CN_MCAST_LISTEN: u32 = 1;
     /// proc_event: what (u32) at 0, cpu at 4, timestamp at 8, event data at 16
-    pub const EV: usize = NLMSG_HDR + CN_MSG;
-    pub const EV_DATA: usize = EV + 16;
-    pub const FORK: u32 = 0x1;
-    pub const EXEC: u32 = 0x2;
-    pub const COMM: u32 = 0x200;
-    pub const EXIT: u32 = 0x8000_0000;
+    pub(super) const EV: usize = NLMSG_HDR + CN_MSG;
+    pub(super) const EV_DATA: usize = EV + 16;
+    pub(super) const FORK: u32 = 0x1;
+    pub(super) const EXEC: u32 = 0x2;
+    pub(super) const COMM: u32 = 0x200;
+    pub(super) const EXIT: u32 = 0x8000_0000;
 }
 
 fn u32_at(b: &[u8], at: usize) -> Option<u32> {
@@ -154,7 +154,7 @@ fn open_connector() -> io::Result<netlink_sys::Socket> {
 }
 
 /// The watcher thread; stops when dropped.
-pub struct Watcher {
+pub(crate) struct Watcher {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -171,7 +171,7 @@ impl Drop for Watcher {
 /// Watch the processes of `specs`; `changed(name, up)` hears every verdict once the watch
 /// is subscribed (the engine may have been told an older one), then each change (false
 /// from it ends the watch).
-pub fn spawn(
+pub(crate) fn spawn(
     specs: IndexMap<String, TrackProcess>,
     mut changed: impl FnMut(&str, bool) -> bool + Send + 'static,
 ) -> io::Result<Watcher> {

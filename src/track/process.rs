@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 /// What is known of one process.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Proc {
+pub(crate) struct Proc {
     /// /proc/PID/comm (at most 15 bytes).
     pub comm: String,
     /// /proc/PID/cmdline split at its NULs (empty for a kernel thread or a zombie).
@@ -19,7 +19,7 @@ pub struct Proc {
 
 /// A process event, as the kernel's process connector reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Event {
+pub(crate) enum Event {
     /// `child` was forked from `parent` (a process, not a thread).
     Fork {
         parent: u32,
@@ -41,7 +41,7 @@ pub enum Event {
 }
 
 /// Whether `p` is a process `t` counts.
-pub fn matches(t: &TrackProcess, p: &Proc) -> bool {
+pub(crate) fn matches(t: &TrackProcess, p: &Proc) -> bool {
     let by_command = t.full_command || !t.params.is_empty() || t.param_match.is_some();
     if !by_command {
         return p.comm == t.process;
@@ -122,7 +122,7 @@ impl Tracker {
 }
 
 /// Every tracker of a configuration and the processes each counts.
-pub struct Processes {
+pub(crate) struct Processes {
     trackers: Vec<Tracker>,
     /// Every process some tracker counts, and the trackers that count it.
     counted: HashMap<u32, Vec<usize>>,
@@ -131,7 +131,7 @@ pub struct Processes {
 impl Processes {
     /// Trackers for `specs` (name, block); nothing counted yet: every tracker is up when
     /// its quorum is 0, down otherwise, until [`Processes::scan`].
-    pub fn new<'a>(specs: impl IntoIterator<Item = (&'a String, &'a TrackProcess)>) -> Self {
+    pub(crate) fn new<'a>(specs: impl IntoIterator<Item = (&'a String, &'a TrackProcess)>) -> Self {
         let trackers = specs
             .into_iter()
             .map(|(n, s)| {
@@ -152,12 +152,8 @@ impl Processes {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.trackers.is_empty()
-    }
-
     /// Every tracker's status now.
-    pub fn status(&self) -> Vec<(String, bool)> {
+    pub(crate) fn status(&self) -> Vec<(String, bool)> {
         self.trackers
             .iter()
             .map(|t| (t.name.clone(), t.up))
@@ -166,7 +162,7 @@ impl Processes {
 
     /// The processes running now (a scan of /proc): counts start from them, at once.
     #[must_use]
-    pub fn scan(
+    pub(crate) fn scan(
         &mut self,
         all: impl IntoIterator<Item = (u32, Proc)>,
         now: Instant,
@@ -208,7 +204,7 @@ impl Processes {
 
     /// One process event; the trackers whose status changes now.
     #[must_use]
-    pub fn handle(&mut self, ev: Event, now: Instant) -> Vec<(String, bool)> {
+    pub(crate) fn handle(&mut self, ev: Event, now: Instant) -> Vec<(String, bool)> {
         let (touched, cause): (Vec<usize>, Cause) = match ev {
             // a child of a counted process is counted by the same trackers (it is the
             // same program until it executes another)
@@ -273,13 +269,13 @@ impl Processes {
 
     /// When the next delayed change is due.
     #[must_use]
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         self.trackers.iter().filter_map(|t| t.pending).min()
     }
 
     /// Delayed changes that are due: they count now if the count still says so.
     #[must_use]
-    pub fn handle_timeout(&mut self, now: Instant) -> Vec<(String, bool)> {
+    pub(crate) fn handle_timeout(&mut self, now: Instant) -> Vec<(String, bool)> {
         let mut out = Vec::new();
         for t in &mut self.trackers {
             if t.pending.is_some_and(|d| d <= now) {

@@ -11,12 +11,12 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 /// The verdict a script starts with (before its first run).
-pub fn initial(s: &VrrpScript) -> bool {
+pub(crate) fn initial(s: &VrrpScript) -> bool {
     !s.init_fail
 }
 
 /// Start the loop of one script.
-pub fn spawn(
+pub(crate) fn spawn(
     name: String,
     s: VrrpScript,
     run_as: Option<RunAs>,
@@ -61,7 +61,7 @@ pub fn spawn(
 /// A vrrp_script's verdict from its results: `fall` failures in a row make it fail,
 /// `rise` successes in a row make it succeed again.
 #[derive(Clone, Debug)]
-pub struct RiseFall {
+pub(crate) struct RiseFall {
     rise: u32,
     fall: u32,
     ok: bool,
@@ -69,7 +69,7 @@ pub struct RiseFall {
 }
 
 impl RiseFall {
-    pub fn new(rise: u32, fall: u32, init_ok: bool) -> RiseFall {
+    pub(crate) fn new(rise: u32, fall: u32, init_ok: bool) -> RiseFall {
         RiseFall {
             rise: rise.max(1),
             fall: fall.max(1),
@@ -78,12 +78,8 @@ impl RiseFall {
         }
     }
 
-    pub fn ok(&self) -> bool {
-        self.ok
-    }
-
     /// Record one run; Some(new verdict) when it changes.
-    pub fn result(&mut self, success: bool) -> Option<bool> {
+    pub(crate) fn result(&mut self, success: bool) -> Option<bool> {
         if success == self.ok {
             self.streak = 0;
             return None;

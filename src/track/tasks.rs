@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::error;
 
-pub struct Tracking {
+pub(crate) struct Tracking {
     run_as: Option<RunAs>,
     events: mpsc::UnboundedSender<Event>,
     scripts: HashMap<String, (VrrpScript, JoinHandle<()>)>,
@@ -47,7 +47,7 @@ fn tracked_scripts<'a>(cfg: &'a Config, tracked: &[Object]) -> Vec<(&'a String, 
 
 impl Tracking {
     /// What the scripts and files say before anything runs (the engine's start).
-    pub fn initial(cfg: &Config, tracked: &[Object]) -> Initial {
+    pub(crate) fn initial(cfg: &Config, tracked: &[Object]) -> Initial {
         Initial {
             scripts: tracked_scripts(cfg, tracked)
                 .into_iter()
@@ -58,7 +58,7 @@ impl Tracking {
         }
     }
 
-    pub fn new(run_as: Option<RunAs>, events: mpsc::UnboundedSender<Event>) -> Tracking {
+    pub(crate) fn new(run_as: Option<RunAs>, events: mpsc::UnboundedSender<Event>) -> Tracking {
         Tracking {
             run_as,
             events,
@@ -71,7 +71,7 @@ impl Tracking {
     /// Bring the tasks to `cfg` and what the instances track. Returns the initial verdicts
     /// and values of what (re)started, for the engine; `values` are the track_file values as
     /// the watcher starts with them.
-    pub fn update(
+    pub(crate) fn update(
         &mut self,
         cfg: &Config,
         tracked: &[Object],
@@ -126,7 +126,11 @@ impl Tracking {
     /// Bring the vrrp_script loops alone to `cfg` and what the instances track (the
     /// track_files serve the health checks too). Returns the initial verdicts of the loops
     /// that (re)started.
-    pub fn update_scripts(&mut self, cfg: &Config, tracked: &[Object]) -> Vec<(String, bool)> {
+    pub(crate) fn update_scripts(
+        &mut self,
+        cfg: &Config,
+        tracked: &[Object],
+    ) -> Vec<(String, bool)> {
         let mut started = Vec::new();
         let wanted = tracked_scripts(cfg, tracked);
         self.scripts.retain(|name, (s, task)| {
@@ -148,7 +152,7 @@ impl Tracking {
         started
     }
 
-    pub fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         for (_, (_, t)) in self.scripts.drain() {
             t.abort();
         }

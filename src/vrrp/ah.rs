@@ -36,9 +36,9 @@ use md5::Md5;
 use std::net::Ipv4Addr;
 
 /// IP protocol number of the Authentication Header.
-pub const PROTO_AH: u8 = 51;
-pub const IP_LEN: usize = 20;
-pub const AH_LEN: usize = 24;
+pub(crate) const PROTO_AH: u8 = 51;
+pub(crate) const IP_LEN: usize = 20;
+pub(crate) const AH_LEN: usize = 24;
 /// AH's length in 32-bit words, minus 2 (RFC 2402 section 2.2).
 const PAYLOAD_LEN: u8 = (AH_LEN / 4 - 2) as u8;
 const ICV_LEN: usize = 12;
@@ -61,11 +61,11 @@ const AH_SEQ: usize = 8;
 const AH_ICV: usize = 12;
 
 /// The key: `auth_pass`'s first 8 bytes, zero-padded (keepalived's `auth_data`).
-pub type Key = [u8; 8];
+pub(crate) type Key = [u8; 8];
 
 /// What the sender puts in the IP header.
 #[derive(Clone, Copy, Debug)]
-pub struct Header {
+pub(crate) struct Header {
     pub src: Ipv4Addr,
     pub dst: Ipv4Addr,
     pub ttl: u8,
@@ -78,7 +78,7 @@ pub struct Header {
 
 /// Why a packet failed the AH checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AhError {
+pub(crate) enum AhError {
     TooShort,
     /// AH protecting another protocol (not ours to read).
     NotVrrp,
@@ -118,7 +118,7 @@ fn icv(key: &Key, ip: &[u8], rest: &[u8], ttl_mutable: bool) -> [u8; ICV_LEN] {
 }
 
 /// The IPv4 packet carrying `vrrp` under AH, written into `out` (cleared first).
-pub fn seal(h: &Header, key: &Key, vrrp: &[u8], out: &mut Vec<u8>) {
+pub(crate) fn seal(h: &Header, key: &Key, vrrp: &[u8], out: &mut Vec<u8>) {
     out.clear();
     let total = IP_LEN + AH_LEN + vrrp.len();
     out.resize(IP_LEN + AH_LEN, 0);
@@ -143,7 +143,12 @@ pub fn seal(h: &Header, key: &Key, vrrp: &[u8], out: &mut Vec<u8>) {
 /// included) and the rest, from AH on. Returns the sequence number and where the VRRP
 /// message starts in `rest`. The replay check (sequence number above the last seen) is
 /// the caller's: it owns the counter.
-pub fn open(ip: &[u8], rest: &[u8], key: &Key, unicast: bool) -> Result<(u32, usize), AhError> {
+pub(crate) fn open(
+    ip: &[u8],
+    rest: &[u8],
+    key: &Key,
+    unicast: bool,
+) -> Result<(u32, usize), AhError> {
     if ip.len() < IP_LEN || rest.len() < AH_LEN {
         return Err(AhError::TooShort);
     }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Timing {
+pub(crate) struct Timing {
     pub delay: Duration,
     pub repeat: u32,
     pub refresh: Duration,
@@ -19,7 +19,7 @@ pub struct Timing {
 }
 
 #[derive(Clone, Debug, Default)]
-pub struct Schedule {
+pub(crate) struct Schedule {
     /// (when, instance), unordered; small.
     pending: Vec<(Instant, usize)>,
     /// Next refresh per instance while master.
@@ -31,7 +31,7 @@ pub struct Schedule {
 impl Schedule {
     /// A new master (or a master re-asserting itself): `repeat` rounds now, `repeat` more
     /// after `delay`, then refreshes.
-    pub fn takeover(&mut self, inst: usize, t: &Timing, now: Instant) {
+    pub(crate) fn takeover(&mut self, inst: usize, t: &Timing, now: Instant) {
         self.cancel(inst);
         for _ in 0..t.repeat.max(1) {
             self.pending.push((now, inst));
@@ -50,7 +50,7 @@ impl Schedule {
     /// garp_lower_prio_repeat / _delay).
     /// Rounds already pending for the instance are replaced, not added to: however often
     /// it is asked, an instance has at most `2 n` re-announcement rounds queued.
-    pub fn reannounce(&mut self, inst: usize, n: u32, delay: Duration, now: Instant) {
+    pub(crate) fn reannounce(&mut self, inst: usize, n: u32, delay: Duration, now: Instant) {
         self.pending.retain(|&(_, i)| i != inst);
         for _ in 0..n.max(1) {
             self.pending.push((now, inst));
@@ -63,14 +63,14 @@ impl Schedule {
     }
 
     /// The instance left Master: nothing more to announce.
-    pub fn cancel(&mut self, inst: usize) {
+    pub(crate) fn cancel(&mut self, inst: usize) {
         self.pending.retain(|&(_, i)| i != inst);
         self.refresh.remove(&inst);
     }
 
     /// A reload renumbered the instances: `kept[new] = Some(old)`; rounds of instances
     /// that are gone are dropped.
-    pub fn renumber(&mut self, kept: &[Option<usize>]) {
+    pub(crate) fn renumber(&mut self, kept: &[Option<usize>]) {
         let to_new = |old: usize| kept.iter().position(|&k| k == Some(old));
         self.pending = self
             .pending
@@ -84,7 +84,7 @@ impl Schedule {
             .collect();
     }
 
-    pub fn next_timeout(&self) -> Option<Instant> {
+    pub(crate) fn next_timeout(&self) -> Option<Instant> {
         let a = self.pending.iter().map(|&(t, _)| t).min();
         let b = self.refresh.values().copied().min();
         match (a, b) {
@@ -95,7 +95,7 @@ impl Schedule {
 
     /// Rounds to send now: instance indexes, at most one per instance and interface gap.
     /// `iface` and `timing` describe each instance.
-    pub fn poll<'a>(
+    pub(crate) fn poll<'a>(
         &mut self,
         now: Instant,
         iface: impl Fn(usize) -> &'a str,

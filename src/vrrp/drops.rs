@@ -6,7 +6,7 @@
 use super::packet::DropReason;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Reason {
+pub(crate) enum Reason {
     /// The codec or the AH check refused it.
     Wire(DropReason),
     /// From our own address: another daemon sends from it.
@@ -70,7 +70,7 @@ impl Reason {
     }
 
     /// Stable name for counters and metrics.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Reason::Wire(w) => w.name(),
             Reason::OwnAddress => "own_address",
@@ -93,26 +93,26 @@ impl From<DropReason> for Reason {
 
 /// An instance's drop counters.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Drops([u64; SLOTS]);
+pub(crate) struct Drops([u64; SLOTS]);
 
 impl Drops {
     /// Count one; the count so far.
-    pub fn add(&mut self, r: Reason) -> u64 {
+    pub(crate) fn add(&mut self, r: Reason) -> u64 {
         let n = &mut self.0[r.slot()];
         *n += 1;
         *n
     }
 
-    pub fn get(&self, r: Reason) -> u64 {
+    pub(crate) fn get(&self, r: Reason) -> u64 {
         self.0[r.slot()]
     }
 
-    pub fn total(&self) -> u64 {
+    pub(crate) fn total(&self) -> u64 {
         self.0.iter().sum()
     }
 
     /// The reasons counted at least once, with their counts.
-    pub fn iter(&self) -> impl Iterator<Item = (Reason, u64)> + '_ {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (Reason, u64)> + '_ {
         self.0
             .iter()
             .enumerate()

@@ -8,7 +8,7 @@ use super::ah;
 use super::announce::Schedule;
 use super::drops::{Drops, Reason};
 use super::machine::{Action, Event, Machine, State};
-pub use super::notification::Notification;
+pub(crate) use super::notification::Notification;
 use super::notification::{Change, Subject};
 use super::packet::{self, Advert, DropReason, Expect, Version};
 use super::socket::Received;
@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 /// Something for the shell to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Output {
+pub(crate) enum Output {
     /// Send this VRRP message from the instance's socket to `dst` (with AH: the whole
     /// IPv4 packet, for a socket that writes its own IP header).
     Send {
@@ -47,7 +47,7 @@ pub enum Output {
 
 /// Counters of one instance (keepalived's stats, and ldirector's drop reasons).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Stats {
+pub(crate) struct Stats {
     pub adverts_sent: u64,
     pub adverts_received: u64,
     pub priority_zero_sent: u64,
@@ -120,7 +120,7 @@ struct Group {
     state: Option<State>,
 }
 
-pub struct Engine {
+pub(crate) struct Engine {
     inst: Vec<Instance>,
     groups: Vec<Group>,
     status: Status,
@@ -130,7 +130,7 @@ pub struct Engine {
 
 /// A read-only view of one instance, for status and metrics.
 #[derive(Clone, Debug)]
-pub struct InstanceView<'a> {
+pub(crate) struct InstanceView<'a> {
     pub name: &'a str,
     pub state: State,
     pub priority: u8,
@@ -140,7 +140,7 @@ pub struct InstanceView<'a> {
 }
 
 impl Engine {
-    pub fn new(specs: Specs) -> Engine {
+    pub(crate) fn new(specs: Specs) -> Engine {
         let inst = specs.instances.into_iter().map(Instance::new).collect();
         let groups = specs
             .groups
@@ -160,21 +160,17 @@ impl Engine {
         }
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.inst.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.inst.is_empty()
-    }
-
-    pub fn spec(&self, i: usize) -> &InstanceSpec {
+    pub(crate) fn spec(&self, i: usize) -> &InstanceSpec {
         &self.inst[i].spec
     }
 
     /// An interface was re-created with a new index: the kernel objects of every instance
     /// follow it (the shell opens new sockets).
-    pub fn interface_renumbered(&mut self, old: u32, new: u32) {
+    pub(crate) fn interface_renumbered(&mut self, old: u32, new: u32) {
         for x in &mut self.inst {
             for k in &mut x.spec.kernel {
                 k.reindex(old, new);
@@ -182,7 +178,7 @@ impl Engine {
         }
     }
 
-    pub fn view(&self, i: usize) -> InstanceView<'_> {
+    pub(crate) fn view(&self, i: usize) -> InstanceView<'_> {
         let x = &self.inst[i];
         InstanceView {
             name: &x.spec.name,
@@ -195,14 +191,14 @@ impl Engine {
     }
 
     /// Record an interface or script status (before `start` too: the initial states).
-    pub fn set_tracked(&mut self, o: Object, up: bool, now: Instant) -> Vec<Output> {
+    pub(crate) fn set_tracked(&mut self, o: Object, up: bool, now: Instant) -> Vec<Output> {
         if !self.status.set_up(o, up) {
             return Vec::new();
         }
         self.retrack(now)
     }
 
-    pub fn set_file(&mut self, name: &str, value: i64, now: Instant) -> Vec<Output> {
+    pub(crate) fn set_file(&mut self, name: &str, value: i64, now: Instant) -> Vec<Output> {
         if !self.status.set_file(name, value) {
             return Vec::new();
         }
@@ -210,7 +206,7 @@ impl Engine {
     }
 
     /// Start every instance (faulty ones go straight to Fault).
-    pub fn start(&mut self, now: Instant) -> Vec<Output> {
+    pub(crate) fn start(&mut self, now: Instant) -> Vec<Output> {
         let mut out = Vec::new();
         self.started = true;
         self.evaluate_tracking();
@@ -245,7 +241,7 @@ impl Engine {
 
     /// Stop every instance: masters send priority 0 and give up their addresses; every
     /// instance and group reports STOP.
-    pub fn shutdown(&mut self, now: Instant) -> Vec<Output> {
+    pub(crate) fn shutdown(&mut self, now: Instant) -> Vec<Output> {
         let mut out = Vec::new();
         for i in 0..self.inst.len() {
             self.stop(i, Change::Stop, now, &mut out);
@@ -263,7 +259,7 @@ impl Engine {
     }
 
     /// Whether `new` (a reload's instance) continues instance `i`.
-    pub fn keeps(&self, i: usize, new: &InstanceSpec) -> bool {
+    pub(crate) fn keeps(&self, i: usize, new: &InstanceSpec) -> bool {
         !self.inst[i].retired && same_router(&self.inst[i].spec, new)
     }
 
@@ -271,7 +267,7 @@ impl Engine {
     /// or now another router or socket: `same_router`) stop as at shutdown — a master sends
     /// priority 0 and gives up its addresses — and report DELETED (keepalived's
     /// notify_deleted). Outputs use the current numbering.
-    pub fn retire(&mut self, new: &Specs, now: Instant) -> Vec<Output> {
+    pub(crate) fn retire(&mut self, new: &Specs, now: Instant) -> Vec<Output> {
         let mut out = Vec::new();
         for i in 0..self.inst.len() {
             if self.inst[i].retired || new.instances.iter().any(|n| self.keeps(i, n)) {
@@ -306,7 +302,11 @@ impl Engine {
     /// instances start (a new member of a sync group whose members are Master follows
     /// them). Returns, for each new instance, its index before the reload (None: new) and
     /// the outputs, in the new numbering.
-    pub fn replace(&mut self, new: Specs, now: Instant) -> (Vec<Option<usize>>, Vec<Output>) {
+    pub(crate) fn replace(
+        &mut self,
+        new: Specs,
+        now: Instant,
+    ) -> (Vec<Option<usize>>, Vec<Output>) {
         let mut old: Vec<Option<Instance>> = std::mem::take(&mut self.inst)
             .into_iter()
             .map(|x| Some(x).filter(|x| !x.retired))
@@ -403,7 +403,7 @@ impl Engine {
         (kept, out)
     }
 
-    pub fn next_timeout(&self) -> Option<Instant> {
+    pub(crate) fn next_timeout(&self) -> Option<Instant> {
         let m = self
             .inst
             .iter()
@@ -416,7 +416,7 @@ impl Engine {
     }
 
     /// Timers due by `now`.
-    pub fn poll(&mut self, now: Instant) -> Vec<Output> {
+    pub(crate) fn poll(&mut self, now: Instant) -> Vec<Output> {
         let mut out = Vec::new();
         for i in 0..self.inst.len() {
             if self.inst[i]
@@ -445,7 +445,7 @@ impl Engine {
     }
 
     /// A packet arrived on instance `i`'s socket.
-    pub fn packet(&mut self, i: usize, rx: &Received, now: Instant) -> Vec<Output> {
+    pub(crate) fn packet(&mut self, i: usize, rx: &Received, now: Instant) -> Vec<Output> {
         let mut out = Vec::new();
         let Some(ev) = self.check(i, rx) else {
             return out;
@@ -455,7 +455,7 @@ impl Engine {
     }
 
     /// Count a packet dropped by the shell (too short for an IP header, ...).
-    pub fn count_drop(&mut self, i: usize, reason: Reason) {
+    pub(crate) fn count_drop(&mut self, i: usize, reason: Reason) {
         self.inst[i].stats.dropped.add(reason);
     }
 

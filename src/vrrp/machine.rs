@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum State {
+pub(crate) enum State {
     Initialize,
     Backup,
     Master,
@@ -17,7 +17,7 @@ pub enum State {
 
 impl State {
     /// keepalived's names, used by notify scripts and the FIFO.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             State::Initialize => "INIT",
             State::Backup => "BACKUP",
@@ -29,7 +29,7 @@ impl State {
 
 /// What the machine needs from the configuration.
 #[derive(Clone, Debug)]
-pub struct Params {
+pub(crate) struct Params {
     pub version: Version,
     /// Priority as configured (255: the address owner).
     pub priority: u8,
@@ -49,7 +49,7 @@ pub struct Params {
 
 /// Something that happened to the instance.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Event {
+pub(crate) enum Event {
     Startup,
     Shutdown,
     /// A valid advertisement (the codec and the shell have checked it).
@@ -69,7 +69,7 @@ pub enum Event {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     /// Send an advertisement with this priority (0: "I am leaving").
     SendAdvert {
         priority: u8,
@@ -84,7 +84,7 @@ pub enum Action {
 }
 
 #[derive(Clone, Debug)]
-pub struct Machine {
+pub(crate) struct Machine {
     p: Params,
     state: State,
     /// Current priority (configured, changed by tracking).
@@ -102,7 +102,7 @@ pub struct Machine {
 }
 
 impl Machine {
-    pub fn new(p: Params) -> Self {
+    pub(crate) fn new(p: Params) -> Self {
         let priority = p.priority;
         let adv = p.advert_int;
         Machine {
@@ -130,32 +130,32 @@ impl Machine {
         true
     }
 
-    pub fn state(&self) -> State {
+    pub(crate) fn state(&self) -> State {
         self.state
     }
 
     /// A reload changed the instance's settings: state, timers and the master heard so far
     /// stay; the new interval applies from the next advert, a new configured priority comes
     /// through tracking (`Event::Priority`).
-    pub fn set_params(&mut self, p: Params) {
+    pub(crate) fn set_params(&mut self, p: Params) {
         if self.master.is_none() && self.state != State::Master {
             self.master_adver_interval = p.advert_int;
         }
         self.p = p;
     }
 
-    pub fn priority(&self) -> u8 {
+    pub(crate) fn priority(&self) -> u8 {
         self.priority
     }
 
     /// The master we last heard from (None when we are master or have heard nobody).
-    pub fn master(&self) -> Option<IpAddr> {
+    pub(crate) fn master(&self) -> Option<IpAddr> {
         self.master
     }
 
     /// Skew_Time: VRRPv2 (256 - priority) / 256 s; VRRPv3 the same fraction of
     /// Master_Adver_Interval.
-    pub fn skew_time(&self) -> Duration {
+    pub(crate) fn skew_time(&self) -> Duration {
         let frac = u32::from(256 - u16::from(self.priority).min(255)) as u64;
         match self.p.version {
             Version::V2 => Duration::from_micros(frac * 1_000_000 / 256),
@@ -166,12 +166,12 @@ impl Machine {
     }
 
     /// Master_Down_Interval = 3 x Master_Adver_Interval + Skew_Time.
-    pub fn master_down_interval(&self) -> Duration {
+    pub(crate) fn master_down_interval(&self) -> Duration {
         3 * self.master_adver_interval + self.skew_time()
     }
 
     /// When `poll` must be called next.
-    pub fn next_timeout(&self) -> Option<Instant> {
+    pub(crate) fn next_timeout(&self) -> Option<Instant> {
         match (self.adver_timer, self.master_down_timer) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -179,7 +179,7 @@ impl Machine {
     }
 
     /// Timers that have expired by `now`.
-    pub fn poll(&mut self, now: Instant) -> Vec<Action> {
+    pub(crate) fn poll(&mut self, now: Instant) -> Vec<Action> {
         let mut out = Vec::new();
         match self.state {
             State::Master => {
@@ -200,7 +200,7 @@ impl Machine {
         out
     }
 
-    pub fn handle(&mut self, ev: Event, now: Instant) -> Vec<Action> {
+    pub(crate) fn handle(&mut self, ev: Event, now: Instant) -> Vec<Action> {
         let mut out = Vec::new();
         match ev {
             Event::Startup => {

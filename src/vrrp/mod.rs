@@ -1,13 +1,13 @@
 //! VRRP (RFC 3768 version 2, RFC 5798 version 3).
 
-pub mod ah;
-pub mod announce;
-pub mod drops;
-pub mod engine;
-pub mod machine;
-pub mod notification;
+pub(crate) mod ah;
+pub(crate) mod announce;
+pub(crate) mod drops;
+pub(crate) mod engine;
+pub(crate) mod machine;
+pub(crate) mod notification;
 pub mod packet;
-pub mod shell;
+pub(crate) mod shell;
 pub mod socket;
-pub mod spec;
-pub mod track;
+pub(crate) mod spec;
+pub(crate) mod track;

@@ -6,13 +6,13 @@ use super::machine::State;
 
 /// Who changed: an instance or a sync group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Subject {
+pub(crate) enum Subject {
     Instance,
     Group,
 }
 
 impl Subject {
-    pub fn word(self) -> &'static str {
+    pub(crate) fn word(self) -> &'static str {
         match self {
             Subject::Instance => "INSTANCE",
             Subject::Group => "GROUP",
@@ -22,7 +22,7 @@ impl Subject {
 
 /// What happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Change {
+pub(crate) enum Change {
     Master,
     Backup,
     Fault,
@@ -37,7 +37,7 @@ pub enum Change {
 
 impl Change {
     /// A transition into `s` (Initialize is not reported).
-    pub fn into_state(s: State) -> Option<Change> {
+    pub(crate) fn into_state(s: State) -> Option<Change> {
         match s {
             State::Initialize => None,
             State::Backup => Some(Change::Backup),
@@ -46,7 +46,7 @@ impl Change {
         }
     }
 
-    pub fn word(self) -> &'static str {
+    pub(crate) fn word(self) -> &'static str {
         match self {
             Change::Master => "MASTER",
             Change::Backup => "BACKUP",
@@ -59,14 +59,14 @@ impl Change {
     }
 
     /// A change of state (not of priority alone): scripts and e-mail are for these.
-    pub fn is_transition(self) -> bool {
+    pub(crate) fn is_transition(self) -> bool {
         !matches!(self, Change::MasterPriority | Change::BackupPriority)
     }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[must_use]
-pub struct Notification {
+pub(crate) struct Notification {
     pub subject: Subject,
     pub name: String,
     pub change: Change,

@@ -29,7 +29,7 @@ use tracing::{debug, error, info, warn};
 
 /// What other threads tell the VRRP thread.
 #[derive(Debug)]
-pub enum Command {
+pub(crate) enum Command {
     /// A vrrp_script's result changed (true: success).
     Script(String, bool),
     /// A track_file's value changed.
@@ -50,7 +50,7 @@ pub enum Command {
 
 /// One instance as status and metrics show it.
 #[derive(Clone, Debug)]
-pub struct InstanceStatus {
+pub(crate) struct InstanceStatus {
     pub name: String,
     pub state: State,
     pub priority: u8,
@@ -59,9 +59,9 @@ pub struct InstanceStatus {
     pub stats: Stats,
 }
 
-pub type Snapshot = Arc<Mutex<Vec<InstanceStatus>>>;
+pub(crate) type Snapshot = Arc<Mutex<Vec<InstanceStatus>>>;
 
-pub struct Handle {
+pub(crate) struct Handle {
     pub commands: mpsc::UnboundedSender<Command>,
     pub status: Snapshot,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -69,7 +69,7 @@ pub struct Handle {
 
 impl Handle {
     /// Stop the engine and wait for its thread.
-    pub async fn shutdown(mut self) {
+    pub(crate) async fn shutdown(mut self) {
         let (tx, rx) = oneshot::channel();
         if self.commands.send(Command::Shutdown(tx)).is_ok() {
             let _ = rx.await;
@@ -116,7 +116,7 @@ fn open_socket(s: &InstanceSpec) -> io::Result<VrrpSocket> {
 
 /// Start the VRRP thread. Sockets are opened before this returns, so a missing interface
 /// or privilege is an error here rather than a silent thread exit.
-pub fn spawn(
+pub(crate) fn spawn(
     specs: Specs,
     initial: Initial,
     notify: mpsc::UnboundedSender<Notification>,

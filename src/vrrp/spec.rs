@@ -13,10 +13,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 /// keepalived's limit of addresses carried in one advertisement; the rest are still added.
-pub const MAX_ADVERT_ADDRS: usize = 20;
+pub(crate) const MAX_ADVERT_ADDRS: usize = 20;
 
 #[derive(Clone, Debug)]
-pub struct InstanceSpec {
+pub(crate) struct InstanceSpec {
     pub name: String,
     /// Where the adverts go out (the VMAC with use_vmac, unless vmac_xmit_base).
     pub iface: String,
@@ -41,7 +41,6 @@ pub struct InstanceSpec {
     /// and again after lower_prio_delay.
     pub lower_prio_repeat: u32,
     pub lower_prio_delay: Duration,
-    pub lower_prio_no_advert: bool,
     pub skip_check_adv_addr: bool,
     pub strict: bool,
     /// Set the interface's promote_secondaries while running.
@@ -58,13 +57,13 @@ pub struct InstanceSpec {
 }
 
 #[derive(Clone, Debug)]
-pub struct GroupSpec {
+pub(crate) struct GroupSpec {
     pub name: String,
     pub members: Vec<usize>,
 }
 
 #[derive(Clone, Debug, Default)]
-pub struct Specs {
+pub(crate) struct Specs {
     pub instances: Vec<InstanceSpec>,
     pub groups: Vec<GroupSpec>,
     /// Interfaces, scripts and files some instance tracks.
@@ -74,7 +73,7 @@ pub struct Specs {
 }
 
 /// What the host tells the builder: an interface's addresses (first is primary).
-pub trait Host {
+pub(crate) trait Host {
     fn addresses(&self, iface: &str) -> Vec<IpAddr>;
 }
 
@@ -177,7 +176,7 @@ fn all_vmacs(config: &Config) -> Vec<(String, InstanceVmacs)> {
 
 /// Every VMAC the configuration asks for, made before the instances are built (their
 /// addresses name it).
-pub fn vmacs(config: &Config) -> Vec<crate::net::vmac::Vmac> {
+pub(crate) fn vmacs(config: &Config) -> Vec<crate::net::vmac::Vmac> {
     all_vmacs(config)
         .into_iter()
         .flat_map(|(_, l)| l.into_iter().map(|(_, v)| v))
@@ -407,7 +406,6 @@ fn instance(
         garp,
         lower_prio_repeat: e.garp_lower_prio_repeat.max(1),
         lower_prio_delay: secs(e.garp_lower_prio_delay),
-        lower_prio_no_advert: e.lower_prio_no_advert,
         skip_check_adv_addr: e.skip_check_adv_addr,
         strict: e.strict,
         promote_secondaries: vi.promote_secondaries,
@@ -417,7 +415,7 @@ fn instance(
 }
 
 /// Build what the engine runs from a validated config.
-pub fn build(config: &Config, host: &dyn Host) -> Result<Specs, Vec<String>> {
+pub(crate) fn build(config: &Config, host: &dyn Host) -> Result<Specs, Vec<String>> {
     let mut specs = Specs {
         startup_delay: config.global_defs.vrrp_startup_delay.as_duration(),
         ..Specs::default()

@@ -12,11 +12,11 @@
 //!   (priority 255) keeps 255 and only faults.
 
 use crate::track::file;
-pub use crate::track::Object;
+pub(crate) use crate::track::Object;
 use std::collections::HashMap;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Tracked {
+pub(crate) struct Tracked {
     pub object: Object,
     pub weight: i32,
     pub reverse: bool,
@@ -24,19 +24,19 @@ pub struct Tracked {
 
 /// The last known status of every tracked object (shared by all instances).
 #[derive(Clone, Debug, Default)]
-pub struct Status {
+pub(crate) struct Status {
     up: HashMap<Object, bool>,
     file: HashMap<String, i64>,
 }
 
 impl Status {
     /// Record an interface or script status; true if it changed.
-    pub fn set_up(&mut self, o: Object, up: bool) -> bool {
+    pub(crate) fn set_up(&mut self, o: Object, up: bool) -> bool {
         self.up.insert(o, up) != Some(up)
     }
 
     /// Record a track_file value; true if it changed.
-    pub fn set_file(&mut self, name: &str, value: i64) -> bool {
+    pub(crate) fn set_file(&mut self, name: &str, value: i64) -> bool {
         self.file.insert(name.to_string(), value) != Some(value)
     }
 
@@ -52,7 +52,7 @@ impl Status {
 }
 
 /// Effective priority (None: fault) of an instance configured with `base`.
-pub fn evaluate(items: &[Tracked], status: &Status, base: u8) -> Option<u8> {
+pub(crate) fn evaluate(items: &[Tracked], status: &Status, base: u8) -> Option<u8> {
     let mut sum: i64 = 0;
     for t in items {
         match &t.object {
