@@ -8,14 +8,15 @@
 #                                               tree's release build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+tgt=${CARGO_TARGET_DIR:-$PWD/target}
 bins=("$@")
 if [ ${#bins[@]} -eq 0 ]; then
   cargo build --quiet --release
-  bins=("$PWD/target/release/ldirector")
+  bins=("$tgt/release/ldirector")
 fi
 cargo build --quiet --release --example ipvs_apply
 work=$(mktemp -d /tmp/looplat.XXXX)
-./target/release/examples/ipvs_apply gen 2284 37298 "$work/t"
+"$tgt/release/examples/ipvs_apply" gen 2284 37298 "$work/t"
 cat > "$work/probe.py" <<'PY'
 import socket, sys, time
 path, dur = sys.argv[1], float(sys.argv[2])

@@ -54,6 +54,7 @@ impl Pool {
     }
 
     /// Re-evaluate after a health change (or at start).
+    #[must_use]
     pub(crate) fn update(&mut self, members: &[Member]) -> Option<QuorumEvent> {
         let live: u64 = members
             .iter()
@@ -171,6 +172,7 @@ impl Pools {
 
     /// Re-evaluate every pool; the quorum events, by virtual server. `up(vs, rs)`: None
     /// when the real server failed, else its weight (configured, or set by misc_dynamic).
+    #[must_use]
     pub(crate) fn update(
         &mut self,
         cfg: &crate::config::model::Config,

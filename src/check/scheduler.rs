@@ -187,6 +187,7 @@ impl Scheduler {
 
     /// When `poll` has something to do next (timers replaced since are dropped here, so
     /// an answered probe's deadline wakes nobody).
+    #[must_use]
     pub(crate) fn next_timeout(&mut self) -> Option<Instant> {
         while let Some(&Reverse((t, id, generation))) = self.heap.peek() {
             if self.checkers[id].generation == generation {

@@ -107,6 +107,7 @@ impl Draining {
     /// With the connection counts read from the kernel (None: the destination is gone),
     /// the destinations that are done draining; they are forgotten, so the next sync
     /// deletes them.
+    #[must_use]
     pub(crate) fn tick(
         &mut self,
         now: Instant,

@@ -19,6 +19,7 @@ use std::collections::HashSet;
 /// Operations turning `kernel` into `desired` for the services ldirector owns.
 /// `previously_owned`: services an earlier configuration installed (deleted if no longer
 /// desired).
+#[must_use]
 pub fn diff(
     desired: &Table,
     kernel: &Table,

@@ -84,6 +84,7 @@ impl Schedule {
             .collect();
     }
 
+    #[must_use]
     pub(crate) fn next_timeout(&self) -> Option<Instant> {
         let a = self.pending.iter().map(|&(t, _)| t).min();
         let b = self.refresh.values().copied().min();

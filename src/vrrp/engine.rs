@@ -14,7 +14,7 @@ use super::packet::{self, Advert, DropReason, Expect, Version};
 use super::socket::Received;
 use super::spec::{InstanceSpec, Specs};
 use super::track::{self, Object, Status};
-use crate::net::addr::Kernel;
+use crate::net::kernel::{self, Kernel};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -191,6 +191,7 @@ impl Engine {
     }
 
     /// Record an interface or script status (before `start` too: the initial states).
+    #[must_use]
     pub(crate) fn set_tracked(&mut self, o: Object, up: bool, now: Instant) -> Vec<Output> {
         if !self.status.set_up(o, up) {
             return Vec::new();
@@ -198,6 +199,7 @@ impl Engine {
         self.retrack(now)
     }
 
+    #[must_use]
     pub(crate) fn set_file(&mut self, name: &str, value: i64, now: Instant) -> Vec<Output> {
         if !self.status.set_file(name, value) {
             return Vec::new();
@@ -206,6 +208,7 @@ impl Engine {
     }
 
     /// Start every instance (faulty ones go straight to Fault).
+    #[must_use]
     pub(crate) fn start(&mut self, now: Instant) -> Vec<Output> {
         let mut out = Vec::new();
         self.started = true;
@@ -225,7 +228,8 @@ impl Engine {
     fn prime(&mut self, i: usize, now: Instant) {
         if let Some(p) = self.inst[i].tracked {
             if p != self.inst[i].machine.priority() {
-                self.inst[i].machine.handle(Event::Priority(p), now);
+                // not started: this only sets it (no actions)
+                let _ = self.inst[i].machine.handle(Event::Priority(p), now);
             }
         }
     }
@@ -241,6 +245,7 @@ impl Engine {
 
     /// Stop every instance: masters send priority 0 and give up their addresses; every
     /// instance and group reports STOP.
+    #[must_use]
     pub(crate) fn shutdown(&mut self, now: Instant) -> Vec<Output> {
         let mut out = Vec::new();
         for i in 0..self.inst.len() {
@@ -267,6 +272,7 @@ impl Engine {
     /// or now another router or socket: `same_router`) stop as at shutdown — a master sends
     /// priority 0 and gives up its addresses — and report DELETED (keepalived's
     /// notify_deleted). Outputs use the current numbering.
+    #[must_use]
     pub(crate) fn retire(&mut self, new: &Specs, now: Instant) -> Vec<Output> {
         let mut out = Vec::new();
         for i in 0..self.inst.len() {
@@ -302,6 +308,7 @@ impl Engine {
     /// instances start (a new member of a sync group whose members are Master follows
     /// them). Returns, for each new instance, its index before the reload (None: new) and
     /// the outputs, in the new numbering.
+    #[must_use]
     pub(crate) fn replace(
         &mut self,
         new: Specs,
@@ -354,7 +361,7 @@ impl Engine {
         for (i, before) in old_kernel.iter().enumerate() {
             let Some(before) = before else { continue };
             let now_k = &self.inst[i].spec.kernel;
-            let (remove, add) = crate::net::addr::diff(before, now_k);
+            let (remove, add) = kernel::diff(before, now_k);
             // only a Master holds its addresses; every state drops what is gone
             let master = self.inst[i].machine.state() == State::Master;
             let add = if master { add } else { Vec::new() };
@@ -403,6 +410,7 @@ impl Engine {
         (kept, out)
     }
 
+    #[must_use]
     pub(crate) fn next_timeout(&self) -> Option<Instant> {
         let m = self
             .inst
@@ -416,6 +424,7 @@ impl Engine {
     }
 
     /// Timers due by `now`.
+    #[must_use]
     pub(crate) fn poll(&mut self, now: Instant) -> Vec<Output> {
         let mut out = Vec::new();
         for i in 0..self.inst.len() {
@@ -445,6 +454,7 @@ impl Engine {
     }
 
     /// A packet arrived on instance `i`'s socket.
+    #[must_use]
     pub(crate) fn packet(&mut self, i: usize, rx: &Received, now: Instant) -> Vec<Output> {
         let mut out = Vec::new();
         let Some(ev) = self.check(i, rx) else {

@@ -171,6 +171,7 @@ impl Machine {
     }
 
     /// When `poll` must be called next.
+    #[must_use]
     pub(crate) fn next_timeout(&self) -> Option<Instant> {
         match (self.adver_timer, self.master_down_timer) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -179,6 +180,7 @@ impl Machine {
     }
 
     /// Timers that have expired by `now`.
+    #[must_use]
     pub(crate) fn poll(&mut self, now: Instant) -> Vec<Action> {
         let mut out = Vec::new();
         match self.state {
@@ -200,6 +202,7 @@ impl Machine {
         out
     }
 
+    #[must_use]
     pub(crate) fn handle(&mut self, ev: Event, now: Instant) -> Vec<Action> {
         let mut out = Vec::new();
         match ev {
@@ -410,8 +413,8 @@ mod tests {
     fn running_master(p: Params) -> (Machine, Instant) {
         let t0 = Instant::now();
         let mut m = Machine::new(p);
-        m.handle(Event::Startup, t0);
-        m.poll(t0 + Duration::from_secs(4));
+        let _ = m.handle(Event::Startup, t0);
+        let _ = m.poll(t0 + Duration::from_secs(4));
         assert_eq!(m.state(), State::Master);
         (m, t0)
     }
@@ -467,7 +470,7 @@ mod tests {
     fn adverts_keep_a_backup_backup() {
         let t0 = Instant::now();
         let mut m = Machine::new(params(Version::V3, 100, ms(100)));
-        m.handle(Event::Startup, t0);
+        let _ = m.handle(Event::Startup, t0);
         let mut t = t0;
         for _ in 0..50 {
             t += ms(100);
@@ -482,8 +485,8 @@ mod tests {
     fn v3_learns_the_masters_interval() {
         let t0 = Instant::now();
         let mut m = Machine::new(params(Version::V3, 100, ms(100)));
-        m.handle(Event::Startup, t0);
-        m.handle(advert("192.0.2.12", 150, ms(1000)), t0);
+        let _ = m.handle(Event::Startup, t0);
+        let _ = m.handle(advert("192.0.2.12", 150, ms(1000)), t0);
         // 3 x 1 s + 156 x 1 s / 256
         assert_eq!(m.next_timeout(), Some(t0 + us(3_609_375)));
     }
@@ -492,8 +495,8 @@ mod tests {
     fn priority_zero_means_take_over_after_skew() {
         let t0 = Instant::now();
         let mut m = Machine::new(params(Version::V2, 100, Duration::from_secs(1)));
-        m.handle(Event::Startup, t0);
-        m.handle(advert("192.0.2.12", 0, Duration::from_secs(1)), t0 + ms(10));
+        let _ = m.handle(Event::Startup, t0);
+        let _ = m.handle(advert("192.0.2.12", 0, Duration::from_secs(1)), t0 + ms(10));
         assert_eq!(m.next_timeout(), Some(t0 + ms(10) + us(609_375)));
     }
 
@@ -543,7 +546,7 @@ mod tests {
         );
         assert_eq!(m.state(), State::Master);
         // a higher address with the same priority: we yield
-        m.handle(
+        let _ = m.handle(
             advert("192.0.2.200", 100, Duration::from_secs(1)),
             t0 + Duration::from_secs(6),
         );
@@ -556,16 +559,16 @@ mod tests {
     fn a_backup_ignores_priority_zero_from_a_stranger() {
         let mut m = Machine::new(params(Version::V2, 100, Duration::from_secs(1)));
         let t0 = Instant::now();
-        m.handle(Event::Startup, t0);
-        m.handle(advert("192.0.2.12", 150, Duration::from_secs(1)), t0);
+        let _ = m.handle(Event::Startup, t0);
+        let _ = m.handle(advert("192.0.2.12", 150, Duration::from_secs(1)), t0);
         let down = m.next_timeout();
-        m.handle(
+        let _ = m.handle(
             advert("192.0.2.99", 0, Duration::from_secs(1)),
             t0 + Duration::from_millis(10),
         );
         assert_eq!(m.next_timeout(), down);
         // from the master: Skew_Time
-        m.handle(
+        let _ = m.handle(
             advert("192.0.2.12", 0, Duration::from_secs(1)),
             t0 + Duration::from_millis(20),
         );
@@ -613,12 +616,12 @@ mod tests {
         let t0 = Instant::now();
         // preempt: a lower-priority master is not listened to; we take over
         let mut m = Machine::new(params(Version::V3, 200, ms(100)));
-        m.handle(Event::Startup, t0);
+        let _ = m.handle(Event::Startup, t0);
         let mut t = t0;
         while m.state() == State::Backup && t < t0 + Duration::from_secs(5) {
             t += ms(100);
-            m.handle(advert("192.0.2.12", 100, ms(100)), t);
-            m.poll(t);
+            let _ = m.handle(advert("192.0.2.12", 100, ms(100)), t);
+            let _ = m.poll(t);
         }
         assert_eq!(m.state(), State::Master);
         assert!(t - t0 < ms(500), "took over after one Master_Down_Interval");
@@ -626,12 +629,12 @@ mod tests {
         let mut p = params(Version::V3, 200, ms(100));
         p.preempt = false;
         let mut m = Machine::new(p);
-        m.handle(Event::Startup, t0);
+        let _ = m.handle(Event::Startup, t0);
         let mut t = t0;
         for _ in 0..50 {
             t += ms(100);
-            m.handle(advert("192.0.2.12", 100, ms(100)), t);
-            m.poll(t);
+            let _ = m.handle(advert("192.0.2.12", 100, ms(100)), t);
+            let _ = m.poll(t);
         }
         assert_eq!(m.state(), State::Backup);
     }
@@ -642,12 +645,12 @@ mod tests {
         let mut p = params(Version::V3, 200, ms(100));
         p.preempt_delay = Duration::from_secs(2);
         let mut m = Machine::new(p);
-        m.handle(Event::Startup, t0);
+        let _ = m.handle(Event::Startup, t0);
         let mut t = t0;
         while m.state() == State::Backup && t < t0 + Duration::from_secs(5) {
             t += ms(100);
-            m.handle(advert("192.0.2.12", 100, ms(100)), t);
-            m.poll(t);
+            let _ = m.handle(advert("192.0.2.12", 100, ms(100)), t);
+            let _ = m.poll(t);
         }
         assert_eq!(m.state(), State::Master);
         let took = t - t0;
@@ -663,7 +666,7 @@ mod tests {
         let mut m = Machine::new(params(Version::V2, 255, Duration::from_secs(1)));
         let a = m.handle(Event::Startup, t0);
         assert_eq!(a.last(), Some(&Action::Transition(State::Master)));
-        m.handle(
+        let _ = m.handle(
             advert("192.0.2.200", 255, Duration::from_secs(1)),
             t0 + ms(10),
         );
@@ -718,7 +721,7 @@ mod tests {
         let a = m.handle(Event::Priority(80), t0 + ms(4500));
         assert_eq!(a, vec![Action::SendAdvert { priority: 80 }]);
         // and a peer at 90 now wins
-        m.handle(
+        let _ = m.handle(
             advert("192.0.2.12", 90, Duration::from_secs(1)),
             t0 + ms(4600),
         );
@@ -730,7 +733,7 @@ mod tests {
         let p = params(Version::V3, 100, ms(100));
         let t0 = Instant::now();
         let mut m = Machine::new(p.clone());
-        m.handle(Event::Startup, t0);
+        let _ = m.handle(Event::Startup, t0);
         let a = m.handle(Event::Follow(State::Master), t0 + ms(10));
         assert_eq!(
             a,
@@ -755,7 +758,7 @@ mod tests {
             Some(t0 + ms(30) + m.master_down_interval())
         );
         // a faulty instance does not follow
-        m.handle(Event::Fault(true), t0 + ms(40));
+        let _ = m.handle(Event::Fault(true), t0 + ms(40));
         assert!(m
             .handle(Event::Follow(State::Master), t0 + ms(50))
             .is_empty());

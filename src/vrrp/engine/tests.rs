@@ -273,7 +273,7 @@ fn received_packets_are_checked_and_drops_counted() {
     let mut a = engine(conf, "192.0.2.11");
     let mut b = engine(conf, "192.0.2.12");
     let now = Instant::now();
-    a.start(now);
+    let _ = a.start(now);
     let out = b.start(now);
     assert!(out.is_empty() || out.iter().all(|o| matches!(o, Output::Notify(_))));
     let adv = |prio: u8, int_cs: u16, pass: &str, addrs: Vec<IpAddr>| {
@@ -299,18 +299,18 @@ fn received_packets_are_checked_and_drops_counted() {
         ip_header: Vec::new(),
         payload,
     };
-    a.packet(0, &rx(adv(100, 100, "secret", vec![vip]), 254), now);
-    a.packet(0, &rx(adv(100, 100, "wrong", vec![vip]), 255), now);
-    a.packet(0, &rx(adv(100, 200, "secret", vec![vip]), 255), now);
-    a.packet(0, &rx(vec![0x21, 7, 100], 255), now);
-    a.packet(0, &rx(adv(100, 100, "secret", vec![]), 255), now);
-    a.packet(0, &rx(adv(100, 100, "secret", vec![vip]), 255), now);
+    let _ = a.packet(0, &rx(adv(100, 100, "secret", vec![vip]), 254), now);
+    let _ = a.packet(0, &rx(adv(100, 100, "wrong", vec![vip]), 255), now);
+    let _ = a.packet(0, &rx(adv(100, 200, "secret", vec![vip]), 255), now);
+    let _ = a.packet(0, &rx(vec![0x21, 7, 100], 255), now);
+    let _ = a.packet(0, &rx(adv(100, 100, "secret", vec![]), 255), now);
+    let _ = a.packet(0, &rx(adv(100, 100, "secret", vec![vip]), 255), now);
     // from our own address: another daemon's, never taken for ours, counted
     let own = Received {
         src: "192.0.2.11".parse().unwrap(),
         ..rx(adv(100, 100, "secret", vec![vip]), 255)
     };
-    a.packet(0, &own, now);
+    let _ = a.packet(0, &own, now);
     let st = a.view(0).stats.clone();
     assert_eq!(st.dropped.get(Reason::OwnAddress), 1);
     assert_eq!(st.dropped.get(Reason::BadTtl), 1);
@@ -328,7 +328,7 @@ fn unicast_drops_strangers() {
       virtual_ipaddress { 192.0.2.100/24 } }";
     let mut a = engine(conf, "192.0.2.11");
     let now = Instant::now();
-    a.start(now);
+    let _ = a.start(now);
     let payload = packet::encode(
         &Advert {
             version: Version::V3,
@@ -349,7 +349,7 @@ fn unicast_drops_strangers() {
         ip_header: Vec::new(),
         payload,
     };
-    a.packet(0, &rx, now);
+    let _ = a.packet(0, &rx, now);
     assert_eq!(a.view(0).stats.dropped.get(Reason::UnknownPeer), 1);
     // adverts go to every peer, unicast
     let out = a.poll(now + secs(1));
@@ -366,7 +366,7 @@ fn garbage_is_counted_never_fatal() {
       virtual_ipaddress { 192.0.2.100/24 } }";
     let mut a = engine(conf, "192.0.2.11");
     let t0 = Instant::now();
-    a.start(t0);
+    let _ = a.start(t0);
     let good = packet::encode(
         &Advert {
             version: Version::V2,
