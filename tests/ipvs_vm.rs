@@ -713,6 +713,86 @@ ip netns exec {t}dir sysctl -qw net.ipv4.ip_forward=1
     cleanup();
 }
 
+/// A start that fails leaves the IPVS table (and the addresses) as they were, a service
+/// someone else added included; a run's stop removes only what it added. Fail points (the
+/// debug build's `LDIRECTOR_FAIL_AT`): after IPVS was opened (lvs_timeouts applied), and
+/// after the static objects.
+#[test]
+#[ignore = "runs inside the IPVS VM"]
+fn a_failed_start_leaves_the_ipvs_table_as_it_was() {
+    assert!(in_vm());
+    let n = "fsdir";
+    remove_namespaces("fs");
+    assert!(sh(&format!(
+        "set -e; ip netns add {n}; ip -n {n} link set lo up
+ip -n {n} link add eth0 type dummy; ip -n {n} link set eth0 up
+ip -n {n} addr add 192.0.2.1/24 dev eth0
+ip netns exec {n} ipvsadm -A -t 203.0.113.9:25 -s rr"
+    )));
+    let state = || {
+        sh_out(&format!(
+            "ip netns exec {n} ipvsadm -Ln; ip -n {n} -o addr; ip -n {n} route show table all"
+        ))
+    };
+    let before = state();
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("ld.conf");
+    std::fs::write(
+        &conf,
+        "global_defs {\n lvs_timeouts tcp 900\n}\nstatic_ipaddress {\n 192.0.2.100/32 dev eth0\n}\nvirtual_server 192.0.2.100 80 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n real_server 198.51.100.10 80 {\n }\n}\n",
+    )
+    .unwrap();
+    let run = |fail: &str| {
+        Command::new("ip")
+            .args(["netns", "exec", n, "env"])
+            .arg(format!("LDIRECTOR_FAIL_AT={fail}"))
+            .arg(env!("CARGO_BIN_EXE_ldirector"))
+            .arg("run")
+            .arg("-f")
+            .arg(&conf)
+            .arg("--run-dir")
+            .arg(dir.path().join(format!("run-{fail}")))
+            .stderr(std::fs::File::create(dir.path().join(format!("{fail}.log"))).unwrap())
+            .spawn()
+            .unwrap()
+    };
+    let log = |fail: &str| {
+        std::fs::read_to_string(dir.path().join(format!("{fail}.log"))).unwrap_or_default()
+    };
+    for point in ["ipvs", "statics"] {
+        let status = run(point).wait().unwrap();
+        let log = log(point);
+        assert_eq!(status.code(), Some(1), "{point}: {log}");
+        assert!(log.contains("the start fails here"), "{log}");
+        assert_eq!(before, state(), "{point}: the host changed\n{log}");
+    }
+    // a whole run: its service comes and goes, the other one stays
+    let mut ld = run("none");
+    let end = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < end && !state().contains("192.0.2.100:80") {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        state().contains("192.0.2.100:80"),
+        "{}\n{}",
+        state(),
+        log("none")
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(ld.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let _ = ld.wait();
+    assert_eq!(
+        before,
+        state(),
+        "the stop left something behind\n{}",
+        log("none")
+    );
+    remove_namespaces("fs");
+}
+
 // ---------------------------------------------------------------------------------------
 // Real traffic through the kernel's IPVS, programmed by ldirector's client
 
