@@ -24,10 +24,11 @@ impl Reader<'_> {
     }
 
     pub(super) fn vs_group(&mut self, n: &Node) {
-        let Some(name) = self.name(n) else { return };
-        let map = std::mem::take(&mut self.st.cfg.virtual_server_group);
-        let dup = self.dup_name(&map, "virtual_server_group", &name, n);
-        self.st.cfg.virtual_server_group = map;
+        let Some(Named { name, dup, .. }) =
+            self.named(n, "virtual_server_group", |c| &c.virtual_server_group)
+        else {
+            return;
+        };
         let mut entries = Vec::new();
         for l in self.value_lines(n, 1) {
             match VsGroupEntry::parse_words(&Self::words(&l)) {

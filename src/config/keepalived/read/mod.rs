@@ -35,6 +35,14 @@ pub struct Reader<'d> {
     st: &'d mut State,
 }
 
+/// A named block's name, whether it repeats an earlier one, and its model path.
+struct Named {
+    name: String,
+    dup: bool,
+    path: String,
+    pk: PathKey,
+}
+
 /// A value parser for one word.
 type Parse<T> = fn(&str) -> Result<T, String>;
 
@@ -496,14 +504,29 @@ impl<'d> Reader<'d> {
         }
     }
 
-    fn dup_name<T>(
+    /// A named block's preamble (`vrrp_instance NAME {`...): its name (None: missing, said
+    /// here), whether it was defined before (an error naming the first, said here), and its
+    /// model path. `map` picks the configuration's blocks of that kind.
+    fn named<T>(
         &mut self,
-        map: &indexmap::IndexMap<String, T>,
-        kind: &str,
-        name: &str,
         n: &Node,
-    ) -> bool {
-        if map.contains_key(name) {
+        kind: &str,
+        map: fn(&Config) -> &indexmap::IndexMap<String, T>,
+    ) -> Option<Named> {
+        let name = self.name(n)?;
+        let dup = self.dup_name(map(&self.st.cfg).contains_key(&name), kind, &name, n);
+        let path = format!("{kind}.{name}");
+        let pk = PathKey::of(&path);
+        Some(Named {
+            name,
+            dup,
+            path,
+            pk,
+        })
+    }
+
+    fn dup_name(&mut self, seen: bool, kind: &str, name: &str, n: &Node) -> bool {
+        if seen {
             let first = self
                 .st
                 .locs

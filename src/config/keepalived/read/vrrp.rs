@@ -5,12 +5,10 @@ use super::*;
 
 impl Reader<'_> {
     pub(super) fn vrrp_script(&mut self, n: &Node) {
-        let Some(name) = self.name(n) else { return };
-        let map = std::mem::take(&mut self.st.cfg.vrrp_script);
-        let dup = self.dup_name(&map, "vrrp_script", &name, n);
-        self.st.cfg.vrrp_script = map;
-        let path = format!("vrrp_script.{name}");
-        let pk = PathKey::of(&path);
+        let Some(Named { name, dup, pk, .. }) = self.named(n, "vrrp_script", |c| &c.vrrp_script)
+        else {
+            return;
+        };
         let mut s = VrrpScript::default();
         for c in self.block(n) {
             self.at(&pk, &c);
@@ -97,12 +95,15 @@ impl Reader<'_> {
 
     /// keepalived's vrrp_track_process block.
     pub(super) fn track_process(&mut self, n: &Node) {
-        let Some(name) = self.name(n) else { return };
-        let map = std::mem::take(&mut self.st.cfg.vrrp_track_process);
-        let dup = self.dup_name(&map, "vrrp_track_process", &name, n);
-        self.st.cfg.vrrp_track_process = map;
-        let path = format!("vrrp_track_process.{name}");
-        let pk = PathKey::of(&path);
+        let Some(Named {
+            name,
+            dup,
+            path,
+            pk,
+        }) = self.named(n, "vrrp_track_process", |c| &c.vrrp_track_process)
+        else {
+            return;
+        };
         let mut t = TrackProcess::default();
         let mut quorum_set = false;
         let delay = |me: &mut Self, c: &Node| {
@@ -198,12 +199,10 @@ impl Reader<'_> {
     }
 
     pub(super) fn track_file(&mut self, n: &Node) {
-        let Some(name) = self.name(n) else { return };
-        let map = std::mem::take(&mut self.st.cfg.track_file);
-        let dup = self.dup_name(&map, "track_file", &name, n);
-        self.st.cfg.track_file = map;
-        let path = format!("track_file.{name}");
-        let pk = PathKey::of(&path);
+        let Some(Named { name, dup, pk, .. }) = self.named(n, "track_file", |c| &c.track_file)
+        else {
+            return;
+        };
         let mut t = TrackFile::default();
         for c in self.block(n) {
             self.at(&pk, &c);
@@ -262,12 +261,11 @@ impl Reader<'_> {
     }
 
     pub(super) fn sync_group(&mut self, n: &Node) {
-        let Some(name) = self.name(n) else { return };
-        let map = std::mem::take(&mut self.st.cfg.vrrp_sync_group);
-        let dup = self.dup_name(&map, "vrrp_sync_group", &name, n);
-        self.st.cfg.vrrp_sync_group = map;
-        let path = format!("vrrp_sync_group.{name}");
-        let pk = PathKey::of(&path);
+        let Some(Named { name, dup, pk, .. }) =
+            self.named(n, "vrrp_sync_group", |c| &c.vrrp_sync_group)
+        else {
+            return;
+        };
         let mut g = SyncGroup::default();
         for c in self.block(n) {
             self.at(&pk, &c);
@@ -317,12 +315,11 @@ impl Reader<'_> {
     }
 
     pub(super) fn vrrp_instance(&mut self, n: &Node) {
-        let Some(name) = self.name(n) else { return };
-        let map = std::mem::take(&mut self.st.cfg.vrrp_instance);
-        let dup = self.dup_name(&map, "vrrp_instance", &name, n);
-        self.st.cfg.vrrp_instance = map;
-        let path = format!("vrrp_instance.{name}");
-        let pk = PathKey::of(&path);
+        let Some(Named { name, dup, pk, .. }) =
+            self.named(n, "vrrp_instance", |c| &c.vrrp_instance)
+        else {
+            return;
+        };
         let mut v = VrrpInstance::default();
         for c in self.block(n) {
             self.at(&pk, &c);
