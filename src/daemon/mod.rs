@@ -46,11 +46,15 @@ use signals::{Sig, Signals};
 use statics::Statics;
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{error, info, warn};
 use vmacs::Vmacs;
+
+/// The kernel's counters last read, with the configuration they were read for.
+type LastReadings = Arc<std::sync::Mutex<Option<(Arc<Config>, Readings)>>>;
 
 /// How long a status request waits for the IPVS thread's counters before it is answered
 /// with the last ones read (the thread got busy with a large apply meanwhile).
@@ -183,7 +187,9 @@ pub(crate) struct Daemon {
     ipvs: Option<actor::Actor>,
     /// The kernel's counters last read (by the running configuration's indexes): status
     /// uses them while the IPVS thread writes a table.
-    readings: Arc<std::sync::Mutex<Option<Readings>>>,
+    readings: LastReadings,
+    /// A status request waits for the IPVS thread's counters: the next ones take the last.
+    reading: Arc<AtomicBool>,
     syncd: Option<SyncDaemon>,
     // VRRP and tracking
     vrrp: shell::Handle,
@@ -329,6 +335,7 @@ impl Daemon {
             statics,
             ipvs,
             readings: Arc::default(),
+            reading: Arc::default(),
             syncd,
             vrrp,
             vrrp_up,
@@ -558,28 +565,36 @@ impl Daemon {
             self.ipvs.is_some(),
             &self.mail_counts,
         );
-        let last = self.readings.clone();
+        let (last, cfg) = (self.readings.clone(), self.cfg.clone());
+        // by the indexes of the configuration they were read for: the one in force
         let cached = move |s: &mut st::Status| {
-            if let Some(r) = last.lock().ok().as_ref().and_then(|r| r.as_ref()) {
-                status::add_readings(s, r);
+            if let Some((c, r)) = last.lock().ok().as_ref().and_then(|r| r.as_ref()) {
+                if Arc::ptr_eq(c, &cfg) {
+                    status::add_readings(s, r);
+                }
             }
         };
         match &self.ipvs {
             None => then(s),
-            // writing a table (a large one takes seconds): the counters last read
-            Some(a) if a.busy() => {
+            // writing a table (a large one takes seconds), or reading the counters for an
+            // earlier request: the counters last read, at once
+            Some(a) if a.busy() || self.reading.load(Ordering::Relaxed) => {
                 cached(&mut s);
                 then(s);
             }
             Some(a) => {
                 let readings = a.readings(self.cfg.clone());
-                let last = self.readings.clone();
+                let (last, cfg) = (self.readings.clone(), self.cfg.clone());
+                let reading = self.reading.clone();
+                reading.store(true, Ordering::Relaxed);
                 tokio::spawn(async move {
-                    match tokio::time::timeout(READINGS_WAIT, readings).await {
+                    let got = tokio::time::timeout(READINGS_WAIT, readings).await;
+                    reading.store(false, Ordering::Relaxed);
+                    match got {
                         Ok(Ok(r)) => {
                             status::add_readings(&mut s, &r);
                             if let Ok(mut l) = last.lock() {
-                                *l = Some(r);
+                                *l = Some((cfg, r));
                             }
                         }
                         _ => cached(&mut s),
@@ -678,10 +693,6 @@ impl Daemon {
             }
         }
         let old = std::mem::replace(&mut self.cfg, Arc::new(new));
-        // the counters read were by the old configuration's indexes
-        if let Ok(mut l) = self.readings.lock() {
-            *l = None;
-        }
         // each subsystem applies its own diff
         self.statics.reload(&self.cfg, built.statics);
         self.reload_notify(&old);

@@ -101,11 +101,9 @@ impl Actor {
 }
 
 fn run(mut m: Manager, rx: Receiver<Request>, busy: &AtomicBool) {
-    let mut next: Option<Request> = None;
     loop {
-        let req = match next.take() {
-            Some(r) => r,
-            None if m.draining() => match rx.recv_timeout(DRAIN_TICK) {
+        let first = if m.draining() {
+            match rx.recv_timeout(DRAIN_TICK) {
                 Ok(r) => r,
                 Err(RecvTimeoutError::Timeout) => {
                     if let Err(e) = m.drain_tick() {
@@ -114,41 +112,50 @@ fn run(mut m: Manager, rx: Receiver<Request>, busy: &AtomicBool) {
                     continue;
                 }
                 Err(RecvTimeoutError::Disconnected) => return,
-            },
-            None => match rx.recv() {
+            }
+        } else {
+            match rx.recv() {
                 Ok(r) => r,
                 Err(_) => return,
-            },
+            }
         };
-        match req {
-            Request::Sync(mut want) => {
-                // only the last of the table requests waiting counts (each is whole);
-                // a start or reload summary asked on the way is still logged
-                while let Ok(r) = rx.try_recv() {
-                    match r {
-                        Request::Sync(w) => {
-                            let summary = w.summary.or(want.summary);
-                            want = Want { summary, ..w };
-                        }
-                        Request::Reloading(t) => m.reloading(t),
-                        other => {
-                            next = Some(other);
-                            break;
-                        }
-                    }
+        // everything waiting is taken at once: the table first (only the last request
+        // counts, each is whole; a start or reload summary asked on the way is still
+        // logged), then one reading of the counters for all who asked, then a stop
+        let mut want: Option<Want> = None;
+        let mut readers: Vec<(Arc<Config>, oneshot::Sender<Readings>)> = Vec::new();
+        let mut stop = None;
+        for r in std::iter::once(first).chain(std::iter::from_fn(|| rx.try_recv().ok())) {
+            match r {
+                Request::Sync(w) => {
+                    let summary = w.summary.or(want.as_ref().and_then(|x| x.summary));
+                    want = Some(Want { summary, ..w });
                 }
-                sync(&mut m, &want);
-                busy.store(false, Ordering::Relaxed);
+                Request::Reloading(t) => m.reloading(t),
+                Request::Readings(cfg, reply) => readers.push((cfg, reply)),
+                Request::Stop { flush, keep, done } => stop = Some((flush, keep, done)),
             }
-            Request::Reloading(t) => m.reloading(t),
-            Request::Readings(cfg, reply) => {
-                let _ = reply.send(m.readings(&cfg));
+        }
+        if let Some(w) = want {
+            sync(&mut m, &w);
+            busy.store(false, Ordering::Relaxed);
+        }
+        // one reading per configuration asked about (two only across a reload)
+        while let Some((cfg, reply)) = readers.pop() {
+            let r = m.readings(&cfg);
+            let (same, other): (Vec<_>, Vec<_>) = std::mem::take(&mut readers)
+                .into_iter()
+                .partition(|(c, _)| Arc::ptr_eq(c, &cfg));
+            readers = other;
+            for (_, tx) in same {
+                let _ = tx.send(r.clone());
             }
-            Request::Stop { flush, keep, done } => {
-                m.release(flush, keep);
-                let _ = done.send(());
-                return;
-            }
+            let _ = reply.send(r);
+        }
+        if let Some((flush, keep, done)) = stop {
+            m.release(flush, keep);
+            let _ = done.send(());
+            return;
         }
     }
 }

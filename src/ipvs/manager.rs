@@ -22,13 +22,15 @@ pub(crate) struct Manager {
     draining: Draining,
     /// Set by a reload: the next sync starts draining what the new config drops.
     reload_drain: Option<Duration>,
-    /// The last `readings` and when they were taken (status and metrics ask often; one
-    /// reading costs a dump per service).
-    read_cache: Option<(Instant, Readings)>,
+    /// The last `readings`, when they were taken, and how long they serve (status and
+    /// metrics ask often; one reading costs a dump per service).
+    read_cache: Option<(Instant, Duration, Readings)>,
 }
 
-/// How long a reading of the kernel's counters serves again (the kernel's own rate
-/// estimates move every 2 s).
+/// How long a reading of the kernel's counters serves again at least (the kernel's own
+/// rate estimates move every 2 s); a reading that took long serves twice as long as it
+/// took, so reading never takes more than a third of the IPVS thread's time (37,298
+/// destinations: a dump per service, seconds under emulation).
 const READ_CACHE: Duration = Duration::from_secs(1);
 
 /// What one synchronisation did.
@@ -154,13 +156,15 @@ impl Manager {
     /// connections and traffic, summed over the service's keys (groups, families). What
     /// cannot be read is left out.
     pub(crate) fn readings(&mut self, cfg: &Config) -> Readings {
-        if let Some((at, r)) = &self.read_cache {
-            if at.elapsed() < READ_CACHE {
+        if let Some((at, serves, r)) = &self.read_cache {
+            if at.elapsed() < *serves {
                 return r.clone();
             }
         }
+        let t0 = Instant::now();
         let r = self.read(cfg);
-        self.read_cache = Some((Instant::now(), r.clone()));
+        let serves = READ_CACHE.max(t0.elapsed() * 2);
+        self.read_cache = Some((Instant::now(), serves, r.clone()));
         r
     }
 
