@@ -1310,6 +1310,48 @@ fn ipv6_vmac_keeps_the_clients_neighbour_entry() {
     reaches_vmac(&lab);
 }
 
+/// use_vmac's link group: by default the base interface's (keepalived's rule), or the one
+/// `group` names (a number, or a name in iproute2's group file); an unknown name is an
+/// error at its line.
+#[test]
+fn the_vmac_takes_its_link_group_from_the_base_or_the_group_option() {
+    let mut lab = Lab::new("vg", 1);
+    lab::ip(&["-n", &lab.ns("d1"), "link", "set", "eth0", "group", "5"]);
+    for (tag, opt, want) in [("base", "", "group 5"), ("given", "group 7", "group 7")] {
+        let d = lab.ldirector(
+            "d1",
+            tag,
+            &lab::single_instance(150, "0.1", &format!("use_vmac {opt}")),
+        );
+        assert!(
+            wait_until(LONG, || lab.has_addr("d1", "vrrp.51", "192.0.2.100")),
+            "{tag}\n{}",
+            lab.logs()
+        );
+        let link = String::from_utf8_lossy(
+            &lab.exec("d1", &["ip", "-d", "link", "show", "vrrp.51"])
+                .stdout,
+        )
+        .to_string();
+        assert!(link.contains(want), "{tag}: {link}");
+        lab.proc(d).signal(Signal::SIGTERM);
+        assert_eq!(lab.proc(d).wait_exit(LONG), Some(0), "{}", lab.logs());
+    }
+    let bad = lab.ldirector(
+        "d1",
+        "bad",
+        &lab::single_instance(150, "0.1", "use_vmac group no-such-group"),
+    );
+    assert_eq!(lab.proc(bad).wait_exit(LONG), Some(1), "{}", lab.logs());
+    assert!(
+        lab.proc(bad)
+            .log_text()
+            .contains("link group 'no-such-group'"),
+        "{}",
+        lab.logs()
+    );
+}
+
 /// keepalived's per-address `use_vmac` and `use_vmac_addr`: an address on another
 /// interface gets a VMAC of its own there (named vrrp1.VRID after the instance's
 /// vrrp.VRID); all of them go at stop.

@@ -28,6 +28,8 @@ pub(crate) struct Vmac {
     pub mac: [u8; 6],
     /// An IPv6 instance's: no IPv4 ARP settings on the base.
     pub ipv6: bool,
+    /// Its link group (a number or a name in /etc/iproute2/group); None: the base's.
+    pub group: Option<String>,
 }
 
 /// The RFC 5798 virtual MAC of `vrid`.
@@ -85,7 +87,50 @@ pub(crate) fn of(name: &str, base: &str, vrid: u8, ipv6: bool, mac: Option<&str>
         base: base.to_string(),
         mac,
         ipv6,
+        group: None,
     }
+}
+
+/// A link group by number, or by its name in iproute2's group files.
+pub(crate) fn group_num(g: &str) -> Result<u32, String> {
+    if let Ok(n) = g.parse() {
+        return Ok(n);
+    }
+    for f in ["/etc/iproute2/group", "/usr/share/iproute2/group"] {
+        let Ok(text) = std::fs::read_to_string(f) else {
+            continue;
+        };
+        for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+            let mut w = line.split_whitespace();
+            if let (Some(n), Some(name)) = (w.next(), w.next()) {
+                if name == g {
+                    if let Ok(n) = n.parse() {
+                        return Ok(n);
+                    }
+                }
+            }
+        }
+    }
+    Err(format!(
+        "link group '{g}' is neither a number nor a name in /etc/iproute2/group"
+    ))
+}
+
+/// The link group of the interface with index `index` (0 when the kernel does not say).
+fn group_of(nl: &mut Rtnl, index: u32) -> io::Result<u32> {
+    let all = nl.dump(RouteNetlinkMessage::GetLink(LinkMessage::default()))?;
+    Ok(all
+        .iter()
+        .find_map(|m| match m {
+            RouteNetlinkMessage::NewLink(l) if l.header.index == index => {
+                l.attributes.iter().find_map(|a| match a {
+                    LinkAttribute::Group(g) => Some(*g),
+                    _ => None,
+                })
+            }
+            _ => None,
+        })
+        .unwrap_or(0))
 }
 
 fn sysctl_path(family: &str, dev: &str, key: &str) -> String {
@@ -117,9 +162,15 @@ pub(crate) fn create(nl: &mut Rtnl, v: &Vmac) -> io::Result<Made> {
         // a leftover (a run that was killed): made again, so it is surely ours
         delete(nl, &v.name)?;
     }
+    // keepalived's default: the base interface's link group
+    let group = match &v.group {
+        Some(g) => group_num(g).map_err(io::Error::other)?,
+        None => group_of(nl, base)?,
+    };
     let mut m = LinkMessage::default();
     m.attributes.push(LinkAttribute::IfName(v.name.clone()));
     m.attributes.push(LinkAttribute::Link(base));
+    m.attributes.push(LinkAttribute::Group(group));
     m.attributes.push(LinkAttribute::Address(v.mac.to_vec()));
     m.attributes.push(LinkAttribute::LinkInfo(vec![
         LinkInfo::Kind(InfoKind::MacVlan),

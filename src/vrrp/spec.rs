@@ -146,13 +146,14 @@ fn all_vmacs(config: &Config) -> Vec<(String, InstanceVmacs)> {
         let mut list: InstanceVmacs = Vec::new();
         if let Some(n) = &vi.use_vmac {
             let name = if n.is_empty() { fresh(vrid) } else { n.clone() };
-            let v = crate::net::vmac::of(
+            let mut v = crate::net::vmac::of(
                 &name,
                 own,
                 vrid,
                 vi.effective.ipv6,
                 vi.vmac_address.as_deref(),
             );
+            v.group = vi.vmac_group.clone();
             list.push((None, v));
         }
         for a in vi

@@ -335,6 +335,10 @@ pub struct VrrpInstance {
     /// the sixth).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vmac_address: Option<String>,
+    /// use_vmac's `group G`: the VMAC's link group (a number, or a name in
+    /// /etc/iproute2/group); unset: the base interface's group, as keepalived.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vmac_group: Option<String>,
     /// Adverts go out of (and are heard on) the base interface, not the VMAC.
     #[serde(skip_serializing_if = "is_false")]
     pub vmac_xmit_base: bool,
@@ -394,6 +398,7 @@ impl Default for VrrpInstance {
             skip_check_adv_addr: None,
             v3_checksum_as_v2: None,
             use_vmac: None,
+            vmac_group: None,
             vmac_address: None,
             vmac_xmit_base: false,
             use_vmac_addr: false,

@@ -1,5 +1,5 @@
 //! Checks against this machine (`check --host`, and every start and reload): interfaces,
-//! scripts, FIFOs.
+//! scripts, FIFOs, link groups.
 
 use super::V;
 use crate::config::diag::Diagnostics;
@@ -21,6 +21,11 @@ pub fn host(cfg: &Config, locs: &Locations, d: &mut Diagnostics) {
                 &format!("{p}.interface"),
                 format!("interface '{}' does not exist on this host", e.interface),
             );
+        }
+        if let Some(g) = &i.vmac_group {
+            if let Err(e) = crate::net::vmac::group_num(g) {
+                v.error(&format!("{p}.use_vmac"), format!("use_vmac: {e}"));
+            }
         }
         for t in &i.track_interface {
             if !have_if(&t.name) {

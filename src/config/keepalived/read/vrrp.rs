@@ -66,13 +66,16 @@ impl Reader<'_> {
             match w.text.as_ref() {
                 // ldirector sends the base interface's notification itself
                 "netlink_notify_msg" => {}
-                "group" => {
-                    self.d.warning(
+                "group" => match a.get(i + 1) {
+                    Some(g) => {
+                        v.vmac_group = Some(g.text.to_string());
+                        i += 1;
+                    }
+                    None => self.err(
                         &w.loc,
-                        "use_vmac: 'group' (the macvlan's link group) is not supported by ldirector: the VMAC is made in the default group",
-                    );
-                    i += 1;
-                }
+                        "use_vmac: 'group' needs a link group (a number, or a name in /etc/iproute2/group)",
+                    ),
+                },
                 t if t.contains(':') => match crate::net::vmac::parse_mac(t) {
                     Ok(_) => v.vmac_address = Some(t.to_string()),
                     Err(e) => self.err(&w.loc, format!("use_vmac: {e}")),
