@@ -383,7 +383,13 @@ impl Daemon {
                 Step::Reload {
                     replies,
                     allow_empty,
-                } => self.reload(replies, allow_empty, &mut inputs).await,
+                } => {
+                    // reload requests that came while one was read make one more
+                    let mut next = Some((replies, allow_empty));
+                    while let Some((replies, allow_empty)) = next.take() {
+                        next = self.reload(replies, allow_empty, &mut inputs).await;
+                    }
+                }
             }
         }
         let at_stop = self.cfg.global_defs.clone();
@@ -615,15 +621,18 @@ impl Daemon {
     /// SIGHUP or `ldirector reload`: the requests of a burst gathered, the new
     /// configuration read, checked and built completely before anything changes, then
     /// applied subsystem by subsystem; the callers answered.
+    /// Returns the reload requests that came while the configuration was read, for one
+    /// more reload.
     async fn reload(
         &mut self,
         mut replies: Vec<oneshot::Sender<String>>,
         mut allow_empty: bool,
         inputs: &mut Inputs,
-    ) {
+    ) -> Option<(Vec<oneshot::Sender<String>>, bool)> {
         let deferred = settle(inputs, &mut replies, &mut allow_empty).await;
         self.systemd.reloading();
-        let outcome = self.apply_reload(allow_empty).await;
+        let mut later = Vec::new();
+        let outcome = self.apply_reload(allow_empty, inputs, &mut later).await;
         if outcome.is_ok() {
             self.life.reloads += 1;
             self.follow_http().await;
@@ -645,12 +654,45 @@ impl Daemon {
         for req in deferred {
             self.answer_status(req.reply);
         }
+        if later.is_empty() {
+            return None;
+        }
+        let allow = later
+            .iter()
+            .any(|r| r.command == (ControlCommand::Reload { allow_empty: true }));
+        Some((later.into_iter().map(|r| r.reply).collect(), allow))
     }
 
     /// Ok(the warnings to answer with) when the new configuration runs now; Err(the
-    /// errors) when it was refused and the running one stays.
-    async fn apply_reload(&mut self, allow_empty: bool) -> Result<Vec<String>, Vec<String>> {
-        let (new, mut warnings) = build::for_reload(&self.opts, &self.cfg, allow_empty)?;
+    /// errors) when it was refused and the running one stays. The configuration is read
+    /// and checked on a blocking thread (a large one takes a while) while status requests
+    /// are answered; reload requests that come meanwhile go to `later`.
+    async fn apply_reload(
+        &mut self,
+        allow_empty: bool,
+        inputs: &mut Inputs,
+        later: &mut Vec<Request>,
+    ) -> Result<Vec<String>, Vec<String>> {
+        let (opts, running) = (self.opts.clone(), self.cfg.clone());
+        let mut load =
+            tokio::task::spawn_blocking(move || build::for_reload(&opts, &running, allow_empty));
+        let loaded = loop {
+            tokio::select! {
+                r = &mut load => break r,
+                Some(req) = inputs.control.recv() => match req.command {
+                    ControlCommand::Status => self.answer_status(req.reply),
+                    ControlCommand::Reload { .. } => later.push(req),
+                },
+            }
+        };
+        let (new, mut warnings) = match loaded {
+            Ok(r) => r?,
+            Err(e) => {
+                let e = format!("reload refused: reading the configuration failed: {e}");
+                error!("{e}");
+                return Err(vec![e]);
+            }
+        };
         let refuse = |errs: Vec<String>| {
             for e in &errs {
                 error!("{e}");
