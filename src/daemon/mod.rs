@@ -30,7 +30,7 @@ use crate::control::server::{self, Command as ControlCommand, Request};
 use crate::control::status as st;
 use crate::control::systemd;
 use crate::exec::{self, RunAs};
-use crate::ipvs::manager::Readings;
+use crate::ipvs::counters::Readings;
 use crate::ipvs::{actor, syncd::SyncDaemon};
 use crate::notify::lvs::{LvsNotifier, Why};
 use crate::notify::mail::{Counters, Mailer};
@@ -582,9 +582,9 @@ impl Daemon {
         };
         match &self.ipvs {
             None => then(s),
-            // writing a table (a large one takes seconds), or reading the counters for an
-            // earlier request: the counters last read, at once
-            Some(a) if a.busy() || self.reading.load(Ordering::Relaxed) => {
+            // reading the counters for an earlier request (a large table takes seconds):
+            // the counters last read, at once
+            Some(_) if self.reading.load(Ordering::Relaxed) => {
                 cached(&mut s);
                 then(s);
             }

@@ -6,7 +6,7 @@
 use super::health::Health;
 use crate::config::Config;
 use crate::control::status as st;
-use crate::ipvs::manager::Readings;
+use crate::ipvs::counters::Readings;
 use crate::ipvs::syncd::SyncDaemon;
 use crate::notify::mail::Counters;
 use crate::vrrp::shell;

@@ -3,12 +3,13 @@
 //! of destinations) then never holds up the daemon's loop: status, metrics, signals and
 //! reloads are served meanwhile. Table requests that queue up while one is applied are
 //! coalesced (each carries the whole wanted table: only the last counts), and the drain of
-//! removed real servers ticks on this thread.
+//! removed real servers ticks on this thread. The counters status asks for are read on
+//! another (`counters`), so a reading and a write never wait for each other.
 
+use super::counters::{Reader, Readings};
 use super::desired::PoolWeights;
-use super::manager::{Manager, Readings, Summary};
+use super::manager::{Manager, Summary};
 use crate::config::model::{Config, FlushOnStop};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,7 +33,6 @@ enum Request {
     Sync(Want),
     /// The next sync follows a reload (real servers it drops drain).
     Reloading(Duration),
-    Readings(Arc<Config>, oneshot::Sender<Readings>),
     /// Release (or keep) the services and end the thread.
     Stop {
         flush: FlushOnStop,
@@ -45,8 +45,8 @@ enum Request {
 /// services in the kernel (the thread ends when the channel closes).
 pub(crate) struct Actor {
     tx: Sender<Request>,
-    /// Set while the thread writes a table (a request for counters would wait for it).
-    busy: Arc<AtomicBool>,
+    /// The counters, read on a thread of their own.
+    reader: Reader,
 }
 
 impl Actor {
@@ -56,24 +56,16 @@ impl Actor {
     pub(crate) fn start(cfg: &Config) -> std::io::Result<Actor> {
         let mut m = Manager::open()?;
         m.prepare(cfg)?;
+        let reader = Reader::start()?;
         let (tx, rx) = mpsc::channel();
-        let busy = Arc::new(AtomicBool::new(false));
-        let flag = busy.clone();
         std::thread::Builder::new()
             .name("ldirector-ipvs".into())
-            .spawn(move || run(m, rx, &flag))?;
-        Ok(Actor { tx, busy })
-    }
-
-    /// Whether the thread is writing a table now (counters asked for would wait for it).
-    pub(crate) fn busy(&self) -> bool {
-        self.busy.load(Ordering::Relaxed)
+            .spawn(move || run(m, rx))?;
+        Ok(Actor { tx, reader })
     }
 
     /// Bring the kernel to `want` (asynchronously; the outcome is logged).
     pub(crate) fn sync(&self, want: Want) {
-        // busy from now: the request is queued ahead of any counters asked after it
-        self.busy.store(true, Ordering::Relaxed);
         let _ = self.tx.send(Request::Sync(want));
     }
 
@@ -85,9 +77,7 @@ impl Actor {
     /// The kernel's counters by `cfg`'s indexes, answered when the thread gets to it (an
     /// empty reading if the thread is gone).
     pub(crate) fn readings(&self, cfg: Arc<Config>) -> oneshot::Receiver<Readings> {
-        let (tx, rx) = oneshot::channel();
-        let _ = self.tx.send(Request::Readings(cfg, tx));
-        rx
+        self.reader.ask(cfg)
     }
 
     /// Release the services ldirector owns (or flush, or keep them) and end the thread,
@@ -100,7 +90,7 @@ impl Actor {
     }
 }
 
-fn run(mut m: Manager, rx: Receiver<Request>, busy: &AtomicBool) {
+fn run(mut m: Manager, rx: Receiver<Request>) {
     loop {
         let first = if m.draining() {
             match rx.recv_timeout(DRAIN_TICK) {
@@ -119,11 +109,10 @@ fn run(mut m: Manager, rx: Receiver<Request>, busy: &AtomicBool) {
                 Err(_) => return,
             }
         };
-        // everything waiting is taken at once: the table first (only the last request
-        // counts, each is whole; a start or reload summary asked on the way is still
-        // logged), then one reading of the counters for all who asked, then a stop
+        // everything waiting is taken at once: the table (only the last request counts,
+        // each is whole; a start or reload summary asked on the way is still logged),
+        // then a stop
         let mut want: Option<Want> = None;
-        let mut readers: Vec<(Arc<Config>, oneshot::Sender<Readings>)> = Vec::new();
         let mut stop = None;
         for r in std::iter::once(first).chain(std::iter::from_fn(|| rx.try_recv().ok())) {
             match r {
@@ -132,25 +121,11 @@ fn run(mut m: Manager, rx: Receiver<Request>, busy: &AtomicBool) {
                     want = Some(Want { summary, ..w });
                 }
                 Request::Reloading(t) => m.reloading(t),
-                Request::Readings(cfg, reply) => readers.push((cfg, reply)),
                 Request::Stop { flush, keep, done } => stop = Some((flush, keep, done)),
             }
         }
         if let Some(w) = want {
             sync(&mut m, &w);
-            busy.store(false, Ordering::Relaxed);
-        }
-        // one reading per configuration asked about (two only across a reload)
-        while let Some((cfg, reply)) = readers.pop() {
-            let r = m.readings(&cfg);
-            let (same, other): (Vec<_>, Vec<_>) = std::mem::take(&mut readers)
-                .into_iter()
-                .partition(|(c, _)| Arc::ptr_eq(c, &cfg));
-            readers = other;
-            for (_, tx) in same {
-                let _ = tx.send(r.clone());
-            }
-            let _ = reply.send(r);
         }
         if let Some((flush, keep, done)) = stop {
             m.release(flush, keep);

@@ -6,7 +6,7 @@ use super::codec::{Op, Timeouts};
 use super::drain::{Done, Draining};
 use super::netlink::Ipvs;
 use super::reconcile::diff;
-use super::table::{DestConns, ServiceKey, Stats};
+use super::table::ServiceKey;
 use super::{desired, table::Table};
 use crate::config::model::{Config, FlushOnStop};
 use std::collections::{HashMap, HashSet};
@@ -22,16 +22,7 @@ pub(crate) struct Manager {
     draining: Draining,
     /// Set by a reload: the next sync starts draining what the new config drops.
     reload_drain: Option<Duration>,
-    /// The last `readings`, when they were taken, and how long they serve (status and
-    /// metrics ask often; one reading costs a dump per service).
-    read_cache: Option<(Instant, Duration, Readings)>,
 }
-
-/// How long a reading of the kernel's counters serves again at least (the kernel's own
-/// rate estimates move every 2 s); a reading that took long serves twice as long as it
-/// took, so reading never takes more than a third of the IPVS thread's time (37,298
-/// destinations: a dump per service, seconds under emulation).
-const READ_CACHE: Duration = Duration::from_secs(1);
 
 /// What one synchronisation did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -42,26 +33,6 @@ pub(crate) struct Summary {
     pub failed: usize,
 }
 
-/// The kernel's counts, by virtual server index and (real server index | None = sorry).
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Readings {
-    pub services: HashMap<usize, Stats>,
-    pub dests: HashMap<(usize, Option<usize>), (DestConns, Stats)>,
-}
-
-fn add_stats(a: &mut Stats, b: &Stats) {
-    a.conns += b.conns;
-    a.inpkts += b.inpkts;
-    a.outpkts += b.outpkts;
-    a.inbytes += b.inbytes;
-    a.outbytes += b.outbytes;
-    a.cps += b.cps;
-    a.inpps += b.inpps;
-    a.outpps += b.outpps;
-    a.inbps += b.inbps;
-    a.outbps += b.outbps;
-}
-
 impl Manager {
     pub(crate) fn open() -> io::Result<Manager> {
         Ok(Manager {
@@ -70,7 +41,6 @@ impl Manager {
             last: Table::default(),
             draining: Draining::default(),
             reload_drain: None,
-            read_cache: None,
         })
     }
 
@@ -107,8 +77,6 @@ impl Manager {
     /// The next sync follows a reload: real servers it drops drain for at most `timeout`.
     pub(crate) fn reloading(&mut self, timeout: Duration) {
         self.reload_drain = Some(timeout);
-        // readings are by the configuration's indexes
-        self.read_cache = None;
     }
 
     /// Whether real servers are draining (call [`Manager::drain_tick`] every second).
@@ -149,66 +117,6 @@ impl Manager {
             ops: ops.len(),
             failed: failed.len(),
         })
-    }
-
-    /// What the kernel counts for each configured virtual server (its services' traffic)
-    /// and for each of its real servers (`Some(index)`) and sorry server (`None`):
-    /// connections and traffic, summed over the service's keys (groups, families). What
-    /// cannot be read is left out.
-    pub(crate) fn readings(&mut self, cfg: &Config) -> Readings {
-        if let Some((at, serves, r)) = &self.read_cache {
-            if at.elapsed() < *serves {
-                return r.clone();
-            }
-        }
-        let t0 = Instant::now();
-        let r = self.read(cfg);
-        let serves = READ_CACHE.max(t0.elapsed() * 2);
-        self.read_cache = Some((Instant::now(), serves, r.clone()));
-        r
-    }
-
-    fn read(&mut self, cfg: &Config) -> Readings {
-        use super::table::DestKey;
-        let mut out = Readings::default();
-        let services: HashMap<_, _> = self
-            .ipvs
-            .services()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(k, _, st)| (k, st))
-            .collect();
-        for (vi, vs) in cfg.virtual_server.iter().enumerate() {
-            let mut idx: HashMap<DestKey, Option<usize>> = vs
-                .real_server
-                .iter()
-                .enumerate()
-                .map(|(ri, r)| (desired::dest(vs, r).0, Some(ri)))
-                .collect();
-            if let Some(s) = &vs.sorry_server {
-                idx.entry(DestKey {
-                    addr: s.ip,
-                    port: s.port.or(vs.port).unwrap_or(0),
-                })
-                .or_insert(None);
-            }
-            for sk in desired::service_keys(cfg, vs) {
-                let Some(st) = services.get(&sk) else {
-                    continue;
-                };
-                add_stats(out.services.entry(vi).or_default(), st);
-                for (dk, _, c, st) in self.ipvs.dests(&sk).unwrap_or_default() {
-                    if let Some(which) = idx.get(&dk) {
-                        let e = out.dests.entry((vi, *which)).or_default();
-                        e.0.active += c.active;
-                        e.0.inactive += c.inactive;
-                        e.0.persistent += c.persistent;
-                        add_stats(&mut e.1, &st);
-                    }
-                }
-            }
-        }
-        out
     }
 
     /// Read the draining destinations' connections; delete those whose connections ended

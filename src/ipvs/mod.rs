@@ -8,10 +8,12 @@
 //! - `drain`: real servers a reload removes, kept at weight 0 until idle (sans-IO);
 //! - `syncd`: the connection-sync daemon following a VRRP instance;
 //! - `manager`: the daemon's shell over all of it;
-//! - `actor`: the thread the manager runs on.
+//! - `actor`: the thread the manager runs on;
+//! - `counters`: the kernel's counters for status and metrics, on a thread of their own.
 
 pub(crate) mod actor;
 pub mod codec;
+pub(crate) mod counters;
 pub mod desired;
 pub(crate) mod drain;
 pub(crate) mod manager;

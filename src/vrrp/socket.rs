@@ -174,14 +174,10 @@ impl VrrpSocket {
         if self.src.is_ipv6() {
             return self.recv_v6();
         }
-        let mut buf = [MaybeUninit::<u8>::uninit(); 2048];
-        let (n, _) = self.rx.recv_from(&mut buf)?;
-        // SAFETY: recv_from initialised the first n bytes
-        let data: Vec<u8> = buf[..n]
-            .iter()
-            .map(|b| unsafe { b.assume_init() })
-            .collect();
-        parse_ipv4(&data)
+        // the IPv4 header carries the source: a plain read will do
+        let mut buf = [0u8; 2048];
+        let n = std::io::Read::read(&mut &self.rx, &mut buf)?;
+        parse_ipv4(&buf[..n])
     }
 }
 

@@ -1,0 +1,146 @@
+//! The kernel's counters for status and metrics, read on a thread of their own with a
+//! netlink socket of their own: reading every destination of a large table (a dump per
+//! service) never holds up a table write on the IPVS thread, and a write never holds up a
+//! reading. Requests that wait are answered by one reading; a reading serves again for a
+//! while (see [`READ_CACHE`]) for the same configuration.
+
+use super::desired;
+use super::netlink::Ipvs;
+use super::table::{DestConns, Stats};
+use crate::config::model::Config;
+use std::collections::HashMap;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+/// How long a reading of the kernel's counters serves again at least (the kernel's own
+/// rate estimates move every 2 s); a reading that took long serves twice as long as it
+/// took, so reading never takes more than a third of its thread's time (37,298
+/// destinations: a dump per service, seconds under emulation).
+const READ_CACHE: Duration = Duration::from_secs(1);
+
+/// The kernel's counts, by virtual server index and (real server index | None = sorry).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Readings {
+    pub services: HashMap<usize, Stats>,
+    pub dests: HashMap<(usize, Option<usize>), (DestConns, Stats)>,
+}
+
+fn add_stats(a: &mut Stats, b: &Stats) {
+    a.conns += b.conns;
+    a.inpkts += b.inpkts;
+    a.outpkts += b.outpkts;
+    a.inbytes += b.inbytes;
+    a.outbytes += b.outbytes;
+    a.cps += b.cps;
+    a.inpps += b.inpps;
+    a.outpps += b.outpps;
+    a.inbps += b.inbps;
+    a.outbps += b.outbps;
+}
+
+type Ask = (Arc<Config>, oneshot::Sender<Readings>);
+
+/// The reading thread's handle; the thread ends when it is dropped.
+pub(crate) struct Reader {
+    tx: Sender<Ask>,
+}
+
+impl Reader {
+    pub(crate) fn start() -> std::io::Result<Reader> {
+        let ipvs = Ipvs::open()?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("ldirector-ipvs-read".into())
+            .spawn(move || run(ipvs, rx))?;
+        Ok(Reader { tx })
+    }
+
+    /// The counters by `cfg`'s indexes, when the thread gets to them (an empty reading if
+    /// the thread is gone).
+    pub(crate) fn ask(&self, cfg: Arc<Config>) -> oneshot::Receiver<Readings> {
+        let (tx, rx) = oneshot::channel();
+        let _ = self.tx.send((cfg, tx));
+        rx
+    }
+}
+
+fn run(mut ipvs: Ipvs, rx: Receiver<Ask>) {
+    // the last reading: for which configuration, when, how long it serves
+    let mut cache: Option<(Arc<Config>, Instant, Duration, Readings)> = None;
+    while let Ok(first) = rx.recv() {
+        let mut asks: Vec<Ask> = std::iter::once(first)
+            .chain(std::iter::from_fn(|| rx.try_recv().ok()))
+            .collect();
+        while let Some((cfg, reply)) = asks.pop() {
+            let fresh = cache
+                .as_ref()
+                .filter(|(c, at, serves, _)| Arc::ptr_eq(c, &cfg) && at.elapsed() < *serves);
+            let r = match fresh {
+                Some((.., r)) => r.clone(),
+                None => {
+                    let t0 = Instant::now();
+                    let r = read(&mut ipvs, &cfg);
+                    let serves = READ_CACHE.max(t0.elapsed() * 2);
+                    cache = Some((cfg.clone(), Instant::now(), serves, r.clone()));
+                    r
+                }
+            };
+            let (same, other): (Vec<_>, Vec<_>) = std::mem::take(&mut asks)
+                .into_iter()
+                .partition(|(c, _)| Arc::ptr_eq(c, &cfg));
+            asks = other;
+            for (_, tx) in same {
+                let _ = tx.send(r.clone());
+            }
+            let _ = reply.send(r);
+        }
+    }
+}
+
+/// What the kernel counts for each configured virtual server (its services' traffic)
+/// and for each of its real servers (`Some(index)`) and sorry server (`None`):
+/// connections and traffic, summed over the service's keys (groups, families). What
+/// cannot be read is left out.
+fn read(ipvs: &mut Ipvs, cfg: &Config) -> Readings {
+    use super::table::DestKey;
+    let mut out = Readings::default();
+    let services: HashMap<_, _> = ipvs
+        .services()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, _, st)| (k, st))
+        .collect();
+    for (vi, vs) in cfg.virtual_server.iter().enumerate() {
+        let mut idx: HashMap<DestKey, Option<usize>> = vs
+            .real_server
+            .iter()
+            .enumerate()
+            .map(|(ri, r)| (desired::dest(vs, r).0, Some(ri)))
+            .collect();
+        if let Some(s) = &vs.sorry_server {
+            idx.entry(DestKey {
+                addr: s.ip,
+                port: s.port.or(vs.port).unwrap_or(0),
+            })
+            .or_insert(None);
+        }
+        for sk in desired::service_keys(cfg, vs) {
+            let Some(st) = services.get(&sk) else {
+                continue;
+            };
+            add_stats(out.services.entry(vi).or_default(), st);
+            for (dk, _, c, st) in ipvs.dests(&sk).unwrap_or_default() {
+                if let Some(which) = idx.get(&dk) {
+                    let e = out.dests.entry((vi, *which)).or_default();
+                    e.0.active += c.active;
+                    e.0.inactive += c.inactive;
+                    e.0.persistent += c.persistent;
+                    add_stats(&mut e.1, &st);
+                }
+            }
+        }
+    }
+    out
+}
