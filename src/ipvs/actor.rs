@@ -4,12 +4,13 @@
 //! reloads are served meanwhile. Table requests that queue up while one is applied are
 //! coalesced (each carries the whole wanted table: only the last counts), and the drain of
 //! removed real servers ticks on this thread. The counters status asks for are read on
-//! another (`counters`), so a reading and a write never wait for each other.
+//! another (`counters`), which holds its readings while a table is written.
 
 use super::counters::{Reader, Readings};
 use super::desired::PoolWeights;
 use super::manager::{Manager, Summary};
 use crate::config::model::{Config, FlushOnStop};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,11 +57,12 @@ impl Actor {
     pub(crate) fn start(cfg: &Config) -> std::io::Result<Actor> {
         let mut m = Manager::open()?;
         m.prepare(cfg)?;
-        let reader = Reader::start()?;
+        let writing = Arc::new(AtomicBool::new(false));
+        let reader = Reader::start(writing.clone())?;
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name("ldirector-ipvs".into())
-            .spawn(move || run(m, rx))?;
+            .spawn(move || run(m, rx, &writing))?;
         Ok(Actor { tx, reader })
     }
 
@@ -90,15 +92,17 @@ impl Actor {
     }
 }
 
-fn run(mut m: Manager, rx: Receiver<Request>) {
+fn run(mut m: Manager, rx: Receiver<Request>, writing: &AtomicBool) {
     loop {
         let first = if m.draining() {
             match rx.recv_timeout(DRAIN_TICK) {
                 Ok(r) => r,
                 Err(RecvTimeoutError::Timeout) => {
+                    writing.store(true, Ordering::Relaxed);
                     if let Err(e) = m.drain_tick() {
                         error!("IPVS: draining: {e}");
                     }
+                    writing.store(false, Ordering::Relaxed);
                     continue;
                 }
                 Err(RecvTimeoutError::Disconnected) => return,
@@ -125,7 +129,9 @@ fn run(mut m: Manager, rx: Receiver<Request>) {
             }
         }
         if let Some(w) = want {
+            writing.store(true, Ordering::Relaxed);
             sync(&mut m, &w);
+            writing.store(false, Ordering::Relaxed);
         }
         if let Some((flush, keep, done)) = stop {
             m.release(flush, keep);

@@ -2,13 +2,16 @@
 //! netlink socket of their own: reading every destination of a large table (a dump per
 //! service) never holds up a table write on the IPVS thread, and a write never holds up a
 //! reading. Requests that wait are answered by one reading; a reading serves again for a
-//! while (see [`READ_CACHE`]) for the same configuration.
+//! while (see [`READ_CACHE`]) for the same configuration. While the IPVS thread writes a
+//! table, readings wait (the last one, for the same configuration, is answered at once):
+//! two threads walking the kernel's table at once would slow the write down.
 
 use super::desired;
 use super::netlink::Ipvs;
 use super::table::{DestConns, Stats};
 use crate::config::model::Config;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -47,13 +50,17 @@ pub(crate) struct Reader {
     tx: Sender<Ask>,
 }
 
+/// How long a reading waits at most for a table write to end.
+const WRITE_WAIT: Duration = Duration::from_secs(10);
+
 impl Reader {
-    pub(crate) fn start() -> std::io::Result<Reader> {
+    /// `writing`: set by the IPVS thread while it writes a table.
+    pub(crate) fn start(writing: Arc<AtomicBool>) -> std::io::Result<Reader> {
         let ipvs = Ipvs::open()?;
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name("ldirector-ipvs-read".into())
-            .spawn(move || run(ipvs, rx))?;
+            .spawn(move || run(ipvs, rx, &writing))?;
         Ok(Reader { tx })
     }
 
@@ -66,7 +73,7 @@ impl Reader {
     }
 }
 
-fn run(mut ipvs: Ipvs, rx: Receiver<Ask>) {
+fn run(mut ipvs: Ipvs, rx: Receiver<Ask>, writing: &AtomicBool) {
     // the last reading: for which configuration, when, how long it serves
     let mut cache: Option<(Arc<Config>, Instant, Duration, Readings)> = None;
     while let Ok(first) = rx.recv() {
@@ -74,12 +81,18 @@ fn run(mut ipvs: Ipvs, rx: Receiver<Ask>) {
             .chain(std::iter::from_fn(|| rx.try_recv().ok()))
             .collect();
         while let Some((cfg, reply)) = asks.pop() {
-            let fresh = cache
-                .as_ref()
-                .filter(|(c, at, serves, _)| Arc::ptr_eq(c, &cfg) && at.elapsed() < *serves);
+            // fresh enough, or the last one while a table is written
+            let busy = writing.load(Ordering::Relaxed);
+            let fresh = cache.as_ref().filter(|(c, at, serves, _)| {
+                Arc::ptr_eq(c, &cfg) && (busy || at.elapsed() < *serves)
+            });
             let r = match fresh {
                 Some((.., r)) => r.clone(),
                 None => {
+                    let until = Instant::now() + WRITE_WAIT;
+                    while writing.load(Ordering::Relaxed) && Instant::now() < until {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
                     let t0 = Instant::now();
                     let r = read(&mut ipvs, &cfg);
                     let serves = READ_CACHE.max(t0.elapsed() * 2);
