@@ -96,6 +96,32 @@ fn scope_num(s: &str) -> Result<u8, String> {
     })
 }
 
+/// The number iproute2's file `file` gives `name` (/etc/iproute2/FILE, its FILE.d folder,
+/// then the same under /usr/share/iproute2: where Debian and the upstream defaults put
+/// them).
+pub(crate) fn iproute2_name(file: &str, name: &str) -> Option<u32> {
+    let mut files = vec![std::path::PathBuf::from(format!("/etc/iproute2/{file}"))];
+    for dir in [
+        format!("/etc/iproute2/{file}.d"),
+        format!("/usr/share/iproute2/{file}.d"),
+    ] {
+        if let Ok(rd) = std::fs::read_dir(dir) {
+            files.extend(rd.flatten().map(|e| e.path()));
+        }
+    }
+    files.push(format!("/usr/share/iproute2/{file}").into());
+    files.iter().find_map(|f| {
+        let text = std::fs::read_to_string(f).ok()?;
+        text.lines().find_map(|line| {
+            let mut w = line.split_whitespace();
+            match (w.next(), w.next()) {
+                (Some(n), Some(x)) if x == name && !n.starts_with('#') => n.parse().ok(),
+                _ => None,
+            }
+        })
+    })
+}
+
 /// A routing table by name (/etc/iproute2/rt_tables and its .d folder) or number.
 pub(crate) fn table_num(s: &str) -> Result<u32, String> {
     match s {
@@ -107,30 +133,8 @@ pub(crate) fn table_num(s: &str) -> Result<u32, String> {
     if let Ok(n) = s.parse() {
         return Ok(n);
     }
-    let mut files = vec![std::path::PathBuf::from("/etc/iproute2/rt_tables")];
-    for dir in [
-        "/etc/iproute2/rt_tables.d",
-        "/usr/share/iproute2/rt_tables.d",
-    ] {
-        if let Ok(rd) = std::fs::read_dir(dir) {
-            files.extend(rd.flatten().map(|e| e.path()));
-        }
-    }
-    files.push("/usr/share/iproute2/rt_tables".into());
-    for f in files {
-        let Ok(text) = std::fs::read_to_string(&f) else {
-            continue;
-        };
-        for line in text.lines() {
-            let mut w = line.split_whitespace();
-            if let (Some(n), Some(name)) = (w.next(), w.next()) {
-                if name == s && !n.starts_with('#') {
-                    if let Ok(n) = n.parse() {
-                        return Ok(n);
-                    }
-                }
-            }
-        }
+    if let Some(n) = iproute2_name("rt_tables", s) {
+        return Ok(n);
     }
     Err(format!(
         "unknown routing table '{s}' (expected a number, main, local, default or a name from /etc/iproute2/rt_tables)"

@@ -93,27 +93,12 @@ pub(crate) fn of(name: &str, base: &str, vrid: u8, ipv6: bool, mac: Option<&str>
 
 /// A link group by number, or by its name in iproute2's group files.
 pub(crate) fn group_num(g: &str) -> Result<u32, String> {
-    if let Ok(n) = g.parse() {
-        return Ok(n);
-    }
-    for f in ["/etc/iproute2/group", "/usr/share/iproute2/group"] {
-        let Ok(text) = std::fs::read_to_string(f) else {
-            continue;
-        };
-        for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
-            let mut w = line.split_whitespace();
-            if let (Some(n), Some(name)) = (w.next(), w.next()) {
-                if name == g {
-                    if let Ok(n) = n.parse() {
-                        return Ok(n);
-                    }
-                }
-            }
-        }
-    }
-    Err(format!(
-        "link group '{g}' is neither a number nor a name in /etc/iproute2/group"
-    ))
+    g.parse()
+        .ok()
+        .or_else(|| super::addr::iproute2_name("group", g))
+        .ok_or_else(|| {
+            format!("link group '{g}' is neither a number nor a name in /etc/iproute2/group")
+        })
 }
 
 /// The link group of the interface with index `index` (0 when the kernel does not say).
