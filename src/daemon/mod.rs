@@ -262,9 +262,13 @@ impl Daemon {
         for p in sched::apply_process(&process_sched) {
             warn!("{p}");
         }
-        // tracking: what scripts and files say before the engine starts
-        let initial = Tracking::initial(&cfg, &built.specs.tracked);
-        let file_values: HashMap<String, i64> = initial.files.iter().cloned().collect();
+        // tracking starts first: what its scripts, files and processes say is what the
+        // engine starts with (their changes wait in the channel for the loop)
+        let start_files = track_file::initial(&cfg.track_file);
+        let file_values: HashMap<String, i64> = start_files.iter().cloned().collect();
+        let (ttx, tracking_rx) = mpsc::unbounded_channel();
+        let mut tracking = Tracking::new(run_as, ttx);
+        let initial = tracking.update(&cfg, &built.specs.tracked, &start_files);
         let (ntx, notifications) = mpsc::unbounded_channel();
         let mut vrrp_up = true;
         let vrrp = match shell::spawn(
@@ -294,11 +298,6 @@ impl Daemon {
         };
         // nothing fails from here on
         let syncd = syncd::start(&cfg);
-        let (ttx, tracking_rx) = mpsc::unbounded_channel();
-        let mut tracking = Tracking::new(run_as, ttx);
-        let start_files: Vec<(String, i64)> = file_values.clone().into_iter().collect();
-        // already known to VRRP (`initial`)
-        let _ = tracking.update(&cfg, &built.specs.tracked, &start_files);
         let (health_tx, health_rx) = mpsc::unbounded_channel();
         let check_stats = CheckStats::default();
         let (checks, start) = start_checks(&cfg, &health_tx, run_as, &file_values, &check_stats);

@@ -46,18 +46,6 @@ fn tracked_scripts<'a>(cfg: &'a Config, tracked: &[Object]) -> Vec<(&'a String, 
 }
 
 impl Tracking {
-    /// What the scripts and files say before anything runs (the engine's start).
-    pub(crate) fn initial(cfg: &Config, tracked: &[Object]) -> Initial {
-        Initial {
-            scripts: tracked_scripts(cfg, tracked)
-                .into_iter()
-                .map(|(n, s)| (n.clone(), track_script::initial(s)))
-                .collect(),
-            files: track_file::initial(&cfg.track_file),
-            processes: proc_events::initial(&tracked_processes(cfg, tracked)),
-        }
-    }
-
     pub(crate) fn new(run_as: Option<RunAs>, events: mpsc::UnboundedSender<Event>) -> Tracking {
         Tracking {
             run_as,
@@ -152,6 +140,7 @@ impl Tracking {
         started
     }
 
+    /// Stop every task (also when dropped: a start that fails leaves none running).
     pub(crate) fn stop(&mut self) {
         for (_, (_, t)) in self.scripts.drain() {
             t.abort();
@@ -160,6 +149,12 @@ impl Tracking {
             t.abort();
         }
         self.processes = None;
+    }
+}
+
+impl Drop for Tracking {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 
