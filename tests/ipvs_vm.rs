@@ -649,6 +649,38 @@ ip netns exec {t}dir sysctl -qw net.ipv4.ip_forward=1
     // round robin: consecutive requests alternate
     let four: Vec<String> = (0..4).map(|_| fetch()).collect();
     assert!(four.windows(2).all(|w| w[0] != w[1]), "{four:?}");
+    // status shows the kernel's counters (read on their own thread): the service and each
+    // real server counted the connections made
+    let counted = |st: &serde_json::Value| {
+        let vs = &st["virtual_servers"][0];
+        let conns = |v: &serde_json::Value| v["traffic"]["connections"].as_u64().unwrap_or(0);
+        (
+            conns(vs),
+            vs["real_servers"]
+                .as_array()
+                .map(|r| r.iter().map(conns).collect::<Vec<_>>())
+                .unwrap_or_default(),
+        )
+    };
+    let status = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_ldirector"))
+            .args(["status", "--json", "--run-dir"])
+            .arg(dir.path().join("run"))
+            .output()
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap_or_default()
+    };
+    let end = Instant::now() + Duration::from_secs(30);
+    let mut seen_counts = counted(&status());
+    while Instant::now() < end && !(seen_counts.0 >= 6 && seen_counts.1.iter().all(|n| *n >= 2)) {
+        std::thread::sleep(Duration::from_millis(200));
+        seen_counts = counted(&status());
+    }
+    assert!(
+        seen_counts.0 >= 6 && seen_counts.1.len() == 2 && seen_counts.1.iter().all(|n| *n >= 2),
+        "{seen_counts:?}\n{}",
+        status()
+    );
 
     // the second real server's program dies: its TCP_CHECK fails and it leaves IPVS
     let _ = servers[1].kill();

@@ -30,7 +30,6 @@ use crate::control::server::{self, Command as ControlCommand, Request};
 use crate::control::status as st;
 use crate::control::systemd;
 use crate::exec::{self, RunAs};
-use crate::ipvs::counters::Readings;
 use crate::ipvs::{actor, syncd::SyncDaemon};
 use crate::notify::lvs::{LvsNotifier, Why};
 use crate::notify::mail::{Counters, Mailer};
@@ -46,33 +45,28 @@ use signals::{Sig, Signals};
 use statics::Statics;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{error, info, warn};
 use vmacs::Vmacs;
 
-/// The kernel's counters last read, with the configuration they were read for.
-type LastReadings = Arc<std::sync::Mutex<Option<(Arc<Config>, Readings)>>>;
-
-/// How long a status request waits for the IPVS thread's counters before it is answered
-/// with the last ones read (the thread got busy with a large apply meanwhile).
+/// How long a status request waits for the kernel's counters before it is answered with
+/// the last ones read (a reading of a large table takes seconds).
 const READINGS_WAIT: Duration = Duration::from_secs(1);
 
 /// Run the daemon to its stop; the process exit code.
 pub(crate) fn run(mut opts: Options) -> i32 {
     let mut loaded = opts.load(true);
-    let text = loaded.diags.render();
     if loaded.diags.has_errors() {
-        eprint!("{text}");
+        eprint!("{}", loaded.diags.render());
         error!(
             "{}: invalid configuration, not started",
             opts.path.display()
         );
         return 1;
     }
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+    for line in build::lines(&loaded) {
         warn!("{line}");
     }
     // net_namespace: a run folder of its own (two daemons in two namespaces share a host)
@@ -185,11 +179,6 @@ pub(crate) struct Daemon {
     vmacs: Vmacs,
     statics: Statics,
     ipvs: Option<actor::Actor>,
-    /// The kernel's counters last read (by the running configuration's indexes): status
-    /// uses them while the IPVS thread writes a table.
-    readings: LastReadings,
-    /// A status request waits for the IPVS thread's counters: the next ones take the last.
-    reading: Arc<AtomicBool>,
     syncd: Option<SyncDaemon>,
     // VRRP and tracking
     vrrp: shell::Handle,
@@ -333,8 +322,6 @@ impl Daemon {
             vmacs,
             statics,
             ipvs,
-            readings: Arc::default(),
-            reading: Arc::default(),
             syncd,
             vrrp,
             vrrp_up,
@@ -456,13 +443,20 @@ impl Daemon {
             TrackEvent::Script(name, ok) => shell::Command::Script(name, ok),
             TrackEvent::Process(name, up) => shell::Command::Process(name, up),
             TrackEvent::File(name, v) => {
-                let _ = self.checks.input.send(Input::File(name.clone(), v));
-                self.file_values.insert(name.clone(), v);
+                self.file_value(&name, v);
                 shell::Command::File(name, v)
             }
         };
         let _ = self.vrrp.commands.send(command);
         Step::Go
+    }
+
+    /// A track_file's value: kept (checks started afresh read it) and, when it changed,
+    /// handed to the FILE_CHECKs.
+    fn file_value(&mut self, name: &str, v: i64) {
+        if self.file_values.insert(name.to_string(), v) != Some(v) {
+            let _ = self.checks.input.send(Input::File(name.to_string(), v));
+        }
     }
 
     /// A check's verdict: through the health core to the notifications and IPVS.
@@ -570,44 +564,29 @@ impl Daemon {
             self.ipvs.is_some(),
             &self.mail_counts,
         );
-        let (last, cfg) = (self.readings.clone(), self.cfg.clone());
-        // by the indexes of the configuration they were read for: the one in force
+        let Some(a) = &self.ipvs else {
+            return then(s);
+        };
+        // the counters last read, by the indexes of the configuration in force
+        let (last, cfg) = (a.last_readings(), self.cfg.clone());
         let cached = move |s: &mut st::Status| {
-            if let Some((c, r)) = last.lock().ok().as_ref().and_then(|r| r.as_ref()) {
-                if Arc::ptr_eq(c, &cfg) {
-                    status::add_readings(s, r);
-                }
+            if let Some(r) = last.for_config(&cfg) {
+                status::add_readings(s, &r);
             }
         };
-        match &self.ipvs {
-            None => then(s),
-            // reading the counters for an earlier request (a large table takes seconds):
-            // the counters last read, at once
-            Some(_) if self.reading.load(Ordering::Relaxed) => {
-                cached(&mut s);
-                then(s);
-            }
-            Some(a) => {
-                let readings = a.readings(self.cfg.clone());
-                let (last, cfg) = (self.readings.clone(), self.cfg.clone());
-                let reading = self.reading.clone();
-                reading.store(true, Ordering::Relaxed);
-                tokio::spawn(async move {
-                    let got = tokio::time::timeout(READINGS_WAIT, readings).await;
-                    reading.store(false, Ordering::Relaxed);
-                    match got {
-                        Ok(Ok(r)) => {
-                            status::add_readings(&mut s, &r);
-                            if let Ok(mut l) = last.lock() {
-                                *l = Some((cfg, r));
-                            }
-                        }
-                        _ => cached(&mut s),
-                    }
-                    then(s);
-                });
-            }
+        if a.reading() {
+            // a reading is under way (a large table takes seconds): the last one, at once
+            cached(&mut s);
+            return then(s);
         }
+        let readings = a.readings(self.cfg.clone());
+        tokio::spawn(async move {
+            match tokio::time::timeout(READINGS_WAIT, readings).await {
+                Ok(Ok(r)) => status::add_readings(&mut s, &r),
+                _ => cached(&mut s),
+            }
+            then(s);
+        });
     }
 
     async fn follow_http(&mut self) {
@@ -765,9 +744,7 @@ impl Daemon {
         let now_files = track_file::initial(&self.cfg.track_file);
         let initial = self.tracking.update(&self.cfg, &specs.tracked, &now_files);
         for (name, v) in &initial.files {
-            if self.file_values.insert(name.clone(), *v) != Some(*v) {
-                let _ = self.checks.input.send(Input::File(name.clone(), *v));
-            }
+            self.file_value(name, *v);
         }
         syncd::reload(&mut self.syncd, &self.cfg);
         let (tx, answer) = oneshot::channel();
@@ -858,6 +835,7 @@ impl Daemon {
             )
             .await;
         }
+        // the VRRP handle is gone (shut down): what drive_notification does, by hand
         while let Ok(n) = inputs.notifications.try_recv() {
             syncd::follow(&mut self.syncd, &self.cfg, &n);
             self.notifier.send(n);

@@ -6,7 +6,7 @@
 //! removed real servers ticks on this thread. The counters status asks for are read on
 //! another (`counters`), which holds its readings while a table is written.
 
-use super::counters::{Reader, Readings};
+use super::counters::{Last, Reader, Readings};
 use super::desired::PoolWeights;
 use super::manager::{Manager, Summary};
 use crate::config::model::{Config, FlushOnStop};
@@ -80,6 +80,16 @@ impl Actor {
     /// empty reading if the thread is gone).
     pub(crate) fn readings(&self, cfg: Arc<Config>) -> oneshot::Receiver<Readings> {
         self.reader.ask(cfg)
+    }
+
+    /// The last counters read (status shows them while a reading is under way).
+    pub(crate) fn last_readings(&self) -> Last {
+        self.reader.last()
+    }
+
+    /// Whether the counters are being read now.
+    pub(crate) fn reading(&self) -> bool {
+        self.reader.reading()
     }
 
     /// Release the services ldirector owns (or flush, or keep them) and end the thread,

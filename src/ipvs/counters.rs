@@ -13,7 +13,7 @@ use crate::config::model::Config;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
@@ -45,9 +45,50 @@ fn add_stats(a: &mut Stats, b: &Stats) {
 
 type Ask = (Arc<Config>, oneshot::Sender<Readings>);
 
+/// A reading kept: for which configuration, when it was taken, how long it serves.
+struct Kept {
+    cfg: Arc<Config>,
+    at: Instant,
+    serves: Duration,
+    readings: Readings,
+}
+
+/// The last reading, shared by the reading thread (its cache) and the daemon (what status
+/// shows while a reading is under way).
+#[derive(Clone, Default)]
+pub(crate) struct Last(Arc<Mutex<Option<Kept>>>);
+
+impl Last {
+    /// The last reading if it was taken for `cfg` (its indexes are `cfg`'s), however old.
+    pub(crate) fn for_config(&self, cfg: &Arc<Config>) -> Option<Readings> {
+        self.get(cfg, false)
+    }
+
+    /// The same while it serves (see [`READ_CACHE`]).
+    fn serving(&self, cfg: &Arc<Config>) -> Option<Readings> {
+        self.get(cfg, true)
+    }
+
+    fn get(&self, cfg: &Arc<Config>, only_serving: bool) -> Option<Readings> {
+        let k = self.0.lock().ok()?;
+        k.as_ref()
+            .filter(|k| Arc::ptr_eq(&k.cfg, cfg) && (!only_serving || k.at.elapsed() < k.serves))
+            .map(|k| k.readings.clone())
+    }
+
+    fn keep(&self, k: Kept) {
+        if let Ok(mut l) = self.0.lock() {
+            *l = Some(k);
+        }
+    }
+}
+
 /// The reading thread's handle; the thread ends when it is dropped.
 pub(crate) struct Reader {
     tx: Sender<Ask>,
+    last: Last,
+    /// Set while the thread reads (or waits for a write to end before reading).
+    reading: Arc<AtomicBool>,
 }
 
 /// How long a reading waits at most for a table write to end.
@@ -58,10 +99,22 @@ impl Reader {
     pub(crate) fn start(writing: Arc<AtomicBool>) -> std::io::Result<Reader> {
         let ipvs = Ipvs::open()?;
         let (tx, rx) = mpsc::channel();
+        let (last, reading) = (Last::default(), Arc::new(AtomicBool::new(false)));
+        let (l, r) = (last.clone(), reading.clone());
         std::thread::Builder::new()
             .name("ldirector-ipvs-read".into())
-            .spawn(move || run(ipvs, rx, &writing))?;
-        Ok(Reader { tx })
+            .spawn(move || run(ipvs, rx, &writing, &l, &r))?;
+        Ok(Reader { tx, last, reading })
+    }
+
+    /// The last reading, shared.
+    pub(crate) fn last(&self) -> Last {
+        self.last.clone()
+    }
+
+    /// Whether a reading is under way (a request now would wait for it).
+    pub(crate) fn reading(&self) -> bool {
+        self.reading.load(Ordering::Relaxed)
     }
 
     /// The counters by `cfg`'s indexes, when the thread gets to them (an empty reading if
@@ -73,30 +126,35 @@ impl Reader {
     }
 }
 
-fn run(mut ipvs: Ipvs, rx: Receiver<Ask>, writing: &AtomicBool) {
-    // the last reading: for which configuration, when, how long it serves
-    let mut cache: Option<(Arc<Config>, Instant, Duration, Readings)> = None;
+fn run(mut ipvs: Ipvs, rx: Receiver<Ask>, writing: &AtomicBool, last: &Last, reading: &AtomicBool) {
     while let Ok(first) = rx.recv() {
         let mut asks: Vec<Ask> = std::iter::once(first)
             .chain(std::iter::from_fn(|| rx.try_recv().ok()))
             .collect();
         while let Some((cfg, reply)) = asks.pop() {
             // fresh enough, or the last one while a table is written
-            let busy = writing.load(Ordering::Relaxed);
-            let fresh = cache.as_ref().filter(|(c, at, serves, _)| {
-                Arc::ptr_eq(c, &cfg) && (busy || at.elapsed() < *serves)
-            });
+            let fresh = if writing.load(Ordering::Relaxed) {
+                last.for_config(&cfg)
+            } else {
+                last.serving(&cfg)
+            };
             let r = match fresh {
-                Some((.., r)) => r.clone(),
+                Some(r) => r,
                 None => {
+                    reading.store(true, Ordering::Relaxed);
                     let until = Instant::now() + WRITE_WAIT;
                     while writing.load(Ordering::Relaxed) && Instant::now() < until {
                         std::thread::sleep(Duration::from_millis(20));
                     }
                     let t0 = Instant::now();
                     let r = read(&mut ipvs, &cfg);
-                    let serves = READ_CACHE.max(t0.elapsed() * 2);
-                    cache = Some((cfg.clone(), Instant::now(), serves, r.clone()));
+                    last.keep(Kept {
+                        cfg: cfg.clone(),
+                        at: Instant::now(),
+                        serves: READ_CACHE.max(t0.elapsed() * 2),
+                        readings: r.clone(),
+                    });
+                    reading.store(false, Ordering::Relaxed);
                     r
                 }
             };
