@@ -106,13 +106,12 @@ pub(crate) fn apply_process(p: &ProcessSched) -> Vec<String> {
     } else if p.lock_memory {
         // as pages are touched (MCL_ONFAULT): thread stacks and large reads are not
         // made resident ahead of use
-        // SAFETY: mlockall has no memory-safety preconditions
-        let r = unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE | libc::MCL_ONFAULT) };
-        if r != 0 {
-            problems.push(format!(
-                "memory not locked (it may be swapped out): {}",
-                std::io::Error::last_os_error()
-            ));
+        use nix::sys::mman::{mlockall, MlockAllFlags};
+        // (nix names no MCL_ONFAULT)
+        let on_fault = MlockAllFlags::from_bits_retain(libc::MCL_ONFAULT);
+        let flags = MlockAllFlags::MCL_CURRENT | MlockAllFlags::MCL_FUTURE | on_fault;
+        if let Err(e) = mlockall(flags) {
+            problems.push(format!("memory not locked (it may be swapped out): {e}"));
         }
     }
     if let Some(us) = p.rlimit_rttime {

@@ -85,9 +85,9 @@ pub(crate) async fn probe(t: &Target, name: &str, qtype: u16) -> Result<(), Stri
 
 fn rand_id() -> u16 {
     let mut b = [0u8; 2];
-    // SAFETY: writes at most 2 bytes into `b`. A failure (pool not ready) leaves ID 0,
-    // which only weakens resistance to spoofed answers.
-    unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), libc::GRND_NONBLOCK) };
+    // a failure (no entropy source) leaves ID 0, which only weakens resistance to
+    // spoofed answers
+    let _ = getrandom::getrandom(&mut b);
     u16::from_ne_bytes(b)
 }
 

@@ -88,61 +88,48 @@ pub struct FrameSocket {
 
 impl FrameSocket {
     pub fn open(ifindex: u32) -> std::io::Result<Self> {
-        use std::os::fd::FromRawFd;
-        // SAFETY: plain socket(2) call; the result is checked before use
-        let fd = unsafe {
-            libc::socket(
-                libc::AF_PACKET,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                0, // send only: no protocol, so nothing is queued for reading
-            )
+        use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
+        use std::os::fd::AsRawFd;
+        // send only: no protocol, so nothing is queued for reading
+        let fd = socket(
+            AddressFamily::Packet,
+            SockType::Raw,
+            SockFlag::SOCK_CLOEXEC,
+            None,
+        )?;
+        let sll = libc::sockaddr_ll {
+            sll_family: libc::AF_PACKET as u16,
+            sll_protocol: 0,
+            sll_ifindex: i32::try_from(ifindex).map_err(|_| {
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, "interface index")
+            })?,
+            sll_hatype: 0,
+            sll_pkttype: 0,
+            sll_halen: 0,
+            sll_addr: [0; 8],
         };
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        // SAFETY: fd is a new, valid descriptor that we own from here on
-        let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
-        let s = FrameSocket { fd };
-        let sll = s.sockaddr(ifindex, [0; 6], 0);
-        // SAFETY: sll is a valid sockaddr_ll of the size passed
+        // SAFETY: sll is a valid sockaddr_ll of the size passed (neither nix nor socket2
+        // builds a link-layer address safely)
         let r = unsafe {
             libc::bind(
-                std::os::fd::AsRawFd::as_raw_fd(&s.fd),
-                &sll as *const libc::sockaddr_ll as *const libc::sockaddr,
+                fd.as_raw_fd(),
+                std::ptr::from_ref(&sll).cast::<libc::sockaddr>(),
                 std::mem::size_of::<libc::sockaddr_ll>() as u32,
             )
         };
         if r < 0 {
             return Err(std::io::Error::last_os_error());
         }
-        Ok(s)
-    }
-
-    fn sockaddr(&self, ifindex: u32, dst: Mac, proto: u16) -> libc::sockaddr_ll {
-        // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value
-        let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-        sll.sll_family = libc::AF_PACKET as u16;
-        sll.sll_protocol = proto.to_be();
-        sll.sll_ifindex = ifindex as i32;
-        sll.sll_halen = 6;
-        sll.sll_addr[..6].copy_from_slice(&dst);
-        sll
+        Ok(FrameSocket { fd })
     }
 
     /// Send one Ethernet frame (destination, source and type included).
     pub fn send(&self, frame: &[u8]) -> std::io::Result<()> {
-        // SAFETY: frame is a valid buffer of the given length
-        let n = unsafe {
-            libc::send(
-                std::os::fd::AsRawFd::as_raw_fd(&self.fd),
-                frame.as_ptr() as *const libc::c_void,
-                frame.len(),
-                0,
-            )
-        };
-        if n < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
+        nix::sys::socket::send(
+            std::os::fd::AsRawFd::as_raw_fd(&self.fd),
+            frame,
+            nix::sys::socket::MsgFlags::empty(),
+        )?;
         Ok(())
     }
 }

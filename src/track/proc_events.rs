@@ -222,7 +222,7 @@ pub(crate) fn spawn(
                             Ok(n) => {
                                 if let Some(raw) = decode(&buf[..n]) {
                                     if let Some(ev) = resolve(raw) {
-                                        changes.extend(p.handle(ev, Instant::now()));
+                                        p.handle(ev, Instant::now(), &mut changes);
                                     }
                                 }
                             }
@@ -243,7 +243,7 @@ pub(crate) fn spawn(
                     changes.extend(p.scan(scan(), Instant::now()));
                     last_scan = Instant::now();
                 }
-                changes.extend(p.handle_timeout(Instant::now()));
+                p.handle_timeout(Instant::now(), &mut changes);
                 if !tell(changes, &mut told) {
                     return;
                 }

@@ -202,9 +202,8 @@ impl Processes {
         was
     }
 
-    /// One process event; the trackers whose status changes now.
-    #[must_use]
-    pub(crate) fn handle(&mut self, ev: Event, now: Instant) -> Vec<(String, bool)> {
+    /// One process event; the trackers whose status changes now go to `out`.
+    pub(crate) fn handle(&mut self, ev: Event, now: Instant, out: &mut Vec<(String, bool)>) {
         let (touched, cause): (Vec<usize>, Cause) = match ev {
             // a child of a counted process is counted by the same trackers (it is the
             // same program until it executes another)
@@ -257,14 +256,12 @@ impl Processes {
             }
             Event::Exit { pid } => (self.forget(pid), Cause::Exit),
         };
-        let mut out = Vec::new();
         let mut seen = HashSet::new();
         for i in touched {
             if seen.insert(i) {
-                self.trackers[i].settle(cause, now, &mut out);
+                self.trackers[i].settle(cause, now, out);
             }
         }
-        out
     }
 
     /// When the next delayed change is due.
@@ -273,23 +270,41 @@ impl Processes {
         self.trackers.iter().filter_map(|t| t.pending).min()
     }
 
-    /// Delayed changes that are due: they count now if the count still says so.
-    #[must_use]
-    pub(crate) fn handle_timeout(&mut self, now: Instant) -> Vec<(String, bool)> {
-        let mut out = Vec::new();
+    /// Delayed changes that are due: they count now if the count still says so (to
+    /// `out`).
+    pub(crate) fn handle_timeout(&mut self, now: Instant, out: &mut Vec<(String, bool)>) {
         for t in &mut self.trackers {
             if t.pending.is_some_and(|d| d <= now) {
                 t.pending = None;
-                t.settle(Cause::Now, now, &mut out);
+                t.settle(Cause::Now, now, out);
             }
         }
-        out
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The changes as a returned list (the tests read better so).
+    trait Returning {
+        fn h(&mut self, ev: Event, now: Instant) -> Vec<(String, bool)>;
+        fn t(&mut self, now: Instant) -> Vec<(String, bool)>;
+    }
+
+    impl Returning for Processes {
+        fn h(&mut self, ev: Event, now: Instant) -> Vec<(String, bool)> {
+            let mut out = Vec::new();
+            self.handle(ev, now, &mut out);
+            out
+        }
+
+        fn t(&mut self, now: Instant) -> Vec<(String, bool)> {
+            let mut out = Vec::new();
+            self.handle_timeout(now, &mut out);
+            out
+        }
+    }
     use crate::config::types::Secs;
 
     fn named(name: &str) -> Proc {
@@ -385,7 +400,7 @@ mod tests {
             .is_empty());
         // a fork brings the second: up after fork_delay
         assert!(p
-            .handle(
+            .h(
                 Event::Fork {
                     parent: 10,
                     child: 12
@@ -394,12 +409,12 @@ mod tests {
             )
             .is_empty());
         assert_eq!(p.poll_timeout(), Some(t0 + secs(1.0)));
-        assert!(p.handle_timeout(t0 + secs(0.5)).is_empty());
-        assert_eq!(p.handle_timeout(t0 + secs(1.0)), vec![("web".into(), true)]);
+        assert!(p.t(t0 + secs(0.5)).is_empty());
+        assert_eq!(p.t(t0 + secs(1.0)), vec![("web".into(), true)]);
         assert_eq!(p.poll_timeout(), None);
         // a fork of an uncounted process changes nothing
         assert!(p
-            .handle(
+            .h(
                 Event::Fork {
                     parent: 11,
                     child: 13
@@ -410,10 +425,10 @@ mod tests {
         // an exit takes it below quorum, and a fork brings it back within the delay: no
         // change at all
         let t1 = t0 + secs(5.0);
-        assert!(p.handle(Event::Exit { pid: 12 }, t1).is_empty());
+        assert!(p.h(Event::Exit { pid: 12 }, t1).is_empty());
         assert!(p.poll_timeout().is_some());
         assert!(p
-            .handle(
+            .h(
                 Event::Fork {
                     parent: 10,
                     child: 14
@@ -425,7 +440,7 @@ mod tests {
         // four (above quorum_max) after exec'ing ones: down at once
         let t2 = t1 + secs(10.0);
         assert!(p
-            .handle(
+            .h(
                 Event::Exec {
                     pid: 20,
                     now: named("nginx")
@@ -434,7 +449,7 @@ mod tests {
             )
             .is_empty());
         assert_eq!(
-            p.handle(
+            p.h(
                 Event::Exec {
                     pid: 21,
                     now: named("nginx")
@@ -445,7 +460,7 @@ mod tests {
         );
         // one executes something else: three again
         assert_eq!(
-            p.handle(
+            p.h(
                 Event::Exec {
                     pid: 21,
                     now: named("bash")
@@ -457,13 +472,10 @@ mod tests {
         // exits of all: down after terminate_delay
         let t3 = t2 + secs(1.0);
         for pid in [10, 14, 20] {
-            assert!(p.handle(Event::Exit { pid }, t3).is_empty());
+            assert!(p.h(Event::Exit { pid }, t3).is_empty());
         }
         assert_eq!(p.poll_timeout(), Some(t3 + secs(2.0)));
-        assert_eq!(
-            p.handle_timeout(t3 + secs(2.0)),
-            vec![("web".into(), false)]
-        );
+        assert_eq!(p.t(t3 + secs(2.0)), vec![("web".into(), false)]);
     }
 
     #[test]
@@ -480,7 +492,7 @@ mod tests {
             vec![("none".to_string(), true), ("one".to_string(), false)]
         );
         assert!(p.scan([], t0).is_empty());
-        let mut got = p.handle(
+        let mut got = p.h(
             Event::Comm {
                 pid: 7,
                 comm: "nginx".into(),
@@ -489,7 +501,7 @@ mod tests {
         );
         got.sort();
         assert_eq!(got, vec![("none".into(), false), ("one".into(), true)]);
-        let mut got = p.handle(
+        let mut got = p.h(
             Event::Comm {
                 pid: 7,
                 comm: "other".into(),

@@ -6,6 +6,7 @@
 //! SIGSTOP, a suspended VM) are sent once, not as a burst of the backlog.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -18,20 +19,31 @@ pub(crate) struct Timing {
     pub interval: Duration,
 }
 
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Schedule {
+/// The rounds of the instances named by `K` (the engine's stable instance ids).
+#[derive(Clone, Debug)]
+pub(crate) struct Schedule<K> {
     /// (when, instance), unordered; small.
-    pending: Vec<(Instant, usize)>,
+    pending: Vec<(Instant, K)>,
     /// Next refresh per instance while master.
-    refresh: HashMap<usize, Instant>,
+    refresh: HashMap<K, Instant>,
     /// When each interface may carry the next round.
     iface_free: HashMap<String, Instant>,
 }
 
-impl Schedule {
+impl<K> Default for Schedule<K> {
+    fn default() -> Self {
+        Schedule {
+            pending: Vec::new(),
+            refresh: HashMap::new(),
+            iface_free: HashMap::new(),
+        }
+    }
+}
+
+impl<K: Copy + Eq + Hash + Ord> Schedule<K> {
     /// A new master (or a master re-asserting itself): `repeat` rounds now, `repeat` more
     /// after `delay`, then refreshes.
-    pub(crate) fn takeover(&mut self, inst: usize, t: &Timing, now: Instant) {
+    pub(crate) fn takeover(&mut self, inst: K, t: &Timing, now: Instant) {
         self.cancel(inst);
         for _ in 0..t.repeat.max(1) {
             self.pending.push((now, inst));
@@ -50,7 +62,7 @@ impl Schedule {
     /// garp_lower_prio_repeat / _delay).
     /// Rounds already pending for the instance are replaced, not added to: however often
     /// it is asked, an instance has at most `2 n` re-announcement rounds queued.
-    pub(crate) fn reannounce(&mut self, inst: usize, n: u32, delay: Duration, now: Instant) {
+    pub(crate) fn reannounce(&mut self, inst: K, n: u32, delay: Duration, now: Instant) {
         self.pending.retain(|&(_, i)| i != inst);
         for _ in 0..n.max(1) {
             self.pending.push((now, inst));
@@ -62,26 +74,16 @@ impl Schedule {
         }
     }
 
-    /// The instance left Master: nothing more to announce.
-    pub(crate) fn cancel(&mut self, inst: usize) {
-        self.pending.retain(|&(_, i)| i != inst);
-        self.refresh.remove(&inst);
+    /// Keep only the rounds of the instances for which `keep` says true.
+    pub(crate) fn retain(&mut self, keep: impl Fn(K) -> bool) {
+        self.pending.retain(|&(_, i)| keep(i));
+        self.refresh.retain(|&i, _| keep(i));
     }
 
-    /// A reload renumbered the instances: `kept[new] = Some(old)`; rounds of instances
-    /// that are gone are dropped.
-    pub(crate) fn renumber(&mut self, kept: &[Option<usize>]) {
-        let to_new = |old: usize| kept.iter().position(|&k| k == Some(old));
-        self.pending = self
-            .pending
-            .iter()
-            .filter_map(|&(t, i)| to_new(i).map(|n| (t, n)))
-            .collect();
-        self.refresh = self
-            .refresh
-            .iter()
-            .filter_map(|(&i, &t)| to_new(i).map(|n| (n, t)))
-            .collect();
+    /// The instance left Master: nothing more to announce.
+    pub(crate) fn cancel(&mut self, inst: K) {
+        self.pending.retain(|&(_, i)| i != inst);
+        self.refresh.remove(&inst);
     }
 
     #[must_use]
@@ -94,16 +96,17 @@ impl Schedule {
         }
     }
 
-    /// Rounds to send now: instance indexes, at most one per instance and interface gap.
+    /// Rounds to send now, into `out`: at most one per instance and interface gap.
     /// `iface` and `timing` describe each instance.
     pub(crate) fn poll<'a>(
         &mut self,
         now: Instant,
-        iface: impl Fn(usize) -> &'a str,
-        timing: impl Fn(usize) -> &'a Timing,
-    ) -> Vec<usize> {
+        iface: impl Fn(K) -> &'a str,
+        timing: impl Fn(K) -> &'a Timing,
+        out: &mut Vec<K>,
+    ) {
         // refreshes fall due: queue their rounds
-        let due: Vec<usize> = self
+        let due: Vec<K> = self
             .refresh
             .iter()
             .filter(|(_, &t)| t <= now)
@@ -117,7 +120,6 @@ impl Schedule {
             self.refresh.insert(i, now + t.refresh);
         }
         self.pending.sort_by_key(|&(t, i)| (t, i));
-        let mut out = Vec::new();
         let mut k = 0;
         while k < self.pending.len() {
             let (t, i) = self.pending[k];
@@ -139,7 +141,6 @@ impl Schedule {
                 self.iface_free.insert(name.to_string(), now + gap);
             }
         }
-        out
     }
 }
 
@@ -151,6 +152,13 @@ mod tests {
         Duration::from_millis(n)
     }
 
+    /// The rounds due at `now` (one instance timing, one interface).
+    fn due(s: &mut Schedule<usize>, now: Instant, t: &Timing) -> Vec<usize> {
+        let mut out = Vec::new();
+        s.poll(now, |_| "eth0", |_| t, &mut out);
+        out
+    }
+
     /// However often re-announcements are asked for, the queue holds one set.
     #[test]
     fn reannouncements_coalesce() {
@@ -158,13 +166,13 @@ mod tests {
             interval: ms(100),
             ..Timing::default()
         };
-        let mut s = Schedule::default();
+        let mut s = Schedule::<usize>::default();
         let t0 = Instant::now();
         for k in 0..10_000 {
             s.reannounce(0, 5, ms(2000), t0 + Duration::from_micros(k));
         }
         assert_eq!(s.pending.len(), 10);
-        let sent = s.poll(t0 + ms(10), |_| "eth0", |_| &t);
+        let sent = due(&mut s, t0 + ms(10), &t);
         assert_eq!(sent, vec![0], "one round per interface gap");
     }
 
@@ -177,15 +185,15 @@ mod tests {
             refresh_repeat: 2,
             interval: Duration::ZERO,
         };
-        let mut s = Schedule::default();
+        let mut s = Schedule::<usize>::default();
         let t0 = Instant::now();
         s.takeover(0, &t, t0);
-        assert_eq!(s.poll(t0, |_| "eth0", |_| &t), vec![0; 5]);
+        assert_eq!(due(&mut s, t0, &t), vec![0; 5]);
         assert_eq!(s.next_timeout(), Some(t0 + ms(5000)));
-        assert!(s.poll(t0 + ms(4999), |_| "eth0", |_| &t).is_empty());
-        assert_eq!(s.poll(t0 + ms(5000), |_| "eth0", |_| &t), vec![0; 5]);
+        assert!(due(&mut s, t0 + ms(4999), &t).is_empty());
+        assert_eq!(due(&mut s, t0 + ms(5000), &t), vec![0; 5]);
         assert_eq!(s.next_timeout(), Some(t0 + ms(60_000)));
-        assert_eq!(s.poll(t0 + ms(60_000), |_| "eth0", |_| &t), vec![0; 2]);
+        assert_eq!(due(&mut s, t0 + ms(60_000), &t), vec![0; 2]);
         assert_eq!(s.next_timeout(), Some(t0 + ms(120_000)));
         s.cancel(0);
         assert_eq!(s.next_timeout(), None);
@@ -198,15 +206,15 @@ mod tests {
             interval: ms(10),
             ..Timing::default()
         };
-        let mut s = Schedule::default();
+        let mut s = Schedule::<usize>::default();
         let t0 = Instant::now();
         s.takeover(0, &t, t0);
         s.takeover(1, &t, t0);
-        assert_eq!(s.poll(t0, |_| "eth0", |_| &t), vec![0]);
+        assert_eq!(due(&mut s, t0, &t), vec![0]);
         assert_eq!(s.next_timeout(), Some(t0 + ms(10)));
-        assert_eq!(s.poll(t0 + ms(10), |_| "eth0", |_| &t), vec![0]);
-        assert_eq!(s.poll(t0 + ms(20), |_| "eth0", |_| &t), vec![1]);
-        assert_eq!(s.poll(t0 + ms(30), |_| "eth0", |_| &t), vec![1]);
+        assert_eq!(due(&mut s, t0 + ms(10), &t), vec![0]);
+        assert_eq!(due(&mut s, t0 + ms(20), &t), vec![1]);
+        assert_eq!(due(&mut s, t0 + ms(30), &t), vec![1]);
         assert_eq!(s.next_timeout(), None);
     }
 
@@ -219,12 +227,12 @@ mod tests {
             refresh_repeat: 1,
             interval: Duration::ZERO,
         };
-        let mut s = Schedule::default();
+        let mut s = Schedule::<usize>::default();
         let t0 = Instant::now();
         s.takeover(0, &t, t0);
-        s.poll(t0, |_| "eth0", |_| &t);
+        due(&mut s, t0, &t);
         // an hour later: the delayed rounds and one refresh, not 3600 refreshes
-        let n = s.poll(t0 + ms(3_600_000), |_| "eth0", |_| &t).len();
+        let n = due(&mut s, t0 + ms(3_600_000), &t).len();
         assert_eq!(n, 6);
     }
 }

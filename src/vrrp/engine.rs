@@ -15,8 +15,15 @@ use super::socket::Received;
 use super::spec::{InstanceSpec, Specs};
 use super::track::{self, Object, Status};
 use crate::net::kernel::{self, Kernel};
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
+
+/// An instance, as the shell names it: stable across reloads (a continued instance keeps
+/// its id, a new one gets one never used before), so nothing outside the engine is
+/// renumbered when a reload adds, removes or reorders instances.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct Id(u32);
 
 /// Something for the shell to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,23 +31,23 @@ pub(crate) enum Output {
     /// Send this VRRP message from the instance's socket to `dst` (with AH: the whole
     /// IPv4 packet, for a socket that writes its own IP header).
     Send {
-        inst: usize,
+        inst: Id,
         dst: IpAddr,
         payload: Vec<u8>,
     },
     /// Add the instance's addresses, routes and rules.
-    AddVips(usize),
+    AddVips(Id),
     /// Remove them.
-    RemoveVips(usize),
+    RemoveVips(Id),
     /// A reload changed the addresses, routes or rules of an instance: remove these (in
     /// this order), then add these.
     ChangeVips {
-        inst: usize,
+        inst: Id,
         remove: Vec<Kernel>,
         add: Vec<Kernel>,
     },
     /// One round of gratuitous ARP / unsolicited NA for every address of the instance.
-    Announce(usize),
+    Announce(Id),
     /// Tell the notifier.
     Notify(Notification),
 }
@@ -66,6 +73,7 @@ pub(crate) struct Stats {
 }
 
 struct Instance {
+    id: Id,
     spec: InstanceSpec,
     machine: Machine,
     stats: Stats,
@@ -84,8 +92,9 @@ struct Instance {
 }
 
 impl Instance {
-    fn new(spec: InstanceSpec) -> Instance {
+    fn new(id: Id, spec: InstanceSpec) -> Instance {
         Instance {
+            id,
             machine: Machine::new(spec.params.clone()),
             tracked: Some(spec.params.priority),
             faulted: false,
@@ -120,11 +129,19 @@ struct Group {
     state: Option<State>,
 }
 
+/// The instances in the configuration's order (sync groups name their members by this
+/// position, which is the engine's own business); outside, an instance is its [`Id`].
+/// Every method that has something for the shell to do appends it to the caller's
+/// buffer.
 pub(crate) struct Engine {
     inst: Vec<Instance>,
+    /// Position of each instance in `inst`.
+    at: HashMap<Id, usize>,
+    /// The next new instance's id.
+    next_id: u32,
     groups: Vec<Group>,
     status: Status,
-    garp: Schedule,
+    garp: Schedule<Id>,
     started: bool,
 }
 
@@ -141,7 +158,13 @@ pub(crate) struct InstanceView<'a> {
 
 impl Engine {
     pub(crate) fn new(specs: Specs) -> Engine {
-        let inst = specs.instances.into_iter().map(Instance::new).collect();
+        let inst: Vec<Instance> = specs
+            .instances
+            .into_iter()
+            .zip(0..)
+            .map(|(spec, n)| Instance::new(Id(n), spec))
+            .collect();
+        let next_id = inst.len() as u32;
         let groups = specs
             .groups
             .into_iter()
@@ -151,21 +174,41 @@ impl Engine {
                 state: None,
             })
             .collect();
-        Engine {
+        let mut e = Engine {
             inst,
+            at: HashMap::new(),
+            next_id,
             groups,
             status: Status::default(),
             garp: Schedule::default(),
             started: false,
-        }
+        };
+        e.index();
+        e
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.inst.len()
+    fn index(&mut self) {
+        self.at = self
+            .inst
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (x.id, i))
+            .collect();
     }
 
-    pub(crate) fn spec(&self, i: usize) -> &InstanceSpec {
-        &self.inst[i].spec
+    /// The instances' ids, in the configuration's order.
+    pub(crate) fn ids(&self) -> impl Iterator<Item = Id> + '_ {
+        self.inst.iter().map(|x| x.id)
+    }
+
+    /// Every instance's specification, in the configuration's order.
+    pub(crate) fn specs(&self) -> impl Iterator<Item = &InstanceSpec> {
+        self.inst.iter().map(|x| &x.spec)
+    }
+
+    /// An instance's specification (None: a reload removed it).
+    pub(crate) fn spec(&self, id: Id) -> Option<&InstanceSpec> {
+        self.at.get(&id).map(|&i| &self.inst[i].spec)
     }
 
     /// An interface was re-created with a new index: the kernel objects of every instance
@@ -178,8 +221,17 @@ impl Engine {
         }
     }
 
-    pub(crate) fn view(&self, i: usize) -> InstanceView<'_> {
-        let x = &self.inst[i];
+    /// Every instance, in the configuration's order.
+    pub(crate) fn views(&self) -> impl Iterator<Item = InstanceView<'_>> {
+        self.inst.iter().map(Self::view_of)
+    }
+
+    /// One instance (None: a reload removed it).
+    pub(crate) fn view(&self, id: Id) -> Option<InstanceView<'_>> {
+        self.at.get(&id).map(|&i| Self::view_of(&self.inst[i]))
+    }
+
+    fn view_of(x: &Instance) -> InstanceView<'_> {
         InstanceView {
             name: &x.spec.name,
             state: x.machine.state(),
@@ -191,26 +243,20 @@ impl Engine {
     }
 
     /// Record an interface or script status (before `start` too: the initial states).
-    #[must_use]
-    pub(crate) fn set_tracked(&mut self, o: Object, up: bool, now: Instant) -> Vec<Output> {
-        if !self.status.set_up(o, up) {
-            return Vec::new();
+    pub(crate) fn set_tracked(&mut self, o: Object, up: bool, now: Instant, out: &mut Vec<Output>) {
+        if self.status.set_up(o, up) {
+            self.retrack(now, out);
         }
-        self.retrack(now)
     }
 
-    #[must_use]
-    pub(crate) fn set_file(&mut self, name: &str, value: i64, now: Instant) -> Vec<Output> {
-        if !self.status.set_file(name, value) {
-            return Vec::new();
+    pub(crate) fn set_file(&mut self, name: &str, value: i64, now: Instant, out: &mut Vec<Output>) {
+        if self.status.set_file(name, value) {
+            self.retrack(now, out);
         }
-        self.retrack(now)
     }
 
     /// Start every instance (faulty ones go straight to Fault).
-    #[must_use]
-    pub(crate) fn start(&mut self, now: Instant) -> Vec<Output> {
-        let mut out = Vec::new();
+    pub(crate) fn start(&mut self, now: Instant, out: &mut Vec<Output>) {
         self.started = true;
         self.evaluate_tracking();
         for i in 0..self.inst.len() {
@@ -218,9 +264,8 @@ impl Engine {
         }
         for i in 0..self.inst.len() {
             let ev = self.first_event(i);
-            self.run(i, ev, now, &mut out);
+            self.run(i, ev, now, out);
         }
-        out
     }
 
     /// Before instance `i` starts: its tracked priority (the machine has not started, so
@@ -229,7 +274,10 @@ impl Engine {
         if let Some(p) = self.inst[i].tracked {
             if p != self.inst[i].machine.priority() {
                 // not started: this only sets it (no actions)
-                let _ = self.inst[i].machine.handle(Event::Priority(p), now);
+                let mut none = Vec::new();
+                self.inst[i]
+                    .machine
+                    .handle(Event::Priority(p), now, &mut none);
             }
         }
     }
@@ -245,11 +293,9 @@ impl Engine {
 
     /// Stop every instance: masters send priority 0 and give up their addresses; every
     /// instance and group reports STOP.
-    #[must_use]
-    pub(crate) fn shutdown(&mut self, now: Instant) -> Vec<Output> {
-        let mut out = Vec::new();
+    pub(crate) fn shutdown(&mut self, now: Instant, out: &mut Vec<Output>) {
         for i in 0..self.inst.len() {
-            self.stop(i, Change::Stop, now, &mut out);
+            self.stop(i, Change::Stop, now, out);
         }
         for g in &self.groups {
             out.push(Output::Notify(Notification {
@@ -260,37 +306,39 @@ impl Engine {
             }));
         }
         self.started = false;
-        out
     }
 
-    /// Whether `new` (a reload's instance) continues instance `i`.
-    pub(crate) fn keeps(&self, i: usize, new: &InstanceSpec) -> bool {
+    /// Whether `new` (a reload's instance) continues one of the running instances.
+    pub(crate) fn continues(&self, new: &InstanceSpec) -> bool {
+        (0..self.inst.len()).any(|i| self.keeps(i, new))
+    }
+
+    /// Whether `new` continues instance `i`.
+    fn keeps(&self, i: usize, new: &InstanceSpec) -> bool {
         !self.inst[i].retired && same_router(&self.inst[i].spec, new)
     }
 
     /// Reload, first step: the instances the new configuration does not continue (gone,
     /// or now another router or socket: `same_router`) stop as at shutdown — a master sends
     /// priority 0 and gives up its addresses — and report DELETED (keepalived's
-    /// notify_deleted). Outputs use the current numbering.
-    #[must_use]
-    pub(crate) fn retire(&mut self, new: &Specs, now: Instant) -> Vec<Output> {
-        let mut out = Vec::new();
+    /// notify_deleted).
+    pub(crate) fn retire(&mut self, new: &Specs, now: Instant, out: &mut Vec<Output>) {
         for i in 0..self.inst.len() {
             if self.inst[i].retired || new.instances.iter().any(|n| self.keeps(i, n)) {
                 continue;
             }
             self.inst[i].retired = true;
-            self.stop(i, Change::Deleted, now, &mut out);
+            self.stop(i, Change::Deleted, now, out);
         }
-        out
     }
 
     /// Stop instance `i` (a master sends priority 0 and gives up its addresses; its group
     /// does not follow) and report `state` (STOP, DELETED).
     fn stop(&mut self, i: usize, change: Change, now: Instant, out: &mut Vec<Output>) {
-        let acts = self.inst[i].machine.handle(Event::Shutdown, now);
+        let mut acts = Vec::new();
+        self.inst[i].machine.handle(Event::Shutdown, now, &mut acts);
         self.apply(i, acts, now, out, false);
-        self.garp.cancel(i);
+        self.garp.cancel(self.inst[i].id);
         out.push(Output::Notify(Notification {
             subject: Subject::Instance,
             name: self.inst[i].spec.name.clone(),
@@ -299,21 +347,16 @@ impl Engine {
         }));
     }
 
-    /// Reload, second step (after `retire`): the new configuration's instances, numbered
-    /// as it lists them. A continued instance keeps its state, timers, master and counters
+    /// Reload, second step (after `retire`): the new configuration's instances, in its
+    /// order. A continued instance keeps its state, timers, master and counters
     /// (a reload causes no transition and no missed advert, keepalived #2159); a new
     /// configured priority or tracking comes in as a tracking change; its addresses,
     /// routes and rules are brought to the new list whatever its state (a Master adds and
     /// announces the new ones; every state removes the ones no longer configured). New
     /// instances start (a new member of a sync group whose members are Master follows
-    /// them). Returns, for each new instance, its index before the reload (None: new) and
-    /// the outputs, in the new numbering.
-    #[must_use]
-    pub(crate) fn replace(
-        &mut self,
-        new: Specs,
-        now: Instant,
-    ) -> (Vec<Option<usize>>, Vec<Output>) {
+    /// them). Returns the ids of the new configuration's instances, in its order (a
+    /// continued instance keeps its id).
+    pub(crate) fn replace(&mut self, new: Specs, now: Instant, out: &mut Vec<Output>) -> Vec<Id> {
         let mut old: Vec<Option<Instance>> = std::mem::take(&mut self.inst)
             .into_iter()
             .map(|x| Some(x).filter(|x| !x.retired))
@@ -324,21 +367,29 @@ impl Engine {
             let found = old
                 .iter()
                 .position(|o| o.as_ref().is_some_and(|o| same_router(&o.spec, &spec)));
-            match found.and_then(|k| old[k].take().map(|x| (k, x))) {
-                Some((k, mut x)) => {
+            match found.and_then(|k| old[k].take()) {
+                Some(mut x) => {
                     x.machine.set_params(spec.params.clone());
                     let before = std::mem::replace(&mut x.spec, spec);
                     old_kernel.push(Some(before.kernel));
-                    kept.push(Some(k));
+                    kept.push(true);
                     self.inst.push(x);
                 }
                 None => {
                     old_kernel.push(None);
-                    kept.push(None);
-                    self.inst.push(Instance::new(spec));
+                    kept.push(false);
+                    let id = Id(self.next_id);
+                    self.next_id += 1;
+                    self.inst.push(Instance::new(id, spec));
                 }
             }
         }
+        self.index();
+        let ids: Vec<Id> = self.ids().collect();
+        // rounds of instances that are gone (retire cancelled them; this covers a
+        // replace without retire)
+        let at = &self.at;
+        self.garp.retain(|id| at.contains_key(&id));
         let old_groups = std::mem::take(&mut self.groups);
         self.groups = new
             .groups
@@ -352,10 +403,8 @@ impl Engine {
                 members: g.members,
             })
             .collect();
-        self.garp.renumber(&kept);
-        let mut out = Vec::new();
         if !self.started {
-            return (kept, out);
+            return ids;
         }
         // addresses, routes and rules
         for (i, before) in old_kernel.iter().enumerate() {
@@ -370,25 +419,25 @@ impl Engine {
             }
             let added = !add.is_empty();
             out.push(Output::ChangeVips {
-                inst: i,
+                inst: self.inst[i].id,
                 remove,
                 add,
             });
             if added {
                 let t = self.inst[i].spec.garp.clone();
-                self.garp.takeover(i, &t, now);
+                self.garp.takeover(self.inst[i].id, &t, now);
             }
         }
         // tracking and priorities of the continued instances, then the new ones start
         let before: Vec<Option<(bool, Option<u8>)>> = kept
             .iter()
             .zip(&self.inst)
-            .map(|(k, x)| k.map(|_| (x.faulted, x.tracked)))
+            .map(|(&k, x)| k.then_some((x.faulted, x.tracked)))
             .collect();
         self.evaluate_tracking();
-        self.track_changes(&before, now, &mut out);
-        for (i, k) in kept.iter().enumerate() {
-            if k.is_some() {
+        self.track_changes(&before, now, out);
+        for (i, &k) in kept.iter().enumerate() {
+            if k {
                 continue;
             }
             self.prime(i, now);
@@ -400,14 +449,15 @@ impl Engine {
                     .iter()
                     .any(|&m| m != i && self.inst[m].machine.state() == State::Master)
             });
-            let acts = self.inst[i].machine.handle(ev, now);
-            self.apply(i, acts, now, &mut out, !group_master);
+            let mut acts = Vec::new();
+            self.inst[i].machine.handle(ev, now, &mut acts);
+            self.apply(i, acts, now, out, !group_master);
             if group_master {
-                self.run(i, Event::Follow(State::Master), now, &mut out);
+                self.run(i, Event::Follow(State::Master), now, out);
             }
         }
-        self.announcements(now, &mut out);
-        (kept, out)
+        self.announcements(now, out);
+        ids
     }
 
     #[must_use]
@@ -424,49 +474,56 @@ impl Engine {
     }
 
     /// Timers due by `now`.
-    #[must_use]
-    pub(crate) fn poll(&mut self, now: Instant) -> Vec<Output> {
-        let mut out = Vec::new();
+    pub(crate) fn poll(&mut self, now: Instant, out: &mut Vec<Output>) {
         for i in 0..self.inst.len() {
             if self.inst[i]
                 .machine
                 .next_timeout()
                 .is_some_and(|t| t <= now)
             {
-                let acts = self.inst[i].machine.poll(now);
-                self.apply(i, acts, now, &mut out, true);
+                let mut acts = Vec::new();
+                self.inst[i].machine.poll(now, &mut acts);
+                self.apply(i, acts, now, out, true);
             }
         }
-        self.announcements(now, &mut out);
-        out
+        self.announcements(now, out);
     }
 
     /// Announcement rounds due now, in the same batch as the takeover that asked for them.
     fn announcements(&mut self, now: Instant, out: &mut Vec<Output>) {
-        let inst = &self.inst;
-        let rounds = self
-            .garp
-            .poll(now, |i| inst[i].spec.iface.as_str(), |i| &inst[i].spec.garp);
-        for i in rounds {
-            self.inst[i].stats.announcements += 1;
-            out.push(Output::Announce(i));
+        let (inst, at) = (&self.inst, &self.at);
+        // the schedule holds only the ids of running instances (`replace` keeps it so)
+        let spec = |id: Id| &inst[at[&id]].spec;
+        let mut rounds = Vec::new();
+        self.garp.poll(
+            now,
+            |id| spec(id).iface.as_str(),
+            |id| &spec(id).garp,
+            &mut rounds,
+        );
+        for id in rounds {
+            if let Some(&i) = self.at.get(&id) {
+                self.inst[i].stats.announcements += 1;
+                out.push(Output::Announce(id));
+            }
         }
     }
 
-    /// A packet arrived on instance `i`'s socket.
-    #[must_use]
-    pub(crate) fn packet(&mut self, i: usize, rx: &Received, now: Instant) -> Vec<Output> {
-        let mut out = Vec::new();
-        let Some(ev) = self.check(i, rx) else {
-            return out;
+    /// A packet arrived on instance `id`'s socket (one a reload removed is ignored).
+    pub(crate) fn packet(&mut self, id: Id, rx: &Received, now: Instant, out: &mut Vec<Output>) {
+        let Some(&i) = self.at.get(&id) else {
+            return;
         };
-        self.run(i, ev, now, &mut out);
-        out
+        if let Some(ev) = self.check(i, rx) {
+            self.run(i, ev, now, out);
+        }
     }
 
     /// Count a packet dropped by the shell (too short for an IP header, ...).
-    pub(crate) fn count_drop(&mut self, i: usize, reason: Reason) {
-        self.inst[i].stats.dropped.add(reason);
+    pub(crate) fn count_drop(&mut self, id: Id, reason: Reason) {
+        if let Some(&i) = self.at.get(&id) {
+            self.inst[i].stats.dropped.add(reason);
+        }
     }
 
     /// Validate a received packet; Some(event) if the machine must see it.
@@ -598,7 +655,8 @@ impl Engine {
     }
 
     fn run(&mut self, i: usize, ev: Event, now: Instant, out: &mut Vec<Output>) {
-        let acts = self.inst[i].machine.handle(ev, now);
+        let mut acts = Vec::new();
+        self.inst[i].machine.handle(ev, now, &mut acts);
         self.apply(i, acts, now, out, true);
         self.announcements(now, out);
     }
@@ -616,11 +674,11 @@ impl Engine {
         for a in acts {
             match a {
                 Action::SendAdvert { priority } => self.send_advert(i, priority, out),
-                Action::AddVips => out.push(Output::AddVips(i)),
+                Action::AddVips => out.push(Output::AddVips(self.inst[i].id)),
                 Action::RemoveVips => {
-                    self.garp.cancel(i);
+                    self.garp.cancel(self.inst[i].id);
                     self.inst[i].stats.released_master += 1;
-                    out.push(Output::RemoveVips(i));
+                    out.push(Output::RemoveVips(self.inst[i].id));
                 }
                 Action::Announce => announce = true,
                 Action::Transition(s) => {
@@ -644,7 +702,7 @@ impl Engine {
         if announce {
             if moved == Some(State::Master) {
                 let t = self.inst[i].spec.garp.clone();
-                self.garp.takeover(i, &t, now);
+                self.garp.takeover(self.inst[i].id, &t, now);
             } else {
                 // a master re-asserting itself after a healed split brain: its whole sync
                 // group re-announces, as the other side's members all followed the loser
@@ -658,7 +716,7 @@ impl Engine {
                             self.inst[m].spec.lower_prio_repeat,
                             self.inst[m].spec.lower_prio_delay,
                         );
-                        self.garp.reannounce(m, n, d, now);
+                        self.garp.reannounce(self.inst[m].id, n, d, now);
                     }
                 }
             }
@@ -752,7 +810,7 @@ impl Engine {
                 _ => vrrp,
             };
             out.push(Output::Send {
-                inst: i,
+                inst: x.id,
                 dst,
                 payload,
             });
@@ -803,19 +861,16 @@ impl Engine {
         }
     }
 
-    fn retrack(&mut self, now: Instant) -> Vec<Output> {
+    fn retrack(&mut self, now: Instant, out: &mut Vec<Output>) {
         let before: Vec<Option<(bool, Option<u8>)>> = self
             .inst
             .iter()
             .map(|x| Some((x.faulted, x.tracked)))
             .collect();
         self.evaluate_tracking();
-        let mut out = Vec::new();
-        if !self.started {
-            return out;
+        if self.started {
+            self.track_changes(&before, now, out);
         }
-        self.track_changes(&before, now, &mut out);
-        out
     }
 
     /// What tracking changed since `before` (None: instances not to look at): faults first

@@ -179,10 +179,8 @@ impl Machine {
         }
     }
 
-    /// Timers that have expired by `now`.
-    #[must_use]
-    pub(crate) fn poll(&mut self, now: Instant) -> Vec<Action> {
-        let mut out = Vec::new();
+    /// Timers that have expired by `now`: their actions go to `out`.
+    pub(crate) fn poll(&mut self, now: Instant, out: &mut Vec<Action>) {
         match self.state {
             State::Master => {
                 if self.adver_timer.is_some_and(|t| t <= now) {
@@ -194,34 +192,32 @@ impl Machine {
             }
             State::Backup => {
                 if self.master_down_timer.is_some_and(|t| t <= now) {
-                    self.become_master(now, &mut out);
+                    self.become_master(now, out);
                 }
             }
             State::Initialize | State::Fault => {}
         }
-        out
     }
 
-    #[must_use]
-    pub(crate) fn handle(&mut self, ev: Event, now: Instant) -> Vec<Action> {
-        let mut out = Vec::new();
+    /// One event: its actions go to `out`.
+    pub(crate) fn handle(&mut self, ev: Event, now: Instant, out: &mut Vec<Action>) {
         match ev {
             Event::Startup => {
                 if self.state != State::Initialize {
-                    return out;
+                    return;
                 }
                 self.started = Some(now);
                 if self.priority == 255 {
-                    self.become_master(now, &mut out);
+                    self.become_master(now, out);
                 } else {
-                    self.become_backup(now, None, &mut out);
+                    self.become_backup(now, None, out);
                 }
             }
-            Event::Shutdown => self.leave(State::Initialize, &mut out),
-            Event::Fault(true) => self.leave(State::Fault, &mut out),
+            Event::Shutdown => self.leave(State::Initialize, out),
+            Event::Fault(true) => self.leave(State::Fault, out),
             Event::Fault(false) => {
                 if self.state == State::Fault {
-                    self.become_backup(now, None, &mut out);
+                    self.become_backup(now, None, out);
                 }
             }
             Event::Priority(p) => {
@@ -236,17 +232,16 @@ impl Machine {
                 from,
                 priority,
                 advert_int,
-            } => self.advert(from, priority, advert_int, now, &mut out),
+            } => self.advert(from, priority, advert_int, now, out),
             Event::Follow(State::Master) if self.state == State::Backup => {
-                self.become_master(now, &mut out)
+                self.become_master(now, out)
             }
             Event::Follow(State::Backup) if self.state == State::Master => {
                 out.push(Action::RemoveVips);
-                self.become_backup(now, None, &mut out);
+                self.become_backup(now, None, out);
             }
             Event::Follow(_) => {}
         }
-        out
     }
 
     fn advert(
@@ -387,6 +382,26 @@ fn ip_greater(a: IpAddr, b: IpAddr) -> bool {
 mod tests {
     use super::*;
 
+    /// The machine's actions as a returned list (the tests read better so).
+    trait Returning {
+        fn h(&mut self, ev: Event, now: Instant) -> Vec<Action>;
+        fn p(&mut self, now: Instant) -> Vec<Action>;
+    }
+
+    impl Returning for Machine {
+        fn h(&mut self, ev: Event, now: Instant) -> Vec<Action> {
+            let mut out = Vec::new();
+            self.handle(ev, now, &mut out);
+            out
+        }
+
+        fn p(&mut self, now: Instant) -> Vec<Action> {
+            let mut out = Vec::new();
+            self.poll(now, &mut out);
+            out
+        }
+    }
+
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
     }
@@ -413,8 +428,8 @@ mod tests {
     fn running_master(p: Params) -> (Machine, Instant) {
         let t0 = Instant::now();
         let mut m = Machine::new(p);
-        let _ = m.handle(Event::Startup, t0);
-        let _ = m.poll(t0 + Duration::from_secs(4));
+        let _ = m.h(Event::Startup, t0);
+        let _ = m.p(t0 + Duration::from_secs(4));
         assert_eq!(m.state(), State::Master);
         (m, t0)
     }
@@ -443,13 +458,13 @@ mod tests {
         let t0 = Instant::now();
         let mut m = Machine::new(params(Version::V2, 100, Duration::from_secs(1)));
         assert_eq!(
-            m.handle(Event::Startup, t0),
+            m.h(Event::Startup, t0),
             vec![Action::Transition(State::Backup)]
         );
         let due = t0 + us(3_609_375);
         assert_eq!(m.next_timeout(), Some(due));
-        assert!(m.poll(due - us(1)).is_empty(), "not a microsecond early");
-        let a = m.poll(due);
+        assert!(m.p(due - us(1)).is_empty(), "not a microsecond early");
+        let a = m.p(due);
         assert_eq!(
             a,
             vec![
@@ -461,7 +476,7 @@ mod tests {
         );
         assert_eq!(m.next_timeout(), Some(due + Duration::from_secs(1)));
         assert_eq!(
-            m.poll(due + Duration::from_secs(1)),
+            m.p(due + Duration::from_secs(1)),
             vec![Action::SendAdvert { priority: 100 }]
         );
     }
@@ -470,12 +485,12 @@ mod tests {
     fn adverts_keep_a_backup_backup() {
         let t0 = Instant::now();
         let mut m = Machine::new(params(Version::V3, 100, ms(100)));
-        let _ = m.handle(Event::Startup, t0);
+        let _ = m.h(Event::Startup, t0);
         let mut t = t0;
         for _ in 0..50 {
             t += ms(100);
-            assert!(m.handle(advert("192.0.2.12", 150, ms(100)), t).is_empty());
-            assert!(m.poll(t).is_empty());
+            assert!(m.h(advert("192.0.2.12", 150, ms(100)), t).is_empty());
+            assert!(m.p(t).is_empty());
         }
         assert_eq!(m.state(), State::Backup);
         assert_eq!(m.master(), Some(ip("192.0.2.12")));
@@ -485,8 +500,8 @@ mod tests {
     fn v3_learns_the_masters_interval() {
         let t0 = Instant::now();
         let mut m = Machine::new(params(Version::V3, 100, ms(100)));
-        let _ = m.handle(Event::Startup, t0);
-        let _ = m.handle(advert("192.0.2.12", 150, ms(1000)), t0);
+        let _ = m.h(Event::Startup, t0);
+        let _ = m.h(advert("192.0.2.12", 150, ms(1000)), t0);
         // 3 x 1 s + 156 x 1 s / 256
         assert_eq!(m.next_timeout(), Some(t0 + us(3_609_375)));
     }
@@ -495,8 +510,8 @@ mod tests {
     fn priority_zero_means_take_over_after_skew() {
         let t0 = Instant::now();
         let mut m = Machine::new(params(Version::V2, 100, Duration::from_secs(1)));
-        let _ = m.handle(Event::Startup, t0);
-        let _ = m.handle(advert("192.0.2.12", 0, Duration::from_secs(1)), t0 + ms(10));
+        let _ = m.h(Event::Startup, t0);
+        let _ = m.h(advert("192.0.2.12", 0, Duration::from_secs(1)), t0 + ms(10));
         assert_eq!(m.next_timeout(), Some(t0 + ms(10) + us(609_375)));
     }
 
@@ -504,7 +519,7 @@ mod tests {
     fn higher_priority_advert_sends_master_to_backup() {
         let (mut m, t0) = running_master(params(Version::V2, 100, Duration::from_secs(1)));
         assert_eq!(m.state(), State::Master);
-        let a = m.handle(
+        let a = m.h(
             advert("192.0.2.12", 150, Duration::from_secs(1)),
             t0 + Duration::from_secs(5),
         );
@@ -522,7 +537,7 @@ mod tests {
         let mut p = params(Version::V2, 100, Duration::from_secs(1));
         p.higher_prio_send_advert = false;
         let (mut m, t0) = running_master(p);
-        let a = m.handle(
+        let a = m.h(
             advert("192.0.2.12", 150, Duration::from_secs(1)),
             t0 + Duration::from_secs(5),
         );
@@ -536,7 +551,7 @@ mod tests {
     fn equal_priority_is_broken_by_the_higher_address() {
         let (mut m, t0) = running_master(params(Version::V2, 100, Duration::from_secs(1)));
         // a lower address with the same priority: we stay, and assert ourselves
-        let a = m.handle(
+        let a = m.h(
             advert("192.0.2.5", 100, Duration::from_secs(1)),
             t0 + Duration::from_secs(5),
         );
@@ -546,7 +561,7 @@ mod tests {
         );
         assert_eq!(m.state(), State::Master);
         // a higher address with the same priority: we yield
-        let _ = m.handle(
+        let _ = m.h(
             advert("192.0.2.200", 100, Duration::from_secs(1)),
             t0 + Duration::from_secs(6),
         );
@@ -559,16 +574,16 @@ mod tests {
     fn a_backup_ignores_priority_zero_from_a_stranger() {
         let mut m = Machine::new(params(Version::V2, 100, Duration::from_secs(1)));
         let t0 = Instant::now();
-        let _ = m.handle(Event::Startup, t0);
-        let _ = m.handle(advert("192.0.2.12", 150, Duration::from_secs(1)), t0);
+        let _ = m.h(Event::Startup, t0);
+        let _ = m.h(advert("192.0.2.12", 150, Duration::from_secs(1)), t0);
         let down = m.next_timeout();
-        let _ = m.handle(
+        let _ = m.h(
             advert("192.0.2.99", 0, Duration::from_secs(1)),
             t0 + Duration::from_millis(10),
         );
         assert_eq!(m.next_timeout(), down);
         // from the master: Skew_Time
-        let _ = m.handle(
+        let _ = m.h(
             advert("192.0.2.12", 0, Duration::from_secs(1)),
             t0 + Duration::from_millis(20),
         );
@@ -584,14 +599,14 @@ mod tests {
         for k in 0..1000u64 {
             let prio = if k % 2 == 0 { 100 } else { 0 };
             let t = t0 + Duration::from_secs(5) + Duration::from_micros(k * 100);
-            let a = m.handle(advert("192.0.2.12", prio, Duration::from_secs(1)), t);
+            let a = m.h(advert("192.0.2.12", prio, Duration::from_secs(1)), t);
             answers += a.iter().filter(|x| **x == Action::Announce).count();
         }
         // 0.1 s of flood within one interval: one answer
         assert_eq!(answers, 1);
         assert_eq!(m.state(), State::Master);
         // the next interval may answer again
-        let a = m.handle(
+        let a = m.h(
             advert("192.0.2.12", 100, Duration::from_secs(1)),
             t0 + Duration::from_secs(7),
         );
@@ -604,7 +619,7 @@ mod tests {
         p.higher_prio_send_advert = false;
         let (mut m, t0) = running_master(p);
         assert!(m
-            .handle(
+            .h(
                 advert("192.0.2.12", 100, Duration::from_secs(1)),
                 t0 + Duration::from_secs(5)
             )
@@ -616,12 +631,12 @@ mod tests {
         let t0 = Instant::now();
         // preempt: a lower-priority master is not listened to; we take over
         let mut m = Machine::new(params(Version::V3, 200, ms(100)));
-        let _ = m.handle(Event::Startup, t0);
+        let _ = m.h(Event::Startup, t0);
         let mut t = t0;
         while m.state() == State::Backup && t < t0 + Duration::from_secs(5) {
             t += ms(100);
-            let _ = m.handle(advert("192.0.2.12", 100, ms(100)), t);
-            let _ = m.poll(t);
+            let _ = m.h(advert("192.0.2.12", 100, ms(100)), t);
+            let _ = m.p(t);
         }
         assert_eq!(m.state(), State::Master);
         assert!(t - t0 < ms(500), "took over after one Master_Down_Interval");
@@ -629,12 +644,12 @@ mod tests {
         let mut p = params(Version::V3, 200, ms(100));
         p.preempt = false;
         let mut m = Machine::new(p);
-        let _ = m.handle(Event::Startup, t0);
+        let _ = m.h(Event::Startup, t0);
         let mut t = t0;
         for _ in 0..50 {
             t += ms(100);
-            let _ = m.handle(advert("192.0.2.12", 100, ms(100)), t);
-            let _ = m.poll(t);
+            let _ = m.h(advert("192.0.2.12", 100, ms(100)), t);
+            let _ = m.p(t);
         }
         assert_eq!(m.state(), State::Backup);
     }
@@ -645,12 +660,12 @@ mod tests {
         let mut p = params(Version::V3, 200, ms(100));
         p.preempt_delay = Duration::from_secs(2);
         let mut m = Machine::new(p);
-        let _ = m.handle(Event::Startup, t0);
+        let _ = m.h(Event::Startup, t0);
         let mut t = t0;
         while m.state() == State::Backup && t < t0 + Duration::from_secs(5) {
             t += ms(100);
-            let _ = m.handle(advert("192.0.2.12", 100, ms(100)), t);
-            let _ = m.poll(t);
+            let _ = m.h(advert("192.0.2.12", 100, ms(100)), t);
+            let _ = m.p(t);
         }
         assert_eq!(m.state(), State::Master);
         let took = t - t0;
@@ -664,9 +679,9 @@ mod tests {
     fn address_owner_is_master_at_once_and_stays() {
         let t0 = Instant::now();
         let mut m = Machine::new(params(Version::V2, 255, Duration::from_secs(1)));
-        let a = m.handle(Event::Startup, t0);
+        let a = m.h(Event::Startup, t0);
         assert_eq!(a.last(), Some(&Action::Transition(State::Master)));
-        let _ = m.handle(
+        let _ = m.h(
             advert("192.0.2.200", 255, Duration::from_secs(1)),
             t0 + ms(10),
         );
@@ -676,7 +691,7 @@ mod tests {
     #[test]
     fn shutdown_sends_priority_zero() {
         let (mut m, t0) = running_master(params(Version::V2, 100, Duration::from_secs(1)));
-        let a = m.handle(Event::Shutdown, t0 + Duration::from_secs(5));
+        let a = m.h(Event::Shutdown, t0 + Duration::from_secs(5));
         assert_eq!(
             a,
             vec![
@@ -691,7 +706,7 @@ mod tests {
     #[test]
     fn fault_and_recovery() {
         let (mut m, t0) = running_master(params(Version::V2, 100, Duration::from_secs(1)));
-        let a = m.handle(Event::Fault(true), t0 + Duration::from_secs(5));
+        let a = m.h(Event::Fault(true), t0 + Duration::from_secs(5));
         assert_eq!(
             a,
             vec![
@@ -702,12 +717,12 @@ mod tests {
         );
         assert_eq!(m.next_timeout(), None);
         assert!(m
-            .handle(
+            .h(
                 advert("192.0.2.12", 50, Duration::from_secs(1)),
                 t0 + Duration::from_secs(6)
             )
             .is_empty());
-        let a = m.handle(Event::Fault(false), t0 + Duration::from_secs(7));
+        let a = m.h(Event::Fault(false), t0 + Duration::from_secs(7));
         assert_eq!(a, vec![Action::Transition(State::Backup)]);
         assert_eq!(
             m.next_timeout(),
@@ -718,10 +733,10 @@ mod tests {
     #[test]
     fn priority_change_is_advertised_at_once_by_a_master() {
         let (mut m, t0) = running_master(params(Version::V2, 100, Duration::from_secs(1)));
-        let a = m.handle(Event::Priority(80), t0 + ms(4500));
+        let a = m.h(Event::Priority(80), t0 + ms(4500));
         assert_eq!(a, vec![Action::SendAdvert { priority: 80 }]);
         // and a peer at 90 now wins
-        let _ = m.handle(
+        let _ = m.h(
             advert("192.0.2.12", 90, Duration::from_secs(1)),
             t0 + ms(4600),
         );
@@ -733,8 +748,8 @@ mod tests {
         let p = params(Version::V3, 100, ms(100));
         let t0 = Instant::now();
         let mut m = Machine::new(p.clone());
-        let _ = m.handle(Event::Startup, t0);
-        let a = m.handle(Event::Follow(State::Master), t0 + ms(10));
+        let _ = m.h(Event::Startup, t0);
+        let a = m.h(Event::Follow(State::Master), t0 + ms(10));
         assert_eq!(
             a,
             vec![
@@ -745,10 +760,8 @@ mod tests {
             ]
         );
         // following to Master again changes nothing
-        assert!(m
-            .handle(Event::Follow(State::Master), t0 + ms(20))
-            .is_empty());
-        let a = m.handle(Event::Follow(State::Backup), t0 + ms(30));
+        assert!(m.h(Event::Follow(State::Master), t0 + ms(20)).is_empty());
+        let a = m.h(Event::Follow(State::Backup), t0 + ms(30));
         assert_eq!(
             a,
             vec![Action::RemoveVips, Action::Transition(State::Backup)]
@@ -758,9 +771,7 @@ mod tests {
             Some(t0 + ms(30) + m.master_down_interval())
         );
         // a faulty instance does not follow
-        let _ = m.handle(Event::Fault(true), t0 + ms(40));
-        assert!(m
-            .handle(Event::Follow(State::Master), t0 + ms(50))
-            .is_empty());
+        let _ = m.h(Event::Fault(true), t0 + ms(40));
+        assert!(m.h(Event::Follow(State::Master), t0 + ms(50)).is_empty());
     }
 }

@@ -5,7 +5,7 @@
 //! the engine returns. Notifications leave through a channel to the notifier.
 
 use super::drops::Reason;
-use super::engine::{Engine, Notification, Output, Stats};
+use super::engine::{Engine, Id, Notification, Output, Stats};
 use super::machine::State;
 use super::packet::DropReason;
 use super::socket::{Received, VrrpSocket};
@@ -162,14 +162,13 @@ pub(crate) fn spawn(
                 nl,
                 links: links.into_iter().map(|l| (l.name.clone(), l)).collect(),
                 frames: HashMap::new(),
-                sockets: Vec::new(),
+                sockets: HashMap::new(),
+                out: Vec::new(),
                 gone: HashMap::new(),
                 rebind: Vec::new(),
                 send_errors: HashMap::new(),
                 promoted: HashMap::new(),
                 startup_delay,
-                readers: Vec::new(),
-                next_reader: 0,
                 ptx: None,
                 notify,
                 status: st,
@@ -206,16 +205,15 @@ fn address_status(
     tracked: Vec<(String, IpAddr)>,
     now: Instant,
     engine: &mut Engine,
-) -> Vec<Output> {
-    let mut out = Vec::new();
+    out: &mut Vec<Output>,
+) {
     for (n, a) in tracked {
         let present = addr::has_address(&n, a);
         if !present {
             warn!("track_src_ip: {a} is not on {n}: the instances sending from it are in FAULT");
         }
-        out.extend(engine.set_tracked(Object::Address(n, a), present, now));
+        engine.set_tracked(Object::Address(n, a), present, now, out);
     }
-    out
 }
 
 /// The interfaces some of these instances track.
@@ -238,10 +236,10 @@ struct Shell {
     nl: Rtnl,
     links: HashMap<String, LinkState>,
     frames: HashMap<String, FrameSocket>,
-    /// Per instance (engine numbering): its socket and the id of the task reading it.
-    sockets: Vec<Rc<VrrpSocket>>,
-    readers: Vec<(u64, tokio::task::AbortHandle)>,
-    next_reader: u64,
+    /// Per instance: its socket and the task reading it.
+    sockets: HashMap<Id, Attached>,
+    /// The engine's outputs, carried out and emptied by `execute` (kept for its capacity).
+    out: Vec<Output>,
     ptx: Option<mpsc::Sender<Packet>>,
     notify: mpsc::UnboundedSender<Notification>,
     status: Snapshot,
@@ -250,9 +248,9 @@ struct Shell {
     gone: HashMap<String, u32>,
     /// Instances whose socket must be opened again (their interface was re-created, its
     /// address may come later): tried at each link or address event.
-    rebind: Vec<usize>,
+    rebind: Vec<Id>,
     /// Adverts that could not be sent, per instance (logged at powers of two).
-    send_errors: HashMap<usize, u64>,
+    send_errors: HashMap<Id, u64>,
     /// Interfaces whose promote_secondaries we set, with the value they had.
     promoted: HashMap<String, String>,
     /// vrrp_startup_delay.
@@ -330,33 +328,32 @@ impl AsRawFd for Rx {
     }
 }
 
-/// A packet (or receive error) from the socket read by the task with this id.
-type Packet = (u64, io::Result<Received>);
+/// A packet (or receive error) from the socket of this instance.
+type Packet = (Id, io::Result<Received>);
+
+/// An instance's socket, shared by the sender and the task that reads it.
+struct Attached {
+    sock: Rc<VrrpSocket>,
+    reader: tokio::task::AbortHandle,
+}
+
+impl Drop for Attached {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
 
 impl Shell {
-    /// Put `sock` in place of instance `i`'s socket; its reader task starts, the old one
-    /// stops.
-    fn replace_socket(&mut self, i: usize, sock: VrrpSocket) {
-        let (s, reader) = self.reader(sock);
-        if let (Some(slot), Some(r)) = (self.sockets.get_mut(i), self.readers.get_mut(i)) {
-            *slot = s;
-            let (_, old) = std::mem::replace(r, reader);
-            old.abort();
-        }
+    /// Give instance `id` this socket and start the task that reads it; the socket it had
+    /// (its interface was re-created) and that socket's reader go.
+    fn attach(&mut self, id: Id, sock: VrrpSocket) {
+        let a = self.reader(id, sock);
+        self.sockets.insert(id, a);
     }
 
-    /// Append a socket (the next instance's) and start the task that reads it.
-    fn attach(&mut self, sock: VrrpSocket) {
-        let (s, reader) = self.reader(sock);
-        self.sockets.push(s);
-        self.readers.push(reader);
-    }
-
-    /// A socket shared with a new task that reads it.
-    fn reader(&mut self, sock: VrrpSocket) -> (Rc<VrrpSocket>, (u64, tokio::task::AbortHandle)) {
+    /// A socket shared with a new task that reads it for instance `id`.
+    fn reader(&mut self, id: Id, sock: VrrpSocket) -> Attached {
         let s = Rc::new(sock);
-        let id = self.next_reader;
-        self.next_reader += 1;
         let ptx = self.ptx.clone();
         let reader = s.clone();
         let task = tokio::task::spawn_local(async move {
@@ -387,67 +384,91 @@ impl Shell {
                 }
             }
         });
-        (s, (id, task.abort_handle()))
+        Attached {
+            sock: s,
+            reader: task.abort_handle(),
+        }
+    }
+
+    /// Give the engine the shell's output buffer, then carry out what it asked for.
+    fn drive(&mut self, f: impl FnOnce(&mut Engine, &mut Vec<Output>)) {
+        let mut out = std::mem::take(&mut self.out);
+        f(&mut self.engine, &mut out);
+        self.execute(&mut out);
+        self.out = out;
+    }
+
+    /// The initial state of what instances track: these interfaces and addresses, and
+    /// the scripts, processes and files in `initial`.
+    fn initial_tracking(
+        &mut self,
+        (interfaces, addresses): (Vec<String>, Vec<(String, IpAddr)>),
+        initial: Initial,
+        now: Instant,
+    ) {
+        let links: Vec<(String, bool)> = interfaces
+            .into_iter()
+            .map(|o| {
+                let up = self.links.get(&o).is_some_and(|l| l.up);
+                (o, up)
+            })
+            .collect();
+        self.drive(|e, out| {
+            for (o, up) in links {
+                if !up {
+                    warn!("interface {o} is down or missing");
+                }
+                e.set_tracked(Object::Interface(o), up, now, out);
+            }
+            address_status(addresses, now, e, out);
+            for (name, ok) in initial.scripts {
+                e.set_tracked(Object::Script(name), ok, now, out);
+            }
+            for (name, up) in initial.processes {
+                e.set_tracked(Object::Process(name), up, now, out);
+            }
+            for (name, v) in initial.files {
+                e.set_file(&name, v, now, out);
+            }
+        });
     }
 
     /// A reload: open the new instances' sockets (on failure nothing changes), stop the
-    /// removed instances, renumber, carry out the changes.
+    /// removed instances, carry out the changes. Instances keep their ids (and sockets).
     fn reload(&mut self, specs: Specs, initial: Initial) -> Result<(), String> {
         let now = Instant::now();
         let mut opened: Vec<Option<VrrpSocket>> = Vec::new();
         for s in &specs.instances {
-            let continued = (0..self.engine.len()).any(|i| self.engine.keeps(i, s));
-            opened.push(if continued {
+            opened.push(if self.engine.continues(s) {
                 None
             } else {
                 Some(open_socket(s).map_err(|e| e.to_string())?)
             });
         }
         // what the new instances track, before they start
-        let mut out = Vec::new();
-        for o in tracked_interfaces(&specs.instances) {
-            let up = self.links.get(&o).is_some_and(|l| l.up);
-            out.extend(self.engine.set_tracked(Object::Interface(o), up, now));
-        }
-        out.extend(address_status(
+        let tracked = (
+            tracked_interfaces(&specs.instances),
             tracked_addresses(&specs.instances),
-            now,
-            &mut self.engine,
-        ));
-        for (name, ok) in initial.scripts {
-            out.extend(self.engine.set_tracked(Object::Script(name), ok, now));
-        }
-        for (name, up) in initial.processes {
-            out.extend(self.engine.set_tracked(Object::Process(name), up, now));
-        }
-        for (name, v) in initial.files {
-            out.extend(self.engine.set_file(&name, v, now));
-        }
-        out.extend(self.engine.retire(&specs, now));
-        self.execute(out);
-        let (kept, out) = self.engine.replace(specs, now);
-        let old_sockets = std::mem::take(&mut self.sockets);
-        let mut old_readers: Vec<Option<(u64, tokio::task::AbortHandle)>> =
-            std::mem::take(&mut self.readers)
-                .into_iter()
-                .map(Some)
-                .collect();
-        for (k, new) in kept.iter().zip(opened) {
-            match (k, new) {
-                (Some(k), _) => {
-                    if let (Some(s), Some(r)) = (old_sockets.get(*k), old_readers[*k].take()) {
-                        self.sockets.push(s.clone());
-                        self.readers.push(r);
-                    }
+        );
+        self.initial_tracking(tracked, initial, now);
+        self.drive(|e, out| e.retire(&specs, now, out));
+        let mut out = std::mem::take(&mut self.out);
+        let ids = self.engine.replace(specs, now, &mut out);
+        // the sockets of the instances that are gone close (their readers stop)
+        self.sockets.retain(|id, _| ids.contains(id));
+        self.send_errors.retain(|id, _| ids.contains(id));
+        self.rebind.retain(|id| ids.contains(id));
+        for (&id, sock) in ids.iter().zip(opened) {
+            match sock {
+                Some(sock) => self.attach(id, sock),
+                None if !self.sockets.contains_key(&id) => {
+                    error!("VRRP reload: an instance continued without its socket");
                 }
-                (None, Some(sock)) => self.attach(sock),
-                (None, None) => {}
+                None => {}
             }
         }
-        for (_, task) in old_readers.into_iter().flatten() {
-            task.abort();
-        }
-        self.execute(out);
+        self.execute(&mut out);
+        self.out = out;
         self.publish();
         Ok(())
     }
@@ -461,8 +482,9 @@ impl Shell {
     ) {
         let (ptx, mut packets) = mpsc::channel::<Packet>(1024);
         self.ptx = Some(ptx);
-        for s in sockets {
-            self.attach(s);
+        let ids: Vec<Id> = self.engine.ids().collect();
+        for (id, s) in ids.into_iter().zip(sockets) {
+            self.attach(id, s);
         }
         // SAFETY: the AsyncFd owns the socket, so its descriptor stays open and the same
         let monitor = match unsafe { AsyncFd::register(monitor) } {
@@ -498,38 +520,22 @@ impl Shell {
         }
         self.promote_secondaries();
         let now = Instant::now();
-        // what the instances track, as it is now
-        let mut out = Vec::new();
-        for o in self.tracked_interfaces() {
-            let up = self.links.get(&o).is_some_and(|l| l.up);
-            if !up {
-                warn!("interface {o} is down or missing");
-            }
-            out.extend(self.engine.set_tracked(Object::Interface(o), up, now));
-        }
-        out.extend(address_status(
-            self.tracked_addresses(),
-            now,
-            &mut self.engine,
-        ));
+        // what the instances track, as it is now (before start: only recorded)
+        let tracked = (self.tracked_interfaces(), self.tracked_addresses());
+        self.initial_tracking(tracked, initial, now);
         self.untracked_sources_missing();
-        for (name, ok) in initial.scripts {
-            out.extend(self.engine.set_tracked(Object::Script(name), ok, now));
-        }
-        for (name, up) in initial.processes {
-            out.extend(self.engine.set_tracked(Object::Process(name), up, now));
-        }
-        for (name, v) in initial.files {
-            out.extend(self.engine.set_file(&name, v, now));
-        }
         // addresses left by an earlier run that died: every instance starts as Backup
-        for i in 0..self.engine.len() {
-            if self.engine.spec(i).params.priority != 255 {
-                self.remove_vips(i, false);
+        let ids: Vec<Id> = self.engine.ids().collect();
+        for id in ids {
+            if self
+                .engine
+                .spec(id)
+                .is_some_and(|s| s.params.priority != 255)
+            {
+                self.remove_vips(id, false);
             }
         }
-        out.extend(self.engine.start(now));
-        self.execute(out);
+        self.drive(|e, out| e.start(now, out));
         for c in deferred {
             if self.command(Some(c)) {
                 return;
@@ -572,28 +578,22 @@ impl Shell {
                 biased;
                 _ = sleep => {
                     let now = Instant::now();
-                    let out = self.engine.poll(now);
-                    self.execute(out);
+                    self.drive(|e, out| e.poll(now, out));
                     if publish_at.is_some_and(|t| t <= now) {
                         self.publish();
                     }
                 }
                 Some((id, r)) = packets.recv() => {
                     let now = Instant::now();
-                    // a socket a reload closed may have left packets behind
-                    let Some(i) = self.readers.iter().position(|(r, _)| *r == id) else {
-                        continue;
-                    };
+                    // (a socket a reload closed may have left packets behind: the engine
+                    // ignores an id it no longer has)
                     match r {
-                        Ok(rx) => {
-                            let out = self.engine.packet(i, &rx, now);
-                            self.execute(out);
-                        }
+                        Ok(rx) => self.drive(|e, out| e.packet(id, &rx, now, out)),
                         Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-                            self.engine.count_drop(i, DropReason::TooShort.into());
+                            self.engine.count_drop(id, DropReason::TooShort.into());
                         }
                         Err(e) => {
-                            self.engine.count_drop(i, Reason::ReceiveError);
+                            self.engine.count_drop(id, Reason::ReceiveError);
                             debug!("VRRP receive: {e}");
                         }
                     }
@@ -631,19 +631,18 @@ impl Shell {
     }
 
     fn tracked_interfaces(&self) -> Vec<String> {
-        tracked_interfaces((0..self.engine.len()).map(|i| self.engine.spec(i)))
+        tracked_interfaces(self.engine.specs())
     }
 
     fn tracked_addresses(&self) -> Vec<(String, IpAddr)> {
-        tracked_addresses((0..self.engine.len()).map(|i| self.engine.spec(i)))
+        tracked_addresses(self.engine.specs())
     }
 
     /// A configured source address that is not on its interface and not tracked: the
     /// instance runs, its adverts fail until the address is there (said once).
     fn untracked_sources_missing(&self) {
         let tracked = self.tracked_addresses();
-        for i in 0..self.engine.len() {
-            let s = self.engine.spec(i);
+        for s in self.engine.specs() {
             // any interface: with use_vmac the address is on the VMAC's base
             if !tracked.iter().any(|(_, a)| *a == s.src) && !addr::has_address("", s.src) {
                 warn!(
@@ -660,9 +659,10 @@ impl Shell {
         m: &netlink_packet_route::address::AddressMessage,
         present: bool,
         now: Instant,
-    ) -> Vec<Output> {
+        out: &mut Vec<Output>,
+    ) {
         let Some((index, ip)) = addr::address_event(m) else {
-            return Vec::new();
+            return;
         };
         let Some(name) = self
             .links
@@ -670,10 +670,10 @@ impl Shell {
             .find(|l| l.index == index)
             .map(|l| l.name.clone())
         else {
-            return Vec::new();
+            return;
         };
         if !self.tracked_addresses().contains(&(name.clone(), ip)) {
-            return Vec::new();
+            return;
         }
         info!(
             "track_src_ip: {ip} {} {name}",
@@ -684,12 +684,12 @@ impl Shell {
             }
         );
         self.engine
-            .set_tracked(Object::Address(name, ip), present, now)
+            .set_tracked(Object::Address(name, ip), present, now, out);
     }
 
     fn links_changed(&mut self, msgs: Vec<RouteNetlinkMessage>) {
         let now = Instant::now();
-        let mut out = Vec::new();
+        let mut out = std::mem::take(&mut self.out);
         for m in msgs {
             match m {
                 RouteNetlinkMessage::NewLink(l) => {
@@ -711,35 +711,35 @@ impl Shell {
                             );
                         }
                         self.frames.remove(&st.name);
-                        out.extend(self.engine.set_tracked(
+                        self.engine.set_tracked(
                             Object::Interface(st.name.clone()),
                             st.up,
                             now,
-                        ));
+                            &mut out,
+                        );
                         self.links.insert(st.name.clone(), st);
                     }
                 }
                 RouteNetlinkMessage::DelAddress(a) => {
-                    out.extend(self.address_event(&a, false, now));
+                    self.address_event(&a, false, now, &mut out);
                     self.address_removed(&a);
                 }
-                RouteNetlinkMessage::NewAddress(a) => out.extend(self.address_event(&a, true, now)),
+                RouteNetlinkMessage::NewAddress(a) => self.address_event(&a, true, now, &mut out),
                 RouteNetlinkMessage::DelLink(l) => {
                     if let Some(st) = addr::link_state(&l) {
                         info!("interface {} was removed", st.name);
                         self.gone.insert(st.name.clone(), st.index);
                         self.links.remove(&st.name);
                         self.frames.remove(&st.name);
-                        out.extend(
-                            self.engine
-                                .set_tracked(Object::Interface(st.name), false, now),
-                        );
+                        self.engine
+                            .set_tracked(Object::Interface(st.name), false, now, &mut out);
                     }
                 }
                 _ => {}
             }
         }
-        self.execute(out);
+        self.execute(&mut out);
+        self.out = out;
         self.rebind_sockets();
     }
 
@@ -748,20 +748,17 @@ impl Shell {
         let now = Instant::now();
         match cmd {
             Some(Command::Script(name, ok)) => {
-                let out = self.engine.set_tracked(Object::Script(name), ok, now);
-                self.execute(out);
+                self.drive(|e, out| e.set_tracked(Object::Script(name), ok, now, out));
             }
             Some(Command::File(name, v)) => {
-                let out = self.engine.set_file(&name, v, now);
-                self.execute(out);
+                self.drive(|e, out| e.set_file(&name, v, now, out));
             }
             Some(Command::Process(name, up)) => {
                 info!(
                     "vrrp_track_process {name}: {}",
                     if up { "quorum runs" } else { "quorum lost" }
                 );
-                let out = self.engine.set_tracked(Object::Process(name), up, now);
-                self.execute(out);
+                self.drive(|e, out| e.set_tracked(Object::Process(name), up, now, out));
             }
             Some(Command::Reload {
                 specs,
@@ -788,16 +785,14 @@ impl Shell {
     /// Stop every instance (priority 0, addresses removed, STOP notifications) and give
     /// the interfaces back their promote_secondaries.
     fn stop(&mut self, now: Instant) {
-        let out = self.engine.shutdown(now);
-        self.execute(out);
+        self.drive(|e, out| e.shutdown(now, out));
         self.restore_secondaries();
     }
 
     /// `promote_secondaries`: set on the interfaces of the instances that ask for it (the
     /// value found first is restored at stop).
     fn promote_secondaries(&mut self) {
-        for i in 0..self.engine.len() {
-            let spec = self.engine.spec(i);
+        for spec in self.engine.specs() {
             if !spec.promote_secondaries || self.promoted.contains_key(&spec.iface) {
                 continue;
             }
@@ -832,9 +827,14 @@ impl Shell {
         info!("interface {name} was re-created (index {old} -> {new}): VRRP follows it");
         self.engine.interface_renumbered(old, new);
         self.frames.remove(name);
-        for i in 0..self.engine.len() {
-            if self.engine.spec(i).iface == name && !self.rebind.contains(&i) {
-                self.rebind.push(i);
+        let on_it: Vec<Id> = self
+            .engine
+            .ids()
+            .filter(|&id| self.engine.spec(id).is_some_and(|s| s.iface == name))
+            .collect();
+        for id in on_it {
+            if !self.rebind.contains(&id) {
+                self.rebind.push(id);
             }
         }
     }
@@ -843,23 +843,22 @@ impl Shell {
     /// whose source address is not there yet is tried at the next event.
     fn rebind_sockets(&mut self) {
         let mut still = Vec::new();
-        for i in std::mem::take(&mut self.rebind) {
-            if i >= self.engine.len() {
+        for id in std::mem::take(&mut self.rebind) {
+            let Some(spec) = self.engine.spec(id) else {
                 continue;
-            }
-            match open_socket(self.engine.spec(i)) {
+            };
+            match open_socket(spec) {
                 Ok(sock) => {
-                    self.replace_socket(i, sock);
-                    self.send_errors.remove(&i);
                     info!(
                         "vrrp_instance {}: VRRP socket open again on {}",
-                        self.engine.spec(i).name,
-                        self.engine.spec(i).iface
+                        spec.name, spec.iface
                     );
+                    self.attach(id, sock);
+                    self.send_errors.remove(&id);
                 }
                 Err(e) => {
                     debug!("{e}: tried again at the next change");
-                    still.push(i);
+                    still.push(id);
                 }
             }
         }
@@ -874,42 +873,49 @@ impl Shell {
                 self.links = links.into_iter().map(|l| (l.name.clone(), l)).collect();
                 self.frames.clear();
                 let now = Instant::now();
-                let mut out = Vec::new();
-                for o in self.tracked_interfaces() {
-                    let up = msgs_up.iter().any(|(n, u)| *n == o && *u);
-                    out.extend(self.engine.set_tracked(Object::Interface(o), up, now));
-                }
+                let links = self.tracked_interfaces();
                 let tracked = self.tracked_addresses();
-                out.extend(address_status(tracked, now, &mut self.engine));
-                self.execute(out);
+                self.drive(|e, out| {
+                    for o in links {
+                        let up = msgs_up.iter().any(|(n, u)| *n == o && *u);
+                        e.set_tracked(Object::Interface(o), up, now, out);
+                    }
+                    address_status(tracked, now, e, out);
+                });
             }
             Err(e) => error!("reading interfaces: {e}"),
         }
     }
 
-    fn execute(&mut self, out: Vec<Output>) {
+    /// Carry out (and empty) the engine's outputs.
+    fn execute(&mut self, out: &mut Vec<Output>) {
         if out.is_empty() {
             return;
         }
-        for o in out {
+        for o in out.drain(..) {
             match o {
                 Output::Send { inst, dst, payload } => {
-                    if let Err(e) = self.sockets[inst].send(&payload, dst) {
+                    let sent = match self.sockets.get(&inst) {
+                        Some(a) => a.sock.send(&payload, dst),
+                        None => Err(io::Error::new(io::ErrorKind::NotConnected, "no socket")),
+                    };
+                    if let Err(e) = sent {
                         self.engine.count_drop(inst, Reason::SendError);
                         // a vanished interface fails every advert: say so, not 10 times a second
                         let n = self.send_errors.entry(inst).or_insert(0);
                         *n += 1;
+                        let n = *n;
                         if n.is_power_of_two() {
                             warn!(
                                 "vrrp_instance {}: advert to {dst}: {e} ({n} failed so far)",
-                                self.engine.spec(inst).name
+                                self.name(inst)
                             );
                         }
                     }
                 }
                 Output::AddVips(i) => self.add_vips(i),
                 Output::ChangeVips { inst, remove, add } => {
-                    let what = format!("vrrp_instance {}: reload", self.engine.spec(inst).name);
+                    let what = format!("vrrp_instance {}: reload", self.name(inst));
                     addr::change(&mut self.nl, &what, &remove, &add);
                 }
                 Output::RemoveVips(i) => self.remove_vips(i, true),
@@ -932,11 +938,19 @@ impl Shell {
     /// remove ours only after leaving MASTER): put it back, as keepalived's netlink
     /// monitor reinstates what it owns, and say so.
     fn address_removed(&mut self, m: &netlink_packet_route::address::AddressMessage) {
-        for i in 0..self.engine.len() {
-            if self.engine.view(i).state != State::Master {
+        let masters: Vec<Id> = self
+            .engine
+            .ids()
+            .filter(|&id| {
+                self.engine
+                    .view(id)
+                    .is_some_and(|v| v.state == State::Master)
+            })
+            .collect();
+        for id in masters {
+            let Some(spec) = self.engine.spec(id) else {
                 continue;
-            }
-            let spec = self.engine.spec(i);
+            };
             for k in spec.kernel.iter().filter(|k| k.is_address(m)) {
                 match k.add(&mut self.nl) {
                     Ok(()) => warn!(
@@ -952,8 +966,15 @@ impl Shell {
         }
     }
 
-    fn add_vips(&mut self, i: usize) {
-        let spec = self.engine.spec(i);
+    /// An instance's name, for messages.
+    fn name(&self, id: Id) -> &str {
+        self.engine.spec(id).map_or("?", |s| s.name.as_str())
+    }
+
+    fn add_vips(&mut self, id: Id) {
+        let Some(spec) = self.engine.spec(id) else {
+            return;
+        };
         for k in &spec.kernel {
             if let Err(e) = k.add(&mut self.nl) {
                 error!("vrrp_instance {}: adding {k}: {e}", spec.name);
@@ -961,8 +982,10 @@ impl Shell {
         }
     }
 
-    fn remove_vips(&mut self, i: usize, log: bool) {
-        let spec = self.engine.spec(i);
+    fn remove_vips(&mut self, id: Id, log: bool) {
+        let Some(spec) = self.engine.spec(id) else {
+            return;
+        };
         for k in spec.kernel.iter().rev() {
             if let Err(e) = k.remove(&mut self.nl) {
                 if log {
@@ -972,8 +995,10 @@ impl Shell {
         }
     }
 
-    fn announce(&mut self, i: usize) {
-        let spec = self.engine.spec(i);
+    fn announce(&mut self, id: Id) {
+        let Some(spec) = self.engine.spec(id) else {
+            return;
+        };
         for (dev, ip) in &spec.announce {
             let Some(link) = self.links.get(dev) else {
                 continue;
@@ -1013,17 +1038,16 @@ impl Shell {
 
     fn publish(&mut self) {
         self.stale = None;
-        let v: Vec<InstanceStatus> = (0..self.engine.len())
-            .map(|i| {
-                let x = self.engine.view(i);
-                InstanceStatus {
-                    name: x.name.to_string(),
-                    state: x.state,
-                    priority: x.priority,
-                    master: x.master,
-                    since: x.since,
-                    stats: x.stats.clone(),
-                }
+        let v: Vec<InstanceStatus> = self
+            .engine
+            .views()
+            .map(|x| InstanceStatus {
+                name: x.name.to_string(),
+                state: x.state,
+                priority: x.priority,
+                master: x.master,
+                since: x.since,
+                stats: x.stats.clone(),
             })
             .collect();
         if let Ok(mut s) = self.status.lock() {

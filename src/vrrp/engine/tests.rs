@@ -51,7 +51,7 @@ impl Lab {
 
     fn start(&mut self) {
         for n in 0..self.nodes.len() {
-            let out = self.nodes[n].start(self.now);
+            let out = outs(|o| self.nodes[n].start(self.now, o));
             self.deliver(n, out);
         }
     }
@@ -62,7 +62,7 @@ impl Lab {
             let (n, o) = queue.remove(0);
             if let Output::Send { inst, dst, payload } = &o {
                 if self.up[n] {
-                    let src = self.nodes[n].spec(*inst).src;
+                    let src = self.nodes[n].spec(*inst).unwrap().src;
                     for m in 0..self.nodes.len() {
                         if m != n && self.up[m] {
                             // AH adverts are whole IPv4 packets; others VRRP alone
@@ -77,8 +77,10 @@ impl Lab {
                                     payload: payload.clone(),
                                 }
                             };
-                            for i in 0..self.nodes[m].len() {
-                                let more = self.nodes[m].packet(i, &rx, self.now);
+                            let ids: Vec<Id> = self.nodes[m].ids().collect();
+                            for id in ids {
+                                let mut more = Vec::new();
+                                self.nodes[m].packet(id, &rx, self.now, &mut more);
                                 queue.extend(more.into_iter().map(|o| (m, o)));
                             }
                         }
@@ -102,7 +104,7 @@ impl Lab {
                 .min(end);
             self.now = next.max(self.now);
             for n in 0..self.nodes.len() {
-                let out = self.nodes[n].poll(self.now);
+                let out = outs(|o| self.nodes[n].poll(self.now, o));
                 self.deliver(n, out);
             }
             if self.now >= end {
@@ -112,9 +114,7 @@ impl Lab {
     }
 
     fn states(&self, n: usize) -> Vec<State> {
-        (0..self.nodes[n].len())
-            .map(|i| self.nodes[n].view(i).state)
-            .collect()
+        self.nodes[n].views().map(|v| v.state).collect()
     }
 
     fn notifications(&self, n: usize) -> Vec<(&'static str, String, &'static str)> {
@@ -127,6 +127,13 @@ impl Lab {
             })
             .collect()
     }
+}
+
+/// What an engine call put in the output buffer.
+fn outs(f: impl FnOnce(&mut Vec<Output>)) -> Vec<Output> {
+    let mut o = Vec::new();
+    f(&mut o);
+    o
 }
 
 fn secs(n: u64) -> Duration {
@@ -146,7 +153,7 @@ fn election_failover_and_failback_move_the_group_together() {
     assert!(lab
         .log
         .iter()
-        .any(|(n, o)| *n == 0 && *o == Output::AddVips(0)));
+        .any(|(n, o)| *n == 0 && *o == Output::AddVips(Id(0))));
     assert!(lab
         .notifications(0)
         .contains(&("GROUP", "G".into(), "MASTER")));
@@ -172,7 +179,7 @@ fn election_failover_and_failback_move_the_group_together() {
     assert!(lab
         .log
         .iter()
-        .any(|(n, o)| *n == 1 && *o == Output::RemoveVips(1)));
+        .any(|(n, o)| *n == 1 && *o == Output::RemoveVips(Id(1))));
 }
 
 #[test]
@@ -183,14 +190,17 @@ fn shutdown_hands_over_at_once() {
     ]);
     lab.start();
     lab.run_for(secs(5));
-    let out = lab.nodes[0].shutdown(lab.now);
+    let out = outs(|o| lab.nodes[0].shutdown(lab.now, o));
     assert!(out.iter().any(|o| matches!(o, Output::RemoveVips(_))));
     lab.deliver(0, out);
     lab.up[0] = false;
     // Skew_Time of priority 100: (256 - 100) / 256 s = 609 ms
     lab.run_for(Duration::from_millis(700));
     assert_eq!(lab.states(1), vec![State::Master, State::Master]);
-    assert_eq!(lab.nodes[0].view(0).stats.priority_zero_sent, 1);
+    assert_eq!(
+        lab.nodes[0].view(Id(0)).unwrap().stats.priority_zero_sent,
+        1
+    );
     let stops: Vec<_> = lab
         .notifications(0)
         .into_iter()
@@ -214,22 +224,22 @@ fn a_failing_script_moves_mastership_and_a_fault_takes_the_group() {
     assert_eq!(lab.states(0), vec![State::Master, State::Master]);
     // chk fails: FRONT drops to 90 and loses to 100; BACK follows its group
     let now = lab.now;
-    let out = lab.nodes[0].set_tracked(Object::Script("chk".into()), false, now);
+    let out = outs(|o| lab.nodes[0].set_tracked(Object::Script("chk".into()), false, now, o));
     lab.deliver(0, out);
     // the backup discards the lower-priority adverts and preempts when its timer runs out
     lab.run_for(secs(4));
-    assert_eq!(lab.nodes[0].view(0).priority, 90);
+    assert_eq!(lab.nodes[0].view(Id(0)).unwrap().priority, 90);
     assert_eq!(lab.states(0), vec![State::Backup, State::Backup]);
     assert_eq!(lab.states(1), vec![State::Master, State::Master]);
 
     // the primary interface goes down: both members of the group fault
-    let out = lab.nodes[0].set_tracked(Object::Interface("lo".into()), false, lab.now);
+    let out = outs(|o| lab.nodes[0].set_tracked(Object::Interface("lo".into()), false, lab.now, o));
     lab.deliver(0, out);
     assert_eq!(lab.states(0), vec![State::Fault, State::Fault]);
     assert!(lab
         .notifications(0)
         .contains(&("GROUP", "G".into(), "FAULT")));
-    let out = lab.nodes[0].set_tracked(Object::Interface("lo".into()), true, lab.now);
+    let out = outs(|o| lab.nodes[0].set_tracked(Object::Interface("lo".into()), true, lab.now, o));
     lab.deliver(0, out);
     assert_eq!(lab.states(0), vec![State::Backup, State::Backup]);
 }
@@ -262,7 +272,7 @@ fn split_brain_heal_leaves_one_master_and_reannounces() {
     assert!(lab
         .log
         .iter()
-        .any(|(n, o)| *n == 0 && matches!(o, Output::Announce(0))));
+        .any(|(n, o)| *n == 0 && matches!(o, Output::Announce(Id(0)))));
 }
 
 #[test]
@@ -273,8 +283,8 @@ fn received_packets_are_checked_and_drops_counted() {
     let mut a = engine(conf, "192.0.2.11");
     let mut b = engine(conf, "192.0.2.12");
     let now = Instant::now();
-    let _ = a.start(now);
-    let out = b.start(now);
+    let _ = outs(|o| a.start(now, o));
+    let out = outs(|o| b.start(now, o));
     assert!(out.is_empty() || out.iter().all(|o| matches!(o, Output::Notify(_))));
     let adv = |prio: u8, int_cs: u16, pass: &str, addrs: Vec<IpAddr>| {
         packet::encode(
@@ -299,19 +309,19 @@ fn received_packets_are_checked_and_drops_counted() {
         ip_header: Vec::new(),
         payload,
     };
-    let _ = a.packet(0, &rx(adv(100, 100, "secret", vec![vip]), 254), now);
-    let _ = a.packet(0, &rx(adv(100, 100, "wrong", vec![vip]), 255), now);
-    let _ = a.packet(0, &rx(adv(100, 200, "secret", vec![vip]), 255), now);
-    let _ = a.packet(0, &rx(vec![0x21, 7, 100], 255), now);
-    let _ = a.packet(0, &rx(adv(100, 100, "secret", vec![]), 255), now);
-    let _ = a.packet(0, &rx(adv(100, 100, "secret", vec![vip]), 255), now);
+    let _ = outs(|o| a.packet(Id(0), &rx(adv(100, 100, "secret", vec![vip]), 254), now, o));
+    let _ = outs(|o| a.packet(Id(0), &rx(adv(100, 100, "wrong", vec![vip]), 255), now, o));
+    let _ = outs(|o| a.packet(Id(0), &rx(adv(100, 200, "secret", vec![vip]), 255), now, o));
+    let _ = outs(|o| a.packet(Id(0), &rx(vec![0x21, 7, 100], 255), now, o));
+    let _ = outs(|o| a.packet(Id(0), &rx(adv(100, 100, "secret", vec![]), 255), now, o));
+    let _ = outs(|o| a.packet(Id(0), &rx(adv(100, 100, "secret", vec![vip]), 255), now, o));
     // from our own address: another daemon's, never taken for ours, counted
     let own = Received {
         src: "192.0.2.11".parse().unwrap(),
         ..rx(adv(100, 100, "secret", vec![vip]), 255)
     };
-    let _ = a.packet(0, &own, now);
-    let st = a.view(0).stats.clone();
+    let _ = outs(|o| a.packet(Id(0), &own, now, o));
+    let st = a.view(Id(0)).unwrap().stats.clone();
     assert_eq!(st.dropped.get(Reason::OwnAddress), 1);
     assert_eq!(st.dropped.get(Reason::BadTtl), 1);
     assert_eq!(st.dropped.get(DropReason::AuthFailure.into()), 1);
@@ -328,7 +338,7 @@ fn unicast_drops_strangers() {
       virtual_ipaddress { 192.0.2.100/24 } }";
     let mut a = engine(conf, "192.0.2.11");
     let now = Instant::now();
-    let _ = a.start(now);
+    let _ = outs(|o| a.start(now, o));
     let payload = packet::encode(
         &Advert {
             version: Version::V3,
@@ -349,10 +359,17 @@ fn unicast_drops_strangers() {
         ip_header: Vec::new(),
         payload,
     };
-    let _ = a.packet(0, &rx, now);
-    assert_eq!(a.view(0).stats.dropped.get(Reason::UnknownPeer), 1);
+    let _ = outs(|o| a.packet(Id(0), &rx, now, o));
+    assert_eq!(
+        a.view(Id(0))
+            .unwrap()
+            .stats
+            .dropped
+            .get(Reason::UnknownPeer),
+        1
+    );
     // adverts go to every peer, unicast
-    let out = a.poll(now + secs(1));
+    let out = outs(|o| a.poll(now + secs(1), o));
     assert!(out.iter().any(
         |o| matches!(o, Output::Send { dst, .. } if *dst == "192.0.2.12".parse::<IpAddr>().unwrap())
     ));
@@ -366,7 +383,7 @@ fn garbage_is_counted_never_fatal() {
       virtual_ipaddress { 192.0.2.100/24 } }";
     let mut a = engine(conf, "192.0.2.11");
     let t0 = Instant::now();
-    let _ = a.start(t0);
+    let _ = outs(|o| a.start(t0, o));
     let good = packet::encode(
         &Advert {
             version: Version::V2,
@@ -407,10 +424,10 @@ fn garbage_is_counted_never_fatal() {
             ip_header: Vec::new(),
             payload: p,
         };
-        let _ = a.packet(0, &rx, t0);
+        let _ = outs(|o| a.packet(Id(0), &rx, t0, o));
         sent += 1;
     }
-    let st = a.view(0).stats.clone();
+    let st = a.view(Id(0)).unwrap().stats.clone();
     let dropped: u64 = st.dropped.total();
     assert_eq!(
         dropped + st.other_vrid + st.adverts_received,
@@ -423,7 +440,7 @@ fn garbage_is_counted_never_fatal() {
         st.dropped.iter().count() >= 5,
         "several reasons seen: {st:?}"
     );
-    assert_eq!(a.view(0).state, State::Backup);
+    assert_eq!(a.view(Id(0)).unwrap().state, State::Backup);
 }
 
 fn specs(conf: &str, addr: &str) -> Specs {
@@ -434,15 +451,16 @@ fn specs(conf: &str, addr: &str) -> Specs {
 
 impl Lab {
     /// Node `n` reloads `conf`; returns what it was asked to do (retire, then replace).
-    fn reload(&mut self, n: usize, conf: &str, addr: &str) -> (Vec<Option<usize>>, Vec<Output>) {
+    fn reload(&mut self, n: usize, conf: &str, addr: &str) -> (Vec<Id>, Vec<Output>) {
         let new = specs(conf, addr);
-        let first = self.nodes[n].retire(&new, self.now);
+        let first = outs(|o| self.nodes[n].retire(&new, self.now, o));
         let mut all = first.clone();
         self.deliver(n, first);
-        let (kept, out) = self.nodes[n].replace(new, self.now);
+        let mut out = Vec::new();
+        let ids = self.nodes[n].replace(new, self.now, &mut out);
         all.extend(out.clone());
         self.deliver(n, out);
-        (kept, all)
+        (ids, all)
     }
 
     fn transitions(&self, n: usize) -> usize {
@@ -460,9 +478,9 @@ fn a_reload_that_changes_nothing_keeps_state_timers_and_counters() {
     lab.run_for(Duration::from_millis(5500));
     let (m_before, b_before) = (lab.transitions(0), lab.transitions(1));
     let next = lab.nodes[0].next_timeout();
-    let sent = lab.nodes[0].view(0).stats.adverts_sent;
+    let sent = lab.nodes[0].view(Id(0)).unwrap().stats.adverts_sent;
     let (kept, out) = lab.reload(0, &two_instances(150, ""), "192.0.2.11");
-    assert_eq!(kept, vec![Some(0), Some(1)]);
+    assert_eq!(kept, vec![Id(0), Id(1)], "both continue, under their ids");
     assert!(out.is_empty(), "nothing to do: {out:?}");
     let (_, out) = lab.reload(1, &two_instances(100, ""), "192.0.2.12");
     assert!(out.is_empty(), "nothing to do: {out:?}");
@@ -471,14 +489,17 @@ fn a_reload_that_changes_nothing_keeps_state_timers_and_counters() {
         next,
         "the advert timer runs on"
     );
-    assert_eq!(lab.nodes[0].view(0).stats.adverts_sent, sent);
+    assert_eq!(lab.nodes[0].view(Id(0)).unwrap().stats.adverts_sent, sent);
     lab.run_for(secs(10));
     assert_eq!(
         (lab.transitions(0), lab.transitions(1)),
         (m_before, b_before)
     );
     assert_eq!(lab.states(0), vec![State::Master, State::Master]);
-    assert_eq!(lab.nodes[0].view(0).stats.adverts_sent, sent + 10);
+    assert_eq!(
+        lab.nodes[0].view(Id(0)).unwrap().stats.adverts_sent,
+        sent + 10
+    );
 }
 
 #[test]
@@ -500,14 +521,14 @@ fn a_reload_changes_addresses_whatever_the_state() {
     });
     assert_eq!(
         change,
-        Some((0, 1, 1)),
+        Some((Id(0), 1, 1)),
         "the master swaps the address: {out:?}"
     );
     lab.run_for(Duration::from_millis(10));
     assert!(
         lab.log
             .iter()
-            .any(|(n, o)| *n == 0 && matches!(o, Output::Announce(0))),
+            .any(|(n, o)| *n == 0 && matches!(o, Output::Announce(Id(0)))),
         "the new address is announced"
     );
     // the backup removes what is no longer configured (in case it is there), adds nothing
@@ -517,7 +538,7 @@ fn a_reload_changes_addresses_whatever_the_state() {
         Output::ChangeVips { inst, remove, add } => Some((*inst, remove.len(), add.len())),
         _ => None,
     });
-    assert_eq!(change, Some((0, 1, 0)), "{out:?}");
+    assert_eq!(change, Some((Id(0), 1, 0)), "{out:?}");
     assert_eq!(lab.states(0), vec![State::Master, State::Master]);
     assert_eq!(lab.states(1), vec![State::Backup, State::Backup]);
 }
@@ -543,7 +564,7 @@ vrrp_instance B {{ interface lo\n virtual_router_id 60\n priority {prio}\n adver
         "vrrp_instance A { interface lo\n virtual_router_id 51\n priority 150\n advert_int 1
   virtual_ipaddress { 192.0.2.100/24 } }\n";
     let (kept, out) = lab.reload(0, only_a, "192.0.2.11");
-    assert_eq!(kept, vec![None], "A on VRID 51 is a new router");
+    assert_eq!(kept, vec![Id(2)], "A on VRID 51 is a new router: a new id");
     let deleted: Vec<_> = out
         .iter()
         .filter_map(|o| match o {
@@ -562,7 +583,7 @@ vrrp_instance B {{ interface lo\n virtual_router_id 60\n priority {prio}\n adver
     // the peer took over at once (priority 0 heard: Skew_Time)
     lab.run_for(Duration::from_millis(700));
     assert_eq!(lab.states(1), vec![State::Master, State::Master]);
-    assert_eq!(lab.nodes[0].len(), 1);
+    assert_eq!(lab.nodes[0].ids().count(), 1);
     // the new router A (VRID 51) has no peer: it becomes master after Master_Down_Interval
     lab.run_for(secs(4));
     assert_eq!(lab.states(0), vec![State::Master]);
@@ -595,11 +616,46 @@ fn a_reload_raising_the_priority_preempts_and_a_new_group_member_follows() {
         + "vrrp_instance THIRD { interface lo\n virtual_router_id 53\n priority 200\n advert_int 1
   virtual_ipaddress { 203.0.113.1/24 } }\n";
     let (kept, _) = lab.reload(1, &three, "192.0.2.12");
-    assert_eq!(kept, vec![Some(0), Some(1), None]);
+    assert_eq!(kept, vec![Id(0), Id(1), Id(2)]);
     assert_eq!(
         lab.states(1),
         vec![State::Master, State::Master, State::Master]
     );
+}
+
+#[test]
+fn a_reload_that_drops_and_reorders_instances_keeps_the_others_ids_and_refreshes() {
+    // two independent masters, each refreshing its gratuitous ARP every 2 s
+    let inst = |name: &str, vrid: u8, vip: &str| {
+        format!(
+            "vrrp_instance {name} {{ interface lo\n virtual_router_id {vrid}\n priority 150
+  advert_int 1\n garp_master_refresh 2\n virtual_ipaddress {{ {vip}/24 }} }}\n"
+        )
+    };
+    let a = inst("A", 51, "192.0.2.100");
+    let b = inst("B", 52, "198.51.100.1");
+    let c = inst("C", 53, "203.0.113.1");
+    let mut lab = Lab::new(vec![engine(&format!("{a}{b}"), "192.0.2.11")]);
+    lab.start();
+    lab.run_for(secs(5));
+    assert_eq!(lab.states(0), vec![State::Master, State::Master]);
+    // A goes, C comes first: B keeps its id (1), C gets a new one (2)
+    let (ids, _) = lab.reload(0, &format!("{c}{b}"), "192.0.2.11");
+    assert_eq!(ids, vec![Id(2), Id(1)]);
+    lab.log.clear();
+    lab.run_for(secs(10));
+    let rounds = |id| {
+        lab.log
+            .iter()
+            .filter(|(_, o)| *o == Output::Announce(id))
+            .count()
+    };
+    // B's refreshes go on under its id, C's start; A's id is never used again
+    assert!(rounds(Id(1)) >= 4, "{:?}", lab.log);
+    assert!(rounds(Id(2)) >= 4, "{:?}", lab.log);
+    assert_eq!(rounds(Id(0)), 0);
+    assert!(lab.nodes[0].view(Id(0)).is_none());
+    assert_eq!(lab.nodes[0].view(Id(1)).map(|v| v.name), Some("B"));
 }
 
 fn ah_pair(prio: u8, pass: &str) -> String {
@@ -620,7 +676,7 @@ fn ah_elects_fails_over_heals_and_refuses_replays_and_other_keys() {
     lab.run_for(secs(5));
     assert_eq!(lab.states(0), vec![State::Master]);
     assert_eq!(lab.states(1), vec![State::Backup]);
-    let heard = lab.nodes[1].view(0).stats.clone();
+    let heard = lab.nodes[1].view(Id(0)).unwrap().stats.clone();
     assert!(heard.adverts_received >= 2, "{heard:?}");
     assert_eq!(heard.dropped.total(), 0, "{heard:?}");
     // the adverts are AH packets: protocol 51, sequence numbers rising by one
@@ -656,10 +712,11 @@ fn ah_elects_fails_over_heals_and_refuses_replays_and_other_keys() {
         })
         .unwrap();
     let rx = crate::vrrp::socket::parse_ipv4(&last).unwrap();
-    let _ = lab.nodes[1].packet(0, &rx, lab.now);
+    let _ = outs(|o| lab.nodes[1].packet(Id(0), &rx, lab.now, o));
     assert_eq!(
         lab.nodes[1]
-            .view(0)
+            .view(Id(0))
+            .unwrap()
             .stats
             .dropped
             .get(DropReason::AhReplay.into()),
@@ -685,7 +742,7 @@ fn ah_elects_fails_over_heals_and_refuses_replays_and_other_keys() {
     lab.start();
     lab.run_for(secs(5));
     assert_eq!(lab.states(1), vec![State::Master]);
-    let st = &lab.nodes[1].view(0).stats;
+    let st = &lab.nodes[1].view(Id(0)).unwrap().stats;
     assert!(
         st.dropped.get(DropReason::AuthFailure.into()) >= 2,
         "{st:?}"
@@ -702,7 +759,7 @@ fn unicast_fault_no_peer_keeps_the_instance_in_fault() {
     lab.start();
     lab.run_for(secs(5));
     assert_eq!(lab.states(0), vec![State::Fault, State::Fault]);
-    let out = lab.nodes[0].set_tracked(Object::Interface("lo".into()), true, lab.now);
+    let out = outs(|o| lab.nodes[0].set_tracked(Object::Interface("lo".into()), true, lab.now, o));
     lab.deliver(0, out);
     assert_eq!(lab.states(0), vec![State::Fault, State::Fault]);
     let conf = two_instances(150, "unicast_fault_no_peer\n unicast_peer { 192.0.2.2 }");
@@ -726,7 +783,7 @@ fn priority_changes_are_notified_when_asked() {
         lab.run_for(secs(5));
         assert_eq!(lab.states(0), vec![State::Master, State::Master]);
         let now = lab.now;
-        let out = lab.nodes[0].set_tracked(Object::Script("chk".into()), false, now);
+        let out = outs(|o| lab.nodes[0].set_tracked(Object::Script("chk".into()), false, now, o));
         let got: Vec<(String, &str, u8)> = out
             .iter()
             .filter_map(|o| match o {

@@ -51,9 +51,10 @@ impl Reader<'_> {
             "smtp_alert_checker" => g.smtp_alert_checker = self.flag(n),
             "checker_log_all_failures" => self.set_flag(n, &mut g.checker_log_all_failures),
             "vrrp_version" => {
-                if let Some(v) = self.one(n, "2 or 3", VrrpVersion::parse) {
-                    g.vrrp_version = v
-                }
+                set(
+                    &mut g.vrrp_version,
+                    self.one(n, "2 or 3", VrrpVersion::parse),
+                );
             }
             "vrrp_mcast_group4" => {
                 if let Some(v) = self.one(n, "an IPv4 multicast address", |s| {
@@ -83,36 +84,24 @@ impl Reader<'_> {
                 }
             }
             "vrrp_garp_master_delay" => {
-                if let Some(v) = self.secs(n) {
-                    g.vrrp_garp_master_delay = v
-                }
+                set(&mut g.vrrp_garp_master_delay, self.secs(n));
             }
             "vrrp_garp_master_repeat" => {
-                if let Some(v) = self.at_least_one(n) {
-                    g.vrrp_garp_master_repeat = v
-                }
+                set(&mut g.vrrp_garp_master_repeat, self.at_least_one(n));
             }
             "vrrp_garp_master_refresh" => {
-                if let Some(v) = self.secs(n) {
-                    g.vrrp_garp_master_refresh = v
-                }
+                set(&mut g.vrrp_garp_master_refresh, self.secs(n));
             }
             "vrrp_garp_master_refresh_repeat" => {
-                if let Some(v) = self.at_least_one(n) {
-                    g.vrrp_garp_master_refresh_repeat = v
-                }
+                set(&mut g.vrrp_garp_master_refresh_repeat, self.at_least_one(n));
             }
             "vrrp_garp_lower_prio_delay" => g.vrrp_garp_lower_prio_delay = self.secs(n),
             "vrrp_garp_lower_prio_repeat" => g.vrrp_garp_lower_prio_repeat = self.u32_(n),
             "vrrp_garp_interval" => {
-                if let Some(v) = self.secs(n) {
-                    g.vrrp_garp_interval = v
-                }
+                set(&mut g.vrrp_garp_interval, self.secs(n));
             }
             "vrrp_gna_interval" => {
-                if let Some(v) = self.secs(n) {
-                    g.vrrp_gna_interval = v
-                }
+                set(&mut g.vrrp_gna_interval, self.secs(n));
             }
             "vrrp_min_garp" => self.set_flag(n, &mut g.vrrp_min_garp),
             "vrrp_lower_prio_no_advert" => self.set_flag(n, &mut g.vrrp_lower_prio_no_advert),

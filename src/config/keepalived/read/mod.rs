@@ -598,6 +598,14 @@ fn enum_hint(word: &str, err: &str) -> String {
     }
 }
 
+/// Keep a value read without error in its slot (a rejected one was reported by the
+/// reader, and the slot keeps its default, as keepalived's does).
+fn set<T>(slot: &mut T, value: Option<T>) {
+    if let Some(v) = value {
+        *slot = v;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::hex_string;

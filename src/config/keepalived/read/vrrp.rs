@@ -14,9 +14,7 @@ impl Reader<'_> {
             self.at(&pk, &c);
             match c.keyword() {
                 "script" => {
-                    if let Some(v) = self.script(&c) {
-                        s.script = v;
-                    }
+                    set(&mut s.script, self.script(&c));
                 }
                 "interval" => {
                     if let Some(v) = self.secs(&c) {
@@ -35,14 +33,10 @@ impl Reader<'_> {
                     }
                 }
                 "rise" => {
-                    if let Some(v) = self.at_least_one(&c) {
-                        s.rise = v
-                    }
+                    set(&mut s.rise, self.at_least_one(&c));
                 }
                 "fall" => {
-                    if let Some(v) = self.at_least_one(&c) {
-                        s.fall = v
-                    }
+                    set(&mut s.fall, self.at_least_one(&c));
                 }
                 "user" => s.user = self.user(&c),
                 "init_fail" => self.set_flag(&c, &mut s.init_fail),
@@ -179,14 +173,10 @@ impl Reader<'_> {
                     }
                 }
                 "fork_delay" => {
-                    if let Some(v) = delay(self, &c) {
-                        t.fork_delay = v
-                    }
+                    set(&mut t.fork_delay, delay(self, &c));
                 }
                 "terminate_delay" => {
-                    if let Some(v) = delay(self, &c) {
-                        t.terminate_delay = v
-                    }
+                    set(&mut t.terminate_delay, delay(self, &c));
                 }
                 _ => self.other(&c, "vrrp_track_process", &[]),
             }
@@ -211,9 +201,7 @@ impl Reader<'_> {
             self.at(&pk, &c);
             match c.keyword() {
                 "file" => {
-                    if let Some(v) = self.string(&c) {
-                        t.file = v
-                    }
+                    set(&mut t.file, self.string(&c));
                 }
                 "weight" => {
                     if let Some((w, r)) = self.weight_reverse(&c) {
