@@ -1066,7 +1066,7 @@ fn reload_and_status_through_the_control_socket() {
     nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGHUP).unwrap();
     let refused = || {
         lab.logs()
-            .matches("no vrrp_instance and no virtual_server")
+            .matches("no vrrp_instance, virtual_server or anycast")
             .count()
     };
     assert!(wait_until(LONG, || refused() >= 1), "{}", lab.logs());

@@ -65,7 +65,7 @@ fn an_empty_configuration_warns() {
     let o = ldirector(&["check", "-f", f.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0));
     assert!(
-        stderr(&o).contains("empty.conf:1:1: warning: the configuration defines no vrrp_instance and no virtual_server"),
+        stderr(&o).contains("empty.conf:1:1: warning: the configuration defines no vrrp_instance, virtual_server or anycast"),
         "{}",
         stderr(&o)
     );

@@ -30,6 +30,14 @@ pub fn resolve(cfg: &mut Config) {
             virtual_server(vs, &g);
         }
     });
+    // an anycast block's checkers resolve as those of a real server with its timers
+    for a in cfg.anycast.values_mut() {
+        let (vs, mut rs) = a.as_service();
+        rs.effective = real_server(&rs, &vs, &g);
+        for ch in &mut a.checkers {
+            ch.effective = checker(ch, &rs, &vs, &g);
+        }
+    }
 }
 
 fn virtual_server(vs: &mut VirtualServer, g: &GlobalDefs) {

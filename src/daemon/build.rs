@@ -121,9 +121,9 @@ pub(crate) fn for_reload(
         return Err(lines);
     }
     let new = loaded.config;
-    let nothing = |c: &Config| c.vrrp_instance.is_empty() && c.virtual_server.is_empty();
+    let nothing = |c: &Config| c.runs_nothing();
     if nothing(&new) && !nothing(running) && !allow_empty {
-        let e = "reload refused: the new configuration defines no vrrp_instance and no virtual_server (a file being rewritten?); still running the previous one. `ldirector reload --allow-empty` applies it".to_string();
+        let e = "reload refused: the new configuration defines no vrrp_instance, virtual_server or anycast (a file being rewritten?); still running the previous one. `ldirector reload --allow-empty` applies it".to_string();
         error!("{e}");
         return Err(vec![e]);
     }

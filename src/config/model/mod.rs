@@ -6,17 +6,19 @@
 //! Field names are keepalived's keywords. The TOML format is these types through serde;
 //! `effective` parts are computed, never read from a file. One file per domain, as
 //! keepalived has one parser per domain: `global`, `vrrp`, `lvs` (virtual and real
-//! servers), `check` (the checkers).
+//! servers), `check` (the checkers), `anycast` (announced service addresses).
 
 use super::addr::{Route, Rule, VirtualIp};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
+mod anycast;
 mod check;
 mod global;
 mod lvs;
 mod vrrp;
 
+pub use anycast::*;
 pub use check::*;
 pub use global::*;
 pub use lvs::*;
@@ -53,4 +55,13 @@ pub struct Config {
     pub virtual_server_group: IndexMap<String, Vec<VsGroupEntry>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub virtual_server: Vec<VirtualServer>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub anycast: IndexMap<String, Anycast>,
+}
+
+impl Config {
+    /// No VRRP instance, virtual server or anycast block: nothing for a daemon to do.
+    pub fn runs_nothing(&self) -> bool {
+        self.vrrp_instance.is_empty() && self.virtual_server.is_empty() && self.anycast.is_empty()
+    }
 }

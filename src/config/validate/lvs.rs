@@ -221,7 +221,7 @@ fn real_servers(cfg: &Config, v: &mut V, idx: usize, vs: &VirtualServer) {
     }
 }
 
-fn checker(cfg: &Config, v: &mut V, p: &dyn Fn() -> String, ch: &Checker) {
+pub(super) fn checker(cfg: &Config, v: &mut V, p: &dyn Fn() -> String, ch: &Checker) {
     // the path is formatted only for a message
     let at = |k: &str| {
         if k.is_empty() {

@@ -7,10 +7,12 @@ use super::model::*;
 use super::Locations;
 use std::net::IpAddr;
 
+mod anycast;
 mod host;
 mod lvs;
 mod vrrp;
 
+use anycast::anycast;
 pub use host::{host, script_problem};
 use lvs::lvs;
 use vrrp::{track_processes, vrrp};
@@ -37,6 +39,7 @@ pub fn validate(cfg: &Config, locs: &Locations, d: &mut Diagnostics) {
     vrrp(cfg, &mut v);
     track_processes(cfg, &mut v);
     lvs(cfg, &mut v);
+    anycast(cfg, &mut v);
 }
 
 pub(super) fn family(a: &IpAddr) -> &'static str {
@@ -56,10 +59,10 @@ fn global(cfg: &Config, v: &mut V) {
             format!("{}: 'use_vmac' is for a vrrp_instance's addresses (a static address has no VRRP MAC)", a.address),
         );
     }
-    if cfg.vrrp_instance.is_empty() && cfg.virtual_server.is_empty() {
+    if cfg.runs_nothing() {
         v.warning(
             "",
-            "the configuration defines no vrrp_instance and no virtual_server: there is nothing to run",
+            "the configuration defines no vrrp_instance, virtual_server or anycast: there is nothing to run",
         );
     }
     if let Some(s) = &g.lvs_sync_daemon {
@@ -83,7 +86,8 @@ fn global(cfg: &Config, v: &mut V) {
         || cfg
             .virtual_server
             .iter()
-            .any(|s| s.smtp_alert == Some(true));
+            .any(|s| s.smtp_alert == Some(true))
+        || cfg.anycast.values().any(|a| a.smtp_alert == Some(true));
     if alerts && (g.smtp_server.is_none() || g.notification_email.is_empty()) {
         v.warning(
             "global_defs",

@@ -2,6 +2,7 @@
 //! names and aliases are keepalived's. The helpers and the top level are here, the blocks
 //! in one file per domain, as keepalived has one parser per domain.
 
+mod anycast;
 mod check;
 mod global;
 mod lvs;
@@ -491,6 +492,7 @@ impl<'d> Reader<'d> {
                 "virtual_server_group" => self.vs_group(n),
                 "virtual_server" => self.virtual_server(n),
                 "SSL" => self.ssl(n),
+                "anycast" => self.anycast(n),
                 "net_namespace" => {
                     if let Some(ns) = self.one(n, "a network namespace name", |s| {
                         crate::net::netns::check_name(s).map(|()| s.to_string())
