@@ -5,6 +5,7 @@
 
 // what the binary, the integration tests, the examples and the fuzzer use is public;
 // the rest is the crate's own
+pub(crate) mod anycast;
 pub(crate) mod check;
 pub mod cli;
 pub mod config;

@@ -8,7 +8,14 @@ need_apt() {
   if ((${#missing[@]})); then
     echo "installing: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
+    # the packages' services (frr, bird, keepalived, nginx...) must not start on the
+    # host: the tests run their own, per namespace
+    local policy=/usr/sbin/policy-rc.d own=
+    if [[ ! -e $policy ]]; then
+      printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod 755 "$policy" && own=1
+    fi
     apt-get update -qq
     apt-get install -y -qq "${missing[@]}"
+    if [[ -n $own ]]; then rm -f "$policy"; fi
   fi
 }

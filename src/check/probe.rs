@@ -75,12 +75,14 @@ impl TlsCache {
     }
 }
 
-/// The probe of one checker and the name it is logged under.
+/// The probe of one checker and the name it is logged under (`… of {of}`: the virtual
+/// server, or the anycast block).
 pub(crate) fn build(
     cfg: &Config,
     vs: &VirtualServer,
     rs: &RealServer,
     ch: &Checker,
+    of: &str,
     tls: &mut TlsCache,
 ) -> (Probe, String) {
     let e = &ch.effective;
@@ -101,7 +103,7 @@ pub(crate) fn build(
         fwmark: ch.fwmark,
         timeout: e.connect_timeout.as_duration(),
     };
-    let name = format!("{} {addr} of {}", ch.kind.keyword(), vs.describe());
+    let name = format!("{} {addr} of {of}", ch.kind.keyword());
     // the scheduler bounds TCP and HTTP probes: no timer of their own
     let unbounded = Target {
         timeout: std::time::Duration::ZERO,
@@ -166,7 +168,7 @@ pub(crate) fn build(
                 .map_or(e.delay_loop.as_duration(), |s| s.as_duration());
             return (
                 Probe::Misc(script, timeout, ch.misc_dynamic.unwrap_or(false)),
-                format!("MISC_CHECK {} of {}", rs.ip, vs.describe()),
+                format!("MISC_CHECK {} of {of}", rs.ip),
             );
         }
         CheckKind::Ping => Probe::Ping(target),
@@ -194,7 +196,7 @@ pub(crate) fn build(
                 Some(w) => (w.0, ch.weight_reverse),
                 None => tf.map_or((1, false), |t| (t.weight.0, t.weight_reverse)),
             };
-            let name = format!("FILE_CHECK {file} of {} {}", rs.ip, vs.describe());
+            let name = format!("FILE_CHECK {file} of {} {of}", rs.ip);
             return (
                 Probe::File {
                     file,

@@ -20,6 +20,22 @@ use tracing::{debug, info};
 /// A real server: (virtual_server index, real_server index) in the config.
 pub(crate) type RsIndex = (usize, usize);
 
+/// Whose health a server's checkers tell.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Owner {
+    Real(RsIndex),
+    /// An anycast block, by name.
+    Anycast(String),
+}
+
+/// What the checks report: a real server's health or weight, or an anycast block's
+/// checkers all up or not.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Report {
+    Real(HealthChange),
+    Anycast { name: String, up: bool },
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct HealthChange {
     pub rs: RsIndex,
@@ -29,7 +45,7 @@ pub(crate) struct HealthChange {
 }
 
 struct Server {
-    rs: RsIndex,
+    owner: Owner,
     /// Its checkers: `checks[checks]` (a server's checkers are registered together).
     checks: std::ops::Range<usize>,
     base: u32,
@@ -47,11 +63,13 @@ pub(crate) enum Input {
     Reload(Box<Config>, oneshot::Sender<Start>),
 }
 
-/// Health at start or after a reload: failed real servers and weights set by checks.
+/// Health at start or after a reload: failed real servers and weights set by checks,
+/// and the anycast blocks whose checkers start down.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Start {
     pub down: Vec<RsIndex>,
     pub weights: Vec<(RsIndex, u32)>,
+    pub anycast_down: Vec<String>,
 }
 
 struct Check {
@@ -70,6 +88,18 @@ struct Check {
     seq: u64,
 }
 
+/// What building the checks of a configuration carries from server to server.
+struct Ctx<'a> {
+    /// The checks before a reload, and their checkers by identity.
+    old: Option<&'a Checks>,
+    before: HashMap<u64, Vec<usize>>,
+    tls: TlsCache,
+    /// What of the global settings some checkers use (part of every checker's key).
+    globals: String,
+    carried: usize,
+    now: Instant,
+}
+
 pub(crate) struct Checks {
     sched: Scheduler,
     checks: Vec<Check>,
@@ -83,10 +113,10 @@ pub(crate) struct Checks {
 /// A checker's identity across reloads: everything that makes its probe and timing
 /// (the service, the real server, the checker's settings with their effective timers, and
 /// the global settings some checkers use), plus its rank among identical ones.
-fn key(vs: &VirtualServer, rs: &RealServer, ch: &Checker, globals: &str) -> u64 {
+fn key(owner: &str, vs: &VirtualServer, rs: &RealServer, ch: &Checker, globals: &str) -> u64 {
     use std::hash::{Hash, Hasher};
     let text = format!(
-        "{}|{}|{:?}|{:?}|{:?}|{}|{globals}",
+        "{owner}|{}|{}|{:?}|{:?}|{:?}|{}|{globals}",
         vs.describe(),
         rs.ip,
         rs.port.or(vs.port),
@@ -110,7 +140,7 @@ pub(crate) struct Running {
 impl Running {
     pub(crate) fn spawn(
         checks: Checks,
-        changes: mpsc::UnboundedSender<HealthChange>,
+        changes: mpsc::UnboundedSender<Report>,
         stats: CheckStats,
         sched: crate::sched::ThreadSched,
     ) -> std::io::Result<Running> {
@@ -190,67 +220,35 @@ impl Checks {
                 before.entry(ch.key).or_default().push(id);
             }
         }
-        let mut carried = 0usize;
-        let mut tls = TlsCache::default();
         // what of the global settings some checkers use goes into every checker's key
         let globals = format!(
             "{}|{:?}",
             serde_json::to_string(&cfg.ssl).unwrap_or_default(),
             cfg.global_defs.smtp_helo_name
         );
+        let mut ctx = Ctx {
+            old,
+            before,
+            tls: TlsCache::default(),
+            globals,
+            carried: 0,
+            now,
+        };
         for (vi, vs) in cfg.virtual_server.iter().enumerate() {
             for (ri, rs) in vs.real_server.iter().enumerate() {
-                let sid = c.servers.len();
-                let base = rs.effective.weight.0;
-                let first = c.checks.len();
-                c.servers.push(Server {
-                    rs: (vi, ri),
-                    checks: first..first + rs.checkers.len(),
-                    base,
-                    reported: base,
-                });
-                for ch in &rs.checkers {
-                    let key = key(vs, rs, ch, &globals);
-                    let (probe, name) = probe::build(cfg, vs, rs, ch, &mut tls);
-                    let e = &ch.effective;
-                    let mut timing = Timing {
-                        delay_loop: e.delay_loop.as_duration(),
-                        retry: e.retry,
-                        delay_before_retry: e.delay_before_retry.as_duration(),
-                        warmup: e.warmup.as_duration(),
-                        alpha: e.alpha,
-                        // TCP_CHECK and HTTP_GET / SSL_GET are bounded by the scheduler
-                        timeout: probe
-                            .bounded_by_scheduler()
-                            .then(|| e.connect_timeout.as_duration()),
-                    };
-                    if matches!(probe, Probe::File { .. }) {
-                        // known at once: judged now, no warmup, no alpha
-                        timing.warmup = std::time::Duration::ZERO;
-                        timing.alpha = false;
-                    }
-                    let prev = old.zip(before.get_mut(&key).and_then(Vec::pop));
-                    let dynamic = prev.and_then(|(o, id)| o.checks[id].dynamic);
-                    match prev {
-                        Some((o, id)) => {
-                            carried += 1;
-                            c.sched.add_carried(sid, timing, o.sched.carry(id), now)
-                        }
-                        None => c.sched.add(sid, timing, now),
-                    };
-                    c.checks.push(Check {
-                        key,
-                        probe,
-                        name,
-                        server: sid,
-                        dynamic,
-                        offset: 0,
-                        task: None,
-                        seq: 0,
-                    });
-                }
+                let owner = Owner::Real((vi, ri));
+                c.add_server(cfg, &mut ctx, owner, vs, rs, &rs.checkers);
             }
         }
+        // an anycast block's checkers: one server, the block's service
+        for (name, a) in &cfg.anycast {
+            if !a.checkers.is_empty() {
+                let (vs, rs) = a.as_service();
+                let owner = Owner::Anycast(name.clone());
+                c.add_server(cfg, &mut ctx, owner, &vs, &rs, &a.checkers);
+            }
+        }
+        let carried = ctx.carried;
         // FILE_CHECKs start from the files' values
         let mut out = Vec::new();
         for id in 0..c.checks.len() {
@@ -272,15 +270,92 @@ impl Checks {
         c
     }
 
+    /// Register a server (a real server, or an anycast block's service) and its checkers;
+    /// a checker identical to one of the configuration before carries on.
+    fn add_server(
+        &mut self,
+        cfg: &Config,
+        ctx: &mut Ctx<'_>,
+        owner: Owner,
+        vs: &VirtualServer,
+        rs: &RealServer,
+        checkers: &[Checker],
+    ) {
+        let sid = self.servers.len();
+        let base = match owner {
+            Owner::Real(_) => rs.effective.weight.0,
+            Owner::Anycast(_) => 0,
+        };
+        let first = self.checks.len();
+        let who = match &owner {
+            Owner::Real(_) => vs.describe(),
+            Owner::Anycast(n) => format!("anycast {n}"),
+        };
+        self.servers.push(Server {
+            owner,
+            checks: first..first + checkers.len(),
+            base,
+            reported: base,
+        });
+        for ch in checkers {
+            let key = key(&who, vs, rs, ch, &ctx.globals);
+            let (probe, name) = probe::build(cfg, vs, rs, ch, &who, &mut ctx.tls);
+            let e = &ch.effective;
+            let mut timing = Timing {
+                delay_loop: e.delay_loop.as_duration(),
+                retry: e.retry,
+                delay_before_retry: e.delay_before_retry.as_duration(),
+                warmup: e.warmup.as_duration(),
+                alpha: e.alpha,
+                // TCP_CHECK and HTTP_GET / SSL_GET are bounded by the scheduler
+                timeout: probe
+                    .bounded_by_scheduler()
+                    .then(|| e.connect_timeout.as_duration()),
+            };
+            if matches!(probe, Probe::File { .. }) {
+                // known at once: judged now, no warmup, no alpha
+                timing.warmup = std::time::Duration::ZERO;
+                timing.alpha = false;
+            }
+            let prev = ctx.old.zip(ctx.before.get_mut(&key).and_then(Vec::pop));
+            let dynamic = prev.and_then(|(o, id)| o.checks[id].dynamic);
+            match prev {
+                Some((o, id)) => {
+                    ctx.carried += 1;
+                    self.sched
+                        .add_carried(sid, timing, o.sched.carry(id), ctx.now)
+                }
+                None => self.sched.add(sid, timing, ctx.now),
+            };
+            self.checks.push(Check {
+                key,
+                probe,
+                name,
+                server: sid,
+                dynamic,
+                offset: 0,
+                task: None,
+                seq: 0,
+            });
+        }
+    }
+
     /// The health to start from: failed real servers and weights set by checks.
     pub(crate) fn start(&self) -> Start {
-        Start {
-            down: (0..self.servers.len())
-                .filter(|&sid| !self.sched.server_up(sid))
-                .map(|sid| self.servers[sid].rs)
-                .collect(),
+        let mut start = Start {
             weights: self.weights(),
+            ..Start::default()
+        };
+        for (sid, s) in self.servers.iter().enumerate() {
+            if self.sched.server_up(sid) {
+                continue;
+            }
+            match &s.owner {
+                Owner::Real(rs) => start.down.push(*rs),
+                Owner::Anycast(n) => start.anycast_down.push(n.clone()),
+            }
         }
+        start
     }
 
     #[cfg(test)]
@@ -291,7 +366,7 @@ impl Checks {
     #[cfg(test)]
     /// Whether a real server is healthy now.
     pub(crate) fn healthy(&self, rs: RsIndex) -> bool {
-        match self.servers.iter().position(|s| s.rs == rs) {
+        match self.servers.iter().position(|s| s.owner == Owner::Real(rs)) {
             Some(sid) => self.sched.server_up(sid),
             None => true,
         }
@@ -316,7 +391,10 @@ impl Checks {
         self.servers
             .iter()
             .filter(|s| s.reported != s.base)
-            .map(|s| (s.rs, s.reported))
+            .filter_map(|s| match s.owner {
+                Owner::Real(rs) => Some((rs, s.reported)),
+                Owner::Anycast(_) => None,
+            })
             .collect()
     }
 
@@ -341,20 +419,22 @@ impl Checks {
     }
 
     /// Report the server's weight when it changed; false when nobody listens any more.
-    fn report_weight(&mut self, sid: usize, changes: &mpsc::UnboundedSender<HealthChange>) -> bool {
+    fn report_weight(&mut self, sid: usize, changes: &mpsc::UnboundedSender<Report>) -> bool {
         let w = self.weight(sid);
         let s = &mut self.servers[sid];
+        let Owner::Real(rs) = s.owner else {
+            return true;
+        };
         if w == s.reported {
             return true;
         }
         s.reported = w;
-        let rs = s.rs;
         changes
-            .send(HealthChange {
+            .send(Report::Real(HealthChange {
                 rs,
                 up: true,
                 weight: Some(w),
-            })
+            }))
             .is_ok()
     }
 
@@ -362,7 +442,7 @@ impl Checks {
     /// brings track_file values as they change, and new configurations.
     pub(crate) async fn run(
         mut self,
-        changes: mpsc::UnboundedSender<HealthChange>,
+        changes: mpsc::UnboundedSender<Report>,
         mut input: mpsc::UnboundedReceiver<Input>,
         stats: CheckStats,
     ) {
@@ -476,15 +556,18 @@ impl Checks {
                         );
                     }
                     Output::Server { id, up } => {
-                        let rs = self.servers[id as ServerId].rs;
-                        if changes
-                            .send(HealthChange {
-                                rs,
+                        let report = match &self.servers[id as ServerId].owner {
+                            Owner::Real(rs) => Report::Real(HealthChange {
+                                rs: *rs,
                                 up,
                                 weight: None,
-                            })
-                            .is_err()
-                        {
+                            }),
+                            Owner::Anycast(name) => Report::Anycast {
+                                name: name.clone(),
+                                up,
+                            },
+                        };
+                        if changes.send(report).is_err() {
                             return;
                         }
                     }
@@ -522,11 +605,14 @@ mod tests {
         let (ftx, frx) = mpsc::unbounded_channel();
         let task = tokio::spawn(checks.run(tx, frx, CheckStats::default()));
         // the next two changes, by real server
-        async fn two(rx: &mut mpsc::UnboundedReceiver<HealthChange>) -> Vec<HealthChange> {
+        async fn two(rx: &mut mpsc::UnboundedReceiver<Report>) -> Vec<HealthChange> {
             let mut got = Vec::new();
             for _ in 0..2 {
                 let c = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
-                got.push(c.unwrap().unwrap());
+                match c.unwrap().unwrap() {
+                    Report::Real(h) => got.push(h),
+                    other => panic!("not a real server's: {other:?}"),
+                }
             }
             got.sort_by_key(|c| c.rs);
             got
@@ -587,21 +673,21 @@ mod tests {
         let down = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
         assert_eq!(
             down.unwrap(),
-            Some(HealthChange {
+            Some(Report::Real(HealthChange {
                 rs: (0, 0),
                 up: false,
                 weight: None
-            })
+            }))
         );
         let _l2 = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
         let up = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
         assert_eq!(
             up.unwrap(),
-            Some(HealthChange {
+            Some(Report::Real(HealthChange {
                 rs: (0, 0),
                 up: true,
                 weight: None
-            })
+            }))
         );
         task.abort();
     }
@@ -652,21 +738,21 @@ mod tests {
         let down = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
         assert_eq!(
             down.unwrap(),
-            Some(HealthChange {
+            Some(Report::Real(HealthChange {
                 rs: (0, 0),
                 up: false,
                 weight: None
-            })
+            }))
         );
         healthy.store(true, Ordering::SeqCst);
         let up = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
         assert_eq!(
             up.unwrap(),
-            Some(HealthChange {
+            Some(Report::Real(HealthChange {
                 rs: (0, 0),
                 up: true,
                 weight: None
-            })
+            }))
         );
         task.abort();
     }

@@ -40,8 +40,10 @@ pub enum Command {
     Run(run::RunArgs),
     /// Ask the running daemon to reload its configuration (exit 1 if it is refused).
     Reload(crate::control::client::ReloadArgs),
-    /// Show the running daemon's VRRP instances, virtual and real servers.
+    /// Show the running daemon's VRRP instances, virtual and real servers, anycast blocks.
     Status(crate::control::client::StatusArgs),
+    /// Drain (withdraw, keep serving) or resume the running daemon's anycast announcements.
+    Anycast(crate::control::client::AnycastArgs),
     /// A demo in network namespaces: two directors, a client, a crash and a takeover.
     Demo(demo::DemoArgs),
     /// Write the man pages and shell completions (for packaging).
@@ -88,6 +90,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Run(a) => run::run(&a),
         Command::Reload(a) => crate::control::client::reload(&a),
         Command::Status(a) => crate::control::client::status(&a),
+        Command::Anycast(a) => crate::control::client::anycast(&a),
         Command::Demo(a) => demo::run(&a),
         Command::Assets(a) => assets::run(&a),
     }

@@ -1,5 +1,5 @@
-//! `ldirector reload` and `ldirector status`: one request to the running daemon's control
-//! socket.
+//! `ldirector reload`, `ldirector status` and `ldirector anycast`: one request to the
+//! running daemon's control socket.
 
 use super::status::Status;
 use super::SOCKET;
@@ -29,6 +29,54 @@ pub struct StatusArgs {
     /// JSON instead of a table
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct AnycastArgs {
+    /// drain: withdraw the announcements and keep serving (maintenance); resume: announce
+    /// again as the health inputs say
+    #[arg(value_parser = ["drain", "resume"])]
+    pub action: String,
+    /// The anycast block [default: every block]
+    pub name: Option<String>,
+    /// The running daemon's run directory
+    #[arg(long, value_name = "DIR", default_value = "/run/ldirector")]
+    pub run_dir: PathBuf,
+}
+
+/// Exit code: 0 when it applied to some block, 1 when not (no such block, no daemon).
+pub fn anycast(a: &AnycastArgs) -> i32 {
+    let request = match &a.name {
+        Some(n) => format!("anycast {} {n}", a.action),
+        None => format!("anycast {}", a.action),
+    };
+    let answer = match ask(&a.run_dir, &request, Duration::from_secs(30)) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("ldirector anycast: {e}");
+            return 1;
+        }
+    };
+    let v: serde_json::Value = serde_json::from_str(&answer).unwrap_or_default();
+    match v.get("blocks").and_then(|x| x.as_u64()) {
+        Some(n) if n > 0 => {
+            let verb = if a.action == "drain" {
+                "drained"
+            } else {
+                "resumed"
+            };
+            println!("{verb}: {n} anycast block(s)");
+            0
+        }
+        _ => {
+            let e = v
+                .get("error")
+                .and_then(|x| x.as_str())
+                .unwrap_or("no anycast block applies");
+            eprintln!("ldirector anycast: {e}");
+            1
+        }
+    }
 }
 
 fn ask(run_dir: &std::path::Path, request: &str, limit: Duration) -> Result<String, String> {

@@ -225,6 +225,44 @@ pub(crate) fn render(st: &Status, checks: &CheckStats) -> String {
             }
         }
     }
+    // anycast
+    let a_state = gauge(
+        &mut reg,
+        "anycast_state",
+        "1 for what each anycast block announces (announced, lowered, withdrawn, draining, starting)",
+    );
+    let a_healthy = gauge(
+        &mut reg,
+        "anycast_healthy",
+        "1 while every health input of the anycast block is up",
+    );
+    let a_metric = gauge(
+        &mut reg,
+        "anycast_metric",
+        "The route metric announced (method route; absent: none)",
+    );
+    let a_changes = counter(
+        &mut reg,
+        "anycast_changes",
+        "Changes of what the block announces",
+    );
+    for a in &st.anycast {
+        let l = vec![("anycast", a.name.clone())];
+        for s in ["announced", "lowered", "withdrawn", "draining", "starting"] {
+            let mut ls = l.clone();
+            ls.push(("state", s.to_string()));
+            a_state
+                .get_or_create(&ls)
+                .set(if a.state == s { 1.0 } else { 0.0 });
+        }
+        a_healthy
+            .get_or_create(&l)
+            .set(if a.healthy { 1.0 } else { 0.0 });
+        if let Some(m) = a.metric {
+            a_metric.get_or_create(&l).set(f64::from(m));
+        }
+        a_changes.get_or_create(&l).inc_by(a.changes);
+    }
     let mut out = String::new();
     if encode(&mut out, &reg).is_err() {
         return String::from("# encoding failed\n");
@@ -282,6 +320,14 @@ mod tests {
                 sorry_server: None,
             }],
             ipvs: true,
+            anycast: vec![crate::control::status::AnycastBlock {
+                name: "WEB".into(),
+                state: "lowered".into(),
+                healthy: false,
+                metric: Some(150),
+                changes: 2,
+                ..Default::default()
+            }],
             ..Default::default()
         };
         let m = render(&st, &checks);
@@ -302,6 +348,11 @@ mod tests {
             "ldirector_ipvs_real_server_in_bytes_total{virtual_server=\"192.0.2.100:80/TCP\",real_server=\"198.51.100.10:80\"} 900",
             "ldirector_ipvs_virtual_server_connections_total{virtual_server=\"192.0.2.100:80/TCP\"} 7",
             "ldirector_reloads_total{result=\"applied\"} 3",
+            "ldirector_anycast_state{anycast=\"WEB\",state=\"lowered\"} 1",
+            "ldirector_anycast_state{anycast=\"WEB\",state=\"announced\"} 0",
+            "ldirector_anycast_healthy{anycast=\"WEB\"} 0",
+            "ldirector_anycast_metric{anycast=\"WEB\"} 150",
+            "ldirector_anycast_changes_total{anycast=\"WEB\"} 2",
             "# EOF",
         ] {
             assert!(m.contains(want), "{want} missing in\n{m}");

@@ -17,13 +17,19 @@ pub(crate) struct Request {
     pub reply: oneshot::Sender<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Command {
     /// `allow_empty`: a configuration with nothing to run may replace the running one.
     Reload {
         allow_empty: bool,
     },
     Status,
+    /// `ldirector anycast drain|resume [NAME]`: withdraw and keep serving, or announce
+    /// again (every block, or the one named).
+    Anycast {
+        drain: bool,
+        name: Option<String>,
+    },
 }
 
 /// Bind the socket in `run_dir` (the caller holds the run directory's pid lock, so a file
@@ -78,9 +84,25 @@ async fn serve(stream: tokio::net::UnixStream, tx: mpsc::Sender<Request>) -> std
         "reload" => Command::Reload { allow_empty: false },
         "reload allow-empty" => Command::Reload { allow_empty: true },
         "status" => Command::Status,
+        other if other.starts_with("anycast ") => {
+            let mut w = other.split_whitespace().skip(1);
+            let drain = match w.next() {
+                Some("drain") => true,
+                Some("resume") => false,
+                _ => {
+                    let msg = error("expected anycast drain|resume [NAME]".into());
+                    wr.write_all(msg.as_bytes()).await?;
+                    return Ok(());
+                }
+            };
+            Command::Anycast {
+                drain,
+                name: w.next().map(str::to_string),
+            }
+        }
         other => {
             let msg = error(format!(
-                "unknown request '{}' (expected reload or status)",
+                "unknown request '{}' (expected reload, status or anycast)",
                 other.escape_debug()
             ));
             wr.write_all(msg.as_bytes()).await?;

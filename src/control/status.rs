@@ -27,6 +27,32 @@ pub struct Status {
     /// The connection-sync daemon, when configured: "master on eth1 (sync id 51)".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync_daemon: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub anycast: Vec<AnycastBlock>,
+}
+
+/// An anycast block: what it announces and why.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AnycastBlock {
+    pub name: String,
+    pub addresses: Vec<String>,
+    /// announced, lowered (the on_failure metric), withdrawn, draining, starting (waiting
+    /// for the first checks).
+    pub state: String,
+    /// Whether its health inputs are all up.
+    pub healthy: bool,
+    /// The route's metric announced now (method route).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since_s: Option<f64>,
+    /// Why it announces what it announces.
+    pub why: String,
+    /// Changes since the start.
+    pub changes: u64,
+    /// A recovered block announces again in this many seconds (its hold-down).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub back_in_s: Option<f64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -140,6 +166,30 @@ impl Status {
                     i.adverts_received,
                     i.dropped
                 );
+            }
+        }
+        if !self.anycast.is_empty() {
+            let _ = writeln!(
+                o,
+                "\n{:<20} {:<10} {:<8} {:>7} {:>6}  WHY",
+                "ANYCAST", "STATE", "HEALTH", "METRIC", "SINCE"
+            );
+            for a in &self.anycast {
+                let back = a
+                    .back_in_s
+                    .map(|s| format!(" (back in {s:.1}s)"))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    o,
+                    "{:<20} {:<10} {:<8} {:>7} {:>6}  {}{back}",
+                    a.name,
+                    a.state,
+                    if a.healthy { "up" } else { "DOWN" },
+                    opt(a.metric),
+                    ago(a.since_s),
+                    a.why
+                );
+                let _ = writeln!(o, "  {}", a.addresses.join(" "));
             }
         }
         if let Some(d) = &self.sync_daemon {

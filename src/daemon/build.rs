@@ -166,3 +166,39 @@ impl spec::Host for Interfaces {
         self.0.get(iface).cloned().unwrap_or_default()
     }
 }
+
+/// What the trackers follow: what the VRRP instances track, and the vrrp_scripts of the
+/// anycast blocks.
+pub(crate) fn tracked_objects(
+    cfg: &Config,
+    vrrp: &[crate::track::Object],
+) -> Vec<crate::track::Object> {
+    let mut v = vrrp.to_vec();
+    for a in cfg.anycast.values() {
+        for s in &a.track_script {
+            let o = crate::track::Object::Script(s.clone());
+            if !v.contains(&o) {
+                v.push(o);
+            }
+        }
+    }
+    v
+}
+
+/// What the anycast blocks' inputs say now.
+pub(crate) fn anycast_verdicts(
+    cfg: &Config,
+    checks_down: Vec<String>,
+    scripts: &std::collections::HashMap<String, bool>,
+    files: &std::collections::HashMap<String, i64>,
+    health: &super::health::Health,
+) -> crate::anycast::spec::Verdicts {
+    crate::anycast::spec::Verdicts {
+        checks_down,
+        scripts: scripts.clone(),
+        files: files.clone(),
+        no_quorum: (0..cfg.virtual_server.len())
+            .filter(|&i| !health.has_quorum(i))
+            .collect(),
+    }
+}

@@ -23,7 +23,9 @@ mod vmacs;
 
 pub(crate) use build::Options;
 
-use crate::check::runner::{Checks, HealthChange, Input, Running};
+use crate::anycast::engine::Input as AnycastInput;
+use crate::anycast::{spec as anycast_spec, Anycast};
+use crate::check::runner::{Checks, Input, Report, Running};
 use crate::check::stats::CheckStats;
 use crate::config::Config;
 use crate::control::server::{self, Command as ControlCommand, Request};
@@ -148,7 +150,7 @@ struct Inputs {
     notifications: mpsc::UnboundedReceiver<Notification>,
     /// What the trackers see (for VRRP, and the FILE_CHECKs).
     tracking: mpsc::UnboundedReceiver<TrackEvent>,
-    health: mpsc::UnboundedReceiver<HealthChange>,
+    health: mpsc::UnboundedReceiver<Report>,
 }
 
 /// What a `drive_*` method asks of the loop.
@@ -188,11 +190,17 @@ pub(crate) struct Daemon {
     vrrp_specs: spec::Specs,
     tracking: Tracking,
     file_values: HashMap<String, i64>,
+    /// The vrrp_scripts' last verdicts (for anycast blocks that start tracking one).
+    script_values: HashMap<String, bool>,
     // health checks
     checks: Running,
     check_stats: CheckStats,
     health: Health,
-    health_tx: mpsc::UnboundedSender<HealthChange>,
+    health_tx: mpsc::UnboundedSender<Report>,
+    // anycast announcements
+    anycast: Anycast,
+    /// A stop waits for the anycast drain until then (the loop still serves meanwhile).
+    draining_until: Option<tokio::time::Instant>,
     // control
     control_tx: mpsc::Sender<Request>,
     control_path: Option<PathBuf>,
@@ -226,6 +234,7 @@ impl Daemon {
             .make(&spec::vmacs(&cfg))
             .map_err(|e| format!("use_vmac: {e}"))?;
         let built = build::build(&cfg).map_err(|e| e.join("\n"))?;
+        let mut anycast_specs = anycast_spec::build(&cfg).map_err(|e| e.join("\n"))?;
         fail_point("vmacs")?;
         let statics = Statics::start(&cfg, built.statics)?;
         fail_point("statics")?;
@@ -257,7 +266,9 @@ impl Daemon {
         let file_values: HashMap<String, i64> = start_files.iter().cloned().collect();
         let (ttx, tracking_rx) = mpsc::unbounded_channel();
         let mut tracking = Tracking::new(run_as, ttx);
-        let initial = tracking.update(&cfg, &built.specs.tracked, &start_files);
+        let tracked = build::tracked_objects(&cfg, &built.specs.tracked);
+        let initial = tracking.update(&cfg, &tracked, &start_files);
+        let script_values: HashMap<String, bool> = initial.scripts.iter().cloned().collect();
         let (ntx, notifications) = mpsc::unbounded_channel();
         let mut vrrp_up = true;
         let vrrp = match shell::spawn(
@@ -290,8 +301,14 @@ impl Daemon {
         let (health_tx, health_rx) = mpsc::unbounded_channel();
         let check_stats = CheckStats::default();
         let (checks, start) = start_checks(&cfg, &health_tx, run_as, &file_values, &check_stats);
+        let anycast_down = start.anycast_down.clone();
         let mut events = Vec::new();
         let health = Health::start(&cfg, start, &mut events);
+        anycast_spec::verdicts(
+            &mut anycast_specs,
+            &build::anycast_verdicts(&cfg, anycast_down, &script_values, &file_values, &health),
+        );
+        let anycast = Anycast::start(&cfg, anycast_specs, run_as, mailer.clone());
         let (control_tx, control) = mpsc::channel(16);
         let control_path = match server::listen(&opts.run_dir, control_tx.clone()) {
             Ok(p) => Some(p),
@@ -328,10 +345,13 @@ impl Daemon {
             vrrp_specs: built.specs,
             tracking,
             file_values,
+            script_values,
             checks,
             check_stats,
             health,
             health_tx,
+            anycast,
+            draining_until: None,
             control_tx,
             control_path,
             http: http::Http::default(),
@@ -356,15 +376,42 @@ impl Daemon {
         self.systemd.ready("running");
         release_freed_memory();
         loop {
+            let hold = self.anycast.poll_timeout();
+            let hold_down = async {
+                match hold {
+                    Some(t) => tokio::time::sleep_until(t.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let drained = async {
+                match self.draining_until {
+                    Some(t) => tokio::time::sleep_until(t).await,
+                    None => std::future::pending().await,
+                }
+            };
             let step = tokio::select! {
                 Some(req) = inputs.control.recv() => self.drive_control(req),
                 Some(n) = inputs.notifications.recv() => self.drive_notification(n),
                 Some(e) = inputs.tracking.recv() => self.drive_tracking(e),
                 Some(h) = inputs.health.recv() => self.drive_health(h),
+                () = hold_down => self.drive_anycast_timer(),
+                () = drained => Step::Stop,
                 s = inputs.signals.next() => self.drive_signal(s),
             };
             match step {
                 Step::Go => {}
+                Step::Stop if self.draining_until.is_none() => {
+                    // the anycast announcements go first; the service is still served
+                    // (and status answered) for their drain_time
+                    let drain = self.anycast.stop(&self.cfg);
+                    if drain.is_zero() {
+                        break;
+                    }
+                    info!(
+                        "anycast: withdrawn; serving {drain:?} more (drain_time) before stopping"
+                    );
+                    self.draining_until = Some(tokio::time::Instant::now() + drain);
+                }
                 Step::Stop => break,
                 Step::Reload {
                     replies,
@@ -396,7 +443,47 @@ impl Daemon {
                     allow_empty,
                 }
             }
+            ControlCommand::Anycast { drain, name } => {
+                let answer = self.anycast_command(drain, name.as_deref());
+                let _ = req.reply.send(answer.to_string());
+                Step::Go
+            }
         }
+    }
+
+    /// `ldirector anycast drain|resume [NAME]`.
+    fn anycast_command(&mut self, drain: bool, name: Option<&str>) -> serde_json::Value {
+        if let Some(n) = name.filter(|n| !self.cfg.anycast.contains_key(*n)) {
+            return serde_json::json!({ "ok": false, "error": format!("no anycast block named '{n}'") });
+        }
+        if self.draining_until.is_some() {
+            return serde_json::json!({ "ok": false, "error": "stopping: every block is withdrawn" });
+        }
+        let verb = if drain { "drain" } else { "resume" };
+        info!(
+            "ldirector anycast {verb} {}",
+            name.unwrap_or("(every block)")
+        );
+        let n = if drain {
+            self.anycast.drain(&self.cfg, name)
+        } else {
+            self.anycast.resume(&self.cfg, name)
+        };
+        if n == 0 {
+            let why = if drain {
+                "no anycast block is configured"
+            } else {
+                "no anycast block is drained"
+            };
+            return serde_json::json!({ "ok": false, "error": why, "blocks": 0 });
+        }
+        serde_json::json!({ "ok": true, "blocks": n })
+    }
+
+    /// A hold-down ended: a recovered anycast block announces again.
+    fn drive_anycast_timer(&mut self) -> Step {
+        self.anycast.poll(&self.cfg);
+        Step::Go
     }
 
     fn drive_signal(&mut self, s: Sig) -> Step {
@@ -440,10 +527,17 @@ impl Daemon {
     /// A tracker's change: to VRRP; a track_file's value to the FILE_CHECKs too.
     fn drive_tracking(&mut self, e: TrackEvent) -> Step {
         let command = match e {
-            TrackEvent::Script(name, ok) => shell::Command::Script(name, ok),
+            TrackEvent::Script(name, ok) => {
+                self.script_values.insert(name.clone(), ok);
+                self.anycast
+                    .set(&self.cfg, &AnycastInput::Script(name.clone()), ok);
+                shell::Command::Script(name, ok)
+            }
             TrackEvent::Process(name, up) => shell::Command::Process(name, up),
             TrackEvent::File(name, v) => {
                 self.file_value(&name, v);
+                self.anycast
+                    .set(&self.cfg, &AnycastInput::File(name.clone()), v == 0);
                 shell::Command::File(name, v)
             }
         };
@@ -459,8 +553,16 @@ impl Daemon {
         }
     }
 
-    /// A check's verdict: through the health core to the notifications and IPVS.
-    fn drive_health(&mut self, h: HealthChange) -> Step {
+    /// A check's verdict: through the health core to the notifications and IPVS (an
+    /// anycast block's: to the anycast announcements).
+    fn drive_health(&mut self, r: Report) -> Step {
+        let h = match r {
+            Report::Real(h) => h,
+            Report::Anycast { name, up } => {
+                self.anycast.set(&self.cfg, &AnycastInput::Checks(name), up);
+                return Step::Go;
+            }
+        };
         let cfg = &self.cfg;
         let name = cfg
             .virtual_server
@@ -512,6 +614,10 @@ impl Daemon {
                     gained,
                     stopping,
                 } => {
+                    if !stopping {
+                        self.anycast
+                            .set(&self.cfg, &AnycastInput::Quorum(vs), gained);
+                    }
                     let Some(vs) = self.cfg.virtual_server.get(vs) else {
                         continue;
                     };
@@ -555,15 +661,16 @@ impl Daemon {
     /// The status, to `then` once the kernel's counters are in (or after
     /// [`READINGS_WAIT`] without them): the loop does not wait for the IPVS thread.
     fn with_status(&self, then: impl FnOnce(st::Status) + Send + 'static) {
-        let mut s = status::assemble(
-            &self.cfg,
-            &self.life,
-            &self.health,
-            &self.vrrp.status,
-            self.syncd.as_ref(),
-            self.ipvs.is_some(),
-            &self.mail_counts,
-        );
+        let mut s = status::assemble(&status::Parts {
+            cfg: &self.cfg,
+            life: &self.life,
+            health: &self.health,
+            vrrp: &self.vrrp.status,
+            syncd: self.syncd.as_ref(),
+            ipvs: self.ipvs.is_some(),
+            mail: &self.mail_counts,
+            anycast: &self.anycast,
+        });
         let Some(a) = &self.ipvs else {
             return then(s);
         };
@@ -630,7 +737,7 @@ impl Daemon {
             let _ = reply.send(answer.to_string());
         }
         for req in deferred {
-            self.answer_status(req.reply);
+            let _ = self.drive_control(req);
         }
         if later.is_empty() {
             return None;
@@ -658,8 +765,10 @@ impl Daemon {
             tokio::select! {
                 r = &mut load => break r,
                 Some(req) = inputs.control.recv() => match req.command {
-                    ControlCommand::Status => self.answer_status(req.reply),
                     ControlCommand::Reload { .. } => later.push(req),
+                    _ => {
+                        let _ = self.drive_control(req);
+                    }
                 },
             }
         };
@@ -699,6 +808,13 @@ impl Daemon {
                 return refuse(errs);
             }
         };
+        let anycast_specs = match anycast_spec::build(&new) {
+            Ok(s) => s,
+            Err(errs) => {
+                undo(self);
+                return refuse(errs);
+            }
+        };
         for w in &warnings {
             warn!("{w}");
         }
@@ -720,8 +836,29 @@ impl Daemon {
             // the caller of `ldirector reload` hears of it too
             warnings.push(note);
         }
-        self.reload_checks(&old).await;
+        let checks_down = self.reload_checks(&old).await;
+        self.reload_anycast(&old, anycast_specs, checks_down);
         Ok(warnings)
+    }
+
+    /// The anycast blocks (continued ones keep what they announce, their hold-down and
+    /// drain), from what their inputs say now.
+    fn reload_anycast(
+        &mut self,
+        old: &Config,
+        mut specs: Vec<crate::anycast::engine::Spec>,
+        checks_down: Vec<String>,
+    ) {
+        let now = build::anycast_verdicts(
+            &self.cfg,
+            checks_down,
+            &self.script_values,
+            &self.file_values,
+            &self.health,
+        );
+        anycast_spec::verdicts(&mut specs, &now);
+        self.anycast
+            .reload(old, &self.cfg, specs, self.mailer.clone());
     }
 
     fn reload_notify(&mut self, old: &Config) {
@@ -742,10 +879,12 @@ impl Daemon {
         claimed: &[String],
     ) -> Option<String> {
         let now_files = track_file::initial(&self.cfg.track_file);
-        let initial = self.tracking.update(&self.cfg, &specs.tracked, &now_files);
+        let tracked = build::tracked_objects(&self.cfg, &specs.tracked);
+        let initial = self.tracking.update(&self.cfg, &tracked, &now_files);
         for (name, v) in &initial.files {
             self.file_value(name, *v);
         }
+        self.script_values.extend(initial.scripts.iter().cloned());
         syncd::reload(&mut self.syncd, &self.cfg);
         let (tx, answer) = oneshot::channel();
         let _ = self.vrrp.commands.send(shell::Command::Reload {
@@ -767,7 +906,8 @@ impl Daemon {
             }
             Ok(Err(e)) if self.vrrp_up => {
                 // the instances run on as they were: so do their vrrp_scripts
-                let _ = self.tracking.update_scripts(old, &self.vrrp_specs.tracked);
+                let tracked = build::tracked_objects(&self.cfg, &self.vrrp_specs.tracked);
+                let _ = self.tracking.update_scripts(old, &tracked);
                 Some(format!("VRRP: {e}; the VRRP instances run on as before"))
             }
             Ok(Err(e)) => Some(format!("VRRP still cannot start: {e}")),
@@ -781,8 +921,9 @@ impl Daemon {
     }
 
     /// The health checks (unchanged checkers carry on, the others start afresh), the
-    /// health core, and IPVS (real servers dropped drain first).
-    async fn reload_checks(&mut self, old: &Config) {
+    /// health core, and IPVS (real servers dropped drain first). Returns the anycast
+    /// blocks whose checkers are down.
+    async fn reload_checks(&mut self, old: &Config) -> Vec<String> {
         let (tx, answer) = oneshot::channel();
         let _ = self
             .checks
@@ -803,6 +944,7 @@ impl Daemon {
                 start
             }
         };
+        let anycast_down = start.anycast_down.clone();
         let mut events = Vec::new();
         self.health.reload(old, &self.cfg, start, &mut events);
         self.act(Some(old), events);
@@ -810,6 +952,7 @@ impl Daemon {
             a.reloading(self.cfg.global_defs.lvs_drain_timeout.as_duration());
         }
         self.sync_ipvs(Some("reload: "));
+        anycast_down
     }
 
     /// Everything in the reverse order of the start: tracking and checks stop, omega's
@@ -843,6 +986,7 @@ impl Daemon {
         if let Some(d) = self.syncd.as_mut() {
             d.stop();
         }
+        self.anycast.release(&self.cfg).await;
         self.statics.release();
         self.vmacs.keep_only(&[]);
         self.notifier.drain(Duration::from_secs(10)).await;
@@ -867,7 +1011,7 @@ fn fail_point(name: &str) -> Result<(), String> {
 /// (`alpha` servers down, weights the checks set at once).
 fn start_checks(
     cfg: &Config,
-    tx: &mpsc::UnboundedSender<HealthChange>,
+    tx: &mpsc::UnboundedSender<Report>,
     run_as: Option<RunAs>,
     files: &HashMap<String, i64>,
     stats: &CheckStats,
@@ -908,7 +1052,7 @@ async fn settle(
                         replies.push(req.reply);
                         *allow_empty |= allow;
                     }
-                    ControlCommand::Status => deferred.push(req),
+                    ControlCommand::Status | ControlCommand::Anycast { .. } => deferred.push(req),
                 }
             }
             _ = quiet => break,

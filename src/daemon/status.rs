@@ -24,16 +24,31 @@ pub(crate) struct Life {
     pub(crate) reloads_refused: u64,
 }
 
+/// The daemon's parts status is made of.
+pub(crate) struct Parts<'a> {
+    pub(crate) cfg: &'a Config,
+    pub(crate) life: &'a Life,
+    pub(crate) health: &'a Health,
+    pub(crate) vrrp: &'a shell::Snapshot,
+    pub(crate) syncd: Option<&'a SyncDaemon>,
+    /// Whether IPVS is programmed.
+    pub(crate) ipvs: bool,
+    pub(crate) mail: &'a Counters,
+    pub(crate) anycast: &'a crate::anycast::Anycast,
+}
+
 /// Everything but the kernel's counters (see [`add_readings`]).
-pub(crate) fn assemble(
-    cfg: &Config,
-    life: &Life,
-    health: &Health,
-    vrrp: &shell::Snapshot,
-    syncd: Option<&SyncDaemon>,
-    ipvs: bool,
-    mail: &Counters,
-) -> st::Status {
+pub(crate) fn assemble(p: &Parts<'_>) -> st::Status {
+    let Parts {
+        cfg,
+        life,
+        health,
+        vrrp,
+        syncd,
+        ipvs,
+        mail,
+        anycast,
+    } = *p;
     let vrrp = vrrp
         .lock()
         .map(|v| v.iter().map(instance).collect())
@@ -93,7 +108,39 @@ pub(crate) fn assemble(
             (None, Some(_)) => Some("not running (see the log)".into()),
             (None, None) => None,
         },
+        anycast: anycast_blocks(cfg, anycast),
     }
+}
+
+fn anycast_blocks(cfg: &Config, a: &crate::anycast::Anycast) -> Vec<st::AnycastBlock> {
+    use crate::anycast::engine::Level;
+    let now = Instant::now();
+    a.views()
+        .map(|v| st::AnycastBlock {
+            name: v.name.to_string(),
+            addresses: cfg
+                .anycast
+                .get(v.name)
+                .map(|b| b.address.iter().map(|x| x.to_string()).collect())
+                .unwrap_or_default(),
+            state: match (v.level, v.metric, v.draining) {
+                (_, _, true) => "draining",
+                (Level::Off, _, _) if v.starting => "starting",
+                (Level::Healthy, _, _) => "announced",
+                (Level::Failed, Some(_), _) => "lowered",
+                _ => "withdrawn",
+            }
+            .into(),
+            healthy: v.healthy,
+            metric: v.metric,
+            since_s: v.since.map(|t| t.elapsed().as_secs_f64()),
+            why: v.why.to_string(),
+            changes: v.changes,
+            back_in_s: v
+                .back_at
+                .map(|t| t.saturating_duration_since(now).as_secs_f64()),
+        })
+        .collect()
 }
 
 fn instance(i: &shell::InstanceStatus) -> st::Instance {

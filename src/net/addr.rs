@@ -148,6 +148,7 @@ fn protocol_num(s: &str) -> Result<u8, String> {
         "boot" => 3,
         "static" => 4,
         "keepalived" => 18,
+        "ldirector" => crate::config::model::ROUTE_PROTOCOL,
         "ra" => 9,
         "dhcp" => 16,
         "bird" => 12,
@@ -495,6 +496,23 @@ pub(crate) fn link_state(m: &LinkMessage) -> Option<LinkState> {
         up: f.contains(LinkFlags::Up) && f.contains(LinkFlags::Running),
         mac,
     })
+}
+
+/// Which of `objs` are in the kernel now (one dump of the addresses and routes).
+pub(crate) fn present(nl: &mut Rtnl, objs: &[Kernel]) -> io::Result<Vec<bool>> {
+    if objs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut seen = nl.dump(RouteNetlinkMessage::GetAddress(AddressMessage::default()))?;
+    for family in [AddressFamily::Inet, AddressFamily::Inet6] {
+        let mut m = RouteMessage::default();
+        m.header.address_family = family;
+        seen.extend(nl.dump(RouteNetlinkMessage::GetRoute(m))?);
+    }
+    Ok(objs
+        .iter()
+        .map(|k| seen.iter().any(|s| super::kernel::is_same(k, s)))
+        .collect())
 }
 
 /// Every interface and its state.

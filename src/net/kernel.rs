@@ -71,6 +71,56 @@ impl std::fmt::Display for Kernel {
     }
 }
 
+/// Whether `seen` (a message of a dump) is the object `wanted` describes: the same
+/// address on the same interface, or the same route (destination, table, type, protocol,
+/// metric). For adopting what a run that died left in the kernel.
+pub(crate) fn is_same(wanted: &Kernel, seen: &RouteNetlinkMessage) -> bool {
+    match (wanted, seen) {
+        (Kernel::Address(w), RouteNetlinkMessage::NewAddress(s)) => {
+            w.header.index == s.header.index
+                && w.header.prefix_len == s.header.prefix_len
+                && address_of(w) == address_of(s)
+        }
+        (Kernel::Route(w), RouteNetlinkMessage::NewRoute(s)) => route_key(w) == route_key(s),
+        _ => false,
+    }
+}
+
+/// What names a route in the kernel (a missing metric is 0, a missing table attribute
+/// the header's).
+fn route_key(m: &RouteMessage) -> impl PartialEq + '_ {
+    let h = &m.header;
+    let table = m
+        .attributes
+        .iter()
+        .find_map(|a| match a {
+            RouteAttribute::Table(t) => Some(*t),
+            _ => None,
+        })
+        .unwrap_or(u32::from(h.table));
+    let dst = m.attributes.iter().find_map(|a| match a {
+        RouteAttribute::Destination(d) => Some(d),
+        _ => None,
+    });
+    let metric = m
+        .attributes
+        .iter()
+        .find_map(|a| match a {
+            RouteAttribute::Priority(p) => Some(*p),
+            _ => None,
+        })
+        .unwrap_or(0);
+    (
+        h.address_family,
+        h.destination_prefix_length,
+        h.kind,
+        h.protocol,
+        table,
+        metric,
+        dst,
+    )
+}
+
 /// What turns the objects `before` into `now`: those to remove (in reverse order, as
 /// objects are removed) and those to add (in order).
 pub(crate) fn diff(before: &[Kernel], now: &[Kernel]) -> (Vec<Kernel>, Vec<Kernel>) {

@@ -1,5 +1,6 @@
 //! Telling the outside world: scripts, FIFOs and e-mail.
 
+pub(crate) mod anycast;
 pub(crate) mod fifo;
 pub(crate) mod lvs;
 pub(crate) mod mail;

@@ -155,7 +155,33 @@ impl Lab {
         lab
     }
 
-    fn add_ns(&mut self, short: &str) -> String {
+    /// No namespace yet (a routed topology built with [`Lab::add_ns`] and [`Lab::link`]).
+    pub fn bare(tag: &str) -> Lab {
+        static LABS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = LABS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Lab {
+            tag: format!("{tag}{}b{n}", std::process::id()),
+            namespaces: Vec::new(),
+            dir: tempfile::tempdir().expect("temp dir"),
+            procs: Vec::new(),
+        }
+    }
+
+    /// A point-to-point link: `a` gets interface `a-b` with address `a_addr`, `b` gets
+    /// `b-a` with `b_addr` (short names, prefixed addresses).
+    pub fn link(&self, a: &str, a_addr: &str, b: &str, b_addr: &str) {
+        let (na, nb) = (self.ns(a), self.ns(b));
+        let (da, db) = (format!("{a}-{b}"), format!("{b}-{a}"));
+        ip(&[
+            "link", "add", &da, "netns", &na, "type", "veth", "peer", "name", &db, "netns", &nb,
+        ]);
+        ip(&["-n", &na, "link", "set", &da, "up"]);
+        ip(&["-n", &nb, "link", "set", &db, "up"]);
+        self.addr(&na, &da, a_addr);
+        self.addr(&nb, &db, b_addr);
+    }
+
+    pub fn add_ns(&mut self, short: &str) -> String {
         let name = format!("{}{short}", self.tag);
         let _ = Command::new("ip")
             .args(["netns", "del", &name])
@@ -417,7 +443,7 @@ pub fn ldirector_bin() -> String {
     dir.join("ldirector").display().to_string()
 }
 
-fn sysctl(ns: &str, key: &str, value: &str) {
+pub fn sysctl(ns: &str, key: &str, value: &str) {
     let _ = Command::new("ip")
         .args([
             "netns",

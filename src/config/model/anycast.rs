@@ -5,7 +5,6 @@
 //! already follows. keepalived has no such block; its words are reused where they fit
 //! (checkers, track_script, track_file, notify_up/notify_down, smtp_alert).
 
-use super::is_false;
 use super::*;
 use crate::config::types::{Script, Secs};
 use serde::{Deserialize, Serialize};
@@ -86,7 +85,8 @@ pub struct Anycast {
     pub delay_before_retry: Option<Secs>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warmup: Option<Secs>,
-    #[serde(skip_serializing_if = "is_false")]
+    /// The checkers start down (keepalived's alpha, on by default here): nothing is
+    /// announced before the first check passed.
     pub alpha: bool,
     #[serde(rename = "check", skip_serializing_if = "Vec::is_empty")]
     pub checkers: Vec<Checker>,
@@ -134,7 +134,7 @@ impl Default for Anycast {
             retry: None,
             delay_before_retry: None,
             warmup: None,
-            alpha: false,
+            alpha: true,
             checkers: Vec::new(),
             track_script: Vec::new(),
             track_file: Vec::new(),

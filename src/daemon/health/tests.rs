@@ -36,6 +36,7 @@ fn all_up() -> Start {
     Start {
         down: Vec::new(),
         weights: Vec::new(),
+        ..Start::default()
     }
 }
 
@@ -142,6 +143,7 @@ fn a_service_starting_without_quorum_brings_its_sorry_server_at_once() {
     let start = Start {
         down: vec![(0, 0), (0, 1), (0, 2)],
         weights: Vec::new(),
+        ..Start::default()
     };
     let h = Health::start(&c, start, &mut out);
     assert_eq!(quorum(&out), vec![false]);
@@ -183,6 +185,7 @@ fn weights_the_checks_set_are_what_ipvs_holds() {
     let start = Start {
         down: Vec::new(),
         weights: vec![((0, 0), 7)],
+        ..Start::default()
     };
     let mut h = Health::start(&c, start, &mut out);
     assert_eq!(h.table()[0].0[0], Some(7));
@@ -268,6 +271,7 @@ fn a_reload_reports_removed_live_servers_and_keeps_the_quorum_state() {
     let start = Start {
         down: vec![(1, 0)],
         weights: Vec::new(),
+        ..Start::default()
     };
     h.reload(&old, &new, start, &mut out);
     assert_eq!(

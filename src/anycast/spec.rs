@@ -1,0 +1,162 @@
+//! An anycast block's kernel objects and inputs, built from the configuration once (every
+//! word checked before anything is announced).
+//!
+//! - accept: `local ADDR dev DEVICE table local proto P metric 1` per address: the address
+//!   is served whatever is announced (checks of the service address, connections being
+//!   drained); with method route it is also why the address need not be on the device,
+//!   where FRR's zebra would prefer the connected /32 to our route.
+//! - healthy: the address on the device (method address), or `ADDR dev DEVICE proto P
+//!   metric M table T` (method route).
+//! - failed: the same route with the `on_failure` metric, or nothing (withdrawn).
+
+use super::engine::{Input, Spec};
+use crate::config::addr::{Route, VirtualIp};
+use crate::config::model::{
+    names_service, Anycast, AnycastMethod, CheckKind, Config, OnFailure, Watch,
+};
+use crate::net::addr;
+use crate::net::kernel::Kernel;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// What the inputs say when the block starts (or a reload adds an input).
+#[derive(Debug, Default)]
+pub(crate) struct Verdicts {
+    /// Blocks whose checkers start down (alpha).
+    pub checks_down: Vec<String>,
+    pub scripts: HashMap<String, bool>,
+    pub files: HashMap<String, i64>,
+    /// Virtual servers (by index) without quorum.
+    pub no_quorum: Vec<usize>,
+}
+
+/// Every block of `cfg`, its inputs up until [`verdicts`] says otherwise; the errors
+/// name the block.
+pub(crate) fn build(cfg: &Config) -> Result<Vec<Spec>, Vec<String>> {
+    let mut specs = Vec::new();
+    let mut errors = Vec::new();
+    for (name, a) in &cfg.anycast {
+        match block(cfg, name, a) {
+            Ok(s) => specs.push(s),
+            Err(e) => errors.push(format!("anycast {name}: {e}")),
+        }
+    }
+    if errors.is_empty() {
+        Ok(specs)
+    } else {
+        Err(errors)
+    }
+}
+
+fn host(ip: IpAddr) -> String {
+    let len = if ip.is_ipv4() { 32 } else { 128 };
+    format!("{ip}/{len}")
+}
+
+fn route(words: &[&str], dev: &str) -> Result<Kernel, String> {
+    let r = Route::parse_words(words)?;
+    addr::route(&r, dev)
+}
+
+/// The inputs' verdicts now, as the blocks start from them.
+pub(crate) fn verdicts(specs: &mut [Spec], now: &Verdicts) {
+    for s in specs {
+        for (input, up) in &mut s.inputs {
+            *up = match input {
+                Input::Checks(name) => !now.checks_down.contains(name),
+                Input::Script(n) => now.scripts.get(n).copied().unwrap_or(true),
+                Input::File(n) => now.files.get(n).copied().unwrap_or(0) == 0,
+                Input::Quorum(i) => !now.no_quorum.contains(i),
+            };
+        }
+    }
+}
+
+fn block(cfg: &Config, name: &str, a: &Anycast) -> Result<Spec, String> {
+    let dev = a.device.as_str();
+    addr::ifindex(dev)?;
+    let proto = a.route_protocol.as_str();
+    let mut accept = Vec::new();
+    let mut healthy = Vec::new();
+    let mut failed = Vec::new();
+    for &ip in &a.address {
+        let h = host(ip);
+        accept.push(route(
+            &[
+                "local", &h, "dev", dev, "table", "local", "protocol", proto, "metric", "1",
+            ],
+            dev,
+        )?);
+        let announced = |metric: u32| {
+            let m = metric.to_string();
+            let table = a.route_table.as_str();
+            route(
+                &[
+                    &h, "dev", dev, "table", table, "protocol", proto, "metric", &m,
+                ],
+                dev,
+            )
+        };
+        match a.method {
+            AnycastMethod::Address => {
+                let v = VirtualIp::parse_words(&[&h, "dev", dev])?;
+                healthy.push(addr::address(&v, dev)?);
+            }
+            AnycastMethod::Route => healthy.push(announced(a.metric)?),
+        }
+        if let (AnycastMethod::Route, OnFailure::Metric(m)) = (a.method, a.on_failure) {
+            failed.push(announced(m)?);
+        }
+    }
+    let mut inputs = Vec::new();
+    if !a.checkers.is_empty() {
+        inputs.push((Input::Checks(name.to_string()), true));
+    }
+    for s in &a.track_script {
+        inputs.push((Input::Script(s.clone()), true));
+    }
+    for f in &a.track_file {
+        inputs.push((Input::File(f.clone()), true));
+    }
+    for t in &a.track_virtual_server {
+        for (i, vs) in cfg.virtual_server.iter().enumerate() {
+            if names_service(t, vs) {
+                inputs.push((Input::Quorum(i), true));
+            }
+        }
+    }
+    // the checkers' first verdicts: the first probe within the warmup, answered within
+    // its timeout
+    let grace = a
+        .checkers
+        .iter()
+        .map(|c| {
+            let e = &c.effective;
+            let took = match c.misc_timeout {
+                Some(t) => t.as_duration(),
+                None if c.kind == CheckKind::Misc => e.delay_loop.as_duration(),
+                None => e.connect_timeout.as_duration(),
+            };
+            e.warmup.as_duration() + took + Duration::from_secs(1)
+        })
+        .max()
+        .unwrap_or_default();
+    let metric = |m: u32| (a.method == AnycastMethod::Route).then_some(m);
+    Ok(Spec {
+        name: name.to_string(),
+        accept,
+        healthy,
+        failed,
+        healthy_metric: metric(a.metric),
+        failed_metric: match a.on_failure {
+            OnFailure::Metric(m) => metric(m),
+            OnFailure::Withdraw => None,
+        },
+        inputs,
+        peers: a.watch == Watch::Peers,
+        hold_down: a.hold_down.as_duration(),
+        drain_time: a.drain_time.as_duration(),
+        grace,
+    })
+}

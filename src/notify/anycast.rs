@@ -1,0 +1,142 @@
+//! Anycast notifications: a block's notify_up / notify_down / notify script, an
+//! `ANYCAST "NAME" STATE METRIC` line on notify_fifo, and an smtp_alert e-mail, at every
+//! change of what the block announces. States: ANNOUNCED (healthy), LOWERED (announced
+//! with the on_failure metric), WITHDRAWN.
+
+use super::fifo::Fifo;
+use super::mail::Mailer;
+use super::queue::Queues;
+use super::vrrp::NOTIFY_TIMEOUT;
+use crate::config::model::Config;
+use crate::exec::{self, RunAs};
+use std::time::Duration;
+use tracing::{error, warn};
+
+/// What a block announces after a change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum State {
+    Announced,
+    Lowered,
+    Withdrawn,
+}
+
+impl State {
+    pub(crate) fn word(self) -> &'static str {
+        match self {
+            State::Announced => "ANNOUNCED",
+            State::Lowered => "LOWERED",
+            State::Withdrawn => "WITHDRAWN",
+        }
+    }
+}
+
+pub(crate) struct AnycastNotifier {
+    fifo: Option<Fifo>,
+    run_as: Option<RunAs>,
+    queues: Queues,
+    mailer: Option<Mailer>,
+    /// smtp_alert for blocks that do not say.
+    alert: bool,
+}
+
+impl AnycastNotifier {
+    /// Opens notify_fifo when some block is configured (one that cannot be opened is
+    /// logged).
+    pub(crate) fn new(
+        cfg: &Config,
+        run_as: Option<RunAs>,
+        mailer: Option<Mailer>,
+    ) -> AnycastNotifier {
+        let fifo = match (&cfg.global_defs.notify_fifo, cfg.anycast.is_empty()) {
+            (Some(f), false) => Fifo::open(f, run_as).map_err(|e| error!("{e}")).ok(),
+            _ => None,
+        };
+        AnycastNotifier {
+            fifo,
+            run_as,
+            queues: Queues::default(),
+            mailer,
+            alert: cfg.global_defs.smtp_alert.unwrap_or(false),
+        }
+    }
+
+    /// A reload: the new settings from now on (the FIFO reopened only when it changed).
+    pub(crate) fn reconfigure(&mut self, old: &Config, cfg: &Config, mailer: Option<Mailer>) {
+        self.alert = cfg.global_defs.smtp_alert.unwrap_or(false);
+        self.mailer = mailer;
+        let key = |c: &Config| (c.anycast.is_empty(), c.global_defs.notify_fifo.clone());
+        if key(old) != key(cfg) {
+            self.fifo = AnycastNotifier::new(cfg, self.run_as, None).fifo;
+        }
+    }
+
+    /// Block `name` of `cfg` announces `state` now (`metric`: the route's), because `why`.
+    pub(crate) fn changed(
+        &mut self,
+        cfg: &Config,
+        name: &str,
+        state: State,
+        metric: Option<u32>,
+        why: &str,
+    ) {
+        let Some(a) = cfg.anycast.get(name) else {
+            return;
+        };
+        let m = metric.unwrap_or(0).to_string();
+        if let Some(f) = &mut self.fifo {
+            f.write_line(&format!("ANYCAST \"{name}\" {} {m}\n", state.word()));
+        }
+        if let Some(mailer) = self
+            .mailer
+            .as_ref()
+            .filter(|_| a.smtp_alert.unwrap_or(self.alert))
+        {
+            mailer.send(
+                format!("Anycast {name} - {}", state.word()),
+                format!("=> {why} <="),
+            );
+        }
+        let up = state == State::Announced;
+        let scripts = [
+            if up {
+                a.notify_up.clone()
+            } else {
+                a.notify_down.clone()
+            },
+            a.notify.clone(),
+        ];
+        for (k, s) in scripts.into_iter().enumerate() {
+            let Some(s) = s else { continue };
+            // the generic one is told what happened
+            let args: Vec<String> = if k == 1 {
+                vec![
+                    "ANYCAST".into(),
+                    name.into(),
+                    state.word().into(),
+                    m.clone(),
+                ]
+            } else {
+                Vec::new()
+            };
+            let run_as = self.run_as;
+            self.queues.push(
+                &format!("ANYCAST {name}"),
+                Box::pin(async move {
+                    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                    let o = exec::run(&s, &args, run_as, NOTIFY_TIMEOUT).await;
+                    if !o.success() {
+                        warn!("anycast notify script {}: {o}", s.command_line());
+                    }
+                }),
+            );
+        }
+    }
+
+    /// Let the queued scripts and e-mails finish (at shutdown), at most `limit` each.
+    pub(crate) async fn drain(&mut self, limit: Duration) {
+        self.queues.drain(limit).await;
+        if let Some(m) = &self.mailer {
+            m.flush(limit).await;
+        }
+    }
+}

@@ -1,0 +1,535 @@
+//! Anycast with real routing daemons (root, iproute2, FRR and BIRD 2 from Debian): two
+//! sites, each a router (FRR bgpd), a replica (ldirector + a routing daemon + a web
+//! service answering its own name) and a client. The replicas announce 192.0.2.80/32 over
+//! eBGP; which replica answers each client is asserted as health, reloads, restarts and
+//! operator commands change what ldirector puts in the kernel.
+//!
+//! ```text
+//!  c1 ── r1 (AS 65001) ──── r2 (AS 65002) ── c2
+//!        │                  │
+//!        a (AS 65101, BIRD) b (AS 65102, FRR)
+//! ```
+//! Replica A's BIRD maps the route's metric to AS-path prepends (>= 20: 2, >= 100: 5);
+//! replica B's FRR prepends 2 when the metric is 50. Failover layout: A metric 10, B 50
+//! (everyone on A while it is healthy). Load-sharing layout: both 10 (each site on its own).
+
+mod lab;
+
+use lab::{wait_until, Lab};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+const VIP: &str = "192.0.2.80";
+const WAIT: Duration = Duration::from_secs(60);
+
+/// The tools these tests need: a missing one is a failure (tests/run.sh installs them).
+fn require() {
+    for (tool, pkg) in [
+        ("/usr/lib/frr/zebra", "frr"),
+        ("/usr/lib/frr/bgpd", "frr"),
+        ("/usr/sbin/bird", "bird2"),
+        ("/usr/bin/python3", "python3"),
+    ] {
+        assert!(
+            std::path::Path::new(tool).exists(),
+            "{tool} is missing: install Debian's {pkg} (tests/run.sh does)"
+        );
+    }
+}
+
+struct Sites {
+    lab: Lab,
+    /// The web service of each replica (its process in the lab).
+    services: std::collections::HashMap<String, usize>,
+    /// FRR's folders (FRR runs as user frr: outside the lab's private folder).
+    frr_dirs: Vec<PathBuf>,
+}
+
+impl Drop for Sites {
+    fn drop(&mut self) {
+        for d in &self.frr_dirs {
+            let _ = std::fs::remove_dir_all(d);
+        }
+        for n in ["r1", "r2", "a", "b"] {
+            let _ = std::fs::remove_dir(format!("/var/run/frr/{}", self.lab.ns(n)));
+        }
+    }
+}
+
+fn bgp_router(asn: u32, id: &str, neighbors: &[(&str, u32)]) -> String {
+    let mut s = format!(
+        "router bgp {asn}\n bgp router-id {id}\n no bgp ebgp-requires-policy\n no bgp network import-check\n timers bgp 1 3\n"
+    );
+    for (n, a) in neighbors {
+        s += &format!(" neighbor {n} remote-as {a}\n neighbor {n} timers connect 1\n");
+    }
+    s += " address-family ipv4 unicast\n  redistribute connected\n exit-address-family\n";
+    s
+}
+
+/// Replica A's BIRD: learns ldirector's routes (protocol 201) from the kernel; the metric
+/// becomes AS-path prepends towards r1.
+const BIRD_A: &str = "router id 198.18.10.2;
+protocol device { scan time 10; }
+protocol kernel {
+  ipv4 { import where krt_source = 201; export none; };
+  learn;
+  scan time 10;
+}
+protocol bgp r1 {
+  local 198.18.10.2 as 65101;
+  neighbor 198.18.10.1 as 65001;
+  hold time 3; keepalive time 1; connect retry time 1;
+  ipv4 {
+    import none;
+    export filter {
+      if net != 192.0.2.80/32 then reject;
+      if krt_metric >= 100 then {
+        bgp_path.prepend(65101); bgp_path.prepend(65101); bgp_path.prepend(65101);
+        bgp_path.prepend(65101); bgp_path.prepend(65101);
+      } else if krt_metric >= 20 then {
+        bgp_path.prepend(65101); bgp_path.prepend(65101);
+      }
+      accept;
+    };
+  };
+}
+";
+
+/// Replica B's FRR: redistributes ldirector's kernel route; metric 50 prepends 2.
+const BGPD_B: &str = "router bgp 65102
+ bgp router-id 198.18.20.2
+ no bgp ebgp-requires-policy
+ timers bgp 1 3
+ neighbor 198.18.20.1 remote-as 65002
+ neighbor 198.18.20.1 timers connect 1
+ address-family ipv4 unicast
+  redistribute kernel route-map ANYCAST
+ exit-address-family
+!
+ip prefix-list ANY seq 5 permit 192.0.2.80/32
+route-map ANYCAST permit 10
+ match ip address prefix-list ANY
+ match metric 50
+ set as-path prepend 65102 65102
+route-map ANYCAST permit 20
+ match ip address prefix-list ANY
+";
+
+/// An anycast block for the web service on port 8080.
+fn anycast(metric: u32, extra: &str) -> String {
+    format!(
+        "anycast WEB {{
+  address {VIP}
+  method route
+  metric {metric}
+  hold_down 3
+  drain_time 1
+  port 8080
+  TCP_CHECK {{
+    connect_timeout 1
+    delay_loop 0.3
+    retry 0
+  }}
+  {extra}
+}}
+"
+    )
+}
+
+impl Sites {
+    fn new(tag: &str) -> Sites {
+        require();
+        let mut lab = Lab::bare(tag);
+        for n in ["r1", "r2", "a", "b", "c1", "c2"] {
+            let ns = lab.add_ns(n);
+            lab::sysctl(&ns, "net.ipv4.ip_forward", "1");
+        }
+        lab.link("c1", "198.18.1.2/24", "r1", "198.18.1.1/24");
+        lab.link("r1", "198.18.12.1/24", "r2", "198.18.12.2/24");
+        lab.link("c2", "198.18.2.2/24", "r2", "198.18.2.1/24");
+        lab.link("a", "198.18.10.2/24", "r1", "198.18.10.1/24");
+        lab.link("b", "198.18.20.2/24", "r2", "198.18.20.1/24");
+        for (n, gw) in [
+            ("c1", "198.18.1.1"),
+            ("c2", "198.18.2.1"),
+            ("a", "198.18.10.1"),
+            ("b", "198.18.20.1"),
+        ] {
+            lab::ip(&["-n", &lab.ns(n), "route", "add", "default", "via", gw]);
+        }
+        let mut s = Sites {
+            lab,
+            services: Default::default(),
+            frr_dirs: Vec::new(),
+        };
+        s.frr(
+            "r1",
+            &bgp_router(
+                65001,
+                "198.18.1.1",
+                &[("198.18.10.2", 65101), ("198.18.12.2", 65002)],
+            ),
+        );
+        s.frr(
+            "r2",
+            &bgp_router(
+                65002,
+                "198.18.2.1",
+                &[("198.18.20.2", 65102), ("198.18.12.1", 65001)],
+            ),
+        );
+        s.frr("b", BGPD_B);
+        let conf = s.lab.file("bird-a.conf", BIRD_A);
+        let ctl = s.lab.path().join("bird-a.ctl");
+        s.lab.spawn(
+            "a",
+            "bird-a",
+            &[
+                "bird",
+                "-f",
+                "-c",
+                &conf.display().to_string(),
+                "-s",
+                &ctl.display().to_string(),
+            ],
+        );
+        for r in ["a", "b"] {
+            s.service(r);
+        }
+        s
+    }
+
+    /// zebra and bgpd in namespace `short`, in the foreground (stopped with the lab).
+    fn frr(&mut self, short: &str, bgpd: &str) {
+        let ns = self.lab.ns(short);
+        let dir = PathBuf::from(format!("/tmp/ldirector-frr-{ns}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        for d in [dir.display().to_string(), format!("/var/run/frr/{ns}")] {
+            let ok = Command::new("install")
+                .args(["-d", "-o", "frr", "-g", "frr", &d])
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "install -d {d} (user frr)");
+        }
+        self.frr_dirs.push(dir.clone());
+        let file = |name: &str, text: &str| {
+            let p = dir.join(name);
+            std::fs::write(&p, text).expect("FRR config");
+            let _ = Command::new("chown")
+                .args(["frr:frr", &p.display().to_string()])
+                .status();
+            p.display().to_string()
+        };
+        let zconf = file("zebra.conf", &format!("hostname {short}\n"));
+        let bconf = file("bgpd.conf", &format!("hostname {short}\n{bgpd}"));
+        let d = dir.display().to_string();
+        let api = format!("{d}/zserv.api");
+        let daemon = |prog: &str, conf: &str| -> Vec<String> {
+            [
+                prog,
+                "-N",
+                &ns,
+                "-f",
+                conf,
+                "-i",
+                &format!("{d}/{}.pid", prog.rsplit('/').next().unwrap_or("frr")),
+                "-z",
+                &api,
+                "--vty_socket",
+                &d,
+                "-P",
+                "0",
+                "--log",
+                "stdout",
+            ]
+            .iter()
+            .map(|x| x.to_string())
+            .collect()
+        };
+        let z = daemon("/usr/lib/frr/zebra", &zconf);
+        let z: Vec<&str> = z.iter().map(String::as_str).collect();
+        self.lab.spawn(short, &format!("zebra-{short}"), &z);
+        assert!(
+            wait_until(Duration::from_secs(10), || std::path::Path::new(&api)
+                .exists()),
+            "zebra in {short} did not start:\n{}",
+            self.lab.logs()
+        );
+        let b = daemon("/usr/lib/frr/bgpd", &bconf);
+        let b: Vec<&str> = b.iter().map(String::as_str).collect();
+        self.lab.spawn(short, &format!("bgpd-{short}"), &b);
+    }
+
+    /// Stop the replica's web service (by its process: other tests run theirs too).
+    fn stop_service(&mut self, short: &str) {
+        let p = self.services[short];
+        self.lab.proc(p).signal(nix::sys::signal::Signal::SIGKILL);
+        let _ = self.lab.proc(p).wait_exit(Duration::from_secs(5));
+    }
+
+    /// The replica's web service: answers its own name.
+    fn service(&mut self, short: &str) {
+        let www = self.lab.path().join(format!("www-{short}"));
+        let _ = std::fs::create_dir_all(&www);
+        std::fs::write(www.join("index.html"), format!("{short}\n")).expect("index.html");
+        let w = www.display().to_string();
+        let p = self.lab.spawn(
+            short,
+            &format!("http-{short}"),
+            &[
+                "python3",
+                "-m",
+                "http.server",
+                "8080",
+                "--bind",
+                "0.0.0.0",
+                "--directory",
+                &w,
+            ],
+        );
+        self.services.insert(short.to_string(), p);
+    }
+
+    fn ldirector(&mut self, short: &str, conf: &str) -> usize {
+        self.lab.ldirector(short, &format!("ld-{short}"), conf)
+    }
+
+    /// `ldirector CMD... --run-dir` of replica `short`'s daemon.
+    fn ctl(&self, short: &str, args: &[&str]) -> std::process::Output {
+        let run = self.lab.path().join(format!("ld-{short}.run"));
+        let bin = lab::ldirector_bin();
+        let mut all = vec![bin.as_str()];
+        all.extend_from_slice(args);
+        let r = run.display().to_string();
+        all.extend_from_slice(&["--run-dir", &r]);
+        self.lab.exec(short, &all)
+    }
+
+    /// The anycast block's status on replica `short`.
+    fn block(&self, short: &str) -> serde_json::Value {
+        let o = self.ctl(short, &["status", "--json"]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+        v["anycast"][0].clone()
+    }
+
+    /// Which replica answers the client (None: nobody).
+    fn who(&self, client: &str) -> Option<String> {
+        let o = self.lab.exec(
+            client,
+            &[
+                "python3",
+                "-c",
+                &format!("import urllib.request;print(urllib.request.urlopen('http://{VIP}:8080/',timeout=1).read().decode().strip())"),
+            ],
+        );
+        o.status
+            .success()
+            .then(|| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    }
+
+    /// Wait until client `c` is answered by `replica`.
+    fn reaches(&self, c: &str, replica: &str) {
+        assert!(
+            wait_until(WAIT, || self.who(c).as_deref() == Some(replica)),
+            "{c} never reached {replica} (answers {:?})\nr1: {}\nr2: {}\n{}",
+            self.who(c),
+            self.bgp("r1"),
+            self.bgp("r2"),
+            self.lab.logs()
+        );
+    }
+
+    fn bgp(&self, router: &str) -> String {
+        let d = format!("/tmp/ldirector-frr-{}", self.lab.ns(router));
+        let o = Command::new("vtysh")
+            .args(["--vty_socket", &d, "-c", &format!("show ip bgp {VIP}/32")])
+            .output();
+        o.map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// ldirector's routes in replica `short` (`ip route show proto 201`, main and local).
+    fn routes(&self, short: &str) -> String {
+        let mut s = String::new();
+        for t in ["main", "local"] {
+            let o = self
+                .lab
+                .exec(short, &["ip", "route", "show", "table", t, "proto", "201"]);
+            s += &String::from_utf8_lossy(&o.stdout);
+        }
+        s
+    }
+
+    /// A client probing the service every 50 ms, each answer (or `-`) a line of `file`.
+    fn prober(&mut self, client: &str) -> (usize, PathBuf) {
+        let out = self.lab.path().join(format!("probe-{client}.txt"));
+        let script = self.lab.file(
+            "probe.py",
+            "import sys, time, urllib.request\nf = open(sys.argv[2], 'a', buffering=1)\nwhile True:\n    try:\n        a = urllib.request.urlopen(sys.argv[1], timeout=0.5).read().decode().strip()\n    except Exception:\n        a = '-'\n    f.write(a + '\\n')\n    time.sleep(0.05)\n",
+        );
+        let url = format!("http://{VIP}:8080/");
+        let p = self.lab.spawn(
+            client,
+            &format!("probe-{client}"),
+            &[
+                "python3",
+                &script.display().to_string(),
+                &url,
+                &out.display().to_string(),
+            ],
+        );
+        (p, out)
+    }
+}
+
+fn answers(file: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn failover_layout_moves_both_sites_to_the_backup_and_back_after_the_hold_down() {
+    let mut s = Sites::new("anyfo");
+    s.ldirector("a", &anycast(10, ""));
+    s.ldirector("b", &anycast(50, ""));
+    // A healthy: both sites on A (B's path is longer by its prepends)
+    s.reaches("c1", "a");
+    s.reaches("c2", "a");
+    assert_eq!(s.block("a")["state"], "announced", "{}", s.lab.logs());
+    // A's service stops: A withdraws, both sites on B
+    s.stop_service("a");
+    s.reaches("c1", "b");
+    s.reaches("c2", "b");
+    assert_eq!(s.block("a")["state"], "withdrawn");
+    assert!(
+        !s.routes("a").contains("192.0.2.80 dev lo proto"),
+        "{}",
+        s.routes("a")
+    );
+    // A's service is back: healthy at once, announced only after its hold-down
+    s.service("a");
+    let mut held = false;
+    assert!(
+        wait_until(WAIT, || {
+            let b = s.block("a");
+            if b["healthy"] == true && b["state"] == "withdrawn" && b["back_in_s"].is_number() {
+                held = true;
+            }
+            b["state"] == "announced"
+        }),
+        "A never came back: {}",
+        s.lab.logs()
+    );
+    assert!(held, "A came back without its hold-down");
+    s.reaches("c1", "a");
+    s.reaches("c2", "a");
+}
+
+#[test]
+fn load_sharing_keeps_the_healthy_site_on_its_replica_and_a_failure_lowers_the_metric() {
+    let mut s = Sites::new("anyls");
+    // equal metrics: each site on its own replica; A's failure announces metric 150
+    // (5 prepends) instead of withdrawing
+    s.ldirector("a", &anycast(10, "on_failure metric 150"));
+    s.ldirector("b", &anycast(10, ""));
+    s.reaches("c1", "a");
+    s.reaches("c2", "b");
+    let (probe, file) = s.prober("c2");
+    assert!(wait_until(WAIT, || answers(&file).len() >= 5));
+    s.stop_service("a");
+    s.reaches("c1", "b");
+    let b = s.block("a");
+    assert_eq!(
+        (b["state"].as_str(), b["metric"].as_u64()),
+        (Some("lowered"), Some(150)),
+        "{b}"
+    );
+    assert!(
+        s.routes("a").contains("metric 150") && !s.routes("a").contains("metric 10 "),
+        "the lowered route replaced the healthy one: {}",
+        s.routes("a")
+    );
+    // the healthy site never noticed: every probe answered by B
+    s.service("a");
+    s.reaches("c1", "a");
+    s.lab.proc(probe).signal(nix::sys::signal::Signal::SIGTERM);
+    let seen = answers(&file);
+    assert!(seen.len() > 20, "{seen:?}");
+    assert!(
+        seen.iter().all(|a| a == "b"),
+        "c2 lost probes or left its site: {:?}",
+        seen.iter().filter(|a| *a != "b").count()
+    );
+}
+
+#[test]
+fn a_restart_a_reload_a_drain_and_a_stop_as_an_operator_uses_them() {
+    let mut s = Sites::new("anyop");
+    let d = s.ldirector("a", &anycast(10, ""));
+    s.ldirector("b", &anycast(50, ""));
+    s.reaches("c1", "a");
+    s.reaches("c2", "a");
+    // a crash and a restart: the route stays in the kernel, nothing moves
+    s.lab.proc(d).signal(nix::sys::signal::Signal::SIGKILL);
+    let _ = s.lab.proc(d).wait_exit(Duration::from_secs(5));
+    let monitor = s.lab.spawn("a", "monitor-a", &["ip", "monitor", "route"]);
+    std::thread::sleep(Duration::from_millis(200));
+    let d2 = s.lab.ldirector("a", "ld-a", &anycast(10, ""));
+    assert!(
+        wait_until(WAIT, || s.block("a")["state"] == "announced"),
+        "{}",
+        s.lab.logs()
+    );
+    assert!(s
+        .lab
+        .proc(d2)
+        .log_text()
+        .contains("in the kernel already: kept"));
+    s.lab
+        .proc(monitor)
+        .signal(nix::sys::signal::Signal::SIGTERM);
+    let events = s.lab.proc(monitor).log_text();
+    assert!(
+        !events.contains("192.0.2.80"),
+        "the restart moved the route:\n{events}"
+    );
+    assert_eq!(s.who("c2").as_deref(), Some("a"));
+    // a reload with a worse metric: both sites on B (5 prepends against 2)
+    s.lab.file("ld-a.conf", &anycast(150, ""));
+    let o = s.ctl("a", &["reload"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    s.reaches("c1", "b");
+    s.reaches("c2", "b");
+    assert_eq!(s.block("a")["metric"], 150);
+    // back to 10, then drained: withdrawn, still serving locally; resumed: back
+    s.lab.file("ld-a.conf", &anycast(10, ""));
+    assert!(s.ctl("a", &["reload"]).status.success());
+    s.reaches("c1", "a");
+    let o = s.ctl("a", &["anycast", "drain", "WEB"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    s.reaches("c1", "b");
+    s.reaches("c2", "b");
+    assert_eq!(s.block("a")["state"], "draining");
+    let local = s.lab.exec(
+        "a",
+        &["python3", "-c", &format!("import urllib.request;print(urllib.request.urlopen('http://{VIP}:8080/',timeout=2).read().decode())")],
+    );
+    assert!(
+        local.status.success(),
+        "a drained replica still serves the address"
+    );
+    assert!(!s.ctl("a", &["anycast", "drain", "NOPE"]).status.success());
+    assert!(s.ctl("a", &["anycast", "resume"]).status.success());
+    s.reaches("c1", "a");
+    s.reaches("c2", "a");
+    // SIGTERM: withdrawn first (the sites move), then the daemon ends and leaves nothing
+    s.lab.proc(d2).signal(nix::sys::signal::Signal::SIGTERM);
+    s.reaches("c1", "b");
+    assert!(s.lab.proc(d2).wait_exit(Duration::from_secs(20)).is_some());
+    assert_eq!(s.routes("a"), "", "routes left behind");
+}
