@@ -68,74 +68,20 @@ fn bgp_router(asn: u32, id: &str, neighbors: &[(&str, u32)]) -> String {
     s
 }
 
-/// Replica A's BIRD: learns ldirector's routes (protocol 201) from the kernel; the metric
-/// becomes AS-path prepends towards r1.
-const BIRD_A: &str = "router id 198.18.10.2;
-protocol device { scan time 10; }
-protocol kernel {
-  ipv4 { import where krt_source = 201; export none; };
-  learn;
-  scan time 10;
-}
-protocol bgp r1 {
-  local 198.18.10.2 as 65101;
-  neighbor 198.18.10.1 as 65001;
-  hold time 3; keepalive time 1; connect retry time 1;
-  ipv4 {
-    import none;
-    export filter {
-      if net != 192.0.2.80/32 then reject;
-      if krt_metric >= 100 then {
-        bgp_path.prepend(65101); bgp_path.prepend(65101); bgp_path.prepend(65101);
-        bgp_path.prepend(65101); bgp_path.prepend(65101);
-      } else if krt_metric >= 20 then {
-        bgp_path.prepend(65101); bgp_path.prepend(65101);
-      }
-      accept;
-    };
-  };
-}
-";
+/// Replica A's BIRD and replica B's bgpd: the shipped examples.
+const BIRD_A: &str = include_str!("../conf/anycast/bird-bgp.conf");
+const BGPD_B: &str = include_str!("../conf/anycast/frr-bgpd.conf");
+/// The shipped anycast block (metric 10).
+const BLOCK: &str = include_str!("../conf/anycast/keepalived.conf");
 
-/// Replica B's FRR: redistributes ldirector's kernel route; metric 50 prepends 2.
-const BGPD_B: &str = "router bgp 65102
- bgp router-id 198.18.20.2
- no bgp ebgp-requires-policy
- timers bgp 1 3
- neighbor 198.18.20.1 remote-as 65002
- neighbor 198.18.20.1 timers connect 1
- address-family ipv4 unicast
-  redistribute kernel route-map ANYCAST
- exit-address-family
-!
-ip prefix-list ANY seq 5 permit 192.0.2.80/32
-route-map ANYCAST permit 10
- match ip address prefix-list ANY
- match metric 50
- set as-path prepend 65102 65102
-route-map ANYCAST permit 20
- match ip address prefix-list ANY
-";
-
-/// An anycast block for the web service on port 8080.
+/// The shipped anycast block with this metric and `extra` lines.
 fn anycast(metric: u32, extra: &str) -> String {
-    format!(
-        "anycast WEB {{
-  address {VIP}
-  method route
-  metric {metric}
-  hold_down 3
-  drain_time 1
-  port 8080
-  TCP_CHECK {{
-    connect_timeout 1
-    delay_loop 0.3
-    retry 0
-  }}
-  {extra}
-}}
-"
-    )
+    let b = BLOCK.replace("  metric 10\n", &format!("  metric {metric}\n  {extra}\n"));
+    assert!(
+        b.contains(&format!("metric {metric}")),
+        "the example changed: {BLOCK}"
+    );
+    b
 }
 
 impl Sites {
