@@ -68,11 +68,56 @@ fn bgp_router(asn: u32, id: &str, neighbors: &[(&str, u32)]) -> String {
     s
 }
 
-/// Replica A's BIRD and replica B's bgpd: the shipped examples.
+/// The replicas' routing daemons: the shipped examples.
 const BIRD_A: &str = include_str!("../conf/anycast/bird-bgp.conf");
 const BGPD_B: &str = include_str!("../conf/anycast/frr-bgpd.conf");
+const BIRD_OSPF_A: &str = include_str!("../conf/anycast/bird-ospf.conf");
+const OSPFD_B: &str = include_str!("../conf/anycast/frr-ospfd.conf");
+const RIPD_B: &str = include_str!("../conf/anycast/frr-ripd.conf");
+
+/// How the sites route.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Routing {
+    /// eBGP everywhere; A: BIRD, B: FRR; both `method route`.
+    Bgp,
+    /// OSPF area 0; A: BIRD with `method route` (E2 metric = the route's), B: FRR with
+    /// `method address` (E2 metric 50).
+    Ospf,
+    /// RIPv2, the original scheme: both FRR ripd with `method address` (A metric 1, B 3).
+    Rip,
+}
+
+/// A router's OSPF: point-to-point links with fast timers, connected routes out.
+fn ospf_router(id: &str, links: &[(&str, &str)]) -> String {
+    let mut s = String::new();
+    for (dev, _) in links {
+        s += &format!("interface {dev}\n ip ospf network point-to-point\n ip ospf hello-interval 1\n ip ospf dead-interval 3\n ip ospf retransmit-interval 1\n!\n");
+    }
+    s += &format!("router ospf\n ospf router-id {id}\n timers throttle spf 0 50 500\n redistribute connected\n");
+    for (_, net) in links {
+        s += &format!(" network {net} area 0\n");
+    }
+    s
+}
+
+/// A router's RIP: the site's links, connected routes out.
+fn rip_router(nets: &[&str]) -> String {
+    let mut s =
+        "router rip\n version 2\n timers basic 5 15 10\n redistribute connected\n".to_string();
+    for n in nets {
+        s += &format!(" network {n}\n");
+    }
+    s
+}
 /// The shipped anycast block (metric 10).
 const BLOCK: &str = include_str!("../conf/anycast/keepalived.conf");
+
+/// The shipped block with `method address` (the address on lo while announced).
+fn anycast_address() -> String {
+    let b = BLOCK.replace("  method route\n  metric 10\n", "  method address\n");
+    assert!(b.contains("method address"), "the example changed: {BLOCK}");
+    b
+}
 
 /// The shipped anycast block with this metric and `extra` lines.
 fn anycast(metric: u32, extra: &str) -> String {
@@ -86,6 +131,10 @@ fn anycast(metric: u32, extra: &str) -> String {
 
 impl Sites {
     fn new(tag: &str) -> Sites {
+        Sites::with(tag, Routing::Bgp)
+    }
+
+    fn with(tag: &str, routing: Routing) -> Sites {
         require();
         let mut lab = Lab::bare(tag);
         for n in ["r1", "r2", "a", "b", "c1", "c2"] {
@@ -110,24 +159,69 @@ impl Sites {
             services: Default::default(),
             frr_dirs: Vec::new(),
         };
-        s.frr(
-            "r1",
-            &bgp_router(
-                65001,
-                "198.18.1.1",
-                &[("198.18.10.2", 65101), ("198.18.12.2", 65002)],
-            ),
-        );
-        s.frr(
-            "r2",
-            &bgp_router(
-                65002,
-                "198.18.2.1",
-                &[("198.18.20.2", 65102), ("198.18.12.1", 65001)],
-            ),
-        );
-        s.frr("b", BGPD_B);
-        let conf = s.lab.file("bird-a.conf", BIRD_A);
+        let bird_a = match routing {
+            Routing::Bgp => {
+                s.frr(
+                    "r1",
+                    "bgpd",
+                    &bgp_router(
+                        65001,
+                        "198.18.1.1",
+                        &[("198.18.10.2", 65101), ("198.18.12.2", 65002)],
+                    ),
+                );
+                s.frr(
+                    "r2",
+                    "bgpd",
+                    &bgp_router(
+                        65002,
+                        "198.18.2.1",
+                        &[("198.18.20.2", 65102), ("198.18.12.1", 65001)],
+                    ),
+                );
+                s.frr("b", "bgpd", BGPD_B);
+                Some(BIRD_A)
+            }
+            Routing::Ospf => {
+                let r1 = [("r1-a", "198.18.10.0/24"), ("r1-r2", "198.18.12.0/24")];
+                let r2 = [("r2-b", "198.18.20.0/24"), ("r2-r1", "198.18.12.0/24")];
+                s.frr("r1", "ospfd", &ospf_router("198.18.1.1", &r1));
+                s.frr("r2", "ospfd", &ospf_router("198.18.2.1", &r2));
+                s.frr("b", "ospfd", OSPFD_B);
+                Some(BIRD_OSPF_A)
+            }
+            Routing::Rip => {
+                s.frr(
+                    "r1",
+                    "ripd",
+                    &rip_router(&["198.18.10.0/24", "198.18.12.0/24"]),
+                );
+                s.frr(
+                    "r2",
+                    "ripd",
+                    &rip_router(&["198.18.20.0/24", "198.18.12.0/24"]),
+                );
+                s.frr("b", "ripd", RIPD_B);
+                // the primary site: its own link, metric 1
+                let a = RIPD_B
+                    .replace("network 198.18.20.0/24", "network 198.18.10.0/24")
+                    .replace("metric 3", "metric 1");
+                s.frr("a", "ripd", &a);
+                None
+            }
+        };
+        if let Some(bird) = bird_a {
+            s.bird_a(bird);
+        }
+        for r in ["a", "b"] {
+            s.service(r);
+        }
+        s
+    }
+
+    fn bird_a(&mut self, conf: &str) {
+        let s = self;
+        let conf = s.lab.file("bird-a.conf", conf);
         let ctl = s.lab.path().join("bird-a.ctl");
         s.lab.spawn(
             "a",
@@ -141,14 +235,16 @@ impl Sites {
                 &ctl.display().to_string(),
             ],
         );
-        for r in ["a", "b"] {
-            s.service(r);
-        }
-        s
+        assert!(
+            wait_until(Duration::from_secs(10), || ctl.exists()),
+            "BIRD did not start:\n{}",
+            s.lab.logs()
+        );
     }
 
-    /// zebra and bgpd in namespace `short`, in the foreground (stopped with the lab).
-    fn frr(&mut self, short: &str, bgpd: &str) {
+    /// zebra and one routing daemon (bgpd, ospfd, ripd) with this configuration in
+    /// namespace `short`, in the foreground (stopped with the lab).
+    fn frr(&mut self, short: &str, daemon: &str, conf: &str) {
         let ns = self.lab.ns(short);
         let dir = PathBuf::from(format!("/tmp/ldirector-frr-{ns}"));
         let _ = std::fs::remove_dir_all(&dir);
@@ -169,10 +265,13 @@ impl Sites {
             p.display().to_string()
         };
         let zconf = file("zebra.conf", &format!("hostname {short}\n"));
-        let bconf = file("bgpd.conf", &format!("hostname {short}\n{bgpd}"));
+        let dconf = file(
+            &format!("{daemon}.conf"),
+            &format!("hostname {short}\n{conf}"),
+        );
         let d = dir.display().to_string();
         let api = format!("{d}/zserv.api");
-        let daemon = |prog: &str, conf: &str| -> Vec<String> {
+        let args = |prog: &str, conf: &str| -> Vec<String> {
             [
                 prog,
                 "-N",
@@ -194,7 +293,7 @@ impl Sites {
             .map(|x| x.to_string())
             .collect()
         };
-        let z = daemon("/usr/lib/frr/zebra", &zconf);
+        let z = args("/usr/lib/frr/zebra", &zconf);
         let z: Vec<&str> = z.iter().map(String::as_str).collect();
         self.lab.spawn(short, &format!("zebra-{short}"), &z);
         assert!(
@@ -203,9 +302,9 @@ impl Sites {
             "zebra in {short} did not start:\n{}",
             self.lab.logs()
         );
-        let b = daemon("/usr/lib/frr/bgpd", &bconf);
+        let b = args(&format!("/usr/lib/frr/{daemon}"), &dconf);
         let b: Vec<&str> = b.iter().map(String::as_str).collect();
-        self.lab.spawn(short, &format!("bgpd-{short}"), &b);
+        self.lab.spawn(short, &format!("{daemon}-{short}"), &b);
     }
 
     /// Stop the replica's web service (by its process: other tests run theirs too).
@@ -279,18 +378,31 @@ impl Sites {
     fn reaches(&self, c: &str, replica: &str) {
         assert!(
             wait_until(WAIT, || self.who(c).as_deref() == Some(replica)),
-            "{c} never reached {replica} (answers {:?})\nr1: {}\nr2: {}\n{}",
+            "{c} never reached {replica} (answers {:?})\nr1: {}\nr2: {}\nBIRD: {}\n{}",
             self.who(c),
             self.bgp("r1"),
             self.bgp("r2"),
+            self.birdc(&["show", "protocols", "all"]),
             self.lab.logs()
         );
+    }
+
+    /// `birdc ARGS` against replica A's BIRD (when it runs one).
+    fn birdc(&self, args: &[&str]) -> String {
+        let ctl = self.lab.path().join("bird-a.ctl");
+        let o = Command::new("birdc")
+            .arg("-s")
+            .arg(&ctl)
+            .args(args)
+            .output();
+        o.map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
     }
 
     fn bgp(&self, router: &str) -> String {
         let d = format!("/tmp/ldirector-frr-{}", self.lab.ns(router));
         let o = Command::new("vtysh")
-            .args(["--vty_socket", &d, "-c", &format!("show ip bgp {VIP}/32")])
+            .args(["--vty_socket", &d, "-c", &format!("show ip route {VIP}/32")])
             .output();
         o.map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
             .unwrap_or_default()
@@ -478,4 +590,47 @@ fn a_restart_a_reload_a_drain_and_a_stop_as_an_operator_uses_them() {
     s.reaches("c1", "b");
     assert!(s.lab.proc(d2).wait_exit(Duration::from_secs(20)).is_some());
     assert_eq!(s.routes("a"), "", "routes left behind");
+}
+
+/// A's service fails and recovers: both sites on B meanwhile, back on A after its
+/// hold-down.
+fn failover_and_back(s: &mut Sites) {
+    s.reaches("c1", "a");
+    s.reaches("c2", "a");
+    s.stop_service("a");
+    s.reaches("c1", "b");
+    s.reaches("c2", "b");
+    s.service("a");
+    s.reaches("c1", "a");
+    s.reaches("c2", "a");
+}
+
+#[test]
+fn ospf_failover_with_a_bird_route_at_one_site_and_an_frr_address_at_the_other() {
+    let mut s = Sites::with("anyospf", Routing::Ospf);
+    s.ldirector("a", &anycast(10, ""));
+    s.ldirector("b", &anycast_address());
+    s.reaches("c1", "a");
+    // B's address is on lo while B announces (method address)
+    let o = s.lab.exec("b", &["ip", "-br", "addr", "show", "dev", "lo"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("192.0.2.80/32"));
+    failover_and_back(&mut s);
+}
+
+#[test]
+fn rip_as_in_the_original_scheme() {
+    let mut s = Sites::with("anyrip", Routing::Rip);
+    s.ldirector("a", &anycast_address());
+    s.ldirector("b", &anycast_address());
+    failover_and_back(&mut s);
+    // a withdrawn address is gone from lo, and served still through the local route
+    s.stop_service("a");
+    assert!(wait_until(WAIT, || s.block("a")["state"] == "withdrawn"));
+    let o = s.lab.exec("a", &["ip", "-br", "addr", "show", "dev", "lo"]);
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("192.0.2.80"));
+    assert!(
+        s.routes("a").contains("local 192.0.2.80 dev lo"),
+        "{}",
+        s.routes("a")
+    );
 }
