@@ -42,6 +42,8 @@ struct Sites {
     lab: Lab,
     /// The web service of each replica (its process in the lab).
     services: std::collections::HashMap<String, usize>,
+    /// Replica A's BIRD (its process in the lab).
+    bird: usize,
     /// FRR's folders (FRR runs as user frr: outside the lab's private folder).
     frr_dirs: Vec<PathBuf>,
 }
@@ -80,6 +82,8 @@ const RIPD_B: &str = include_str!("../conf/anycast/frr-ripd.conf");
 enum Routing {
     /// eBGP everywhere; A: BIRD, B: FRR; both `method route`.
     Bgp,
+    /// The same, r1's session with A held 30 s and watched by BFD (100 ms x 3).
+    BgpBfd,
     /// OSPF area 0; A: BIRD with `method route` (E2 metric = the route's), B: FRR with
     /// `method address` (E2 metric 50).
     Ospf,
@@ -157,19 +161,26 @@ impl Sites {
         let mut s = Sites {
             lab,
             services: Default::default(),
+            bird: usize::MAX,
             frr_dirs: Vec::new(),
         };
         let bird_a = match routing {
-            Routing::Bgp => {
-                s.frr(
-                    "r1",
-                    "bgpd",
-                    &bgp_router(
-                        65001,
-                        "198.18.1.1",
-                        &[("198.18.10.2", 65101), ("198.18.12.2", 65002)],
-                    ),
+            Routing::Bgp | Routing::BgpBfd => {
+                let r1 = bgp_router(
+                    65001,
+                    "198.18.1.1",
+                    &[("198.18.10.2", 65101), ("198.18.12.2", 65002)],
                 );
+                if routing == Routing::BgpBfd {
+                    let r1 = r1.replace(
+                        " neighbor 198.18.10.2 timers connect 1\n",
+                        " neighbor 198.18.10.2 timers connect 1\n neighbor 198.18.10.2 timers 10 30\n neighbor 198.18.10.2 bfd\n",
+                    );
+                    let bfdd = "bfd\n peer 198.18.10.2\n  receive-interval 100\n  transmit-interval 100\n  detect-multiplier 3\n";
+                    s.frr_daemons("r1", &[("bfdd", bfdd), ("bgpd", &r1)]);
+                } else {
+                    s.frr("r1", "bgpd", &r1);
+                }
                 s.frr(
                     "r2",
                     "bgpd",
@@ -180,7 +191,17 @@ impl Sites {
                     ),
                 );
                 s.frr("b", "bgpd", BGPD_B);
-                Some(BIRD_A)
+                Some(if routing == Routing::BgpBfd {
+                    // BFD beside the BGP session, and the session held as long as r1's
+                    BIRD_A
+                        .replace(
+                            "protocol bgp r1 {",
+                            "protocol bfd { interface \"a-r1\" { interval 100 ms; multiplier 3; }; }\nprotocol bgp r1 {\n  bfd on;",
+                        )
+                        .replace("hold time 3; keepalive time 1;", "hold time 30; keepalive time 10;")
+                } else {
+                    BIRD_A.to_string()
+                })
             }
             Routing::Ospf => {
                 let r1 = [("r1-a", "198.18.10.0/24"), ("r1-r2", "198.18.12.0/24")];
@@ -188,7 +209,7 @@ impl Sites {
                 s.frr("r1", "ospfd", &ospf_router("198.18.1.1", &r1));
                 s.frr("r2", "ospfd", &ospf_router("198.18.2.1", &r2));
                 s.frr("b", "ospfd", OSPFD_B);
-                Some(BIRD_OSPF_A)
+                Some(BIRD_OSPF_A.to_string())
             }
             Routing::Rip => {
                 s.frr(
@@ -211,7 +232,7 @@ impl Sites {
             }
         };
         if let Some(bird) = bird_a {
-            s.bird_a(bird);
+            s.bird_a(&bird);
         }
         for r in ["a", "b"] {
             s.service(r);
@@ -223,7 +244,7 @@ impl Sites {
         let s = self;
         let conf = s.lab.file("bird-a.conf", conf);
         let ctl = s.lab.path().join("bird-a.ctl");
-        s.lab.spawn(
+        s.bird = s.lab.spawn(
             "a",
             "bird-a",
             &[
@@ -245,6 +266,11 @@ impl Sites {
     /// zebra and one routing daemon (bgpd, ospfd, ripd) with this configuration in
     /// namespace `short`, in the foreground (stopped with the lab).
     fn frr(&mut self, short: &str, daemon: &str, conf: &str) {
+        self.frr_daemons(short, &[(daemon, conf)]);
+    }
+
+    /// zebra and these daemons (bgpd, ospfd, ripd, bfdd) with their configurations.
+    fn frr_daemons(&mut self, short: &str, daemons: &[(&str, &str)]) {
         let ns = self.lab.ns(short);
         let dir = PathBuf::from(format!("/tmp/ldirector-frr-{ns}"));
         let _ = std::fs::remove_dir_all(&dir);
@@ -265,10 +291,6 @@ impl Sites {
             p.display().to_string()
         };
         let zconf = file("zebra.conf", &format!("hostname {short}\n"));
-        let dconf = file(
-            &format!("{daemon}.conf"),
-            &format!("hostname {short}\n{conf}"),
-        );
         let d = dir.display().to_string();
         let api = format!("{d}/zserv.api");
         let args = |prog: &str, conf: &str| -> Vec<String> {
@@ -302,9 +324,18 @@ impl Sites {
             "zebra in {short} did not start:\n{}",
             self.lab.logs()
         );
-        let b = args(&format!("/usr/lib/frr/{daemon}"), &dconf);
-        let b: Vec<&str> = b.iter().map(String::as_str).collect();
-        self.lab.spawn(short, &format!("{daemon}-{short}"), &b);
+        for (daemon, conf) in daemons {
+            let dconf = file(
+                &format!("{daemon}.conf"),
+                &format!("hostname {short}\n{conf}"),
+            );
+            let mut b = args(&format!("/usr/lib/frr/{daemon}"), &dconf);
+            if *daemon == "bfdd" {
+                b.extend(["--bfdctl".to_string(), format!("{d}/bfdd.sock")]);
+            }
+            let b: Vec<&str> = b.iter().map(String::as_str).collect();
+            self.lab.spawn(short, &format!("{daemon}-{short}"), &b);
+        }
     }
 
     /// Stop the replica's web service (by its process: other tests run theirs too).
@@ -632,5 +663,70 @@ fn rip_as_in_the_original_scheme() {
         s.routes("a").contains("local 192.0.2.80 dev lo"),
         "{}",
         s.routes("a")
+    );
+}
+
+#[test]
+fn a_replica_whose_routing_daemon_dies_is_routed_around() {
+    let mut s = Sites::new("anykill");
+    s.ldirector("a", &anycast(10, ""));
+    s.ldirector("b", &anycast(50, ""));
+    s.reaches("c1", "a");
+    s.reaches("c2", "a");
+    // nothing withdrawn: the kernel closes BIRD's BGP session, r1 drops A's routes
+    let bird = s.bird;
+    s.lab.proc(bird).signal(nix::sys::signal::Signal::SIGKILL);
+    s.reaches("c1", "b");
+    s.reaches("c2", "b");
+    assert_eq!(
+        s.block("a")["state"],
+        "announced",
+        "ldirector saw nothing wrong"
+    );
+}
+
+#[test]
+fn bfd_detects_a_replica_that_goes_silent_long_before_bgp_would() {
+    let mut s = Sites::with("anybfd", Routing::BgpBfd);
+    s.ldirector("a", &anycast(10, ""));
+    s.ldirector("b", &anycast(50, ""));
+    s.reaches("c1", "a");
+    s.reaches("c2", "a");
+    let d = format!("/tmp/ldirector-frr-{}", s.lab.ns("r1"));
+    let peers = || {
+        let o = Command::new("vtysh")
+            .args(["--vty_socket", &d, "-c", "show bfd peers brief"])
+            .output();
+        o.map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    };
+    assert!(
+        wait_until(WAIT, || peers().contains(" up ")),
+        "no BFD session: {}",
+        peers()
+    );
+    // A goes silent (everything in and out dropped; no link goes down, nothing closes)
+    let nft = "table inet silent {\n chain i { type filter hook input priority 0; policy drop; }\n chain o { type filter hook output priority 0; policy drop; }\n}\n";
+    let rules = s.lab.file("silent.nft", nft);
+    let o = s
+        .lab
+        .exec("a", &["nft", "-f", &rules.display().to_string()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // BGP holds the session 30 s; BFD ends it: both sites on B
+    s.reaches("c1", "b");
+    s.reaches("c2", "b");
+    let why = Command::new("vtysh")
+        .args(["--vty_socket", &d, "-c", "show bgp neighbors 198.18.10.2"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let reset = why
+        .lines()
+        .find(|l| l.contains("Last reset"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        reset.contains("BFD"),
+        "the session did not end by BFD: {reset}\n{why}"
     );
 }
