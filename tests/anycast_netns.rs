@@ -84,6 +84,9 @@ enum Routing {
     Bgp,
     /// The same, r1's session with A held 30 s and watched by BFD (100 ms x 3).
     BgpBfd,
+    /// The same without a routing daemon on A (the benchmark puts another announcer
+    /// there: ExaBGP, or FRR driven by a shell loop).
+    BgpBare,
     /// OSPF area 0; A: BIRD with `method route` (E2 metric = the route's), B: FRR with
     /// `method address` (E2 metric 50).
     Ospf,
@@ -165,7 +168,7 @@ impl Sites {
             frr_dirs: Vec::new(),
         };
         let bird_a = match routing {
-            Routing::Bgp | Routing::BgpBfd => {
+            Routing::Bgp | Routing::BgpBfd | Routing::BgpBare => {
                 let r1 = bgp_router(
                     65001,
                     "198.18.1.1",
@@ -191,17 +194,21 @@ impl Sites {
                     ),
                 );
                 s.frr("b", "bgpd", BGPD_B);
-                Some(if routing == Routing::BgpBfd {
-                    // BFD beside the BGP session, and the session held as long as r1's
-                    BIRD_A
+                if routing == Routing::BgpBare {
+                    None
+                } else {
+                    Some(if routing == Routing::BgpBfd {
+                        // BFD beside the BGP session, and the session held as long as r1's
+                        BIRD_A
                         .replace(
                             "protocol bgp r1 {",
                             "protocol bfd { interface \"a-r1\" { interval 100 ms; multiplier 3; }; }\nprotocol bgp r1 {\n  bfd on;",
                         )
                         .replace("hold time 3; keepalive time 1;", "hold time 30; keepalive time 10;")
-                } else {
-                    BIRD_A.to_string()
-                })
+                    } else {
+                        BIRD_A.to_string()
+                    })
+                }
             }
             Routing::Ospf => {
                 let r1 = [("r1-a", "198.18.10.0/24"), ("r1-r2", "198.18.12.0/24")];
@@ -729,4 +736,350 @@ fn bfd_detects_a_replica_that_goes_silent_long_before_bgp_would() {
         reset.contains("BFD"),
         "the session did not end by BFD: {reset}\n{why}"
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Benchmark (benches/anycast_failover.sh; docs/benchmarks.md): the load-sharing layout,
+// A's service killed and restarted TRIALS times; c1 (A's site) measures failover and
+// failback, c2 (the healthy site) counts lost probes. Side by side: ldirector with BIRD
+// (BGP, withdraw or metric change; OSPF), with FRR ripd (RIP), ExaBGP's healthcheck, and a
+// shell loop driving FRR through vtysh. Every announcer checks every 0.3 s, fails on the
+// first failed check where it can, and comes back after 3 s (ldirector's hold_down; the
+// others: their rise).
+
+const TRIALS: usize = 5;
+
+/// Seconds since the epoch.
+fn epoch() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// (time, answer) per probe of a timestamped prober's file.
+fn timed(file: &std::path::Path) -> Vec<(f64, String)> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let (t, a) = l.split_once(' ')?;
+            Some((t.parse().ok()?, a.to_string()))
+        })
+        .collect()
+}
+
+/// When ldirector logged `what` for the first time after `after` (its RFC 3339 stamps).
+fn logged(log: &str, what: &str, after: f64) -> Option<f64> {
+    log.lines().filter(|l| l.contains(what)).find_map(|l| {
+        let stamp = l.split_whitespace().next()?;
+        let t = chrono_like(stamp)?;
+        (t >= after).then_some(t)
+    })
+}
+
+/// `2026-12-03T19:26:19.697440Z` as seconds since the epoch (UTC).
+fn chrono_like(s: &str) -> Option<f64> {
+    let (date, time) = s.trim_end_matches('Z').split_once('T')?;
+    let d: Vec<i64> = date
+        .split('-')
+        .map(|x| x.parse().ok())
+        .collect::<Option<_>>()?;
+    let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
+    let t: Vec<i64> = hms
+        .split(':')
+        .map(|x| x.parse().ok())
+        .collect::<Option<_>>()?;
+    let (y, m, day) = (d[0], d[1], d[2]);
+    // days from the civil date (Howard Hinnant's algorithm)
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + t[0] * 3600 + t[1] * 60 + t[2];
+    Some(secs as f64 + format!("0.{frac}").parse::<f64>().ok()?)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Announcer {
+    /// ldirector with BIRD, BGP, withdraw.
+    BgpWithdraw,
+    /// ldirector with BIRD, BGP, `on_failure metric 150`.
+    BgpMetric,
+    /// ldirector with BIRD, OSPF.
+    Ospf,
+    /// ldirector with FRR ripd (method address).
+    Rip,
+    /// ExaBGP's healthcheck, speaking BGP to r1 itself.
+    ExaBgp,
+    /// A shell loop: curl, then `vtysh ... [no] network` on FRR bgpd.
+    VtyshLoop,
+}
+
+struct Trial {
+    failover: f64,
+    detect: Option<f64>,
+    failback: f64,
+}
+
+impl Sites {
+    /// A timestamped prober: `TIME ANSWER` lines.
+    fn timed_prober(&mut self, client: &str) -> PathBuf {
+        let out = self.lab.path().join(format!("tprobe-{client}.txt"));
+        let script = self.lab.file(
+            "tprobe.py",
+            "import sys, time, urllib.request\nf = open(sys.argv[2], 'a', buffering=1)\nwhile True:\n    t = time.time()\n    try:\n        a = urllib.request.urlopen(sys.argv[1], timeout=0.3).read().decode().strip()\n    except Exception:\n        a = '-'\n    f.write('%.3f %s\\n' % (t, a))\n    time.sleep(0.02)\n",
+        );
+        let url = format!("http://{VIP}:8080/");
+        self.lab.spawn(
+            client,
+            &format!("tprobe-{client}"),
+            &[
+                "python3",
+                &script.display().to_string(),
+                &url,
+                &out.display().to_string(),
+            ],
+        );
+        out
+    }
+
+    /// Replica A announced by `who` (B by ldirector, metric 10: load sharing).
+    fn announcer(&mut self, who: Announcer) {
+        let check = "curl -sf -m 1 -o /dev/null http://192.0.2.80:8080/";
+        match who {
+            Announcer::BgpWithdraw | Announcer::Ospf => {
+                self.ldirector("a", &bench_block(""));
+            }
+            Announcer::BgpMetric => {
+                self.ldirector("a", &bench_block("on_failure metric 150"));
+            }
+            Announcer::Rip => {
+                self.ldirector(
+                    "a",
+                    &bench_block("").replace("  method route\n  metric 10\n", "  method address\n"),
+                );
+            }
+            Announcer::ExaBgp => {
+                lab::ip(&[
+                    "-n",
+                    &self.lab.ns("a"),
+                    "addr",
+                    "add",
+                    "192.0.2.80/32",
+                    "dev",
+                    "lo",
+                ]);
+                let conf = format!(
+                    "process watch {{\n  run /usr/bin/python3 -m exabgp healthcheck --no-syslog --interval 0.3 --fast-interval 0.3 --rise 10 --fall 1 --timeout 1 --ip 192.0.2.80/32 --no-ip-setup --withdraw-on-down --next-hop 198.18.10.2 --cmd \"{check}\";\n  encoder text;\n}}\nneighbor 198.18.10.1 {{\n  router-id 198.18.10.2;\n  local-address 198.18.10.2;\n  local-as 65101;\n  peer-as 65001;\n  hold-time 3;\n  family {{ ipv4 unicast; }}\n  api {{ processes [ watch ]; }}\n}}\n"
+                );
+                let f = self.lab.file("exabgp.conf", &conf);
+                self.lab.spawn(
+                    "a",
+                    "exabgp-a",
+                    &[
+                        "env",
+                        "exabgp.daemon.user=root",
+                        "exabgp.api.cli=false",
+                        "exabgp.log.destination=stdout",
+                        "exabgp",
+                        &f.display().to_string(),
+                    ],
+                );
+            }
+            Announcer::VtyshLoop => {
+                lab::ip(&[
+                    "-n",
+                    &self.lab.ns("a"),
+                    "addr",
+                    "add",
+                    "192.0.2.80/32",
+                    "dev",
+                    "lo",
+                ]);
+                self.frr(
+                    "a",
+                    "bgpd",
+                    "router bgp 65101\n bgp router-id 198.18.10.2\n no bgp ebgp-requires-policy\n no bgp network import-check\n timers bgp 1 3\n neighbor 198.18.10.1 remote-as 65001\n neighbor 198.18.10.1 timers connect 1\n",
+                );
+                let d = format!("/tmp/ldirector-frr-{}", self.lab.ns("a"));
+                // fall 1, rise after 10 good checks (3 s, as the others' hold-down)
+                let script = format!(
+                    "have=0; good=0\nwhile true; do\n  if {check}; then good=$((good+1)); else good=0; fi\n  if [ $good -ge 10 ]; then want=1; elif [ $good -eq 0 ]; then want=0; else want=$have; fi\n  if [ $want != $have ]; then\n    no=; [ $want = 0 ] && no='no '\n    vtysh --vty_socket {d} -c 'conf t' -c 'router bgp 65101' -c 'address-family ipv4 unicast' -c \"${{no}}network 192.0.2.80/32\"\n    have=$want\n  fi\n  sleep 0.3\ndone\n"
+                );
+                let f = self.lab.file("loop.sh", &script);
+                self.lab
+                    .spawn("a", "loop-a", &["bash", &f.display().to_string()]);
+            }
+        }
+    }
+}
+
+/// The benchmark's anycast block: checks every 0.3 s, down at the first failure.
+fn bench_block(extra: &str) -> String {
+    anycast(10, extra)
+}
+
+fn bench(who: Announcer) -> (Vec<Trial>, usize, usize) {
+    let routing = match who {
+        Announcer::BgpWithdraw | Announcer::BgpMetric => Routing::Bgp,
+        Announcer::Ospf => Routing::Ospf,
+        Announcer::Rip => Routing::Rip,
+        Announcer::ExaBgp | Announcer::VtyshLoop => Routing::BgpBare,
+    };
+    let mut s = Sites::with("anybench", routing);
+    s.announcer(who);
+    // B: method route for BGP (its FRR redistributes the kernel route), address otherwise
+    let b = match routing {
+        Routing::Bgp | Routing::BgpBare | Routing::BgpBfd => anycast(10, ""),
+        _ => anycast_address(),
+    };
+    s.ldirector("b", &b);
+    s.reaches("c1", "a");
+    s.reaches("c2", "b");
+    let p1 = s.timed_prober("c1");
+    let p2 = s.timed_prober("c2");
+    assert!(wait_until(WAIT, || timed(&p2).len() > 10));
+    let mut trials = Vec::new();
+    for _ in 0..TRIALS {
+        std::thread::sleep(Duration::from_secs(1));
+        let t_kill = epoch();
+        s.stop_service("a");
+        s.reaches("c1", "b");
+        std::thread::sleep(Duration::from_secs(1));
+        let t_up = epoch();
+        s.service("a");
+        s.reaches("c1", "a");
+        std::thread::sleep(Duration::from_millis(500));
+        let seen = timed(&p1);
+        let moved = seen
+            .iter()
+            .find(|(t, a)| *t > t_kill && a == "b")
+            .map_or(f64::NAN, |(t, _)| t - t_kill);
+        let back = seen
+            .iter()
+            .find(|(t, a)| *t > t_up && a == "a")
+            .map_or(f64::NAN, |(t, _)| t - t_up);
+        let log = s.lab.logs();
+        let detect = match who {
+            Announcer::BgpMetric => logged(&log, "anycast WEB: lowered", t_kill),
+            Announcer::ExaBgp | Announcer::VtyshLoop => None,
+            _ => logged(&log, "anycast WEB: withdrawn", t_kill),
+        }
+        .map(|t| t - t_kill);
+        trials.push(Trial {
+            failover: moved,
+            detect,
+            failback: back,
+        });
+    }
+    let healthy = timed(&p2);
+    let lost = healthy.iter().filter(|(_, a)| a != "b").count();
+    (trials, lost, healthy.len())
+}
+
+fn median_max(mut v: Vec<f64>) -> (f64, f64) {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let med = v.get(v.len() / 2).copied().unwrap_or(f64::NAN);
+    (med, v.last().copied().unwrap_or(f64::NAN))
+}
+
+#[test]
+#[ignore = "a benchmark: benches/anycast_failover.sh runs it"]
+fn bench_anycast_failover() {
+    let only = std::env::var("ANYCAST_BENCH").unwrap_or_default();
+    println!("| announcer | failover median / worst (s) | of which detection | routing | failback − hold-down median / worst (s) | lost on the healthy site |");
+    println!("|---|---|---|---|---|---|");
+    for who in [
+        Announcer::BgpWithdraw,
+        Announcer::BgpMetric,
+        Announcer::Ospf,
+        Announcer::Rip,
+        Announcer::ExaBgp,
+        Announcer::VtyshLoop,
+    ] {
+        if !only.is_empty() && !format!("{who:?}").eq_ignore_ascii_case(&only) {
+            continue;
+        }
+        let (trials, lost, probes) = bench(who);
+        let f = median_max(trials.iter().map(|t| t.failover).collect());
+        let d: Vec<f64> = trials.iter().filter_map(|t| t.detect).collect();
+        let r: Vec<f64> = trials
+            .iter()
+            .filter_map(|t| t.detect.map(|d| t.failover - d))
+            .collect();
+        let b = median_max(trials.iter().map(|t| t.failback - 3.0).collect());
+        let pair = |v: Vec<f64>| {
+            if v.is_empty() {
+                "-".to_string()
+            } else {
+                let (m, w) = median_max(v);
+                format!("{m:.2} / {w:.2}")
+            }
+        };
+        println!(
+            "| {who:?} | {:.2} / {:.2} | {} | {} | {:.2} / {:.2} | {lost} of {probes} |",
+            f.0,
+            f.1,
+            pair(d),
+            pair(r),
+            b.0,
+            b.1
+        );
+    }
+}
+
+#[test]
+fn watching_peers_pulls_a_failed_peers_traffic_and_shows_the_black_hole_caveat() {
+    let mut s = Sites::new("anypeer");
+    // A stands by (metric 50: two prepends) and watches B's service; B announces with no
+    // health input of its own
+    let watch = "anycast WEB {
+  address 192.0.2.80
+  method route
+  metric 50
+  on_failure metric 5
+  watch peers
+  hold_down 3
+  port 8080
+  TCP_CHECK {
+    connect_ip 198.18.20.2
+    connect_timeout 1
+    delay_loop 0.3
+    retry 0
+  }
+}
+";
+    s.ldirector("a", watch);
+    s.ldirector(
+        "b",
+        "anycast WEB {\n  address 192.0.2.80\n  method route\n  metric 10\n}\n",
+    );
+    s.reaches("c1", "b");
+    s.reaches("c2", "b");
+    assert_eq!(s.block("a")["state"], "announced");
+    // B's service fails: A's route takes the better metric and pulls its site's traffic
+    s.stop_service("b");
+    s.reaches("c1", "a");
+    let b = s.block("a");
+    assert_eq!(
+        (b["state"].as_str(), b["metric"].as_u64()),
+        (Some("takeover"), Some(5)),
+        "{b}"
+    );
+    assert!(
+        b["why"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("a peer failed"),
+        "{b}"
+    );
+    // the caveat: B still announces, so its own site is a black hole
+    assert_eq!(s.who("c2"), None);
+    // B recovers: after the hold-down A stands by again
+    s.service("b");
+    s.reaches("c1", "b");
 }

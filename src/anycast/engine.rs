@@ -158,6 +158,8 @@ pub(crate) struct View<'a> {
     pub draining: bool,
     /// Waiting for the first verdicts.
     pub starting: bool,
+    /// The inputs watch the other replicas (failed: taking their traffic over).
+    pub peers: bool,
     /// The metric announced now (None: an address, or nothing).
     pub metric: Option<u32>,
     pub since: Option<Instant>,
@@ -195,6 +197,7 @@ impl Engine {
             healthy: b.healthy(),
             draining: b.draining,
             starting: b.pending_until.is_some(),
+            peers: b.spec.peers,
             metric: match b.level {
                 Level::Healthy => b.spec.healthy_metric,
                 Level::Failed => b.spec.failed_metric,

@@ -128,9 +128,11 @@ impl Anycast {
                 } => {
                     let name = self.engine.name(block).to_string();
                     let view = self.engine.views().nth(block);
-                    let metric = view.and_then(|v| v.metric);
+                    let metric = view.as_ref().and_then(|v| v.metric);
+                    let peers = view.is_some_and(|v| v.peers);
                     let state = match (to, metric) {
                         (Level::Healthy, _) => State::Announced,
+                        (Level::Failed, Some(_)) if peers => State::Takeover,
                         (Level::Failed, Some(_)) => State::Lowered,
                         _ => State::Withdrawn,
                     };

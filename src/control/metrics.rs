@@ -248,7 +248,14 @@ pub(crate) fn render(st: &Status, checks: &CheckStats) -> String {
     );
     for a in &st.anycast {
         let l = vec![("anycast", a.name.clone())];
-        for s in ["announced", "lowered", "withdrawn", "draining", "starting"] {
+        for s in [
+            "announced",
+            "lowered",
+            "takeover",
+            "withdrawn",
+            "draining",
+            "starting",
+        ] {
             let mut ls = l.clone();
             ls.push(("state", s.to_string()));
             a_state

@@ -36,7 +36,8 @@ pub struct Status {
 pub struct AnycastBlock {
     pub name: String,
     pub addresses: Vec<String>,
-    /// announced, lowered (the on_failure metric), withdrawn, draining, starting (waiting
+    /// announced, lowered (the on_failure metric), takeover (watch peers: a peer failed,
+    /// the on_failure metric pulls its traffic), withdrawn, draining, starting (waiting
     /// for the first checks).
     pub state: String,
     /// Whether its health inputs are all up.

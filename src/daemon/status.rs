@@ -127,6 +127,7 @@ fn anycast_blocks(cfg: &Config, a: &crate::anycast::Anycast) -> Vec<st::AnycastB
                 (_, _, true) => "draining",
                 (Level::Off, _, _) if v.starting => "starting",
                 (Level::Healthy, _, _) => "announced",
+                (Level::Failed, Some(_), _) if v.peers => "takeover",
                 (Level::Failed, Some(_), _) => "lowered",
                 _ => "withdrawn",
             }

@@ -17,6 +17,8 @@ use tracing::{error, warn};
 pub(crate) enum State {
     Announced,
     Lowered,
+    /// watch peers: a peer failed, the better metric pulls its traffic here.
+    Takeover,
     Withdrawn,
 }
 
@@ -25,6 +27,7 @@ impl State {
         match self {
             State::Announced => "ANNOUNCED",
             State::Lowered => "LOWERED",
+            State::Takeover => "TAKEOVER",
             State::Withdrawn => "WITHDRAWN",
         }
     }
