@@ -92,6 +92,10 @@ enum Routing {
     Ospf,
     /// RIPv2, the original scheme: both FRR ripd with `method address` (A metric 1, B 3).
     Rip,
+    /// OSPF and RIP with B's metric equal to A's (the load-sharing layout, for the
+    /// benchmark).
+    OspfShared,
+    RipShared,
 }
 
 /// A router's OSPF: point-to-point links with fast timers, connected routes out.
@@ -210,15 +214,23 @@ impl Sites {
                     })
                 }
             }
-            Routing::Ospf => {
+            Routing::Ospf | Routing::OspfShared => {
                 let r1 = [("r1-a", "198.18.10.0/24"), ("r1-r2", "198.18.12.0/24")];
                 let r2 = [("r2-b", "198.18.20.0/24"), ("r2-r1", "198.18.12.0/24")];
                 s.frr("r1", "ospfd", &ospf_router("198.18.1.1", &r1));
                 s.frr("r2", "ospfd", &ospf_router("198.18.2.1", &r2));
-                s.frr("b", "ospfd", OSPFD_B);
+                if routing == Routing::OspfShared {
+                    s.frr(
+                        "b",
+                        "ospfd",
+                        &OSPFD_B.replace("set metric 50", "set metric 10"),
+                    );
+                } else {
+                    s.frr("b", "ospfd", OSPFD_B);
+                }
                 Some(BIRD_OSPF_A.to_string())
             }
-            Routing::Rip => {
+            Routing::Rip | Routing::RipShared => {
                 s.frr(
                     "r1",
                     "ripd",
@@ -229,7 +241,11 @@ impl Sites {
                     "ripd",
                     &rip_router(&["198.18.20.0/24", "198.18.12.0/24"]),
                 );
-                s.frr("b", "ripd", RIPD_B);
+                if routing == Routing::RipShared {
+                    s.frr("b", "ripd", &RIPD_B.replace("metric 3", "metric 1"));
+                } else {
+                    s.frr("b", "ripd", RIPD_B);
+                }
                 // the primary site: its own link, metric 1
                 let a = RIPD_B
                     .replace("network 198.18.20.0/24", "network 198.18.10.0/24")
@@ -531,7 +547,17 @@ fn load_sharing_keeps_the_healthy_site_on_its_replica_and_a_failure_lowers_the_m
     let mut s = Sites::new("anyls");
     // equal metrics: each site on its own replica; A's failure announces metric 150
     // (5 prepends) instead of withdrawing
-    s.ldirector("a", &anycast(10, "on_failure metric 150"));
+    // A's generic notify script records every change
+    let notes = s.lab.path().join("notes.txt");
+    let script = s.lab.file(
+        "notes.sh",
+        &format!("#!/bin/sh\necho \"$@\" >> {}\n", notes.display()),
+    );
+    let _ = Command::new("chmod")
+        .args(["755", &script.display().to_string()])
+        .status();
+    let extra = format!("on_failure metric 150\n  notify {}", script.display());
+    s.ldirector("a", &anycast(10, &extra));
     s.ldirector("b", &anycast(10, ""));
     s.reaches("c1", "a");
     s.reaches("c2", "b");
@@ -561,6 +587,18 @@ fn load_sharing_keeps_the_healthy_site_on_its_replica_and_a_failure_lowers_the_m
         "c2 lost probes or left its site: {:?}",
         seen.iter().filter(|a| *a != "b").count()
     );
+    let want = [
+        "ANYCAST WEB ANNOUNCED 10",
+        "ANYCAST WEB LOWERED 150",
+        "ANYCAST WEB ANNOUNCED 10",
+    ];
+    let read = || std::fs::read_to_string(&notes).unwrap_or_default();
+    assert!(
+        wait_until(WAIT, || read().lines().count() >= 3),
+        "{}",
+        read()
+    );
+    assert_eq!(read().lines().collect::<Vec<_>>(), want);
 }
 
 #[test]
@@ -926,8 +964,8 @@ fn bench_block(extra: &str) -> String {
 fn bench(who: Announcer) -> (Vec<Trial>, usize, usize) {
     let routing = match who {
         Announcer::BgpWithdraw | Announcer::BgpMetric => Routing::Bgp,
-        Announcer::Ospf => Routing::Ospf,
-        Announcer::Rip => Routing::Rip,
+        Announcer::Ospf => Routing::OspfShared,
+        Announcer::Rip => Routing::RipShared,
         Announcer::ExaBgp | Announcer::VtyshLoop => Routing::BgpBare,
     };
     let mut s = Sites::with("anybench", routing);
@@ -950,8 +988,15 @@ fn bench(who: Announcer) -> (Vec<Trial>, usize, usize) {
         s.stop_service("a");
         s.reaches("c1", "b");
         std::thread::sleep(Duration::from_secs(1));
-        let t_up = epoch();
         s.service("a");
+        // from the moment the service answers (its own start is not the announcer's)
+        let url = format!("http://{VIP}:8080/");
+        assert!(wait_until(WAIT, || s
+            .lab
+            .exec("a", &["curl", "-sf", "-m", "0.2", "-o", "/dev/null", &url])
+            .status
+            .success()));
+        let t_up = epoch();
         s.reaches("c1", "a");
         std::thread::sleep(Duration::from_millis(500));
         let seen = timed(&p1);
@@ -1082,4 +1127,47 @@ fn watching_peers_pulls_a_failed_peers_traffic_and_shows_the_black_hole_caveat()
     // B recovers: after the hold-down A stands by again
     s.service("b");
     s.reaches("c1", "b");
+}
+
+#[test]
+fn a_replica_that_is_a_director_withdraws_when_its_virtual_server_loses_quorum() {
+    let mut s = Sites::new("anyvs");
+    // A's health is its virtual server's quorum (its real server: the local service);
+    // this kernel has no IPVS: the checks and the quorum run all the same
+    let a = format!(
+        "virtual_server {VIP} 8080 {{
+  protocol TCP
+  delay_loop 0.3
+  real_server 198.18.10.2 8080 {{
+    TCP_CHECK {{
+      connect_timeout 1
+      retry 0
+    }}
+  }}
+}}
+anycast WEB {{
+  address {VIP}
+  method route
+  metric 10
+  hold_down 3
+  track_virtual_server {{
+    {VIP} 8080 TCP
+  }}
+}}
+"
+    );
+    s.ldirector("a", &a);
+    s.ldirector("b", &anycast(50, ""));
+    s.reaches("c1", "a");
+    s.reaches("c2", "a");
+    s.stop_service("a");
+    s.reaches("c1", "b");
+    let b = s.block("a");
+    assert_eq!(b["state"], "withdrawn", "{b}");
+    assert!(
+        b["why"].as_str().unwrap_or_default().contains("quorum"),
+        "{b}"
+    );
+    s.service("a");
+    s.reaches("c1", "a");
 }

@@ -221,3 +221,43 @@ fn http_listen_must_be_an_address_and_port() {
         Some(0)
     );
 }
+
+/// An anycast block on a device this host lacks, with an unknown route protocol and a
+/// metric out of range: refused with each line and column.
+#[test]
+fn anycast_blocks_are_checked_against_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("k.conf");
+    std::fs::write(
+        &f,
+        "anycast A {\n address 192.0.2.9\n device no-such-if0\n method route\n route_protocol nosuchproto\n notify_up /no/such/script\n}\n",
+    )
+    .unwrap();
+    let o = ldirector(&["check", "-f", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = ldirector(&["check", "--host", "-f", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains(":3:2: error: device 'no-such-if0' does not exist on this host"),
+        "{e}"
+    );
+    assert!(
+        e.contains(":5:2: error: route_protocol: unknown route protocol 'nosuchproto'"),
+        "{e}"
+    );
+    assert!(e.contains("script '/no/such/script'"), "{e}");
+    std::fs::write(
+        &f,
+        "anycast A {\n address 192.0.2.9\n method route\n metric 4294967296\n}\n",
+    )
+    .unwrap();
+    let o = ldirector(&["check", "-f", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o)
+            .contains(":4:9: error: metric: '4294967296' is outside the range 0..=4294967295"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -58,6 +58,8 @@ pub(crate) struct Spec {
     pub failed_metric: Option<u32>,
     /// The inputs, with the verdict each starts from.
     pub inputs: Vec<(Input, bool)>,
+    /// How logs and status name an input (default: its `Display`).
+    pub labels: HashMap<Input, String>,
     /// Whose health the inputs watch: the other replicas (true) or ours.
     pub peers: bool,
     pub hold_down: Duration,
@@ -138,7 +140,13 @@ impl Block {
             .iter()
             .zip(&self.verdicts)
             .filter(|(_, &v)| !v)
-            .map(|((i, _), _)| i.to_string())
+            .map(|((i, _), _)| {
+                self.spec
+                    .labels
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| i.to_string())
+            })
             .collect();
         match (down.is_empty(), self.spec.peers) {
             (true, false) => "healthy".into(),

@@ -119,10 +119,15 @@ fn block(cfg: &Config, name: &str, a: &Anycast) -> Result<Spec, String> {
     for f in &a.track_file {
         inputs.push((Input::File(f.clone()), true));
     }
+    let mut labels = HashMap::new();
     for t in &a.track_virtual_server {
         for (i, vs) in cfg.virtual_server.iter().enumerate() {
             if names_service(t, vs) {
                 inputs.push((Input::Quorum(i), true));
+                labels.insert(
+                    Input::Quorum(i),
+                    format!("the quorum of virtual_server {}", vs.describe()),
+                );
             }
         }
     }
@@ -154,6 +159,7 @@ fn block(cfg: &Config, name: &str, a: &Anycast) -> Result<Spec, String> {
             OnFailure::Withdraw => None,
         },
         inputs,
+        labels,
         peers: a.watch == Watch::Peers,
         hold_down: a.hold_down.as_duration(),
         drain_time: a.drain_time.as_duration(),

@@ -141,7 +141,7 @@ pub(crate) fn table_num(s: &str) -> Result<u32, String> {
     ))
 }
 
-fn protocol_num(s: &str) -> Result<u8, String> {
+pub(crate) fn protocol_num(s: &str) -> Result<u8, String> {
     Ok(match s {
         "redirect" => 1,
         "kernel" => 2,

@@ -30,6 +30,7 @@ fn spec(name: &str, failed: bool, hold: u64) -> Spec {
             (Input::Checks(name.into()), true),
             (Input::Script("chk".into()), true),
         ],
+        labels: HashMap::new(),
         peers: false,
         hold_down: Duration::from_secs(hold),
         drain_time: Duration::from_secs(2),

@@ -46,6 +46,24 @@ pub fn host(cfg: &Config, locs: &Locations, d: &mut Diagnostics) {
             }
         }
     }
+    for (name, a) in &cfg.anycast {
+        let p = format!("anycast.{name}");
+        if !a.device.is_empty() && !have_if(&a.device) {
+            v.error(
+                &format!("{p}.device"),
+                format!("device '{}' does not exist on this host", a.device),
+            );
+        }
+        if let Err(e) = crate::net::addr::protocol_num(&a.route_protocol) {
+            v.error(
+                &format!("{p}.route_protocol"),
+                format!("route_protocol: {e}"),
+            );
+        }
+        if let Err(e) = crate::net::addr::table_num(&a.route_table) {
+            v.error(&format!("{p}.route_table"), format!("route_table: {e}"));
+        }
+    }
     // notify FIFOs: one that cannot be made or opened would fail the start late
     let g = &cfg.global_defs;
     for (key, fifo) in [
@@ -86,6 +104,19 @@ pub fn host(cfg: &Config, locs: &Locations, d: &mut Diagnostics) {
                 if let Some(s) = &ch.misc_path {
                     scripts.push((format!("{rp}.check[{ci}].misc_path"), s));
                 }
+            }
+        }
+    }
+    for (name, a) in &cfg.anycast {
+        for s in [&a.notify_up, &a.notify_down, &a.notify]
+            .into_iter()
+            .flatten()
+        {
+            scripts.push((format!("anycast.{name}"), s));
+        }
+        for (ci, ch) in a.checkers.iter().enumerate() {
+            if let Some(s) = &ch.misc_path {
+                scripts.push((format!("anycast.{name}.check[{ci}].misc_path"), s));
             }
         }
     }
