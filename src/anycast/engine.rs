@@ -373,19 +373,22 @@ impl Engine {
         now: Instant,
         out: &mut Vec<Output>,
     ) -> usize {
-        let mut n = 0;
-        for i in 0..self.blocks.len() {
+        let chosen = self.chosen(name);
+        for &i in &chosen {
             let b = &mut self.blocks[i];
-            if name.is_some_and(|x| x != b.spec.name) {
-                continue;
-            }
-            n += 1;
             b.draining = true;
             b.recovering = None;
             b.pending_until = None;
             self.move_to(i, Level::Off, "drained by the operator".into(), now, out);
         }
-        n
+        chosen.len()
+    }
+
+    /// The blocks `name` chooses (every block when None).
+    fn chosen(&self, name: Option<&str>) -> Vec<usize> {
+        (0..self.blocks.len())
+            .filter(|&i| name.is_none_or(|x| x == self.blocks[i].spec.name))
+            .collect()
     }
 
     /// `ldirector anycast resume [NAME]`: announce again as the inputs say (no hold-down:
@@ -397,9 +400,9 @@ impl Engine {
         out: &mut Vec<Output>,
     ) -> usize {
         let mut n = 0;
-        for i in 0..self.blocks.len() {
+        for i in self.chosen(name) {
             let b = &mut self.blocks[i];
-            if name.is_some_and(|x| x != b.spec.name) || !b.draining {
+            if !b.draining {
                 continue;
             }
             n += 1;
