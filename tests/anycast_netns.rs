@@ -556,8 +556,34 @@ fn load_sharing_keeps_the_healthy_site_on_its_replica_and_a_failure_lowers_the_m
     let _ = Command::new("chmod")
         .args(["755", &script.display().to_string()])
         .status();
-    let extra = format!("on_failure metric 150\n  notify {}", script.display());
-    s.ldirector("a", &anycast(10, &extra));
+    let extra = format!(
+        "on_failure metric 150\n  notify {}\n  smtp_alert",
+        script.display()
+    );
+    // and its e-mails go to a mail server on the replica (a maildir)
+    let maildir = s.lab.path().join("maildir");
+    s.lab.spawn(
+        "a",
+        "mailbox",
+        &[
+            "/usr/bin/python3",
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            "127.0.0.1:2525",
+            "-c",
+            "aiosmtpd.handlers.Mailbox",
+            &maildir.display().to_string(),
+        ],
+    );
+    assert!(wait_until(WAIT, || !s
+        .lab
+        .exec("a", &["ss", "-Hlnt", "sport = :2525"])
+        .stdout
+        .is_empty()));
+    let globals = "global_defs {\n  router_id site-a\n  notification_email {\n    ops@example.com\n  }\n  smtp_server 127.0.0.1 2525\n}\n";
+    s.ldirector("a", &format!("{globals}{}", anycast(10, &extra)));
     s.ldirector("b", &anycast(10, ""));
     s.reaches("c1", "a");
     s.reaches("c2", "b");
@@ -599,6 +625,24 @@ fn load_sharing_keeps_the_healthy_site_on_its_replica_and_a_failure_lowers_the_m
         read()
     );
     assert_eq!(read().lines().collect::<Vec<_>>(), want);
+    let mails = || -> String {
+        let mut all = String::new();
+        for d in ["new", "cur"] {
+            if let Ok(rd) = std::fs::read_dir(maildir.join(d)) {
+                for e in rd.flatten() {
+                    all += &std::fs::read_to_string(e.path()).unwrap_or_default();
+                }
+            }
+        }
+        all
+    };
+    assert!(
+        wait_until(WAIT, || mails()
+            .contains("Subject: [site-a] Anycast WEB - LOWERED")),
+        "{}",
+        mails()
+    );
+    assert!(mails().contains("=> its checks failed <="), "{}", mails());
 }
 
 #[test]

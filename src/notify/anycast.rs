@@ -143,3 +143,46 @@ impl AnycastNotifier {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{load_str, Format};
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+
+    #[test]
+    fn every_change_is_a_line_on_notify_fifo() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notify.fifo");
+        let conf = format!(
+            "global_defs {{\n notify_fifo {}\n}}\nanycast WEB {{\n address 192.0.2.80\n method route\n metric 10\n on_failure metric 150\n}}\n",
+            path.display()
+        );
+        let l = load_str("t.conf", &conf, Format::Keepalived, None);
+        assert!(l.is_valid(), "{}", l.diags.render());
+        let mut n = AnycastNotifier::new(&l.config, None, None);
+        let mut reader = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_NONBLOCK)
+            .open(&path)
+            .unwrap();
+        n.changed(
+            &l.config,
+            "WEB",
+            State::Lowered,
+            Some(150),
+            "its checks failed",
+        );
+        n.changed(&l.config, "WEB", State::Announced, Some(10), "healthy");
+        n.changed(&l.config, "WEB", State::Withdrawn, None, "stopping");
+        // a block the configuration does not have says nothing
+        n.changed(&l.config, "NOPE", State::Withdrawn, None, "?");
+        let mut got = String::new();
+        let _ = reader.read_to_string(&mut got);
+        assert_eq!(
+            got,
+            "ANYCAST \"WEB\" LOWERED 150\nANYCAST \"WEB\" ANNOUNCED 10\nANYCAST \"WEB\" WITHDRAWN 0\n"
+        );
+    }
+}
