@@ -10,8 +10,8 @@ rm -rf target/assets target/packages
 # man pages and completions, from the binary itself
 target/release/ldirector assets target/assets >/dev/null
 gzip -9n target/assets/man/*
-# one stripped binary for both packages (the release profile keeps debug info for
-# profiling)
+# one stripped binary for both packages (the release profile has no debug info already;
+# this drops the symbol table too)
 strip --strip-unneeded -o target/assets/ldirector target/release/ldirector
 mkdir -p target/packages
 cargo deb --no-build --no-strip --output target/packages/

@@ -1410,7 +1410,7 @@ fn http_endpoint_serves_metrics_status_and_healthz() {
             m = http_get(&lab, "GET", "/metrics").1;
             up(&m, "198.51.100.99", 0)
                 && up(&m, RS, 1)
-                && m.contains("ldirector_vrrp_state{instance=\"VI_1\",state=\"MASTER\"} 1")
+                && m.contains("ldirector_vrrp_state{vrrp_instance=\"VI_1\",state=\"MASTER\"} 1")
         }),
         "{m}\n{}",
         lab.logs()
@@ -1437,10 +1437,30 @@ fn http_endpoint_serves_metrics_status_and_healthz() {
         "{m}"
     );
     assert!(
-        value(&m, "ldirector_vrrp_adverts_sent_total{instance=\"VI_1\"}") >= 1.0,
+        value(
+            &m,
+            "ldirector_vrrp_adverts_sent_total{vrrp_instance=\"VI_1\"}"
+        ) >= 1.0,
         "{m}"
     );
-    assert!(m.trim_end().ends_with("# EOF"), "{m}");
+    // without asking: Prometheus' classic text format; asked for: OpenMetrics
+    assert!(
+        m.contains("# TYPE ldirector_reloads_total counter") && !m.contains("# EOF"),
+        "{m}"
+    );
+    let om = lab.exec(
+        "d1",
+        &[
+            "python3",
+            "-c",
+            "import urllib.request\nr = urllib.request.Request('http://127.0.0.1:9650/metrics', headers={'Accept': 'application/openmetrics-text; version=1.0.0'})\nprint(urllib.request.urlopen(r, timeout=5).read().decode())",
+        ],
+    );
+    let om = String::from_utf8_lossy(&om.stdout);
+    assert!(
+        om.trim_end().ends_with("# EOF") && om.contains("# TYPE ldirector_reloads counter"),
+        "{om}"
+    );
     let (code, body) = http_get(&lab, "GET", "/status");
     assert_eq!(code, 200);
     let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();

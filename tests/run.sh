@@ -38,6 +38,8 @@ echo "== cargo clippy"
 cargo clippy --all-targets -- -D warnings
 echo "== cargo test"
 cargo test --all-targets
+echo "== monitoring (alert rules: promtool check and unit tests; /metrics: promtool check metrics)"
+bash tests/monitoring.sh
 echo "== fuzz target builds (cargo fuzz run config_reader explores it)"
 cargo check --quiet --manifest-path fuzz/Cargo.toml
 echo "== packages (deb and rpm: built, lintian, installed into clean roots)"

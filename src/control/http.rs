@@ -145,6 +145,15 @@ fn reply(code: StatusCode, kind: &'static str, body: String) -> Response<Full<By
 
 const TEXT: &str = "text/plain; charset=utf-8";
 
+/// Whether the client's Accept header asks for OpenMetrics.
+fn wants_openmetrics(req: &hyper::Request<Incoming>) -> bool {
+    req.headers()
+        .get_all(hyper::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("application/openmetrics-text"))
+}
+
 async fn answer(
     req: hyper::Request<Incoming>,
     tx: mpsc::Sender<Request>,
@@ -159,10 +168,16 @@ async fn answer(
     }
     match req.uri().path() {
         "/metrics" => match status(&tx).await {
-            Some(st) => reply(
+            // OpenMetrics to whoever asks for it (Prometheus does), else the classic format
+            Some(st) if wants_openmetrics(&req) => reply(
                 StatusCode::OK,
                 "application/openmetrics-text; version=1.0.0; charset=utf-8",
                 metrics::render(&st, &checks),
+            ),
+            Some(st) => reply(
+                StatusCode::OK,
+                "text/plain; version=0.0.4; charset=utf-8",
+                metrics::classic(&metrics::render(&st, &checks)),
             ),
             None => reply(
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -133,7 +133,7 @@ pub(crate) fn render(st: &Status, checks: &CheckStats) -> String {
         "Rounds of gratuitous ARP / unsolicited NA",
     );
     for i in &st.vrrp {
-        let l = vec![("instance", i.name.clone())];
+        let l = vec![("vrrp_instance", i.name.clone())];
         for s in ["INIT", "BACKUP", "MASTER", "FAULT"] {
             let mut ls = l.clone();
             ls.push(("state", s.to_string()));
@@ -277,6 +277,45 @@ pub(crate) fn render(st: &Status, checks: &CheckStats) -> String {
     out
 }
 
+/// The same in Prometheus' classic text format (0.0.4), for clients that do not ask for
+/// OpenMetrics (curl, `promtool check metrics`, older scrapers): a counter family's HELP
+/// and TYPE name its `_total` samples; no `# UNIT`, no `# EOF`.
+pub(crate) fn classic(openmetrics: &str) -> String {
+    let mut counters = std::collections::HashSet::new();
+    for l in openmetrics.lines() {
+        if let Some(rest) = l.strip_prefix("# TYPE ") {
+            if let Some(name) = rest.strip_suffix(" counter") {
+                counters.insert(name.to_string());
+            }
+        }
+    }
+    let mut out = String::with_capacity(openmetrics.len());
+    for l in openmetrics.lines() {
+        if l == "# EOF" || l.starts_with("# UNIT ") {
+            continue;
+        }
+        let meta = ["# HELP ", "# TYPE "]
+            .into_iter()
+            .find_map(|p| l.strip_prefix(p).map(|rest| (p, rest)));
+        match meta {
+            Some((p, rest)) => {
+                let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+                if counters.contains(name) {
+                    out.push_str(&format!("{p}{name}_total {tail}\n"));
+                } else {
+                    out.push_str(l);
+                    out.push('\n');
+                }
+            }
+            None => {
+                out.push_str(l);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -339,13 +378,13 @@ mod tests {
         };
         let m = render(&st, &checks);
         for want in [
-            "ldirector_vrrp_state{instance=\"VI_1\",state=\"MASTER\"} 1",
-            "ldirector_vrrp_state{instance=\"VI_1\",state=\"BACKUP\"} 0",
-            "ldirector_vrrp_adverts_sent_total{instance=\"VI_1\"} 42",
-            "ldirector_vrrp_transitions_total{instance=\"VI_1\"} 2",
-            "ldirector_vrrp_packets_dropped_total{instance=\"VI_1\",reason=\"bad_ttl\"} 5",
-            "ldirector_vrrp_other_vrid_total{instance=\"VI_1\"} 9",
-            "ldirector_vrrp_address_list_mismatch_total{instance=\"VI_1\"} 4",
+            "ldirector_vrrp_state{vrrp_instance=\"VI_1\",state=\"MASTER\"} 1",
+            "ldirector_vrrp_state{vrrp_instance=\"VI_1\",state=\"BACKUP\"} 0",
+            "ldirector_vrrp_adverts_sent_total{vrrp_instance=\"VI_1\"} 42",
+            "ldirector_vrrp_transitions_total{vrrp_instance=\"VI_1\"} 2",
+            "ldirector_vrrp_packets_dropped_total{vrrp_instance=\"VI_1\",reason=\"bad_ttl\"} 5",
+            "ldirector_vrrp_other_vrid_total{vrrp_instance=\"VI_1\"} 9",
+            "ldirector_vrrp_address_list_mismatch_total{vrrp_instance=\"VI_1\"} 4",
             "ldirector_checks_total{kind=\"tcp\",result=\"up\"} 1",
             "ldirector_checks_total{kind=\"tcp\",result=\"timeout\"} 1",
             "ldirector_checks_total{kind=\"http\",result=\"down\"} 1",
@@ -364,5 +403,14 @@ mod tests {
         ] {
             assert!(m.contains(want), "{want} missing in\n{m}");
         }
+    }
+
+    #[test]
+    fn the_classic_format_names_counters_by_their_samples() {
+        let om = "# HELP ldirector_reloads Reloads, by result.\n# TYPE ldirector_reloads counter\nldirector_reloads_total{result=\"applied\"} 3\n# HELP ldirector_uptime_seconds Seconds.\n# TYPE ldirector_uptime_seconds gauge\n# UNIT ldirector_uptime_seconds seconds\nldirector_uptime_seconds 2.5\n# EOF\n";
+        assert_eq!(
+            classic(om),
+            "# HELP ldirector_reloads_total Reloads, by result.\n# TYPE ldirector_reloads_total counter\nldirector_reloads_total{result=\"applied\"} 3\n# HELP ldirector_uptime_seconds Seconds.\n# TYPE ldirector_uptime_seconds gauge\nldirector_uptime_seconds 2.5\n"
+        );
     }
 }
