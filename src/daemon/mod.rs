@@ -413,6 +413,14 @@ impl Daemon {
                     self.draining_until = Some(tokio::time::Instant::now() + drain);
                 }
                 Step::Stop => break,
+                Step::Reload { replies, .. } if self.draining_until.is_some() => {
+                    // stopping: the anycast drain runs out, nothing is applied any more
+                    warn!("reload ignored: stopping (anycast drain_time running)");
+                    let answer = serde_json::json!({ "ok": false, "errors": ["stopping: the reload is not applied"] });
+                    for r in replies {
+                        let _ = r.send(answer.to_string());
+                    }
+                }
                 Step::Reload {
                     replies,
                     allow_empty,
