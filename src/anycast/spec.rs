@@ -166,3 +166,74 @@ fn block(cfg: &Config, name: &str, a: &Anycast) -> Result<Spec, String> {
         grace,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{load_str, Format};
+    use netlink_packet_route::route::{RouteAttribute, RouteMessage, RouteType};
+    use netlink_packet_route::AddressFamily;
+
+    fn route(k: &Kernel) -> &RouteMessage {
+        match k {
+            Kernel::Route(m) => m,
+            other => panic!("not a route: {other}"),
+        }
+    }
+
+    fn metric(m: &RouteMessage) -> Option<u32> {
+        m.attributes.iter().find_map(|a| match a {
+            RouteAttribute::Priority(p) => Some(*p),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn each_address_gets_its_local_route_and_its_announced_routes_in_its_family() {
+        let conf = "vrrp_script chk {\n script /bin/true\n}
+anycast DNS {\n address 192.0.2.53 2001:db8::53\n method route\n metric 10\n on_failure metric 100\n track_script {\n chk\n }\n}
+anycast WEB {\n address 192.0.2.80\n}\n";
+        let l = load_str("t.conf", conf, Format::Keepalived, None);
+        assert!(l.is_valid(), "{}", l.diags.render());
+        let specs = build(&l.config).expect("lo exists");
+        let dns = &specs[0];
+        assert_eq!(
+            (dns.accept.len(), dns.healthy.len(), dns.failed.len()),
+            (2, 2, 2)
+        );
+        for (i, (family, len)) in [(AddressFamily::Inet, 32), (AddressFamily::Inet6, 128)]
+            .into_iter()
+            .enumerate()
+        {
+            let a = route(&dns.accept[i]);
+            assert_eq!(a.header.kind, RouteType::Local);
+            assert_eq!(
+                (a.header.address_family, a.header.destination_prefix_length),
+                (family, len)
+            );
+            assert_eq!(u8::from(a.header.protocol), 201);
+            let (h, f) = (route(&dns.healthy[i]), route(&dns.failed[i]));
+            assert_eq!(h.header.kind, RouteType::Unicast);
+            assert_eq!(h.header.address_family, family);
+            assert_eq!((metric(h), metric(f)), (Some(10), Some(100)));
+        }
+        assert_eq!(
+            (dns.healthy_metric, dns.failed_metric),
+            (Some(10), Some(100))
+        );
+        assert_eq!(dns.inputs, vec![(Input::Script("chk".into()), true)]);
+        // method address: the address on the device, nothing announced when failed
+        let web = &specs[1];
+        assert!(matches!(web.healthy[0], Kernel::Address(_)));
+        assert!(web.failed.is_empty());
+        assert_eq!((web.healthy_metric, web.failed_metric), (None, None));
+        // the verdicts the blocks start from
+        let mut specs = specs;
+        let now = Verdicts {
+            scripts: [("chk".to_string(), false)].into(),
+            ..Verdicts::default()
+        };
+        verdicts(&mut specs, &now);
+        assert_eq!(specs[0].inputs, vec![(Input::Script("chk".into()), false)]);
+    }
+}
