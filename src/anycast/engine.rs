@@ -15,7 +15,7 @@
 //! and is announced at the first verdict that makes it healthy. After the grace it is
 //! what its inputs say.
 
-use crate::net::kernel::Kernel;
+use crate::net::kernel::{self, Kernel};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -320,8 +320,7 @@ impl Engine {
             return;
         }
         let (old, new) = (b.objects(from), b.objects(to));
-        let add: Vec<Kernel> = new.iter().filter(|k| !old.contains(k)).cloned().collect();
-        let remove: Vec<Kernel> = old.iter().filter(|k| !new.contains(k)).cloned().collect();
+        let (remove, add) = kernel::diff(old, new);
         if !add.is_empty() || !remove.is_empty() {
             out.push(Output::Kernel {
                 name: b.spec.name.clone(),
@@ -481,16 +480,7 @@ impl Engine {
                             [before.accept.as_slice(), objects(&before, b.level)].concat(),
                             [b.spec.accept.as_slice(), b.objects(b.level)].concat(),
                         );
-                        let add: Vec<Kernel> = new_objs
-                            .iter()
-                            .filter(|k| !old_objs.contains(k))
-                            .cloned()
-                            .collect();
-                        let remove: Vec<Kernel> = old_objs
-                            .iter()
-                            .filter(|k| !new_objs.contains(k))
-                            .cloned()
-                            .collect();
+                        let (remove, add) = kernel::diff(&old_objs, &new_objs);
                         if !add.is_empty() || !remove.is_empty() {
                             out.push(Output::Kernel {
                                 name: b.spec.name.clone(),

@@ -10,6 +10,7 @@ pub(crate) mod spec;
 
 use crate::config::Config;
 use crate::exec::RunAs;
+use crate::net::kernel::Kernel;
 use crate::net::rtnl::Rtnl;
 use crate::notify::anycast::{AnycastNotifier, State};
 use crate::notify::mail::Mailer;
@@ -104,21 +105,7 @@ impl Anycast {
         for o in out.drain(..) {
             match o {
                 Output::Kernel { name, add, remove } => {
-                    let Some(nl) = self.nl.as_mut() else {
-                        error!("anycast {name}: no rtnetlink socket: the kernel is not changed");
-                        continue;
-                    };
-                    // make before break: the new announcement before the old one goes
-                    for k in &add {
-                        if let Err(e) = k.add(nl) {
-                            error!("anycast {name}: adding {k}: {e}");
-                        }
-                    }
-                    for k in &remove {
-                        if let Err(e) = k.remove(nl) {
-                            error!("anycast {name}: removing {k}: {e}");
-                        }
-                    }
+                    apply(self.nl.as_mut(), &name, &add, &remove);
                 }
                 Output::Changed {
                     block,
@@ -221,14 +208,29 @@ impl Drop for Anycast {
         let mut out = Vec::new();
         self.engine.stop(Instant::now(), &mut out);
         self.engine.release(&mut out);
-        if let Some(nl) = self.nl.as_mut() {
-            for o in out {
-                if let Output::Kernel { remove, .. } = o {
-                    for k in remove {
-                        let _ = k.remove(nl);
-                    }
-                }
+        for o in out {
+            if let Output::Kernel { name, add, remove } = o {
+                apply(self.nl.as_mut(), &name, &add, &remove);
             }
+        }
+    }
+}
+
+/// Add `add` (first: make before break, the new announcement before the old one goes),
+/// then remove `remove`, for block `name`; failures are logged.
+fn apply(nl: Option<&mut Rtnl>, name: &str, add: &[Kernel], remove: &[Kernel]) {
+    let Some(nl) = nl else {
+        error!("anycast {name}: no rtnetlink socket: the kernel is not changed");
+        return;
+    };
+    for k in add {
+        if let Err(e) = k.add(nl) {
+            error!("anycast {name}: adding {k}: {e}");
+        }
+    }
+    for k in remove {
+        if let Err(e) = k.remove(nl) {
+            error!("anycast {name}: removing {k}: {e}");
         }
     }
 }
