@@ -6,11 +6,10 @@
 use super::fifo::Fifo;
 use super::mail::Mailer;
 use super::queue::Queues;
-use super::vrrp::NOTIFY_TIMEOUT;
 use crate::config::model::Config;
-use crate::exec::{self, RunAs};
+use crate::exec::RunAs;
 use std::time::Duration;
-use tracing::{error, warn};
+use tracing::error;
 
 /// What a block announces after a change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,16 +120,12 @@ impl AnycastNotifier {
             } else {
                 Vec::new()
             };
-            let run_as = self.run_as;
-            self.queues.push(
+            self.queues.script(
                 &format!("ANYCAST {name}"),
-                Box::pin(async move {
-                    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                    let o = exec::run(&s, &args, run_as, NOTIFY_TIMEOUT).await;
-                    if !o.success() {
-                        warn!("anycast notify script {}: {o}", s.command_line());
-                    }
-                }),
+                "anycast notify",
+                s,
+                args,
+                self.run_as,
             );
         }
     }

@@ -7,12 +7,11 @@
 use super::fifo::{self, Fifo};
 use super::mail::Mailer;
 use super::queue::Queues;
-use super::vrrp::NOTIFY_TIMEOUT;
 use crate::config::model::{Config, RealServer, VirtualServer};
 use crate::config::types::Script;
-use crate::exec::{self, RunAs};
+use crate::exec::RunAs;
 use std::time::Duration;
-use tracing::{error, warn};
+use tracing::error;
 
 pub(crate) struct LvsNotifier {
     fifos: Vec<Fifo>,
@@ -87,17 +86,9 @@ impl LvsNotifier {
     }
 
     fn script(&mut self, key: String, what: &'static str, s: Option<Script>) {
-        let Some(s) = s else { return };
-        let run_as = self.run_as;
-        self.queues.push(
-            &key,
-            Box::pin(async move {
-                let o = exec::run(&s, &[], run_as, NOTIFY_TIMEOUT).await;
-                if !o.success() {
-                    warn!("{what} script {}: {o}", s.command_line());
-                }
-            }),
-        );
+        if let Some(s) = s {
+            self.queues.script(&key, what, s, Vec::new(), self.run_as);
+        }
     }
 
     /// A real server came up or went down.

@@ -19,6 +19,28 @@ pub(crate) struct Queues {
 }
 
 impl Queues {
+    /// Run `script` with `args` after the earlier jobs of `key` (killed after the notify
+    /// timeout); a failure is logged as `{what} script ...`.
+    pub(crate) fn script(
+        &mut self,
+        key: &str,
+        what: &'static str,
+        script: crate::config::types::Script,
+        args: Vec<String>,
+        run_as: Option<crate::exec::RunAs>,
+    ) {
+        self.push(
+            key,
+            Box::pin(async move {
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                let o = crate::exec::run(&script, &args, run_as, super::vrrp::NOTIFY_TIMEOUT).await;
+                if !o.success() {
+                    warn!("{what} script {}: {o}", script.command_line());
+                }
+            }),
+        );
+    }
+
     /// Run `job` after the earlier jobs of `key`.
     pub(crate) fn push(&mut self, key: &str, job: Job) {
         let job = match self.queues.get(key) {
