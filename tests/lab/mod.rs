@@ -48,6 +48,29 @@ pub struct Lab {
     namespaces: Vec<String>,
     pub dir: tempfile::TempDir,
     procs: Vec<Proc>,
+    /// Held for the lab's life: shared by most labs, exclusive for [`Lab::alone`].
+    _gate: Gate,
+}
+
+/// Labs in one test binary run in parallel, except one made with [`Lab::alone`]: it waits
+/// for the running labs to end and keeps new ones waiting until it is dropped (a test whose
+/// verdict depends on the machine's load, e.g. CPU hogs against real-time threads, where
+/// the other labs' packets would queue softirq work behind the hogs).
+static GATE: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+enum Gate {
+    Shared(#[allow(dead_code)] std::sync::RwLockReadGuard<'static, ()>),
+    Alone(#[allow(dead_code)] std::sync::RwLockWriteGuard<'static, ()>),
+}
+
+impl Gate {
+    fn shared() -> Gate {
+        Gate::Shared(GATE.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn alone() -> Gate {
+        Gate::Alone(GATE.write().unwrap_or_else(|e| e.into_inner()))
+    }
 }
 
 /// A process started in a namespace, in a process group of its own.
@@ -103,6 +126,16 @@ pub const BACK_PREFIX: &str = "198.51.100";
 impl Lab {
     /// A switch, `directors` directors (d1, d2...), a client and a backend server.
     pub fn new(tag: &str, directors: usize) -> Lab {
+        Lab::build(tag, directors, Gate::shared())
+    }
+
+    /// [`Lab::new`], with no other lab of this test binary running at the same time.
+    #[allow(dead_code)]
+    pub fn alone(tag: &str, directors: usize) -> Lab {
+        Lab::build(tag, directors, Gate::alone())
+    }
+
+    fn build(tag: &str, directors: usize, gate: Gate) -> Lab {
         // unique in this process even when two tests pick the same tag (a namespace of
         // the same name would be deleted under the other test)
         static LABS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -113,6 +146,7 @@ impl Lab {
             namespaces: Vec::new(),
             dir: tempfile::tempdir().expect("temp dir"),
             procs: Vec::new(),
+            _gate: gate,
         };
         let sw = lab.add_ns("sw");
         for br in ["br0", "br1"] {
@@ -164,6 +198,7 @@ impl Lab {
             namespaces: Vec::new(),
             dir: tempfile::tempdir().expect("temp dir"),
             procs: Vec::new(),
+            _gate: Gate::shared(),
         }
     }
 
