@@ -230,9 +230,7 @@ impl Daemon {
             .map_err(|e| format!("{e}: refusing to start"))?;
         // the VMACs before the instances whose addresses are on them
         let mut vmacs = Vmacs::default();
-        vmacs
-            .make(&spec::vmacs(&cfg))
-            .map_err(|e| format!("use_vmac: {e}"))?;
+        vmacs.make(&spec::vmacs(&cfg))?;
         let built = build::build(&cfg).map_err(|e| e.join("\n"))?;
         let mut anycast_specs = anycast_spec::build(&cfg).map_err(|e| e.join("\n"))?;
         fail_point("vmacs")?;
@@ -807,7 +805,7 @@ impl Daemon {
         };
         if let Err(e) = self.vmacs.make(&spec::vmacs(&new)) {
             undo(self);
-            return refuse(vec![format!("use_vmac: {e}")]);
+            return refuse(vec![e]);
         }
         let built = match build::build(&new) {
             Ok(b) => b,

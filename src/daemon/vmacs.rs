@@ -1,4 +1,4 @@
-//! The VMACs (use_vmac) this daemon made: made before the instances that name them,
+//! The VMACs (use_vmac) and ipvlans (use_ipvlan) this daemon made: made before the instances that name them,
 //! removed when a reload drops them, at the stop, and when the guard is dropped (a start
 //! that fails leaves none behind).
 
@@ -21,13 +21,16 @@ impl Vmacs {
         if missing.is_empty() {
             return Ok(());
         }
-        let mut nl = Rtnl::open().map_err(|e| format!("rtnetlink: {e}"))?;
+        let mut nl = Rtnl::open().map_err(|e| format!("{}: rtnetlink: {e}", missing[0].what()))?;
         for w in missing {
-            let m = vmac::create(&mut nl, w).map_err(|e| e.to_string())?;
-            info!("use_vmac: {} made on {}", w.name, w.base);
+            let m = vmac::create(&mut nl, w).map_err(|e| format!("{}: {e}", w.what()))?;
+            info!("{}: {} made on {}", w.what(), w.name, w.base);
             self.0.push(m);
         }
-        if let Some(w) = vmac::rp_filter_problem() {
+        let macvlan = wanted
+            .iter()
+            .any(|w| matches!(w.kind, vmac::Kind::Macvlan(_)));
+        if let Some(w) = macvlan.then(vmac::rp_filter_problem).flatten() {
             warn!("{w}");
         }
         Ok(())
@@ -46,8 +49,8 @@ impl Vmacs {
             Ok(mut nl) => {
                 for m in gone.iter().rev() {
                     match vmac::remove(&mut nl, m) {
-                        Ok(()) => info!("use_vmac: {} removed", m.vmac.name),
-                        Err(e) => warn!("use_vmac: removing {}: {e}", m.vmac.name),
+                        Ok(()) => info!("{}: {} removed", m.vmac.what(), m.vmac.name),
+                        Err(e) => warn!("{}: removing {}: {e}", m.vmac.what(), m.vmac.name),
                     }
                 }
             }

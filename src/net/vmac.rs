@@ -1,4 +1,6 @@
-//! keepalived's VMAC (`use_vmac`): a private-mode macvlan on the instance's interface with
+//! keepalived's VMAC (`use_vmac`) and ipvlan (`use_ipvlan`).
+//!
+//! A VMAC is a private-mode macvlan on the instance's interface with
 //! the VRRP virtual MAC (RFC 5798: 00:00:5e:00:01:VRID for IPv4). The VIPs live on it, so
 //! the MAC a client learns for a VIP is the same whichever director is master. Made when
 //! the daemon starts (or a reload asks for it), removed when it stops; the sysctls
@@ -11,11 +13,21 @@
 //!   beyond keepalived, `arp_announce=2`: the ARP requests the base sends (a reply from a
 //!   VIP leaves through it) carry its own address, not the VIP, so neighbours never learn
 //!   the base's MAC for a VIP.
+//!
+//! An ipvlan (`use_ipvlan`) is an L2-mode ipvlan on the instance's interface: the base's
+//! MAC (where the switch or the hypervisor allows one MAC per port), an address of its
+//! own (kept master or backup: the adverts' source), the VIPs on it. The kernel hands it
+//! the frames for its addresses and every multicast, so the adverts are heard there. No
+//! sysctl changes; an IPv4 instance's ipvlan gets no IPv6 (no link-local address), as
+//! keepalived's does.
 
 use super::rtnl::Rtnl;
+use crate::config::addr::{Prefixed, VirtualIp};
+use crate::config::model::{Ipvlan, IpvlanMode};
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::link::{
-    InfoData, InfoKind, InfoMacVlan, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, MacVlanMode,
+    InfoData, InfoIpVlan, InfoKind, InfoMacVlan, IpVlanFlags, IpVlanMode, LinkAttribute, LinkFlags,
+    LinkInfo, LinkMessage, MacVlanMode,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 use std::io;
@@ -25,11 +37,46 @@ use std::io;
 pub(crate) struct Vmac {
     pub name: String,
     pub base: String,
-    pub mac: [u8; 6],
+    pub kind: Kind,
     /// An IPv6 instance's: no IPv4 ARP settings on the base.
     pub ipv6: bool,
     /// Its link group (a number or a name in /etc/iproute2/group); None: the base's.
     pub group: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// use_vmac: a private macvlan with this MAC.
+    Macvlan([u8; 6]),
+    /// use_ipvlan: an L2 ipvlan with this mode flag and (IPv4: always) an address.
+    Ipvlan {
+        mode: IpvlanMode,
+        address: Option<Prefixed>,
+    },
+}
+
+impl Vmac {
+    /// What the logs call it.
+    pub(crate) fn what(&self) -> &'static str {
+        match self.kind {
+            Kind::Macvlan(_) => "use_vmac",
+            Kind::Ipvlan { .. } => "use_ipvlan",
+        }
+    }
+}
+
+/// The ipvlan an instance asks for: its name (default `vrrp.VRID`), mode and address.
+pub(crate) fn ipvlan(name: &str, base: &str, l: &Ipvlan, ipv6: bool) -> Vmac {
+    Vmac {
+        name: name.to_string(),
+        base: base.to_string(),
+        kind: Kind::Ipvlan {
+            mode: l.mode,
+            address: l.address,
+        },
+        ipv6,
+        group: l.group.clone(),
+    }
 }
 
 /// The RFC 5798 virtual MAC of `vrid`.
@@ -85,7 +132,7 @@ pub(crate) fn of(name: &str, base: &str, vrid: u8, ipv6: bool, mac: Option<&str>
             name.to_string()
         },
         base: base.to_string(),
-        mac,
+        kind: Kind::Macvlan(mac),
         ipv6,
         group: None,
     }
@@ -101,21 +148,39 @@ pub(crate) fn group_num(g: &str) -> Result<u32, String> {
         })
 }
 
-/// The link group of the interface with index `index` (0 when the kernel does not say).
-fn group_of(nl: &mut Rtnl, index: u32) -> io::Result<u32> {
+/// What a link dump says of one interface: (index, group, kind, parent index).
+struct Seen {
+    group: u32,
+    kind: Option<InfoKind>,
+    parent: Option<u32>,
+}
+
+fn seen(nl: &mut Rtnl, index: u32) -> io::Result<Option<Seen>> {
     let all = nl.dump(RouteNetlinkMessage::GetLink(LinkMessage::default()))?;
-    Ok(all
-        .iter()
-        .find_map(|m| match m {
-            RouteNetlinkMessage::NewLink(l) if l.header.index == index => {
-                l.attributes.iter().find_map(|a| match a {
-                    LinkAttribute::Group(g) => Some(*g),
-                    _ => None,
-                })
+    Ok(all.iter().find_map(|m| match m {
+        RouteNetlinkMessage::NewLink(l) if l.header.index == index => {
+            let mut s = Seen {
+                group: 0,
+                kind: None,
+                parent: None,
+            };
+            for a in &l.attributes {
+                match a {
+                    LinkAttribute::Group(g) => s.group = *g,
+                    LinkAttribute::Link(p) => s.parent = Some(*p),
+                    LinkAttribute::LinkInfo(infos) => {
+                        s.kind = infos.iter().find_map(|i| match i {
+                            LinkInfo::Kind(k) => Some(k.clone()),
+                            _ => None,
+                        })
+                    }
+                    _ => {}
+                }
             }
-            _ => None,
-        })
-        .unwrap_or(0))
+            Some(s)
+        }
+        _ => None,
+    }))
 }
 
 fn sysctl_path(family: &str, dev: &str, key: &str) -> String {
@@ -139,38 +204,9 @@ pub(crate) struct Made {
     base_sysctls: Vec<(&'static str, String)>,
 }
 
-/// Make `v` (a VMAC of that name left by an earlier run is replaced), set its sysctls and
-/// bring it up.
-pub(crate) fn create(nl: &mut Rtnl, v: &Vmac) -> io::Result<Made> {
-    let base = super::addr::ifindex(&v.base).map_err(io::Error::other)?;
-    if super::addr::ifindex(&v.name).is_ok() {
-        // a leftover (a run that was killed): made again, so it is surely ours
-        delete(nl, &v.name)?;
-    }
-    // keepalived's default: the base interface's link group
-    let group = match &v.group {
-        Some(g) => group_num(g).map_err(io::Error::other)?,
-        None => group_of(nl, base)?,
-    };
-    let mut m = LinkMessage::default();
-    m.attributes.push(LinkAttribute::IfName(v.name.clone()));
-    m.attributes.push(LinkAttribute::Link(base));
-    m.attributes.push(LinkAttribute::Group(group));
-    m.attributes.push(LinkAttribute::Address(v.mac.to_vec()));
-    m.attributes.push(LinkAttribute::LinkInfo(vec![
-        LinkInfo::Kind(InfoKind::MacVlan),
-        LinkInfo::Data(InfoData::MacVlan(vec![InfoMacVlan::Mode(
-            MacVlanMode::Private,
-        )])),
-    ]));
-    nl.request(RouteNetlinkMessage::NewLink(m), NLM_F_CREATE | NLM_F_EXCL)
-        .map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!("making VMAC {} on {}: {e}", v.name, v.base),
-            )
-        })?;
-    let index = super::addr::ifindex(&v.name).map_err(io::Error::other)?;
+/// The sysctls keepalived sets for a VMAC (see the module's words); the base's changed
+/// values are pushed to `base_sysctls`, to put back at removal.
+fn macvlan_sysctls(v: &Vmac, base_sysctls: &mut Vec<(&'static str, String)>) -> io::Result<()> {
     // before it is up: no link-local address, no DAD from a backup's VMAC
     let _ = write_sysctl("ipv6", &v.name, "addr_gen_mode", "1");
     for (k, val) in [
@@ -181,7 +217,6 @@ pub(crate) fn create(nl: &mut Rtnl, v: &Vmac) -> io::Result<Made> {
         write_sysctl("ipv4", &v.name, k, val)
             .map_err(|e| io::Error::new(e.kind(), format!("VMAC {}: {k}: {e}", v.name)))?;
     }
-    let mut base_sysctls = Vec::new();
     let arp: &[(&'static str, &str)] = if v.ipv6 {
         &[]
     } else {
@@ -200,15 +235,148 @@ pub(crate) fn create(nl: &mut Rtnl, v: &Vmac) -> io::Result<Made> {
             }
         }
     }
+    Ok(())
+}
+
+/// Make `v` (an interface of that name left by an earlier run is replaced), set its
+/// sysctls and address and bring it up.
+pub(crate) fn create(nl: &mut Rtnl, v: &Vmac) -> io::Result<Made> {
+    let base = super::addr::ifindex(&v.base).map_err(io::Error::other)?;
+    if let Ok(index) = super::addr::ifindex(&v.name) {
+        // a leftover (a run that was killed) is made again; an interface of that name
+        // that is not one (eth1, a bridge...) is never touched
+        let kind = match v.kind {
+            Kind::Macvlan(_) => InfoKind::MacVlan,
+            Kind::Ipvlan { .. } => InfoKind::IpVlan,
+        };
+        let s = seen(nl, index)?;
+        if !s
+            .as_ref()
+            .is_some_and(|s| s.kind.as_ref() == Some(&kind) && s.parent == Some(base))
+        {
+            return Err(io::Error::other(format!(
+                "interface {} exists and is not a {} on {}: it is left alone; name another (or remove it)",
+                v.name,
+                if v.what() == "use_vmac" { "macvlan" } else { "ipvlan" },
+                v.base
+            )));
+        }
+        delete(nl, &v.name)?;
+    }
+    // keepalived's default: the base interface's link group
+    let group = match &v.group {
+        Some(g) => group_num(g).map_err(io::Error::other)?,
+        None => seen(nl, base)?.map_or(0, |s| s.group),
+    };
+    let mut m = LinkMessage::default();
+    m.attributes.push(LinkAttribute::IfName(v.name.clone()));
+    m.attributes.push(LinkAttribute::Link(base));
+    m.attributes.push(LinkAttribute::Group(group));
+    match &v.kind {
+        Kind::Macvlan(mac) => {
+            m.attributes.push(LinkAttribute::Address(mac.to_vec()));
+            m.attributes.push(LinkAttribute::LinkInfo(vec![
+                LinkInfo::Kind(InfoKind::MacVlan),
+                LinkInfo::Data(InfoData::MacVlan(vec![InfoMacVlan::Mode(
+                    MacVlanMode::Private,
+                )])),
+            ]));
+        }
+        Kind::Ipvlan { mode, .. } => {
+            let flags = match mode {
+                IpvlanMode::Bridge => IpVlanFlags::empty(),
+                IpvlanMode::Private => IpVlanFlags::Private,
+                IpvlanMode::Vepa => IpVlanFlags::Vepa,
+            };
+            m.attributes.push(LinkAttribute::LinkInfo(vec![
+                LinkInfo::Kind(InfoKind::IpVlan),
+                LinkInfo::Data(InfoData::IpVlan(vec![
+                    InfoIpVlan::Mode(IpVlanMode::L2),
+                    InfoIpVlan::Flags(flags),
+                ])),
+            ]));
+        }
+    }
+    nl.request(RouteNetlinkMessage::NewLink(m), NLM_F_CREATE | NLM_F_EXCL)
+        .map_err(|e| io::Error::new(e.kind(), format!("making {} on {}: {e}", v.name, v.base)))?;
+    let index = super::addr::ifindex(&v.name).map_err(io::Error::other)?;
+    let mut base_sysctls = Vec::new();
+    match &v.kind {
+        Kind::Macvlan(_) => macvlan_sysctls(v, &mut base_sysctls)?,
+        Kind::Ipvlan { address, .. } => {
+            // an IPv4 instance's: no IPv6 at all (keepalived's link_set_ipv6 off); an
+            // IPv6 one's keeps its link-local address, the adverts' source when no
+            // address is given
+            if !v.ipv6 {
+                let _ = write_sysctl("ipv6", &v.name, "addr_gen_mode", "1");
+            }
+            if let Some(a) = address {
+                let k =
+                    super::addr::address(&VirtualIp::new(*a), &v.name).map_err(io::Error::other)?;
+                k.add(nl).map_err(|e| {
+                    io::Error::new(e.kind(), format!("{}: adding {a}: {e}", v.name))
+                })?;
+            }
+        }
+    }
     let mut up = LinkMessage::default();
     up.header.index = index;
     up.header.flags = LinkFlags::Up;
     up.header.change_mask = LinkFlags::Up;
     nl.request(RouteNetlinkMessage::SetLink(up), 0)?;
+    if let Kind::Ipvlan { address, .. } = &v.kind {
+        if v.ipv6 {
+            ipv6_ready(&v.name, address.map(|a| a.addr), IPV6_READY)?;
+        }
+    }
     Ok(Made {
         vmac: v.clone(),
         base_sysctls,
     })
+}
+
+/// How long an IPv6 ipvlan's source address may take to pass duplicate address detection.
+const IPV6_READY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Wait until `dev` has `want` (or, without one, a link-local address) past duplicate
+/// address detection: the adverts cannot leave from a tentative address.
+fn ipv6_ready(
+    dev: &str,
+    want: Option<std::net::IpAddr>,
+    limit: std::time::Duration,
+) -> io::Result<()> {
+    let end = std::time::Instant::now() + limit;
+    loop {
+        let ready = std::fs::read_to_string("/proc/net/if_inet6")?
+            .lines()
+            .filter_map(if_inet6_line)
+            .any(|(a, flags, name)| {
+                name == dev
+                    && flags & IFA_F_TENTATIVE == 0
+                    && want.map_or(a.is_unicast_link_local(), |w| w == std::net::IpAddr::V6(a))
+            });
+        if ready {
+            return Ok(());
+        }
+        if std::time::Instant::now() >= end {
+            return Err(io::Error::other(format!(
+                "{dev}: no {} past duplicate address detection after {} s",
+                want.map_or("link-local address".to_string(), |w| w.to_string()),
+                limit.as_secs()
+            )));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+const IFA_F_TENTATIVE: u32 = 0x40;
+
+/// One line of /proc/net/if_inet6: `ADDR32HEX IFINDEX PLEN SCOPE FLAGS NAME`.
+fn if_inet6_line(l: &str) -> Option<(std::net::Ipv6Addr, u32, &str)> {
+    let f: Vec<&str> = l.split_whitespace().collect();
+    let (hex, flags, name) = (f.first()?, f.get(4)?, f.get(5)?);
+    let bits = u128::from_str_radix(hex, 16).ok()?;
+    Some((bits.into(), u32::from_str_radix(flags, 16).ok()?, name))
 }
 
 fn delete(nl: &mut Rtnl, name: &str) -> io::Result<()> {
@@ -253,17 +421,24 @@ mod tests {
         assert_eq!(virtual_mac(51, false), [0, 0, 0x5e, 0, 1, 51]);
         assert_eq!(virtual_mac(51, true), [0, 0, 0x5e, 0, 2, 51]);
         let v = of("", "eth0", 7, false, None);
-        assert_eq!((v.name.as_str(), v.mac), ("vrrp.7", [0, 0, 0x5e, 0, 1, 7]));
+        assert_eq!(
+            (v.name.as_str(), v.kind),
+            ("vrrp.7", Kind::Macvlan([0, 0, 0x5e, 0, 1, 7]))
+        );
         let v = of("vmac1", "eth0", 7, false, Some("02:11:22:33:44"));
         assert_eq!(
-            (v.name.as_str(), v.mac),
-            ("vmac1", [2, 0x11, 0x22, 0x33, 0x44, 7])
+            (v.name.as_str(), v.kind),
+            ("vmac1", Kind::Macvlan([2, 0x11, 0x22, 0x33, 0x44, 7]))
         );
         let v = of("", "eth0", 7, false, Some("02:11:22:33:44:55"));
-        assert_eq!(v.mac, [2, 0x11, 0x22, 0x33, 0x44, 0x55]);
+        assert_eq!(v.kind, Kind::Macvlan([2, 0x11, 0x22, 0x33, 0x44, 0x55]));
         assert!(parse_mac("01:00:00:00:00:01").is_err(), "multicast");
         assert!(parse_mac("00:00:5e:00:01:07").is_err(), "RFC 5798 range");
         assert!(parse_mac("00:11:22").is_err());
         assert!(parse_mac("00:11:22:33:4g:55").is_err());
+        assert_eq!(
+            if_inet6_line("fe800000000000000000000000000011 03 40 20 80     eth0"),
+            Some(("fe80::11".parse().unwrap(), 0x80, "eth0"))
+        );
     }
 }

@@ -127,7 +127,14 @@ fn all_vmacs(config: &Config) -> Vec<(String, InstanceVmacs)> {
     let mut used: Vec<String> = config
         .vrrp_instance
         .values()
-        .filter_map(|vi| vi.use_vmac.clone().filter(|n| !n.is_empty()))
+        .flat_map(|vi| {
+            [
+                vi.use_vmac.clone(),
+                vi.use_ipvlan.as_ref().map(|l| l.name.clone()),
+            ]
+        })
+        .flatten()
+        .filter(|n| !n.is_empty())
         .collect();
     let mut fresh = |vrid: u8| {
         let mut name = format!("vrrp.{vrid}");
@@ -155,6 +162,19 @@ fn all_vmacs(config: &Config) -> Vec<(String, InstanceVmacs)> {
             );
             v.group = vi.vmac_group.clone();
             list.push((None, v));
+        }
+        // keepalived makes the ipvlan when both are given (refused by check)
+        if let Some(l) = &vi.use_ipvlan {
+            let name = if l.name.is_empty() {
+                fresh(vrid)
+            } else {
+                l.name.clone()
+            };
+            list.retain(|(d, _)| d.is_some());
+            list.push((
+                None,
+                crate::net::vmac::ipvlan(&name, own, l, vi.effective.ipv6),
+            ));
         }
         for a in vi
             .virtual_ipaddress
@@ -216,18 +236,38 @@ fn instance(
         v
     };
     // an IPv6 VMAC has no link-local address (a backup's would answer for it with the
-    // shared MAC): its adverts go from the base, as with vmac_xmit_base
-    let iface = if vi.vmac_xmit_base || ipv6 {
+    // shared MAC): its adverts go from the base, as with vmac_xmit_base; an ipvlan sends
+    // and hears them itself, from its own address
+    let ipvlan = vmac.as_ref().and_then(|v| match v.kind {
+        crate::net::vmac::Kind::Ipvlan { address, .. } => Some(address),
+        crate::net::vmac::Kind::Macvlan(_) => None,
+    });
+    let iface = if ipvlan.is_none() && (vi.vmac_xmit_base || ipv6) {
         base.clone()
     } else {
         vip_dev.clone()
+    };
+    // keepalived's config fault: an ipvlan needs an address of the instance's family
+    // (IPv6: its link-local address will do)
+    let ipvlan_fault = match ipvlan {
+        Some(Some(a)) => a.addr.is_ipv6() != ipv6,
+        Some(None) => !ipv6,
+        None => false,
+    };
+    let ipvlan_src = match ipvlan {
+        Some(Some(a)) if !ipvlan_fault => Some(a.addr),
+        Some(None) if ipv6 => host
+            .addresses(&vip_dev)
+            .into_iter()
+            .find(|a| matches!(a, IpAddr::V6(v) if v.is_unicast_link_local())),
+        _ => None,
     };
     let version = match e.version {
         VrrpVersion::V2 => Version::V2,
         VrrpVersion::V3 => Version::V3,
     };
     let want_family = |a: &IpAddr| a.is_ipv6() == ipv6;
-    let src = match vi.unicast_src_ip.or(vi.mcast_src_ip) {
+    let src = match vi.unicast_src_ip.or(vi.mcast_src_ip).or(ipvlan_src) {
         Some(a) => a,
         None => {
             let addrs = host.addresses(&base);
@@ -292,6 +332,14 @@ fn instance(
             weight: 0,
             reverse: false,
         });
+        // the ipvlan the adverts use (deleted by hand: a fault, as keepalived)
+        if ipvlan.is_some() {
+            track.push(Tracked {
+                object: Object::Interface(vip_dev.clone()),
+                weight: 0,
+                reverse: false,
+            });
+        }
     }
     // track_src_ip: the configured source address must be on the interface
     if let (true, Some(a)) = (vi.track_src_ip, vi.unicast_src_ip.or(vi.mcast_src_ip)) {
@@ -381,8 +429,12 @@ fn instance(
         src,
         mcast,
         notify_priority_changes,
-        config_fault: (vi.unicast_fault_no_peer && vi.unicast_peer.is_empty())
-            .then_some("unicast_fault_no_peer and no unicast_peer"),
+        config_fault: if ipvlan_fault {
+            Some("use_ipvlan without an address of the instance's family")
+        } else {
+            (vi.unicast_fault_no_peer && vi.unicast_peer.is_empty())
+                .then_some("unicast_fault_no_peer and no unicast_peer")
+        },
         peers: vi.unicast_peer.clone(),
         unicast_ttl: vi.unicast_ttl.unwrap_or(255),
         auth,

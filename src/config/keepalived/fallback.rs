@@ -346,6 +346,14 @@ fn instance(
             "use_vmac on an IPv6 instance: the VIPs go on the VMAC, the adverts leave from the base interface's link-local address (as with vmac_xmit_base; keepalived copies that address onto the VMAC, where a backup would answer for it with the shared MAC)",
         );
     }
+    // "promote_secondaries is automatically set for vmacs - ignoring"
+    if i.promote_secondaries && (i.use_vmac.is_some() || i.use_ipvlan.is_some()) {
+        d.warning(
+            &locs.at(&format!("{p}.promote_secondaries")),
+            "promote_secondaries with use_vmac / use_ipvlan: the VIPs are the only addresses there, nothing to promote; ignored, as keepalived ignores it",
+        );
+        i.promote_secondaries = false;
+    }
     // "If no priority has been set, derive it from the initial state": MASTER without a
     // priority is the address owner
     if i.state == InitialState::Master && locs.get_exact(&format!("{p}.priority")).is_none() {

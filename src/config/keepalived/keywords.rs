@@ -94,7 +94,6 @@ pub const GLOBAL_DEFS: &[&str] = &[
 ];
 
 pub const VRRP_INSTANCE: &[&str] = &[
-    "use_ipvlan",
     "old_unicast_checksum",
     "native_ipv6",
     "vrf",
@@ -258,6 +257,7 @@ pub fn read_by(context: &str) -> &'static [&'static str] {
             "unicast_fault_no_peer",
             "vmac_xmit_base",
             "use_vmac_addr",
+            "use_ipvlan",
             "notify_priority_changes",
             "track_src_ip",
             "track_process",

@@ -198,6 +198,37 @@ pub struct SyncGroup {
     pub sync_group_tracking_weight: bool,
 }
 
+/// `use_ipvlan [[name] NAME] [ADDRESS] [bridge|private|vepa] [group G]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Ipvlan {
+    /// The interface's name; empty: `vrrp.VRID`, as keepalived names it.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    /// Its own address (kept while the daemon runs, master or backup), the adverts'
+    /// source unless unicast_src_ip / mcast_src_ip says otherwise. An IPv4 instance needs
+    /// one; an IPv6 one without uses the ipvlan's link-local address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<crate::config::addr::Prefixed>,
+    pub mode: IpvlanMode,
+    /// Its link group (a number, or a name in /etc/iproute2/group); unset: the base's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+}
+
+/// The ipvlan's L2-mode flag (`ip link add ... type ipvlan mode l2 MODE`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IpvlanMode {
+    /// Slaves of one base talk to each other directly.
+    #[default]
+    Bridge,
+    /// They do not.
+    Private,
+    /// Their traffic to each other goes out to the switch.
+    Vepa,
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum InitialState {
     #[serde(rename = "MASTER")]
@@ -346,6 +377,10 @@ pub struct VrrpInstance {
     /// `use_vmac` on each address).
     #[serde(skip_serializing_if = "is_false")]
     pub use_vmac_addr: bool,
+    /// keepalived's use_ipvlan: an L2-mode ipvlan on the instance's interface (the base's
+    /// MAC, an address of its own); the VIPs go on it and the adverts leave from it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub use_ipvlan: Option<Ipvlan>,
     /// Computed: every inherited value and default resolved.
     #[serde(skip_deserializing)]
     pub effective: InstanceEffective,
@@ -402,6 +437,7 @@ impl Default for VrrpInstance {
             vmac_address: None,
             vmac_xmit_base: false,
             use_vmac_addr: false,
+            use_ipvlan: None,
             effective: InstanceEffective::default(),
         }
     }

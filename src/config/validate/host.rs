@@ -27,6 +27,11 @@ pub fn host(cfg: &Config, locs: &Locations, d: &mut Diagnostics) {
                 v.error(&format!("{p}.use_vmac"), format!("use_vmac: {e}"));
             }
         }
+        if let Some(g) = i.use_ipvlan.as_ref().and_then(|l| l.group.as_ref()) {
+            if let Err(e) = crate::net::vmac::group_num(g) {
+                v.error(&format!("{p}.use_ipvlan"), format!("use_ipvlan: {e}"));
+            }
+        }
         for t in &i.track_interface {
             if !have_if(&t.name) {
                 v.warning(&format!("{p}.track_interface"), format!("tracked interface '{}' does not exist on this host (the instance will be in FAULT)", t.name));

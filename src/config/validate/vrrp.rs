@@ -124,6 +124,33 @@ fn instance(
             }
         }
     }
+    // use_ipvlan: the address is the adverts' source, of the instance's family (keepalived
+    // takes the family from whichever comes first and drops the addresses of the other);
+    // an IPv4 instance without one stays in FAULT (keepalived's config fault)
+    if let Some(l) = &i.use_ipvlan {
+        // keepalived sets both and makes only the ipvlan: the VMAC line would be dropped
+        if i.use_vmac.is_some() {
+            v.error(
+                &format!("{p}.use_vmac"),
+                "use_vmac and use_ipvlan: an instance's addresses go on one of them (keepalived makes the ipvlan and drops use_vmac); keep the one you mean",
+            );
+        }
+        match l.address {
+            Some(a) if a.addr.is_ipv6() != e.ipv6 => v.error(
+                &format!("{p}.use_ipvlan"),
+                format!(
+                    "use_ipvlan: {a} is {} but the instance is {} (keepalived would drop the addresses of the other family): give the ipvlan an address of the instance's family",
+                    if a.addr.is_ipv6() { "IPv6" } else { "IPv4" },
+                    if e.ipv6 { "IPv6" } else { "IPv4" },
+                ),
+            ),
+            None if !e.ipv6 => v.warning(
+                &format!("{p}.use_ipvlan"),
+                "use_ipvlan on an IPv4 instance needs an address for the ipvlan: the instance stays in FAULT, as keepalived keeps it; add one (`use_ipvlan NAME 192.0.2.10/24`)",
+            ),
+            _ => {}
+        }
+    }
     for (key, a) in [
         ("unicast_src_ip", i.unicast_src_ip),
         ("mcast_src_ip", i.mcast_src_ip),

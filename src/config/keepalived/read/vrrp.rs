@@ -90,6 +90,88 @@ impl Reader<'_> {
         v.use_vmac = Some(name);
     }
 
+    /// `use_ipvlan [[name] NAME] [ADDRESS] [bridge|private|vepa] [group G]`, in any order
+    /// as keepalived reads it: `name` takes the next word whatever it is (an interface
+    /// called `bridge`), a word that parses as an address (a prefix allowed) is the address.
+    pub(super) fn use_ipvlan(&mut self, c: &Node, v: &mut VrrpInstance) {
+        use crate::config::model::{Ipvlan, IpvlanMode};
+        self.no_block(c);
+        if v.use_ipvlan.is_some() {
+            self.err(&c.loc, "use_ipvlan is already given for this instance");
+            return;
+        }
+        let mut ipvlan = Ipvlan::default();
+        let mut mode: Option<&str> = None;
+        let a = c.args();
+        let mut i = 0;
+        while i < a.len() {
+            let w = &a[i];
+            let t: &str = w.text.as_ref();
+            match t {
+                "bridge" | "private" | "vepa" => match mode {
+                    Some(m) => self.err(
+                        &w.loc,
+                        format!("use_ipvlan: the mode is already '{m}' (one of bridge, private, vepa)"),
+                    ),
+                    None => {
+                        mode = Some(t);
+                        ipvlan.mode = match t {
+                            "private" => IpvlanMode::Private,
+                            "vepa" => IpvlanMode::Vepa,
+                            _ => IpvlanMode::Bridge,
+                        };
+                    }
+                },
+                "group" => match a.get(i + 1) {
+                    Some(g) => {
+                        ipvlan.group = Some(g.text.to_string());
+                        i += 1;
+                    }
+                    None => self.err(
+                        &w.loc,
+                        "use_ipvlan: 'group' needs a link group (a number, or a name in /etc/iproute2/group)",
+                    ),
+                },
+                _ => {
+                    // after `name`, the next word is the name whatever it looks like
+                    let named = t == "name";
+                    let (w, t) = if named {
+                        i += 1;
+                        match a.get(i) {
+                            Some(n) => (n, n.text.as_ref()),
+                            None => {
+                                self.err(&w.loc, "use_ipvlan: 'name' needs an interface name");
+                                break;
+                            }
+                        }
+                    } else {
+                        (w, t)
+                    };
+                    let address = if named {
+                        None
+                    } else {
+                        t.parse::<crate::config::addr::Prefixed>().ok()
+                    };
+                    if let Some(p) = address {
+                        if ipvlan.address.is_some() {
+                            self.err(&w.loc, "use_ipvlan: the address is already given");
+                        } else {
+                            ipvlan.address = Some(p);
+                        }
+                    } else if !ipvlan.name.is_empty() {
+                        self.err(&w.loc, "use_ipvlan: the interface name is already given");
+                    } else if t.is_empty() || t.len() > 15 || t.contains('/') || t.contains(char::is_whitespace) {
+                        self.err(&w.loc, format!("use_ipvlan: '{t}' is neither an address nor an interface name (at most 15 bytes, no '/' or spaces)"));
+                    } else {
+                        ipvlan.name = t.to_string();
+                    }
+                }
+            }
+            i += 1;
+        }
+        v.use_ipvlan = Some(ipvlan);
+    }
+
     /// keepalived's vrrp_track_process block.
     pub(super) fn track_process(&mut self, n: &Node) {
         let Some(Named {
@@ -397,6 +479,7 @@ impl Reader<'_> {
                 "use_vmac" => self.use_vmac(&c, &mut v),
                 "vmac_xmit_base" => self.set_flag(&c, &mut v.vmac_xmit_base),
                 "use_vmac_addr" => self.set_flag(&c, &mut v.use_vmac_addr),
+                "use_ipvlan" => self.use_ipvlan(&c, &mut v),
                 "lvs_sync_daemon_interface" => self.lvs_sync_daemon_interface(&c, &name),
                 "promote_secondaries" => self.set_flag(&c, &mut v.promote_secondaries),
                 _ => self.other(&c, "vrrp_instance", keywords::VRRP_INSTANCE),
