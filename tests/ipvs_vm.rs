@@ -1,8 +1,8 @@
-//! IPVS against a real kernel. This machine's kernel has no IPVS, so the one test that runs
-//! normally boots Debian's kernel under qemu (virtme-ng, software emulation) once, with the
-//! host's filesystem as the guest's root, and runs this same test binary inside it with
-//! `--ignored`: the `#[ignore]`d tests below are the IPVS tests, each in a network namespace
-//! of its own (IPVS tables are per namespace). A missing VM prerequisite fails the run.
+//! IPVS (and ipvlan, for use_ipvlan) against a real kernel. This machine's kernel has
+//! neither, so the one test that runs normally boots Debian's kernel under qemu (virtme-ng,
+//! software emulation) once, with the host's filesystem as the guest's root, and runs this
+//! same test binary inside it with `--ignored`: the `#[ignore]`d tests below are the
+//! in-kernel tests, each in a network namespace of its own (IPVS tables are per namespace). A missing VM prerequisite fails the run.
 
 use ldirector::ipvs::codec::{Daemon, Op, Timeouts};
 use ldirector::ipvs::netlink::Ipvs;
@@ -62,6 +62,8 @@ fn ipvs_kernel_tests_in_a_vm() {
     let modules: Vec<String> = std::iter::once("ip_vs".to_string())
         .chain(SCHEDULERS.iter().map(|s| format!("ip_vs_{s}")))
         .chain(["ip_vs_pe_sip".to_string()])
+        // use_ipvlan's test: the ipvlan driver, which this machine's kernel lacks
+        .chain(["ipvlan".to_string()])
         .collect();
     // LDIRECTOR_VM_TESTS=name runs only the in-guest tests whose names contain it
     let only = std::env::var("LDIRECTOR_VM_TESTS").unwrap_or_default();
@@ -2068,4 +2070,205 @@ fn the_demo_balances_through_the_vip() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(usize::MAX);
     assert!(failed <= 2, "{out}");
+}
+
+/// keepalived's use_ipvlan (this machine's kernel has no ipvlan; Debian's has): the
+/// adverts leave from an L2 ipvlan with an address of its own, the VIP stays on the base
+/// interface (keepalived's placement), a keepalived peer with use_ipvlan agrees in both
+/// roles, and the ipvlan goes at the stop.
+#[test]
+#[ignore = "runs inside the IPVS VM"]
+fn use_ipvlan_carries_the_vip_with_a_keepalived_peer_in_both_roles() {
+    let t = "ipl";
+    remove_namespaces(t);
+    let mut pair = Pair {
+        t,
+        dir: tempfile::tempdir().unwrap(),
+        procs: Vec::new(),
+    };
+    let setup = format!(
+        "set -e
+for n in sw d1 d2 client; do ip netns add {t}$n; ip -n {t}$n link set lo up; done
+ip -n {t}sw link add br0 type bridge; ip -n {t}sw link set br0 up
+plug() {{ ip -n {t}sw link add $1$2 type veth peer name $2 netns {t}$1; ip -n {t}sw link set $1$2 master $3; ip -n {t}sw link set $1$2 up; ip -n {t}$1 link set $2 up; }}
+plug d1 eth0 br0; plug d2 eth0 br0; plug client eth0 br0
+ip -n {t}d1 link set eth0 address 02:00:00:00:01:00
+ip -n {t}d2 link set eth0 address 02:00:00:00:02:00
+ip -n {t}d1 addr add 192.0.2.2/24 dev eth0; ip -n {t}d2 addr add 192.0.2.3/24 dev eth0
+ip -n {t}client addr add 192.0.2.50/24 dev eth0
+"
+    );
+    assert!(sh(&setup), "lab setup");
+    let dir = pair.dir.path().to_path_buf();
+    let conf = |d: &str, prio: u8, addr: &str| {
+        let file = dir.join(format!("{d}.conf"));
+        std::fs::write(
+            &file,
+            format!(
+                "vrrp_instance VI_1 {{
+  interface eth0
+  virtual_router_id 61
+  priority {prio}
+  advert_int 1
+  use_ipvlan ipv1 {addr}/24 private
+  virtual_ipaddress {{ 192.0.2.100/24 }}
+}}
+"
+            ),
+        )
+        .unwrap();
+        file.display().to_string()
+    };
+    let ldirector = |pair: &mut Pair, prio: u8| {
+        let f = conf("d1", prio, "192.0.2.12");
+        let r = dir.join("d1.run").display().to_string();
+        pair.spawn(
+            "d1",
+            "d1",
+            &[
+                env!("CARGO_BIN_EXE_ldirector"),
+                "run",
+                "-f",
+                &f,
+                "--run-dir",
+                &r,
+            ],
+        );
+    };
+    let keepalived = |pair: &mut Pair, prio: u8| {
+        let f = conf("d2", prio, "192.0.2.13");
+        let pid = |n: &str| {
+            pair.dir
+                .path()
+                .join(format!("d2.{n}.pid"))
+                .display()
+                .to_string()
+        };
+        let (p, r, c) = (pid("main"), pid("vrrp"), pid("check"));
+        pair.spawn(
+            "d2",
+            "d2",
+            &[
+                "keepalived",
+                "-n",
+                "-l",
+                "-D",
+                "-P",
+                "-f",
+                &f,
+                "-p",
+                &p,
+                "-r",
+                &r,
+                "-c",
+                &c,
+            ],
+        );
+    };
+    let vip_on =
+        |d: &str| sh_out(&format!("ip -n {t}{d} addr show dev eth0")).contains("192.0.2.100/24");
+    let has_ipvlan = |d: &str| sh(&format!("ip -n {t}{d} link show ipv1 >/dev/null 2>&1"));
+    // the client reaches the VIP, and its neighbour entry names `mac` (the ipvlan shares
+    // its base's MAC)
+    let served_by = |mac: &str| {
+        sh(&format!(
+            "ip netns exec {t}client ping -c 1 -W 1 192.0.2.100 >/dev/null"
+        )) && sh_out(&format!("ip -n {t}client neigh show 192.0.2.100")).contains(mac)
+    };
+    let logs = |pair: &Pair| {
+        format!(
+            "{}\n--- keepalived ---\n{}\n--- d1, d2, client ---\n{}",
+            pair.log("d1"),
+            pair.log("d2"),
+            sh_out(&format!(
+                "for d in d1 d2; do ip -n {t}$d addr; done; ip -n {t}client neigh; ip netns exec {t}client ping -c 1 -W 1 192.0.2.100 2>&1"
+            ))
+        )
+    };
+
+    // ldirector master, keepalived backup
+    ldirector(&mut pair, 150);
+    assert!(
+        wait_for(Duration::from_secs(30), || vip_on("d1")),
+        "{}",
+        logs(&pair)
+    );
+    let link = sh_out(&format!("ip -n {t}d1 -d link show ipv1"));
+    assert!(
+        link.contains("ipvlan") && link.contains("mode l2 private"),
+        "{link}"
+    );
+    assert!(
+        sh_out(&format!("ip -n {t}d1 addr show dev ipv1")).contains("192.0.2.12/24"),
+        "the ipvlan's own address"
+    );
+    keepalived(&mut pair, 100);
+    assert!(
+        wait_for(Duration::from_secs(30), || has_ipvlan("d2")),
+        "{}",
+        logs(&pair)
+    );
+    // the adverts on the wire come from the ipvlan's address
+    let seen = sh_out(&format!(
+        "ip netns exec {t}client timeout 5 tcpdump -c 2 -n -l -i eth0 ip proto 112 2>/dev/null"
+    ));
+    assert!(
+        seen.contains("192.0.2.12 > 224.0.0.18") && !seen.contains("192.0.2.3 >"),
+        "{seen}"
+    );
+    assert!(
+        wait_for(Duration::from_secs(10), || served_by("02:00:00:00:01:00")),
+        "{}",
+        logs(&pair)
+    );
+    assert!(!vip_on("d2"), "keepalived stays backup\n{}", logs(&pair));
+
+    // a stop as the operator stops it (SIGTERM: keepalived's VRRP child leaves with it)
+    let term = |pair: &mut Pair, name: &str| {
+        for (n, c) in pair.procs.iter_mut() {
+            if n == name {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(c.id() as i32),
+                    nix::sys::signal::Signal::SIGTERM,
+                );
+                let end = Instant::now() + Duration::from_secs(10);
+                while Instant::now() < end && matches!(c.try_wait(), Ok(None)) {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        }
+        pair.kill(name);
+    };
+
+    // ldirector stops: its ipvlan goes, keepalived takes the VIP
+    term(&mut pair, "d1");
+    assert!(
+        wait_for(Duration::from_secs(10), || !has_ipvlan("d1")),
+        "the ipvlan is removed at the stop\n{}",
+        logs(&pair)
+    );
+    assert!(
+        wait_for(Duration::from_secs(15), || vip_on("d2")
+            && served_by("02:00:00:00:02:00")),
+        "{}",
+        logs(&pair)
+    );
+
+    // ldirector backup, keepalived master; then keepalived stops and ldirector takes over
+    ldirector(&mut pair, 50);
+    assert!(
+        wait_for(Duration::from_secs(30), || has_ipvlan("d1")
+            && pair.log("d1").contains("now BACKUP")),
+        "{}",
+        logs(&pair)
+    );
+    assert!(!vip_on("d1"), "ldirector stays backup\n{}", logs(&pair));
+    assert!(served_by("02:00:00:00:02:00"), "{}", logs(&pair));
+    term(&mut pair, "d2");
+    assert!(
+        wait_for(Duration::from_secs(15), || vip_on("d1")
+            && served_by("02:00:00:00:01:00")),
+        "{}",
+        logs(&pair)
+    );
 }

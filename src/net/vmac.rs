@@ -15,11 +15,11 @@
 //!   the base's MAC for a VIP.
 //!
 //! An ipvlan (`use_ipvlan`) is an L2-mode ipvlan on the instance's interface: the base's
-//! MAC (where the switch or the hypervisor allows one MAC per port), an address of its
-//! own (kept master or backup: the adverts' source), the VIPs on it. The kernel hands it
-//! the frames for its addresses and every multicast, so the adverts are heard there. No
-//! sysctl changes; an IPv4 instance's ipvlan gets no IPv6 (no link-local address), as
-//! keepalived's does.
+//! MAC (where the switch or the hypervisor allows one MAC per port) and an address of
+//! its own, kept master or backup: the VRRP adverts leave from it and are heard on it
+//! (the kernel hands an ipvlan the frames for its addresses and every multicast). The
+//! VIPs stay on the base interface, as keepalived leaves them. No sysctl changes; an
+//! IPv4 instance's ipvlan gets no IPv6 (no link-local address), as keepalived's does.
 
 use super::rtnl::Rtnl;
 use crate::config::addr::{Prefixed, VirtualIp};

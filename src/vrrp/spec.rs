@@ -224,7 +224,12 @@ fn instance(
         .iter()
         .find(|(d, _)| d.is_none())
         .map(|(_, v)| v.clone());
-    let vip_dev = vmac.as_ref().map_or(base.clone(), |v| v.name.clone());
+    // keepalived puts the VIPs on a VMAC, but leaves them on the base with an ipvlan (it
+    // carries the adverts only, from its own address)
+    let vip_dev = match &vmac {
+        Some(v) if matches!(v.kind, crate::net::vmac::Kind::Macvlan(_)) => v.name.clone(),
+        _ => base.clone(),
+    };
     // an address on another interface with a VMAC of its own goes on that VMAC
     let on_vmac = |v: &crate::config::addr::VirtualIp| -> crate::config::addr::VirtualIp {
         let mut v = v.clone();
@@ -239,14 +244,16 @@ fn instance(
     // shared MAC): its adverts go from the base, as with vmac_xmit_base; an ipvlan sends
     // and hears them itself, from its own address
     let ipvlan = vmac.as_ref().and_then(|v| match v.kind {
-        crate::net::vmac::Kind::Ipvlan { address, .. } => Some(address),
+        crate::net::vmac::Kind::Ipvlan { address, .. } => Some((v.name.clone(), address)),
         crate::net::vmac::Kind::Macvlan(_) => None,
     });
-    let iface = if ipvlan.is_none() && (vi.vmac_xmit_base || ipv6) {
-        base.clone()
-    } else {
-        vip_dev.clone()
+    let iface = match &ipvlan {
+        Some((name, _)) => name.clone(),
+        None if vi.vmac_xmit_base || ipv6 => base.clone(),
+        None => vip_dev.clone(),
     };
+    let ipvlan_dev = ipvlan.as_ref().map(|(n, _)| n.clone());
+    let ipvlan = ipvlan.map(|(_, a)| a);
     // keepalived's config fault: an ipvlan needs an address of the instance's family
     // (IPv6: its link-local address will do)
     let ipvlan_fault = match ipvlan {
@@ -257,7 +264,7 @@ fn instance(
     let ipvlan_src = match ipvlan {
         Some(Some(a)) if !ipvlan_fault => Some(a.addr),
         Some(None) if ipv6 => host
-            .addresses(&vip_dev)
+            .addresses(&iface)
             .into_iter()
             .find(|a| matches!(a, IpAddr::V6(v) if v.is_unicast_link_local())),
         _ => None,
@@ -333,9 +340,9 @@ fn instance(
             reverse: false,
         });
         // the ipvlan the adverts use (deleted by hand: a fault, as keepalived)
-        if ipvlan.is_some() {
+        if let Some(dev) = &ipvlan_dev {
             track.push(Tracked {
-                object: Object::Interface(vip_dev.clone()),
+                object: Object::Interface(dev.clone()),
                 weight: 0,
                 reverse: false,
             });

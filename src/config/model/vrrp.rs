@@ -378,7 +378,8 @@ pub struct VrrpInstance {
     #[serde(skip_serializing_if = "is_false")]
     pub use_vmac_addr: bool,
     /// keepalived's use_ipvlan: an L2-mode ipvlan on the instance's interface (the base's
-    /// MAC, an address of its own); the VIPs go on it and the adverts leave from it.
+    /// MAC, an address of its own) that sends and hears the adverts; the VIPs stay on the
+    /// instance's interface, as keepalived leaves them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub use_ipvlan: Option<Ipvlan>,
     /// Computed: every inherited value and default resolved.
