@@ -26,6 +26,8 @@ pub(crate) struct Anycast {
     notifier: AnycastNotifier,
     /// Stopped and released: nothing left to remove.
     released: bool,
+    /// Recent changes (when, block, state word), newest last, for the status page.
+    recent: std::collections::VecDeque<(Instant, String, &'static str)>,
 }
 
 impl Anycast {
@@ -50,6 +52,7 @@ impl Anycast {
             out: Vec::new(),
             notifier: AnycastNotifier::new(cfg, run_as, mailer),
             released: false,
+            recent: Default::default(),
         };
         // what a run that died left announced is kept (a restart moves no traffic)
         let adopted = me.adopted();
@@ -133,9 +136,18 @@ impl Anycast {
                         warn!("anycast {name}: {}{m}: {why}", state.word().to_lowercase());
                     }
                     self.notifier.changed(cfg, &name, state, metric, &why);
+                    if self.recent.len() == crate::control::status::RECENT {
+                        self.recent.pop_front();
+                    }
+                    self.recent.push_back((Instant::now(), name, state.word()));
                 }
             }
         }
+    }
+
+    /// Recent changes: (when, block, state), oldest first.
+    pub(crate) fn recent(&self) -> impl Iterator<Item = &(Instant, String, &'static str)> {
+        self.recent.iter()
     }
 
     /// An input's new verdict.

@@ -1,7 +1,8 @@
 //! The read-only HTTP endpoint (hyper), off unless `--http-listen ADDR:PORT` or the TOML
-//! config's `global_defs.http_listen` asks for it: `GET /metrics` (Prometheus text format),
-//! `GET /status` (the JSON of `ldirector status --json`), `GET /healthz` (200 while the
-//! daemon's main loop answers). Each request asks the main loop for a fresh snapshot, as
+//! config's `global_defs.http_listen` asks for it: `GET /` (the status page: one
+//! self-contained HTML file, `page.html`, that reads /status), `GET /metrics` (Prometheus
+//! text format), `GET /status` (the JSON of `ldirector status --json`; `?compact` without
+//! the indentation), `GET /healthz` (200 while the daemon's main loop answers). Each request asks the main loop for a fresh snapshot, as
 //! the control socket does; nothing here can change the daemon. A slow or hostile client
 //! costs one task and is cut off after a few seconds; at most 64 connections are served at
 //! once, at most 8 from one address, one request each: clients that open connections and
@@ -145,6 +146,9 @@ fn reply(code: StatusCode, kind: &'static str, body: String) -> Response<Full<By
 
 const TEXT: &str = "text/plain; charset=utf-8";
 
+/// The status page (no external assets: it works on an isolated management network).
+const PAGE: &str = include_str!("page.html");
+
 /// Whether the client's Accept header asks for OpenMetrics.
 fn wants_openmetrics(req: &hyper::Request<Incoming>) -> bool {
     req.headers()
@@ -163,10 +167,21 @@ async fn answer(
         return reply(
             StatusCode::METHOD_NOT_ALLOWED,
             TEXT,
-            "read-only: GET /metrics, /status or /healthz\n".into(),
+            "read-only: GET /, /metrics, /status or /healthz\n".into(),
         );
     }
     match req.uri().path() {
+        "/" => {
+            let mut r = reply(StatusCode::OK, "text/html; charset=utf-8", PAGE.into());
+            // the page draws nothing from elsewhere, and nothing may frame it
+            r.headers_mut().insert(
+                hyper::header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'",
+                ),
+            );
+            r
+        }
         "/metrics" => match status(&tx).await {
             // OpenMetrics to whoever asks for it (Prometheus does), else the classic format
             Some(st) if wants_openmetrics(&req) => reply(
@@ -189,7 +204,15 @@ async fn answer(
             Some(st) => reply(
                 StatusCode::OK,
                 "application/json",
-                serde_json::to_string_pretty(&st).unwrap_or_default(),
+                if req
+                    .uri()
+                    .query()
+                    .is_some_and(|q| q.split('&').any(|p| p == "compact"))
+                {
+                    serde_json::to_string(&st).unwrap_or_default()
+                } else {
+                    serde_json::to_string_pretty(&st).unwrap_or_default()
+                },
             ),
             None => reply(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -208,7 +231,7 @@ async fn answer(
         _ => reply(
             StatusCode::NOT_FOUND,
             TEXT,
-            "not found: GET /metrics, /status or /healthz\n".into(),
+            "not found: GET /, /metrics, /status or /healthz\n".into(),
         ),
     }
 }

@@ -29,6 +29,51 @@ pub struct Status {
     pub sync_daemon: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub anycast: Vec<AnycastBlock>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sync_groups: Vec<SyncGroup>,
+    /// The last reload asked for, applied or refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_reload: Option<Reload>,
+    /// Recent changes, newest first (VRRP and sync group states, real servers up and
+    /// down, quorum, anycast announcements, reloads): at most [`RECENT`].
+    #[serde(default)]
+    pub recent: Vec<Change>,
+}
+
+/// How many recent changes the status keeps.
+pub const RECENT: usize = 50;
+
+/// A sync group: its members move together.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SyncGroup {
+    pub name: String,
+    /// MASTER, BACKUP, FAULT, or INIT before its first transition.
+    pub state: String,
+    pub members: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since_s: Option<f64>,
+}
+
+/// A reload: when, and applied or refused (with why).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Reload {
+    pub ago_s: f64,
+    pub applied: bool,
+    /// The errors of a refused reload, the warnings of an applied one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<String>,
+}
+
+/// One change the daemon saw.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub ago_s: f64,
+    /// vrrp, sync_group, real_server, quorum, anycast, reload.
+    pub kind: String,
+    /// What changed: an instance, a group, `RS of VS`, a block, the file.
+    pub subject: String,
+    /// Its new state (MASTER, up, DOWN, lost, withdrawn, applied, refused...).
+    pub state: String,
 }
 
 /// An anycast block: what it announces and why.

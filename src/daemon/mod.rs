@@ -319,12 +319,7 @@ impl Daemon {
             }
         };
         let mut d = Daemon {
-            life: status::Life {
-                path: opts.path.clone(),
-                started: Instant::now(),
-                reloads: 0,
-                reloads_refused: 0,
-            },
+            life: status::Life::new(opts.path.clone()),
             lvs_notify: LvsNotifier::new(&cfg, run_as, mailer.clone()),
             cfg: Arc::new(cfg),
             opts,
@@ -526,6 +521,7 @@ impl Daemon {
     /// A VRRP transition: the sync daemon follows, notifications go out.
     fn drive_notification(&mut self, n: Notification) -> Step {
         syncd::follow(&mut self.syncd, &self.cfg, &n);
+        self.life.vrrp(&n);
         self.notifier.send(n);
         Step::Go
     }
@@ -613,6 +609,18 @@ impl Daemon {
                     if why == Why::Removed {
                         info!("reload: real_server {} of {} removed", r.ip, vs.describe());
                     }
+                    if why == Why::Check {
+                        let port = r.port.or(vs.port).unwrap_or(0);
+                        self.life.saw(
+                            "real_server",
+                            format!(
+                                "{} of {}",
+                                std::net::SocketAddr::new(r.ip, port),
+                                vs.describe()
+                            ),
+                            if up { "up" } else { "DOWN" },
+                        );
+                    }
                     self.lvs_notify.rs(vs, r, up, why);
                 }
                 Event::Quorum {
@@ -632,6 +640,11 @@ impl Daemon {
                             "{}: quorum {}",
                             vs.describe(),
                             if gained { "gained" } else { "lost" }
+                        );
+                        self.life.saw(
+                            "quorum",
+                            vs.describe(),
+                            if gained { "gained" } else { "lost" },
                         );
                     }
                     self.lvs_notify.quorum(vs, gained, stopping);
@@ -724,11 +737,12 @@ impl Daemon {
         self.systemd.reloading();
         let mut later = Vec::new();
         let outcome = self.apply_reload(allow_empty, inputs, &mut later).await;
-        if outcome.is_ok() {
-            self.life.reloads += 1;
-            self.follow_http().await;
-        } else {
-            self.life.reloads_refused += 1;
+        match &outcome {
+            Ok(warnings) => {
+                self.life.reloaded(true, warnings.clone());
+                self.follow_http().await;
+            }
+            Err(errors) => self.life.reloaded(false, errors.clone()),
         }
         self.systemd.ready(if outcome.is_ok() {
             "running (reloaded)"

@@ -22,6 +22,67 @@ pub(crate) struct Life {
     pub(crate) started: Instant,
     pub(crate) reloads: u64,
     pub(crate) reloads_refused: u64,
+    /// The last reload: when, applied, its errors or warnings.
+    pub(crate) last_reload: Option<(Instant, bool, Vec<String>)>,
+    /// Recent changes, oldest first: (when, kind, subject, state).
+    pub(crate) recent: std::collections::VecDeque<(Instant, &'static str, String, String)>,
+    /// Each sync group's last state and since when (from its notifications).
+    pub(crate) groups: std::collections::HashMap<String, (&'static str, Instant)>,
+}
+
+impl Life {
+    pub(crate) fn new(path: PathBuf) -> Life {
+        Life {
+            path,
+            started: Instant::now(),
+            reloads: 0,
+            reloads_refused: 0,
+            last_reload: None,
+            recent: Default::default(),
+            groups: Default::default(),
+        }
+    }
+
+    /// Remember a change for the status page.
+    pub(crate) fn saw(&mut self, kind: &'static str, subject: String, state: impl Into<String>) {
+        if self.recent.len() == st::RECENT {
+            self.recent.pop_front();
+        }
+        self.recent
+            .push_back((Instant::now(), kind, subject, state.into()));
+    }
+
+    /// A VRRP notification: a group's state, and a change to remember.
+    pub(crate) fn vrrp(&mut self, n: &crate::vrrp::engine::Notification) {
+        use crate::vrrp::notification::Subject;
+        if !n.change.is_transition() {
+            return;
+        }
+        let kind = match n.subject {
+            Subject::Group => {
+                self.groups
+                    .insert(n.name.clone(), (n.change.word(), Instant::now()));
+                "sync_group"
+            }
+            Subject::Instance => "vrrp",
+        };
+        self.saw(kind, n.name.clone(), n.change.word());
+    }
+
+    /// A reload's outcome.
+    pub(crate) fn reloaded(&mut self, applied: bool, messages: Vec<String>) {
+        if applied {
+            self.reloads += 1;
+        } else {
+            self.reloads_refused += 1;
+        }
+        self.saw(
+            "reload",
+            self.path.display().to_string(),
+            if applied { "applied" } else { "refused" },
+        );
+        self.last_reload = Some((Instant::now(), applied, messages));
+    }
 }
 
 /// The daemon's parts status is made of.
@@ -109,7 +170,57 @@ pub(crate) fn assemble(p: &Parts<'_>) -> st::Status {
             (None, None) => None,
         },
         anycast: anycast_blocks(cfg, anycast),
+        sync_groups: cfg
+            .vrrp_sync_group
+            .iter()
+            .map(|(name, g)| {
+                let seen = life.groups.get(name);
+                st::SyncGroup {
+                    name: name.clone(),
+                    state: seen.map_or("INIT", |s| s.0).to_string(),
+                    members: g.group.clone(),
+                    since_s: seen.map(|s| s.1.elapsed().as_secs_f64()),
+                }
+            })
+            .collect(),
+        last_reload: life
+            .last_reload
+            .as_ref()
+            .map(|(t, applied, messages)| st::Reload {
+                ago_s: t.elapsed().as_secs_f64(),
+                applied: *applied,
+                messages: messages.clone(),
+            }),
+        recent: recent(life, anycast),
     }
+}
+
+/// The daemon's and the anycast blocks' recent changes, newest first.
+fn recent(life: &Life, anycast: &crate::anycast::Anycast) -> Vec<st::Change> {
+    let mut all: Vec<(Instant, st::Change)> = life
+        .recent
+        .iter()
+        .map(|(t, kind, subject, state)| (*t, kind, subject.clone(), state.clone()))
+        .chain(
+            anycast
+                .recent()
+                .map(|(t, name, state)| (*t, &"anycast", name.clone(), state.to_string())),
+        )
+        .map(|(t, kind, subject, state)| {
+            (
+                t,
+                st::Change {
+                    ago_s: t.elapsed().as_secs_f64(),
+                    kind: kind.to_string(),
+                    subject,
+                    state,
+                },
+            )
+        })
+        .collect();
+    all.sort_by_key(|c| std::cmp::Reverse(c.0));
+    all.truncate(st::RECENT);
+    all.into_iter().map(|(_, c)| c).collect()
 }
 
 fn anycast_blocks(cfg: &Config, a: &crate::anycast::Anycast) -> Vec<st::AnycastBlock> {
