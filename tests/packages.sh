@@ -45,7 +45,7 @@ for f in /usr/share/man/man8/ldirector.8.gz /usr/share/man/man5/ldirector.toml.5
   /lib/systemd/system/ldirector.service /usr/share/doc/ldirector/migration.md \
   /usr/share/doc/ldirector/examples/keepalived.conf /usr/share/doc/ldirector/anycast.md \
   /usr/share/doc/ldirector/examples/anycast/bird-bgp.conf /etc/iproute2/rt_protos.d/ldirector.conf \
-  /usr/share/ldirector/monitoring/ldirector.rules.yml; do
+  /usr/share/ldirector/monitoring/ldirector.rules.yml /usr/share/ldirector/monitoring/ldirector.dashboard.json; do
   [ -e "$root$f" ] || fail "$f missing from the installed package"
 done
 grep -qx /etc/ldirector/ldirector.toml "$root/var/lib/dpkg/info/ldirector.conffiles" \
@@ -67,7 +67,7 @@ for f in /usr/sbin/ldirector /usr/lib/systemd/system/ldirector.service \
   /etc/ldirector/ldirector.toml /etc/sysconfig/ldirector /usr/share/man/man8/ldirector.8.gz \
   /usr/share/man/man5/ldirector.toml.5.gz /usr/share/doc/ldirector/migration.md \
   /etc/iproute2/rt_protos.d/ldirector.conf /usr/share/doc/ldirector/examples/anycast/frr-bgpd.conf \
-  /usr/share/ldirector/monitoring/ldirector.rules.yml; do
+  /usr/share/ldirector/monitoring/ldirector.rules.yml /usr/share/ldirector/monitoring/ldirector.dashboard.json; do
   grep -qx "$f" <<<"$files" || fail "$f not in the rpm"
 done
 rpm -qp --configfiles "$rpm" | grep -qx /etc/ldirector/ldirector.toml || fail "config not marked"
