@@ -120,16 +120,24 @@ fn block(cfg: &Config, name: &str, a: &Anycast) -> Result<Spec, String> {
         inputs.push((Input::File(f.clone()), true));
     }
     let mut labels = HashMap::new();
+    // the services it tracks, and an active-active block's own (each once)
+    let mut quorums: Vec<usize> = a.active_services(cfg);
     for t in &a.track_virtual_server {
         for (i, vs) in cfg.virtual_server.iter().enumerate() {
-            if names_service(t, vs) {
-                inputs.push((Input::Quorum(i), true));
-                labels.insert(
-                    Input::Quorum(i),
-                    format!("the quorum of virtual_server {}", vs.describe()),
-                );
+            if names_service(t, vs) && !quorums.contains(&i) {
+                quorums.push(i);
             }
         }
+    }
+    for i in quorums {
+        inputs.push((Input::Quorum(i), true));
+        labels.insert(
+            Input::Quorum(i),
+            format!(
+                "the quorum of virtual_server {}",
+                cfg.virtual_server[i].describe()
+            ),
+        );
     }
     // the checkers' first verdicts: the first probe within the warmup, answered within
     // its timeout

@@ -87,6 +87,10 @@ pub struct AnycastBlock {
     pub state: String,
     /// Whether its health inputs are all up.
     pub healthy: bool,
+    /// Active-active directors: every healthy director announces; the virtual servers on
+    /// its addresses choose real servers by Maglev hashing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub active_active: bool,
     /// The route's metric announced now (method route).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric: Option<u32>,
@@ -235,7 +239,12 @@ impl Status {
                     ago(a.since_s),
                     a.why
                 );
-                let _ = writeln!(o, "  {}", a.addresses.join(" "));
+                let mode = if a.active_active {
+                    " (active-active)"
+                } else {
+                    ""
+                };
+                let _ = writeln!(o, "  {}{mode}", a.addresses.join(" "));
             }
         }
         if let Some(d) = &self.sync_daemon {

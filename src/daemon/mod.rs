@@ -16,6 +16,7 @@ mod http;
 mod pidfile;
 mod scripts;
 mod signals;
+mod sloppy;
 mod statics;
 mod status;
 mod syncd;
@@ -179,6 +180,7 @@ pub(crate) struct Daemon {
     // kernel objects (guards)
     claims: claims::Claims,
     vmacs: Vmacs,
+    sloppy: sloppy::Sloppy,
     statics: Statics,
     ipvs: Option<actor::Actor>,
     syncd: Option<SyncDaemon>,
@@ -252,6 +254,11 @@ impl Daemon {
                 }
             }
         };
+        // active-active services: IPVS takes up flows another director started
+        let mut sloppy = sloppy::Sloppy::default();
+        if ipvs.is_some() {
+            sloppy.follow(&cfg);
+        }
         fail_point("ipvs")?;
         // the threads' scheduling (real time for VRRP by default; see `sched`)
         let (vrrp_sched, _, process_sched) = sched::from_config(&cfg.global_defs);
@@ -330,6 +337,7 @@ impl Daemon {
             notifier,
             claims,
             vmacs,
+            sloppy,
             statics,
             ipvs,
             syncd,
@@ -906,6 +914,9 @@ impl Daemon {
         }
         self.script_values.extend(initial.scripts.iter().cloned());
         syncd::reload(&mut self.syncd, &self.cfg);
+        if self.ipvs.is_some() {
+            self.sloppy.follow(&self.cfg);
+        }
         let (tx, answer) = oneshot::channel();
         let _ = self.vrrp.commands.send(shell::Command::Reload {
             specs: specs.clone(),
@@ -1006,6 +1017,7 @@ impl Daemon {
         if let Some(d) = self.syncd.as_mut() {
             d.stop();
         }
+        self.sloppy.release();
         self.anycast.release(&self.cfg).await;
         self.statics.release();
         self.vmacs.keep_only(&[]);

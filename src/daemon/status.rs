@@ -164,10 +164,17 @@ pub(crate) fn assemble(p: &Parts<'_>) -> st::Status {
         reloads_refused: life.reloads_refused,
         alerts_sent: mail.sent.load(Ordering::Relaxed),
         alerts_failed: mail.failed.load(Ordering::Relaxed),
-        sync_daemon: match (syncd, &cfg.global_defs.lvs_sync_daemon) {
-            (Some(d), _) => Some(d.describe()),
-            (None, Some(_)) => Some("not running (see the log)".into()),
-            (None, None) => None,
+        sync_daemon: match syncd {
+            Some(d) => Some(d.describe()),
+            None if cfg.global_defs.lvs_sync_daemon.is_some()
+                || cfg
+                    .anycast
+                    .values()
+                    .any(|a| a.active_active && a.sync_daemon.is_some()) =>
+            {
+                Some("not running (see the log)".into())
+            }
+            None => None,
         },
         anycast: anycast_blocks(cfg, anycast),
         sync_groups: cfg
@@ -244,6 +251,7 @@ fn anycast_blocks(cfg: &Config, a: &crate::anycast::Anycast) -> Vec<st::AnycastB
             }
             .into(),
             healthy: v.healthy,
+            active_active: cfg.anycast.get(v.name).is_some_and(|b| b.active_active),
             metric: v.metric,
             since_s: v.since.map(|t| t.elapsed().as_secs_f64()),
             why: v.why.to_string(),

@@ -1,5 +1,6 @@
-//! The connection-sync daemon (lvs_sync_daemon) as the daemon runs it: started with the
-//! configuration, following the state of the VRRP instance it names, reconfigured or
+//! The connection-sync daemon as the daemon runs it: started with the configuration,
+//! following the state of the VRRP instance lvs_sync_daemon names — or, for an
+//! active-active anycast block's `sync_daemon`, in both roles at once — reconfigured or
 //! stopped by a reload.
 
 use crate::config::model::LvsSyncDaemon;
@@ -8,21 +9,35 @@ use crate::ipvs::syncd::SyncDaemon;
 use crate::vrrp::notification::{Change, Notification, Subject};
 use tracing::error;
 
-/// The sync daemon's settings and its instance's VRID, when `cfg` asks for one.
+/// The sync daemon's settings and its instance's VRID, when `cfg` asks for one that
+/// follows a VRRP instance.
 fn wanted(cfg: &Config) -> Option<(&LvsSyncDaemon, u8)> {
     let s = cfg.global_defs.lvs_sync_daemon.as_ref()?;
     let vrid = cfg.vrrp_instance.get(&s.vrrp_instance)?.virtual_router_id.0;
     Some((s, vrid))
 }
 
+/// The settings of an active-active block's sync daemon (both roles), if one asks.
+fn shared(cfg: &Config) -> Option<LvsSyncDaemon> {
+    cfg.anycast
+        .values()
+        .filter(|a| a.active_active)
+        .find_map(|a| a.sync_daemon.as_ref())
+        .map(|s| s.settings())
+}
+
 /// The sync daemon as `cfg` asks (None: not configured, or IPVS unavailable, said in one
 /// line).
 pub(crate) fn start(cfg: &Config) -> Option<SyncDaemon> {
-    let (s, vrid) = wanted(cfg)?;
-    match SyncDaemon::start(s, vrid) {
+    let started = match (wanted(cfg), shared(cfg)) {
+        (Some((s, vrid)), _) => SyncDaemon::start(s, vrid),
+        (None, Some(s)) => SyncDaemon::start_both(&s),
+        (None, None) => return None,
+    };
+    match started {
         Ok(d) => Some(d),
         Err(e) => {
-            error!("lvs_sync_daemon: {e}; connections are not synchronised to the other director");
+            error!("sync daemon: {e}; connections are not synchronised to the other directors");
             None
         }
     }
@@ -53,14 +68,20 @@ fn role(c: Change) -> Option<bool> {
 
 /// A reload: the sync daemon as the new configuration asks.
 pub(crate) fn reload(syncd: &mut Option<SyncDaemon>, cfg: &Config) {
+    let both = shared(cfg);
     match (syncd.as_mut(), wanted(cfg)) {
-        (Some(d), Some((s, vrid))) => d.reconfigure(s, vrid),
-        (Some(d), None) => {
-            d.stop();
-            *syncd = None;
+        (Some(d), Some((s, vrid))) if !d.is_both() => d.reconfigure(s, vrid),
+        (Some(d), None) if d.is_both() && both.is_some() => {
+            if let Some(s) = &both {
+                d.reconfigure(s, 0);
+            }
         }
-        (None, Some(_)) => *syncd = start(cfg),
-        (None, None) => {}
+        (Some(d), _) => {
+            // stopped, or from one kind to the other
+            d.stop();
+            *syncd = start(cfg);
+        }
+        (None, _) => *syncd = start(cfg),
     }
 }
 

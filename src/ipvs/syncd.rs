@@ -2,7 +2,9 @@
 //! keepalived runs it: the kernel's backup daemon from the start, the master daemon while
 //! the instance is Master (the other one stopped), back to backup when it leaves Master,
 //! both stopped at shutdown. The master multicasts its connection table; the backup
-//! director receives it, so established connections survive a failover.
+//! director receives it, so established connections survive a failover. Active-active
+//! directors (an anycast block's `sync_daemon`) run both roles at once: each sends its
+//! connections and learns the others'.
 
 use super::codec::Daemon;
 use super::netlink::Ipvs;
@@ -32,6 +34,8 @@ pub(crate) struct SyncDaemon {
     cfg: LvsSyncDaemon,
     vrid: u8,
     role: Option<u32>,
+    /// Both roles at once (active-active), not following an instance.
+    both: bool,
 }
 
 fn name(role: u32) -> &'static str {
@@ -50,9 +54,49 @@ impl SyncDaemon {
             cfg: cfg.clone(),
             vrid,
             role: None,
+            both: false,
         };
         s.take(BACKUP)?;
         Ok(s)
+    }
+
+    /// Connect to IPVS and start both daemons (active-active state sharing); the sync id
+    /// is `cfg`'s or 0.
+    pub(crate) fn start_both(cfg: &LvsSyncDaemon) -> io::Result<SyncDaemon> {
+        let mut s = SyncDaemon {
+            ipvs: Ipvs::open_loading()?,
+            cfg: cfg.clone(),
+            vrid: 0,
+            role: None,
+            both: true,
+        };
+        s.take_both()?;
+        Ok(s)
+    }
+
+    fn take_both(&mut self) -> io::Result<()> {
+        for role in [BACKUP, MASTER] {
+            let d = settings(&self.cfg, self.vrid, role);
+            match self.ipvs.start_daemon(&d) {
+                Ok(()) => {}
+                Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
+                    let _ = self.ipvs.stop_daemon(role);
+                    self.ipvs.start_daemon(&d)?;
+                }
+                Err(e) => {
+                    let _ = self.ipvs.stop_daemon(BACKUP);
+                    return Err(e);
+                }
+            }
+        }
+        self.role = Some(MASTER);
+        info!("sync daemon: {}", self.describe());
+        Ok(())
+    }
+
+    /// Whether it runs both roles (active-active).
+    pub(crate) fn is_both(&self) -> bool {
+        self.both
     }
 
     /// The followed instance is now master (`true`) or not.
@@ -90,7 +134,12 @@ impl SyncDaemon {
         match self.role {
             Some(r) => {
                 let d = settings(&self.cfg, self.vrid, r);
-                format!("{} on {} (sync id {})", name(r), d.ifname, d.sync_id)
+                let role = if self.both {
+                    "master and backup"
+                } else {
+                    name(r)
+                };
+                format!("{role} on {} (sync id {})", d.ifname, d.sync_id)
             }
             None => "stopped (see the log)".into(),
         }
@@ -104,6 +153,12 @@ impl SyncDaemon {
         self.stop();
         self.cfg = cfg.clone();
         self.vrid = vrid;
+        if self.both {
+            if let Err(e) = self.take_both() {
+                warn!("sync daemon: restarting: {e}");
+            }
+            return;
+        }
         let role = self.role.take().unwrap_or(BACKUP);
         if let Err(e) = self.take(role) {
             warn!("lvs_sync_daemon: restarting as {}: {e}", name(role));

@@ -380,6 +380,8 @@ pub fn read_by(context: &str) -> &'static [&'static str] {
         ],
         "anycast" => &[
             "address",
+            "active_active",
+            "sync_daemon",
             "device",
             "method",
             "metric",

@@ -53,6 +53,17 @@ pub enum Watch {
 pub struct Anycast {
     /// The service addresses: host addresses (/32, /128).
     pub address: Vec<IpAddr>,
+    /// Active-active directors: every director announces the addresses (the network
+    /// spreads flows over them by ECMP) and the virtual servers on them choose real
+    /// servers by Maglev hashing (`lb_algo mh`, DR or TUN), with IPVS accepting flows it
+    /// did not see start (sloppy_tcp / sloppy_sctp): a flow that moves to another director
+    /// reaches the same real server. Each such virtual server's quorum is an input.
+    #[serde(skip_serializing_if = "is_false")]
+    pub active_active: bool,
+    /// Active-active state sharing: the IPVS connection-sync daemon in both roles on this
+    /// interface (every director sends its connections and learns the others').
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync_daemon: Option<SharedSync>,
     /// The device that holds them.
     pub device: String,
     pub method: AnycastMethod,
@@ -112,6 +123,40 @@ pub struct Anycast {
     pub smtp_alert: Option<bool>,
 }
 
+/// `sync_daemon INTERFACE [id N] [maxlen N] [port N] [ttl N] [group ADDR]`: the sync
+/// daemon's settings (lvs_sync_daemon's words), run as master and backup at once.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SharedSync {
+    pub interface: String,
+    /// The sync id (0-255; default 0); every director of the service uses the same.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maxlen: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<IpAddr>,
+}
+
+impl SharedSync {
+    /// As lvs_sync_daemon's settings (no VRRP instance: both roles run).
+    pub fn settings(&self) -> LvsSyncDaemon {
+        LvsSyncDaemon {
+            interface: self.interface.clone(),
+            vrrp_instance: String::new(),
+            id: self.id,
+            maxlen: self.maxlen,
+            port: self.port,
+            ttl: self.ttl,
+            group: self.group,
+        }
+    }
+}
+
 /// ldirector's route protocol number (`/etc/iproute2/rt_protos.d/ldirector.conf`).
 pub const ROUTE_PROTOCOL: u8 = 201;
 
@@ -119,6 +164,8 @@ impl Default for Anycast {
     fn default() -> Self {
         Anycast {
             address: Vec::new(),
+            active_active: false,
+            sync_daemon: None,
             device: "lo".into(),
             method: AnycastMethod::Address,
             metric: 1,
@@ -154,6 +201,27 @@ pub fn names_service(track: &str, vs: &VirtualServer) -> bool {
 }
 
 impl Anycast {
+    /// The virtual servers an active-active block runs: those on its addresses and those
+    /// its track_virtual_server names (indexes into `cfg.virtual_server`). Empty for a
+    /// block that is not active-active.
+    pub fn active_services(&self, cfg: &Config) -> Vec<usize> {
+        if !self.active_active {
+            return Vec::new();
+        }
+        cfg.virtual_server
+            .iter()
+            .enumerate()
+            .filter(|(_, vs)| {
+                vs.ip.is_some_and(|ip| self.address.contains(&ip))
+                    || self
+                        .track_virtual_server
+                        .iter()
+                        .any(|t| names_service(t, vs))
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
     /// The block's checkers see it as a real server of a virtual server: its first
     /// address and its port (the checkers' timers and targets resolve as keepalived's).
     pub fn as_service(&self) -> (VirtualServer, RealServer) {

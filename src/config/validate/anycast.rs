@@ -39,7 +39,8 @@ pub(super) fn anycast(cfg: &Config, v: &mut V) {
         let inputs = a.checkers.len()
             + a.track_script.len()
             + a.track_file.len()
-            + a.track_virtual_server.len();
+            + a.track_virtual_server.len()
+            + a.active_services(cfg).len();
         if inputs == 0 {
             v.warning(
                 &p,
@@ -80,6 +81,7 @@ pub(super) fn anycast(cfg: &Config, v: &mut V) {
                 );
             }
         }
+        active_active(cfg, v, name, a, &p);
         for (ci, ch) in a.checkers.iter().enumerate() {
             let cp = || format!("{p}.check[{ci}]");
             checker(cfg, v, &cp, ch);
@@ -93,6 +95,83 @@ pub(super) fn anycast(cfg: &Config, v: &mut V) {
                     ),
                 );
             }
+        }
+    }
+}
+
+/// An active-active block: every director must choose the same real server for a flow
+/// (Maglev hashing) and answer it without coming back through a director (DR or TUN).
+fn active_active(cfg: &Config, v: &mut V, name: &str, a: &Anycast, p: &str) {
+    if !a.active_active {
+        if a.sync_daemon.is_some() {
+            v.error(
+                &format!("{p}.sync_daemon"),
+                "sync_daemon shares connections between active-active directors: add 'active_active' (an active/standby pair uses global_defs' lvs_sync_daemon)",
+            );
+        }
+        return;
+    }
+    if a.watch == Watch::Peers {
+        v.error(
+            &format!("{p}.watch"),
+            "active_active with watch peers: every director announces its own health (watch self)",
+        );
+    }
+    if a.sync_daemon.is_some() {
+        if cfg.global_defs.lvs_sync_daemon.is_some() {
+            v.error(
+                &format!("{p}.sync_daemon"),
+                "sync_daemon: global_defs' lvs_sync_daemon runs already (one sync daemon per network namespace)",
+            );
+        }
+        if let Some(other) = cfg
+            .anycast
+            .iter()
+            .find(|(n, o)| n.as_str() < name && o.active_active && o.sync_daemon.is_some())
+        {
+            v.error(
+                &format!("{p}.sync_daemon"),
+                format!(
+                    "sync_daemon: anycast '{}' runs one already (one per network namespace)",
+                    other.0
+                ),
+            );
+        }
+    }
+    let services = a.active_services(cfg);
+    if services.is_empty() {
+        v.error(
+            &format!("{p}.active_active"),
+            format!("active_active: no virtual_server on the addresses of anycast '{name}' (nor named by track_virtual_server)"),
+        );
+    }
+    for i in services {
+        let vs = &cfg.virtual_server[i];
+        let vp = format!("virtual_server[{i}]");
+        let d = vs.describe();
+        if vs.lvs_sched != Scheduler::Mh {
+            v.error(
+                &format!("{vp}.lb_algo"),
+                format!("virtual_server {d} is active-active (anycast '{name}'): every director must choose the same real server for a flow, which lb_algo {} does not: lb_algo mh", vs.lvs_sched.name()),
+            );
+        }
+        let nat = |m: &LvsMethod| *m == LvsMethod::Nat;
+        if nat(&vs.lvs_method)
+            || vs
+                .real_server
+                .iter()
+                .any(|r| r.lvs_method.as_ref().is_some_and(nat))
+        {
+            v.error(
+                &format!("{vp}.lb_kind"),
+                format!("virtual_server {d} is active-active (anycast '{name}'): NAT sends the answers back through one director, which need not be the one the flow came in by: lb_kind DR or TUN"),
+            );
+        }
+        if vs.persistence_timeout.is_some() {
+            v.warning(
+                &format!("{vp}.persistence_timeout"),
+                format!("virtual_server {d} is active-active: persistence is each director's own (a client's flows that land on another director may go to another real server); Maglev hashing on the client address already keeps a client on one real server while the set does not change"),
+            );
         }
     }
 }

@@ -59,6 +59,15 @@ pub fn host(cfg: &Config, locs: &Locations, d: &mut Diagnostics) {
                 format!("device '{}' does not exist on this host", a.device),
             );
         }
+        if let Some(sd) = a.sync_daemon.as_ref().filter(|s| !have_if(&s.interface)) {
+            v.error(
+                &format!("{p}.sync_daemon"),
+                format!(
+                    "sync_daemon: interface '{}' does not exist on this host",
+                    sd.interface
+                ),
+            );
+        }
         if let Err(e) = crate::net::addr::protocol_num(&a.route_protocol) {
             v.error(
                 &format!("{p}.route_protocol"),

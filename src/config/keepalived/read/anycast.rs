@@ -13,6 +13,8 @@ impl Reader<'_> {
             self.at(&pk, &c);
             match c.keyword() {
                 "address" => self.anycast_addresses(&c, &mut a.address),
+                "active_active" => self.set_flag(&c, &mut a.active_active),
+                "sync_daemon" => a.sync_daemon = self.shared_sync(&c),
                 "device" => set(&mut a.device, self.string(&c)),
                 "method" => set(&mut a.method, self.one(&c, "address or route", parse_enum)),
                 "metric" => set(&mut a.metric, self.u32_(&c)),
@@ -48,6 +50,33 @@ impl Reader<'_> {
         if !dup {
             self.st.cfg.anycast.insert(name, a);
         }
+    }
+
+    /// `sync_daemon INTERFACE [id N] [maxlen N] [port N] [ttl N] [group ADDR]`.
+    fn shared_sync(&mut self, n: &Node) -> Option<SharedSync> {
+        self.no_block(n);
+        let a = n.args();
+        let Some(ifname) = a.first() else {
+            self.err(
+                &n.loc,
+                "sync_daemon: an interface is needed (then id, maxlen, port, ttl, group)",
+            );
+            return None;
+        };
+        let mut s = SharedSync {
+            interface: ifname.text.to_string(),
+            ..SharedSync::default()
+        }
+        .settings();
+        self.sync_options("sync_daemon", &a[1..], &mut s);
+        Some(SharedSync {
+            interface: s.interface,
+            id: s.id,
+            maxlen: s.maxlen,
+            port: s.port,
+            ttl: s.ttl,
+            group: s.group,
+        })
     }
 
     /// `address A [B ...]` or `address { A B ... }`: host addresses, a /32 or /128 prefix

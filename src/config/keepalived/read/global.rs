@@ -416,12 +416,19 @@ impl Reader<'_> {
             ttl: None,
             group: None,
         };
-        let mut i = 2;
+        self.sync_options("lvs_sync_daemon", &a[2..], &mut s);
+        Some(s)
+    }
+
+    /// The sync daemon's options (`id N`, `maxlen N`, `port N`, `ttl N`, `group ADDR`) from
+    /// `a`, into `s`; errors named after `what`.
+    pub(super) fn sync_options(&mut self, what: &str, a: &[Word], s: &mut LvsSyncDaemon) {
+        let mut i = 0;
         while i < a.len() {
             let opt = a[i].text.as_str();
             let Some(v) = a.get(i + 1) else {
-                self.err(&a[i].loc, format!("lvs_sync_daemon: '{opt}' needs a value"));
-                return None;
+                self.err(&a[i].loc, format!("{what}: '{opt}' needs a value"));
+                return;
             };
             let r: Result<(), String> = match opt {
                 "id" => parse_int(&v.text, 0, 255).map(|x| s.id = Some(x)),
@@ -441,10 +448,9 @@ impl Reader<'_> {
                 )),
             };
             if let Err(e) = r {
-                self.err(&v.loc, format!("lvs_sync_daemon: {e}"));
+                self.err(&v.loc, format!("{what}: {e}"));
             }
             i += 2;
         }
-        Some(s)
     }
 }
