@@ -1656,6 +1656,15 @@ impl Pair {
         }
     }
 
+    /// Send `sig` to the process `name`.
+    fn signal(&self, name: &str, sig: nix::sys::signal::Signal) {
+        for (n, c) in &self.procs {
+            if n == name {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.id() as i32), sig);
+            }
+        }
+    }
+
     fn log(&self, name: &str) -> String {
         let p = self.dir.path().join(format!("{name}.log"));
         std::fs::read_to_string(&p).unwrap_or_default()
@@ -2272,3 +2281,6 @@ ip -n {t}client addr add 192.0.2.50/24 dev eth0
         logs(&pair)
     );
 }
+
+#[path = "ipvs_vm/active_active.rs"]
+mod active_active;

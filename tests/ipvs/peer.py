@@ -30,9 +30,11 @@ def serve(name, port):
         try:
             c.recv(1024)
             c.sendall(reply + b"\n")
-            # hold the connection until the client closes it (lc/wlc tests count them)
+            # hold the connection until the client closes it (lc/wlc tests count them);
+            # every later request on it is answered too (the active-active test's
+            # long-lived connections ask again and again)
             while c.recv(1024):
-                pass
+                c.sendall(reply + b"\n")
         except OSError:
             pass
         finally:

@@ -1,0 +1,398 @@
+//! Active-active directors (an anycast block with `active_active`), in the VM: a router
+//! (FRR bgpd, ECMP over the directors with L4 hashing) in front of three directors, each
+//! running ldirector and BIRD (BGP, learning ldirector's route), which forward by DR to two
+//! real servers (the VIP on their lo) with `lb_algo mh`. A client holds 200 long-lived
+//! connections (each asking every 0.1 s) and opens a new one every 0.05 s. A director lost,
+//! added back, or drained breaks no connection: the flows ECMP moves reach the same real
+//! server through any director (Maglev hashing, sloppy_tcp). A real server's failure breaks
+//! only its own connections.
+
+use super::*;
+use std::io::{BufRead, BufReader, Write};
+
+const AA_VIP: &str = "192.0.2.80";
+const CLIENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ipvs/aa_client.py");
+const HELD: usize = 200;
+
+fn director_conf(sync: bool) -> String {
+    format!(
+        "anycast WEB {{
+  address {AA_VIP}
+  active_active
+  method route
+  hold_down 1
+  drain_time 3
+  {}
+}}
+virtual_server {AA_VIP} 80 {{
+  delay_loop 1
+  lb_algo mh
+  mh-port
+  lb_kind DR
+  protocol TCP
+  real_server 198.51.100.21 80 {{
+    TCP_CHECK {{
+      connect_timeout 1
+      retry 0
+    }}
+  }}
+  real_server 198.51.100.22 80 {{
+    TCP_CHECK {{
+      connect_timeout 1
+      retry 0
+    }}
+  }}
+}}
+",
+        if sync { "sync_daemon eth0 id 9" } else { "" }
+    )
+}
+
+fn bird_conf(n: usize) -> String {
+    format!(
+        "router id 198.51.100.1{n};
+protocol device {{ scan time 10; }}
+protocol kernel {{
+  ipv4 {{ import where krt_source = 201; export none; }};
+  learn;
+  scan time 10;
+}}
+protocol bgp r {{
+  local 198.51.100.1{n} as 65001;
+  neighbor 198.51.100.1 as 65000;
+  hold time 3; keepalive time 1; connect retry time 1;
+  error wait time 1, 5;
+  ipv4 {{ import none; export where net = {AA_VIP}/32; }};
+}}
+"
+    )
+}
+
+const ROUTER_BGPD: &str = "frr defaults traditional
+hostname r
+log stdout
+router bgp 65000
+ bgp router-id 198.51.100.1
+ no bgp ebgp-requires-policy
+ timers bgp 1 3
+ neighbor D peer-group
+ neighbor D remote-as 65001
+ neighbor D timers connect 1
+ neighbor 198.51.100.11 peer-group D
+ neighbor 198.51.100.12 peer-group D
+ neighbor 198.51.100.13 peer-group D
+ address-family ipv4 unicast
+  maximum-paths 8
+ exit-address-family
+";
+
+struct Aa {
+    pair: Pair,
+    client: Option<std::process::Child>,
+    reports: Option<BufReader<std::process::ChildStdout>>,
+    frr: PathBuf,
+}
+
+impl Aa {
+    fn report(&mut self, what: &str) -> serde_json::Value {
+        let c = self.client.as_mut().expect("client");
+        writeln!(c.stdin.as_mut().unwrap(), "{what}").unwrap();
+        let mut line = String::new();
+        self.reports.as_mut().unwrap().read_line(&mut line).unwrap();
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
+    }
+
+    /// The router's next hops for the VIP.
+    fn paths(&self) -> usize {
+        let r = sh_out(&format!("ip -n {}r route show {AA_VIP}", self.pair.t));
+        let n = r.matches("nexthop via").count();
+        if n == 0 && r.contains("via") {
+            1
+        } else {
+            n
+        }
+    }
+
+    fn start_director(&mut self, n: usize, sync: bool) {
+        let d = format!("d{n}");
+        let conf = self.pair.dir.path().join(format!("{d}.conf"));
+        std::fs::write(&conf, director_conf(sync)).unwrap();
+        let bird = self.pair.dir.path().join(format!("{d}.bird.conf"));
+        std::fs::write(&bird, bird_conf(n)).unwrap();
+        let run = self.pair.dir.path().join(format!("{d}.run"));
+        let (c, b, r) = (
+            conf.display().to_string(),
+            bird.display().to_string(),
+            run.display().to_string(),
+        );
+        let ctl = self.pair.dir.path().join(format!("{d}.bird.ctl"));
+        let ctl = ctl.display().to_string();
+        self.pair.spawn(
+            &d,
+            &d,
+            &[
+                env!("CARGO_BIN_EXE_ldirector"),
+                "run",
+                "-f",
+                &c,
+                "--run-dir",
+                &r,
+            ],
+        );
+        self.pair.spawn(
+            &format!("{d}bird"),
+            &d,
+            &["bird", "-f", "-c", &b, "-s", &ctl],
+        );
+    }
+
+    /// A director's ldirector, as `ldirector status --json` says.
+    fn status(&self, n: usize) -> Option<ldirector::control::status::Status> {
+        let run = self.pair.dir.path().join(format!("d{n}.run"));
+        let o = Command::new(env!("CARGO_BIN_EXE_ldirector"))
+            .args(["status", "--json", "--run-dir"])
+            .arg(&run)
+            .output()
+            .ok()?;
+        serde_json::from_slice(&o.stdout).ok()
+    }
+
+    fn announcing(&self, n: usize) -> bool {
+        self.status(n)
+            .is_some_and(|s| s.anycast.first().is_some_and(|a| a.state == "announced"))
+    }
+
+    fn logs(&self) -> String {
+        let mut s = String::new();
+        for n in [
+            "d1", "d2", "d3", "d1bird", "d2bird", "d3bird", "bgpd", "zebra",
+        ] {
+            s += &format!("--- {n} ---\n{}\n", self.pair.log(n));
+        }
+        s += &sh_out(&format!(
+            "ip -n {t}r route; for d in d1 d2 d3; do echo $d; ip netns exec {t}$d ipvsadm -Ln --stats; done",
+            t = self.pair.t
+        ));
+        s
+    }
+}
+
+impl Drop for Aa {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.client.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.frr);
+    }
+}
+
+#[test]
+#[ignore = "runs inside the IPVS VM"]
+fn active_active_directors_keep_every_connection() {
+    for tool in ["/usr/lib/frr/zebra", "/usr/lib/frr/bgpd", "/usr/sbin/bird"] {
+        assert!(
+            std::path::Path::new(tool).exists(),
+            "{tool} is missing (frr, bird2: tests/run.sh installs them)"
+        );
+    }
+    let t = "aa";
+    remove_namespaces(t);
+    let frr = PathBuf::from(format!("/var/run/frr/{t}r"));
+    let mut aa = Aa {
+        pair: Pair {
+            t,
+            dir: tempfile::tempdir().unwrap(),
+            procs: Vec::new(),
+        },
+        client: None,
+        reports: None,
+        frr: frr.clone(),
+    };
+    let setup = format!(
+        "set -e
+for n in sw r client d1 d2 d3 rs1 rs2; do ip netns add {t}$n; ip -n {t}$n link set lo up; done
+ip -n {t}sw link add br0 type bridge; ip -n {t}sw link set br0 up
+plug() {{ ip -n {t}sw link add $1$2 type veth peer name $2 netns {t}$1; ip -n {t}sw link set $1$2 master $3; ip -n {t}sw link set $1$2 up; ip -n {t}$1 link set $2 up; }}
+plug r eth1 br0; plug d1 eth0 br0; plug d2 eth0 br0; plug d3 eth0 br0; plug rs1 eth0 br0; plug rs2 eth0 br0
+ip -n {t}r link add eth0 type veth peer name eth0 netns {t}client
+ip -n {t}r link set eth0 up; ip -n {t}client link set eth0 up
+ip -n {t}r addr add 203.0.113.1/24 dev eth0; ip -n {t}client addr add 203.0.113.2/24 dev eth0
+ip -n {t}client route add default via 203.0.113.1
+ip -n {t}r addr add 198.51.100.1/24 dev eth1
+ip netns exec {t}r sysctl -qw net.ipv4.ip_forward=1 net.ipv4.fib_multipath_hash_policy=1
+for n in 1 2 3; do
+  ip -n {t}d$n addr add 198.51.100.1$n/24 dev eth0
+  ip -n {t}d$n route add default via 198.51.100.1
+done
+for n in 1 2; do
+  ip -n {t}rs$n addr add 198.51.100.2$n/24 dev eth0
+  ip -n {t}rs$n addr add {AA_VIP}/32 dev lo
+  ip -n {t}rs$n route add default via 198.51.100.1
+  ip netns exec {t}rs$n sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
+done
+install -d -o frr -g frr {dir} /var/run/frr/{t}r
+",
+        dir = frr.display()
+    );
+    assert!(sh(&setup), "lab setup");
+    std::fs::write(frr.join("zebra.conf"), "hostname r\n").unwrap();
+    std::fs::write(frr.join("bgpd.conf"), ROUTER_BGPD).unwrap();
+    let f = frr.display().to_string();
+    for daemon in ["zebra", "bgpd"] {
+        let conf = format!("{f}/{daemon}.conf");
+        let pid = format!("{f}/{daemon}.pid");
+        let z = format!("{f}/zserv.api");
+        aa.pair.spawn(
+            daemon,
+            "r",
+            &[
+                &format!("/usr/lib/frr/{daemon}"),
+                "-N",
+                &format!("{t}r"),
+                "-f",
+                &conf,
+                "-i",
+                &pid,
+                "-z",
+                &z,
+                "--vty_socket",
+                &f,
+                "-P",
+                "0",
+                "--log",
+                "stdout",
+            ],
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let peer = |pair: &mut Pair, n: &str| {
+        pair.spawn(n, n, &["python3", PEER, "serve", n, "80"]);
+    };
+    peer(&mut aa.pair, "rs1");
+    peer(&mut aa.pair, "rs2");
+    for n in 1..=3 {
+        aa.start_director(n, false);
+    }
+    // the router sends the VIP to all three
+    assert!(
+        wait_for(Duration::from_secs(90), || aa.paths() == 3),
+        "three paths\n{}",
+        aa.logs()
+    );
+
+    // the client: 200 long-lived connections and a stream of new ones
+    let mut c = Command::new("ip")
+        .args(["netns", "exec", &format!("{t}client"), "python3", CLIENT])
+        .args([AA_VIP, "80", &HELD.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(c.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    assert_eq!(first.trim(), "ready");
+    aa.client = Some(c);
+    aa.reports = Some(out);
+    let r = aa.report("report");
+    assert_eq!(r["held"], HELD, "{r}\n{}", aa.logs());
+    assert_eq!(r["broken"], 0, "{r}\n{}", aa.logs());
+    let servers = r["by_server"].as_object().unwrap().clone();
+    assert!(
+        servers.len() == 2,
+        "both real servers hold connections: {r}"
+    );
+
+    // 1. spread over the three directors (each one's IPVS counters)
+    std::thread::sleep(Duration::from_secs(2));
+    for n in 1..=3 {
+        let conns = aa
+            .status(n)
+            .and_then(|s| s.virtual_servers[0].traffic.clone())
+            .map_or(0, |t| t.connections);
+        assert!(conns > 0, "d{n} scheduled no connection\n{}", aa.logs());
+    }
+
+    // 2. d3 lost: cut off, then killed (ldirector and BIRD): nothing tells the router, which
+    // converges when BGP's hold time (3 s) runs out; meanwhile d3's flows are lost and
+    // retransmitted
+    let active = |aa: &Aa, n: usize| -> u32 {
+        aa.status(n).map_or(0, |s| {
+            s.virtual_servers[0]
+                .real_servers
+                .iter()
+                .filter_map(|r| r.active)
+                .sum()
+        })
+    };
+    assert!(
+        active(&aa, 3) > 0,
+        "d3 carries held connections\n{}",
+        aa.logs()
+    );
+    assert!(sh(&format!("ip -n {t}d3 link set eth0 down")));
+    aa.pair.kill("d3");
+    aa.pair.kill("d3bird");
+    assert!(
+        wait_for(Duration::from_secs(30), || aa.paths() == 2),
+        "two paths after d3's loss\n{}",
+        aa.logs()
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let r = aa.report("report");
+    assert_eq!(r["broken"], 0, "a director lost: {r}\n{}", aa.logs());
+    let before = r["new_ok"].as_u64().unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let r = aa.report("report");
+    assert!(
+        r["new_ok"].as_u64().unwrap() > before,
+        "new connections succeed: {r}"
+    );
+    eprintln!("after d3's loss: {r}");
+
+    // 3. d3 back: the flows ECMP moves to it reach their real servers
+    assert!(sh(&format!("ip -n {t}d3 link set eth0 up")));
+    aa.start_director(3, false);
+    assert!(
+        wait_for(Duration::from_secs(60), || aa.paths() == 3),
+        "three paths again\n{}",
+        aa.logs()
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let r = aa.report("report");
+    assert_eq!(r["broken"], 0, "a director added: {r}\n{}", aa.logs());
+    eprintln!("after d3's return: {r}");
+
+    // 4. d2 drained (a graceful stop: withdraw first, serve the drain time, stop)
+    aa.pair.signal("d2", nix::sys::signal::Signal::SIGTERM);
+    assert!(
+        wait_for(Duration::from_secs(30), || aa.paths() == 2),
+        "two paths after d2's drain\n{}",
+        aa.logs()
+    );
+    std::thread::sleep(Duration::from_secs(5));
+    let r = aa.report("report");
+    assert_eq!(r["broken"], 0, "a director drained: {r}\n{}", aa.logs());
+    eprintln!("after d2's drain: {r}");
+    assert!(aa.announcing(1) && aa.announcing(3));
+
+    // 5. a real server fails: only its own connections break
+    aa.pair.kill("rs2");
+    std::thread::sleep(Duration::from_secs(3));
+    let r = aa.report("report");
+    let broken: Vec<String> = serde_json::from_value(aa.report("broken")).unwrap();
+    assert!(
+        broken.iter().all(|s| s == "rs2"),
+        "only rs2's connections break: {broken:?} {r}\n{}",
+        aa.logs()
+    );
+    assert_eq!(
+        r["broken"].as_u64().unwrap(),
+        servers["rs2"].as_u64().unwrap(),
+        "every rs2 connection breaks, no other: {r}"
+    );
+    let c = aa.client.as_mut().unwrap();
+    let _ = writeln!(c.stdin.as_mut().unwrap(), "quit");
+}
