@@ -13,8 +13,24 @@ use std::io::{BufRead, BufReader, Write};
 const AA_VIP: &str = "192.0.2.80";
 const CLIENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ipvs/aa_client.py");
 const HELD: usize = 200;
+const TWO: &[&str] = &["198.51.100.21", "198.51.100.22"];
+const THREE: &[&str] = &["198.51.100.21", "198.51.100.22", "198.51.100.23"];
 
-fn director_conf(sync: bool) -> String {
+fn director_conf(sync: bool, reals: &[&str]) -> String {
+    let reals: String = reals
+        .iter()
+        .map(|r| {
+            format!(
+                "  real_server {r} 80 {{
+    TCP_CHECK {{
+      connect_timeout 1
+      retry 0
+    }}
+  }}
+"
+            )
+        })
+        .collect();
     format!(
         "anycast WEB {{
   address {AA_VIP}
@@ -30,21 +46,9 @@ virtual_server {AA_VIP} 80 {{
   mh-port
   lb_kind DR
   protocol TCP
-  real_server 198.51.100.21 80 {{
-    TCP_CHECK {{
-      connect_timeout 1
-      retry 0
-    }}
-  }}
-  real_server 198.51.100.22 80 {{
-    TCP_CHECK {{
-      connect_timeout 1
-      retry 0
-    }}
-  }}
-}}
+{reals}}}
 ",
-        if sync { "sync_daemon eth0 id 9" } else { "" }
+        if sync { "sync_daemon eth0 id 9" } else { "" },
     )
 }
 
@@ -116,7 +120,7 @@ impl Aa {
     fn start_director(&mut self, n: usize, sync: bool) {
         let d = format!("d{n}");
         let conf = self.pair.dir.path().join(format!("{d}.conf"));
-        std::fs::write(&conf, director_conf(sync)).unwrap();
+        std::fs::write(&conf, director_conf(sync, TWO)).unwrap();
         let bird = self.pair.dir.path().join(format!("{d}.bird.conf"));
         std::fs::write(&bird, bird_conf(n)).unwrap();
         let run = self.pair.dir.path().join(format!("{d}.run"));
@@ -144,6 +148,19 @@ impl Aa {
             &d,
             &["bird", "-f", "-c", &b, "-s", &ctl],
         );
+    }
+
+    /// Director `n` reloads with these real servers (and state sharing as `sync`).
+    fn reload(&self, n: usize, sync: bool, reals: &[&str]) {
+        let conf = self.pair.dir.path().join(format!("d{n}.conf"));
+        std::fs::write(&conf, director_conf(sync, reals)).unwrap();
+        let run = self.pair.dir.path().join(format!("d{n}.run"));
+        let o = Command::new(env!("CARGO_BIN_EXE_ldirector"))
+            .args(["reload", "--run-dir"])
+            .arg(&run)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "reload d{n}: {o:?}");
     }
 
     /// A director's ldirector, as `ldirector status --json` says.
@@ -187,16 +204,15 @@ impl Drop for Aa {
     }
 }
 
-#[test]
-#[ignore = "runs inside the IPVS VM"]
-fn active_active_directors_keep_every_connection() {
+/// The lab (namespaces prefixed `t`), its three directors announcing (state sharing with
+/// `sync`), the client holding its connections; each real server's count of them.
+fn lab(t: &'static str, sync: bool) -> (Aa, serde_json::Map<String, serde_json::Value>) {
     for tool in ["/usr/lib/frr/zebra", "/usr/lib/frr/bgpd", "/usr/sbin/bird"] {
         assert!(
             std::path::Path::new(tool).exists(),
             "{tool} is missing (frr, bird2: tests/run.sh installs them)"
         );
     }
-    let t = "aa";
     remove_namespaces(t);
     let frr = PathBuf::from(format!("/var/run/frr/{t}r"));
     let mut aa = Aa {
@@ -211,10 +227,11 @@ fn active_active_directors_keep_every_connection() {
     };
     let setup = format!(
         "set -e
-for n in sw r client d1 d2 d3 rs1 rs2; do ip netns add {t}$n; ip -n {t}$n link set lo up; done
+for n in sw r client d1 d2 d3 rs1 rs2 rs3; do ip netns add {t}$n; ip -n {t}$n link set lo up; done
 ip -n {t}sw link add br0 type bridge; ip -n {t}sw link set br0 up
 plug() {{ ip -n {t}sw link add $1$2 type veth peer name $2 netns {t}$1; ip -n {t}sw link set $1$2 master $3; ip -n {t}sw link set $1$2 up; ip -n {t}$1 link set $2 up; }}
-plug r eth1 br0; plug d1 eth0 br0; plug d2 eth0 br0; plug d3 eth0 br0; plug rs1 eth0 br0; plug rs2 eth0 br0
+plug r eth1 br0; plug d1 eth0 br0; plug d2 eth0 br0; plug d3 eth0 br0
+plug rs1 eth0 br0; plug rs2 eth0 br0; plug rs3 eth0 br0
 ip -n {t}r link add eth0 type veth peer name eth0 netns {t}client
 ip -n {t}r link set eth0 up; ip -n {t}client link set eth0 up
 ip -n {t}r addr add 203.0.113.1/24 dev eth0; ip -n {t}client addr add 203.0.113.2/24 dev eth0
@@ -225,7 +242,7 @@ for n in 1 2 3; do
   ip -n {t}d$n addr add 198.51.100.1$n/24 dev eth0
   ip -n {t}d$n route add default via 198.51.100.1
 done
-for n in 1 2; do
+for n in 1 2 3; do
   ip -n {t}rs$n addr add 198.51.100.2$n/24 dev eth0
   ip -n {t}rs$n addr add {AA_VIP}/32 dev lo
   ip -n {t}rs$n route add default via 198.51.100.1
@@ -269,10 +286,11 @@ install -d -o frr -g frr {dir} /var/run/frr/{t}r
     let peer = |pair: &mut Pair, n: &str| {
         pair.spawn(n, n, &["python3", PEER, "serve", n, "80"]);
     };
-    peer(&mut aa.pair, "rs1");
-    peer(&mut aa.pair, "rs2");
+    for rs in ["rs1", "rs2", "rs3"] {
+        peer(&mut aa.pair, rs);
+    }
     for n in 1..=3 {
-        aa.start_director(n, false);
+        aa.start_director(n, sync);
     }
     // the router sends the VIP to all three
     assert!(
@@ -304,7 +322,14 @@ install -d -o frr -g frr {dir} /var/run/frr/{t}r
         servers.len() == 2,
         "both real servers hold connections: {r}"
     );
+    (aa, servers)
+}
 
+#[test]
+#[ignore = "runs inside the IPVS VM"]
+fn active_active_directors_keep_every_connection() {
+    let t = "aa";
+    let (mut aa, servers) = lab(t, false);
     // 1. spread over the three directors (each one's IPVS counters)
     std::thread::sleep(Duration::from_secs(2));
     for n in 1..=3 {
@@ -393,6 +418,43 @@ install -d -o frr -g frr {dir} /var/run/frr/{t}r
         servers["rs2"].as_u64().unwrap(),
         "every rs2 connection breaks, no other: {r}"
     );
+    let c = aa.client.as_mut().unwrap();
+    let _ = writeln!(c.stdin.as_mut().unwrap(), "quit");
+}
+
+/// State sharing (`sync_daemon`: the IPVS sync daemon as master and backup on every
+/// director): a director is lost while the real-server set changes (rs3 added on the
+/// others). The flows that move get a changed Maglev table on the directors they move to,
+/// which alone would send some to rs3 (a reset); the connections the lost director had
+/// synchronised keep them on their real servers: none breaks.
+#[test]
+#[ignore = "runs inside the IPVS VM"]
+fn active_active_state_sharing_keeps_flows_across_a_changed_set() {
+    let t = "as";
+    let (mut aa, _) = lab(t, true);
+    for n in 1..=3 {
+        let d = sh_out(&format!("ip netns exec {t}d{n} ipvsadm -L --daemon"));
+        assert!(
+            d.contains("master sync daemon") && d.contains("backup sync daemon"),
+            "d{n} runs both sync daemons: {d}"
+        );
+    }
+    // the held connections are synchronised (a few packets each) before the loss
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(sh(&format!("ip -n {t}d3 link set eth0 down")));
+    aa.pair.kill("d3");
+    aa.pair.kill("d3bird");
+    aa.reload(1, true, THREE);
+    aa.reload(2, true, THREE);
+    assert!(
+        wait_for(Duration::from_secs(30), || aa.paths() == 2),
+        "two paths after d3's loss\n{}",
+        aa.logs()
+    );
+    std::thread::sleep(Duration::from_secs(4));
+    let r = aa.report("report");
+    eprintln!("state sharing, d3 lost while rs3 joins: {r}");
+    assert_eq!(r["broken"], 0, "{r}\n{}", aa.logs());
     let c = aa.client.as_mut().unwrap();
     let _ = writeln!(c.stdin.as_mut().unwrap(), "quit");
 }
