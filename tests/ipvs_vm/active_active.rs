@@ -16,7 +16,24 @@ const HELD: usize = 200;
 const TWO: &[&str] = &["198.51.100.21", "198.51.100.22"];
 const THREE: &[&str] = &["198.51.100.21", "198.51.100.22", "198.51.100.23"];
 
-fn director_conf(sync: bool, reals: &[&str]) -> String {
+/// How the directors run: the active-active block (Maglev hashing) with or without state
+/// sharing; or, for contrast in the benchmark, the same announcement of a plain `rr`
+/// service (sloppy_tcp set by hand), or active-active with sloppy_tcp turned off.
+#[derive(Clone, Copy, Debug, Default)]
+struct Mode {
+    sync: bool,
+    rr: bool,
+    no_sloppy: bool,
+}
+
+const PLAIN: Mode = Mode {
+    sync: false,
+    rr: false,
+    no_sloppy: false,
+};
+
+fn director_conf(m: Mode, reals: &[&str]) -> String {
+    let sync = m.sync;
     let reals: String = reals
         .iter()
         .map(|r| {
@@ -34,7 +51,7 @@ fn director_conf(sync: bool, reals: &[&str]) -> String {
     format!(
         "anycast WEB {{
   address {AA_VIP}
-  active_active
+  {}
   method route
   hold_down 1
   drain_time 3
@@ -42,13 +59,22 @@ fn director_conf(sync: bool, reals: &[&str]) -> String {
 }}
 virtual_server {AA_VIP} 80 {{
   delay_loop 1
-  lb_algo mh
-  mh-port
+  {}
   lb_kind DR
   protocol TCP
 {reals}}}
 ",
+        if m.rr {
+            format!("track_virtual_server {{ {AA_VIP}:80/TCP }}")
+        } else {
+            "active_active".to_string()
+        },
         if sync { "sync_daemon eth0 id 9" } else { "" },
+        if m.rr {
+            "lb_algo rr"
+        } else {
+            "lb_algo mh\n  mh-port"
+        },
     )
 }
 
@@ -117,10 +143,10 @@ impl Aa {
         }
     }
 
-    fn start_director(&mut self, n: usize, sync: bool) {
+    fn start_director(&mut self, n: usize, m: Mode) {
         let d = format!("d{n}");
         let conf = self.pair.dir.path().join(format!("{d}.conf"));
-        std::fs::write(&conf, director_conf(sync, TWO)).unwrap();
+        std::fs::write(&conf, director_conf(m, TWO)).unwrap();
         let bird = self.pair.dir.path().join(format!("{d}.bird.conf"));
         std::fs::write(&bird, bird_conf(n)).unwrap();
         let run = self.pair.dir.path().join(format!("{d}.run"));
@@ -150,10 +176,25 @@ impl Aa {
         );
     }
 
+    /// The benchmark's contrasts: sloppy_tcp by hand for `rr`, off for `no_sloppy`.
+    fn sloppy(&self, m: Mode) {
+        let v = match (m.rr, m.no_sloppy) {
+            (true, _) => "1",
+            (_, true) => "0",
+            _ => return,
+        };
+        for n in 1..=3 {
+            sh(&format!(
+                "ip netns exec {}d{n} sysctl -qw net.ipv4.vs.sloppy_tcp={v}",
+                self.pair.t
+            ));
+        }
+    }
+
     /// Director `n` reloads with these real servers (and state sharing as `sync`).
-    fn reload(&self, n: usize, sync: bool, reals: &[&str]) {
+    fn reload(&self, n: usize, m: Mode, reals: &[&str]) {
         let conf = self.pair.dir.path().join(format!("d{n}.conf"));
-        std::fs::write(&conf, director_conf(sync, reals)).unwrap();
+        std::fs::write(&conf, director_conf(m, reals)).unwrap();
         let run = self.pair.dir.path().join(format!("d{n}.run"));
         let o = Command::new(env!("CARGO_BIN_EXE_ldirector"))
             .args(["reload", "--run-dir"])
@@ -206,7 +247,7 @@ impl Drop for Aa {
 
 /// The lab (namespaces prefixed `t`), its three directors announcing (state sharing with
 /// `sync`), the client holding its connections; each real server's count of them.
-fn lab(t: &'static str, sync: bool) -> (Aa, serde_json::Map<String, serde_json::Value>) {
+fn lab(t: &'static str, m: Mode) -> (Aa, serde_json::Map<String, serde_json::Value>) {
     for tool in ["/usr/lib/frr/zebra", "/usr/lib/frr/bgpd", "/usr/sbin/bird"] {
         assert!(
             std::path::Path::new(tool).exists(),
@@ -290,7 +331,7 @@ install -d -o frr -g frr {dir} /var/run/frr/{t}r
         peer(&mut aa.pair, rs);
     }
     for n in 1..=3 {
-        aa.start_director(n, sync);
+        aa.start_director(n, m);
     }
     // the router sends the VIP to all three
     assert!(
@@ -298,6 +339,8 @@ install -d -o frr -g frr {dir} /var/run/frr/{t}r
         "three paths\n{}",
         aa.logs()
     );
+
+    aa.sloppy(m);
 
     // the client: 200 long-lived connections and a stream of new ones
     let mut c = Command::new("ip")
@@ -329,7 +372,7 @@ install -d -o frr -g frr {dir} /var/run/frr/{t}r
 #[ignore = "runs inside the IPVS VM"]
 fn active_active_directors_keep_every_connection() {
     let t = "aa";
-    let (mut aa, servers) = lab(t, false);
+    let (mut aa, servers) = lab(t, PLAIN);
     // 1. spread over the three directors (each one's IPVS counters)
     std::thread::sleep(Duration::from_secs(2));
     for n in 1..=3 {
@@ -379,7 +422,7 @@ fn active_active_directors_keep_every_connection() {
 
     // 3. d3 back: the flows ECMP moves to it reach their real servers
     assert!(sh(&format!("ip -n {t}d3 link set eth0 up")));
-    aa.start_director(3, false);
+    aa.start_director(3, PLAIN);
     assert!(
         wait_for(Duration::from_secs(60), || aa.paths() == 3),
         "three paths again\n{}",
@@ -431,7 +474,11 @@ fn active_active_directors_keep_every_connection() {
 #[ignore = "runs inside the IPVS VM"]
 fn active_active_state_sharing_keeps_flows_across_a_changed_set() {
     let t = "as";
-    let (mut aa, _) = lab(t, true);
+    let sharing = Mode {
+        sync: true,
+        ..PLAIN
+    };
+    let (mut aa, _) = lab(t, sharing);
     for n in 1..=3 {
         let d = sh_out(&format!("ip netns exec {t}d{n} ipvsadm -L --daemon"));
         assert!(
@@ -444,8 +491,8 @@ fn active_active_state_sharing_keeps_flows_across_a_changed_set() {
     assert!(sh(&format!("ip -n {t}d3 link set eth0 down")));
     aa.pair.kill("d3");
     aa.pair.kill("d3bird");
-    aa.reload(1, true, THREE);
-    aa.reload(2, true, THREE);
+    aa.reload(1, sharing, THREE);
+    aa.reload(2, sharing, THREE);
     assert!(
         wait_for(Duration::from_secs(30), || aa.paths() == 2),
         "two paths after d3's loss\n{}",
@@ -457,4 +504,95 @@ fn active_active_state_sharing_keeps_flows_across_a_changed_set() {
     assert_eq!(r["broken"], 0, "{r}\n{}", aa.logs());
     let c = aa.client.as_mut().unwrap();
     let _ = writeln!(c.stdin.as_mut().unwrap(), "quit");
+}
+
+/// The numbers of docs/benchmarks.md (benches/active_active.sh; skipped in the test run):
+/// per mode, the spread of flows over the directors, then a director lost (cut off), added
+/// back, drained, and lost while a real server joins: connections broken of 200 held,
+/// requests late (over 1 s), the longest wait, new connections failed, and how long the
+/// router took to drop the lost director.
+#[test]
+#[ignore = "runs inside the IPVS VM (benchmark)"]
+fn bench_active_active() {
+    let modes = [
+        ("mh + sloppy_tcp (active_active)", PLAIN),
+        (
+            "mh + sloppy_tcp + sync_daemon",
+            Mode {
+                sync: true,
+                ..PLAIN
+            },
+        ),
+        (
+            "mh, sloppy_tcp off",
+            Mode {
+                no_sloppy: true,
+                ..PLAIN
+            },
+        ),
+        ("rr + sloppy_tcp", Mode { rr: true, ..PLAIN }),
+    ];
+    println!("| mode | spread max/min | lost: broken / late / worst wait / new failed / convergence | added: broken | drained: broken | lost while a real server joins: broken |");
+    println!("|---|---|---|---|---|---|");
+    for (i, (name, m)) in modes.into_iter().enumerate() {
+        let t: &'static str = ["b0", "b1", "b2", "b3"][i];
+        let (mut aa, _) = lab(t, m);
+        std::thread::sleep(Duration::from_secs(3));
+        let conns: Vec<u64> = (1..=3)
+            .map(|n| {
+                aa.status(n)
+                    .and_then(|s| s.virtual_servers[0].traffic.clone())
+                    .map_or(0, |t| t.connections)
+            })
+            .collect();
+        let spread =
+            *conns.iter().max().unwrap() as f64 / (*conns.iter().min().unwrap()).max(1) as f64;
+        let num = |r: &serde_json::Value, k: &str| r[k].as_u64().unwrap_or(0);
+        let r0 = aa.report("report");
+        // lost
+        let t0 = Instant::now();
+        sh(&format!("ip -n {t}d3 link set eth0 down"));
+        aa.pair.kill("d3");
+        aa.pair.kill("d3bird");
+        wait_for(Duration::from_secs(30), || aa.paths() == 2);
+        let convergence = t0.elapsed().as_secs_f64();
+        std::thread::sleep(Duration::from_secs(4));
+        let r1 = aa.report("report");
+        // added back
+        sh(&format!("ip -n {t}d3 link set eth0 up"));
+        aa.start_director(3, m);
+        wait_for(Duration::from_secs(60), || aa.paths() == 3);
+        aa.sloppy(m);
+        std::thread::sleep(Duration::from_secs(4));
+        let r2 = aa.report("report");
+        // drained
+        aa.pair.signal("d2", nix::sys::signal::Signal::SIGTERM);
+        wait_for(Duration::from_secs(30), || aa.paths() == 2);
+        std::thread::sleep(Duration::from_secs(5));
+        let r3 = aa.report("report");
+        // lost while rs3 joins on the director left
+        sh(&format!("ip -n {t}d1 link set eth0 down"));
+        aa.pair.kill("d1");
+        aa.pair.kill("d1bird");
+        aa.reload(3, m, THREE);
+        wait_for(Duration::from_secs(30), || aa.paths() == 1);
+        std::thread::sleep(Duration::from_secs(4));
+        let r4 = aa.report("report");
+        let d = |a: &serde_json::Value, b: &serde_json::Value, k: &str| num(b, k) - num(a, k);
+        println!(
+            "| {name} | {spread:.2} ({}) | {} / {} / {:.1} s / {} / {convergence:.1} s | {} | {} | {} |",
+            conns.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", "),
+            d(&r0, &r1, "broken"),
+            d(&r0, &r1, "late"),
+            num(&r1, "worst_ms") as f64 / 1000.0,
+            d(&r0, &r1, "new_fail"),
+            d(&r1, &r2, "broken"),
+            d(&r2, &r3, "broken"),
+            d(&r3, &r4, "broken"),
+        );
+        let c = aa.client.as_mut().unwrap();
+        let _ = writeln!(c.stdin.as_mut().unwrap(), "quit");
+        drop(aa);
+        remove_namespaces(t);
+    }
 }
