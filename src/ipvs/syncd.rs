@@ -74,19 +74,24 @@ impl SyncDaemon {
         Ok(s)
     }
 
+    /// Start the kernel's daemon in `role`; one already running (a restart after a crash)
+    /// is started again with these settings.
+    fn start_role(&mut self, role: u32) -> io::Result<()> {
+        let d = settings(&self.cfg, self.vrid, role);
+        match self.ipvs.start_daemon(&d) {
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
+                let _ = self.ipvs.stop_daemon(role);
+                self.ipvs.start_daemon(&d)
+            }
+            r => r,
+        }
+    }
+
     fn take_both(&mut self) -> io::Result<()> {
         for role in [BACKUP, MASTER] {
-            let d = settings(&self.cfg, self.vrid, role);
-            match self.ipvs.start_daemon(&d) {
-                Ok(()) => {}
-                Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
-                    let _ = self.ipvs.stop_daemon(role);
-                    self.ipvs.start_daemon(&d)?;
-                }
-                Err(e) => {
-                    let _ = self.ipvs.stop_daemon(BACKUP);
-                    return Err(e);
-                }
+            if let Err(e) = self.start_role(role) {
+                let _ = self.ipvs.stop_daemon(BACKUP);
+                return Err(e);
             }
         }
         self.role = Some(MASTER);
@@ -114,16 +119,7 @@ impl SyncDaemon {
         let other = if role == MASTER { BACKUP } else { MASTER };
         // not running is fine (ESRCH)
         let _ = self.ipvs.stop_daemon(other);
-        let d = settings(&self.cfg, self.vrid, role);
-        match self.ipvs.start_daemon(&d) {
-            Ok(()) => {}
-            // already running with these settings (a restart after a crash)
-            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
-                let _ = self.ipvs.stop_daemon(role);
-                self.ipvs.start_daemon(&d)?;
-            }
-            Err(e) => return Err(e),
-        }
+        self.start_role(role)?;
         self.role = Some(role);
         info!("lvs_sync_daemon: {}", self.describe());
         Ok(())

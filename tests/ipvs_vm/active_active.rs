@@ -65,7 +65,7 @@ virtual_server {AA_VIP} 80 {{
 {reals}}}
 ",
         if m.rr {
-            format!("track_virtual_server {{ {AA_VIP}:80/TCP }}")
+            format!("track_virtual_server {{ {AA_VIP} 80 TCP }}")
         } else {
             "active_active".to_string()
         },
@@ -532,6 +532,7 @@ fn bench_active_active() {
         ),
         ("rr + sloppy_tcp", Mode { rr: true, ..PLAIN }),
     ];
+    println!();
     println!("| mode | spread max/min | lost: broken / late / worst wait / new failed / convergence | added: broken | drained: broken | lost while a real server joins: broken |");
     println!("|---|---|---|---|---|---|");
     for (i, (name, m)) in modes.into_iter().enumerate() {
