@@ -544,6 +544,11 @@ fn demo(a: &DemoArgs) -> Result<(), String> {
         ms(t)
     );
     if ipvs {
+        // the request under way when the pool changed (sent to rs2, or answered by it
+        // before IPVS heard of the change) is not the new pool's: the window starts after
+        // it, so every request counted was sent after the change
+        let m0 = client.mark();
+        let _ = wait(Duration::from_secs(3), || client.mark() > m0);
         let m = client.mark();
         std::thread::sleep(Duration::from_millis(1500));
         println!("  the client gets: {}", client.since(m));
