@@ -27,7 +27,7 @@ pub(crate) struct Anycast {
     /// Stopped and released: nothing left to remove.
     released: bool,
     /// Recent changes (when, block, state word), newest last, for the status page.
-    recent: std::collections::VecDeque<(Instant, String, &'static str)>,
+    recent: crate::control::status::Recent<(String, &'static str)>,
 }
 
 impl Anycast {
@@ -136,17 +136,14 @@ impl Anycast {
                         warn!("anycast {name}: {}{m}: {why}", state.word().to_lowercase());
                     }
                     self.notifier.changed(cfg, &name, state, metric, &why);
-                    if self.recent.len() == crate::control::status::RECENT {
-                        self.recent.pop_front();
-                    }
-                    self.recent.push_back((Instant::now(), name, state.word()));
+                    self.recent.push((name, state.word()));
                 }
             }
         }
     }
 
     /// Recent changes: (when, block, state), oldest first.
-    pub(crate) fn recent(&self) -> impl Iterator<Item = &(Instant, String, &'static str)> {
+    pub(crate) fn recent(&self) -> impl Iterator<Item = &(Instant, (String, &'static str))> {
         self.recent.iter()
     }
 

@@ -43,6 +43,30 @@ pub struct Status {
 /// How many recent changes the status keeps.
 pub const RECENT: usize = 50;
 
+/// The last [`RECENT`] changes a part of the daemon saw, with when, oldest first.
+#[derive(Debug)]
+pub(crate) struct Recent<T>(std::collections::VecDeque<(std::time::Instant, T)>);
+
+impl<T> Default for Recent<T> {
+    fn default() -> Self {
+        Recent(Default::default())
+    }
+}
+
+impl<T> Recent<T> {
+    /// Remember `what` (now), forgetting the oldest beyond [`RECENT`].
+    pub(crate) fn push(&mut self, what: T) {
+        if self.0.len() == RECENT {
+            self.0.pop_front();
+        }
+        self.0.push_back((std::time::Instant::now(), what));
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &(std::time::Instant, T)> {
+        self.0.iter()
+    }
+}
+
 /// A sync group: its members move together.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SyncGroup {

@@ -24,8 +24,8 @@ pub(crate) struct Life {
     pub(crate) reloads_refused: u64,
     /// The last reload: when, applied, its errors or warnings.
     pub(crate) last_reload: Option<(Instant, bool, Vec<String>)>,
-    /// Recent changes, oldest first: (when, kind, subject, state).
-    pub(crate) recent: std::collections::VecDeque<(Instant, &'static str, String, String)>,
+    /// Recent changes: (kind, subject, state).
+    pub(crate) recent: st::Recent<(&'static str, String, String)>,
     /// Each sync group's last state and since when (from its notifications).
     pub(crate) groups: std::collections::HashMap<String, (&'static str, Instant)>,
 }
@@ -45,11 +45,7 @@ impl Life {
 
     /// Remember a change for the status page.
     pub(crate) fn saw(&mut self, kind: &'static str, subject: String, state: impl Into<String>) {
-        if self.recent.len() == st::RECENT {
-            self.recent.pop_front();
-        }
-        self.recent
-            .push_back((Instant::now(), kind, subject, state.into()));
+        self.recent.push((kind, subject, state.into()));
     }
 
     /// A VRRP notification: a group's state, and a change to remember.
@@ -204,26 +200,26 @@ pub(crate) fn assemble(p: &Parts<'_>) -> st::Status {
 
 /// The daemon's and the anycast blocks' recent changes, newest first.
 fn recent(life: &Life, anycast: &crate::anycast::Anycast) -> Vec<st::Change> {
+    let change = |t: &Instant, kind: &str, subject: &str, state: &str| {
+        (
+            *t,
+            st::Change {
+                ago_s: t.elapsed().as_secs_f64(),
+                kind: kind.to_string(),
+                subject: subject.to_string(),
+                state: state.to_string(),
+            },
+        )
+    };
     let mut all: Vec<(Instant, st::Change)> = life
         .recent
         .iter()
-        .map(|(t, kind, subject, state)| (*t, kind, subject.clone(), state.clone()))
+        .map(|(t, (kind, subject, state))| change(t, kind, subject, state))
         .chain(
             anycast
                 .recent()
-                .map(|(t, name, state)| (*t, &"anycast", name.clone(), state.to_string())),
+                .map(|(t, (name, state))| change(t, "anycast", name, state)),
         )
-        .map(|(t, kind, subject, state)| {
-            (
-                t,
-                st::Change {
-                    ago_s: t.elapsed().as_secs_f64(),
-                    kind: kind.to_string(),
-                    subject,
-                    state,
-                },
-            )
-        })
         .collect();
     all.sort_by_key(|c| std::cmp::Reverse(c.0));
     all.truncate(st::RECENT);

@@ -63,6 +63,14 @@ impl Vmac {
             Kind::Ipvlan { .. } => "use_ipvlan",
         }
     }
+
+    /// The kernel's link kind, and its name.
+    fn link_kind(&self) -> (InfoKind, &'static str) {
+        match self.kind {
+            Kind::Macvlan(_) => (InfoKind::MacVlan, "macvlan"),
+            Kind::Ipvlan { .. } => (InfoKind::IpVlan, "ipvlan"),
+        }
+    }
 }
 
 /// The ipvlan an instance asks for: its name (default `vrrp.VRID`), mode and address.
@@ -148,7 +156,7 @@ pub(crate) fn group_num(g: &str) -> Result<u32, String> {
         })
 }
 
-/// What a link dump says of one interface: (index, group, kind, parent index).
+/// What a link dump says of one interface: its group, kind and parent's index.
 struct Seen {
     group: u32,
     kind: Option<InfoKind>,
@@ -245,10 +253,7 @@ pub(crate) fn create(nl: &mut Rtnl, v: &Vmac) -> io::Result<Made> {
     if let Ok(index) = super::addr::ifindex(&v.name) {
         // a leftover (a run that was killed) is made again; an interface of that name
         // that is not one (eth1, a bridge...) is never touched
-        let kind = match v.kind {
-            Kind::Macvlan(_) => InfoKind::MacVlan,
-            Kind::Ipvlan { .. } => InfoKind::IpVlan,
-        };
+        let (kind, kind_name) = v.link_kind();
         let s = seen(nl, index)?;
         if !s
             .as_ref()
@@ -257,7 +262,7 @@ pub(crate) fn create(nl: &mut Rtnl, v: &Vmac) -> io::Result<Made> {
             return Err(io::Error::other(format!(
                 "interface {} exists and is not a {} on {}: it is left alone; name another (or remove it)",
                 v.name,
-                if v.what() == "use_vmac" { "macvlan" } else { "ipvlan" },
+                kind_name,
                 v.base
             )));
         }
@@ -276,7 +281,7 @@ pub(crate) fn create(nl: &mut Rtnl, v: &Vmac) -> io::Result<Made> {
         Kind::Macvlan(mac) => {
             m.attributes.push(LinkAttribute::Address(mac.to_vec()));
             m.attributes.push(LinkAttribute::LinkInfo(vec![
-                LinkInfo::Kind(InfoKind::MacVlan),
+                LinkInfo::Kind(v.link_kind().0),
                 LinkInfo::Data(InfoData::MacVlan(vec![InfoMacVlan::Mode(
                     MacVlanMode::Private,
                 )])),
@@ -289,7 +294,7 @@ pub(crate) fn create(nl: &mut Rtnl, v: &Vmac) -> io::Result<Made> {
                 IpvlanMode::Vepa => IpVlanFlags::Vepa,
             };
             m.attributes.push(LinkAttribute::LinkInfo(vec![
-                LinkInfo::Kind(InfoKind::IpVlan),
+                LinkInfo::Kind(v.link_kind().0),
                 LinkInfo::Data(InfoData::IpVlan(vec![
                     InfoIpVlan::Mode(IpVlanMode::L2),
                     InfoIpVlan::Flags(flags),
