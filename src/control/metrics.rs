@@ -246,8 +246,44 @@ pub(crate) fn render(st: &Status, checks: &CheckStats) -> String {
         "anycast_changes",
         "Changes of what the block announces",
     );
+    let a_mode = gauge(
+        &mut reg,
+        "anycast_active_active",
+        "1 for an active-active block (every healthy director announces)",
+    );
+    let a_conns = counter(
+        &mut reg,
+        "anycast_connections",
+        "Connections this director scheduled for the block's virtual servers (IPVS, active-active)",
+    );
+    let a_active = gauge(
+        &mut reg,
+        "anycast_active_connections",
+        "Active connections this director holds for the block's virtual servers (IPVS, active-active)",
+    );
     for a in &st.anycast {
         let l = vec![("anycast", a.name.clone())];
+        a_mode
+            .get_or_create(&l)
+            .set(if a.active_active { 1.0 } else { 0.0 });
+        if a.active_active {
+            let carried = || {
+                st.virtual_servers
+                    .iter()
+                    .filter(|s| a.services.contains(&s.name))
+            };
+            let conns: u64 = carried()
+                .filter_map(|s| s.traffic.as_ref())
+                .map(|t| t.connections)
+                .sum();
+            let held: u64 = carried()
+                .flat_map(|s| &s.real_servers)
+                .filter_map(|r| r.active)
+                .map(u64::from)
+                .sum();
+            a_conns.get_or_create(&l).inc_by(conns);
+            a_active.get_or_create(&l).set(held as f64);
+        }
         for s in [
             "announced",
             "lowered",
@@ -366,14 +402,24 @@ mod tests {
                 sorry_server: None,
             }],
             ipvs: true,
-            anycast: vec![crate::control::status::AnycastBlock {
-                name: "WEB".into(),
-                state: "lowered".into(),
-                healthy: false,
-                metric: Some(150),
-                changes: 2,
-                ..Default::default()
-            }],
+            anycast: vec![
+                crate::control::status::AnycastBlock {
+                    name: "WEB".into(),
+                    state: "lowered".into(),
+                    healthy: false,
+                    metric: Some(150),
+                    changes: 2,
+                    ..Default::default()
+                },
+                crate::control::status::AnycastBlock {
+                    name: "AA".into(),
+                    state: "announced".into(),
+                    healthy: true,
+                    active_active: true,
+                    services: vec!["192.0.2.100:80/TCP".into()],
+                    ..Default::default()
+                },
+            ],
             ..Default::default()
         };
         let m = render(&st, &checks);
@@ -399,6 +445,10 @@ mod tests {
             "ldirector_anycast_healthy{anycast=\"WEB\"} 0",
             "ldirector_anycast_metric{anycast=\"WEB\"} 150",
             "ldirector_anycast_changes_total{anycast=\"WEB\"} 2",
+            "ldirector_anycast_active_active{anycast=\"WEB\"} 0",
+            "ldirector_anycast_active_active{anycast=\"AA\"} 1",
+            "ldirector_anycast_connections_total{anycast=\"AA\"} 7",
+            "ldirector_anycast_active_connections{anycast=\"AA\"} 1",
             "# EOF",
         ] {
             assert!(m.contains(want), "{want} missing in\n{m}");

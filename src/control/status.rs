@@ -115,6 +115,9 @@ pub struct AnycastBlock {
     /// its addresses choose real servers by Maglev hashing.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub active_active: bool,
+    /// Active-active: the virtual servers it carries (their names in `virtual_servers`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<String>,
     /// The route's metric announced now (method route).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric: Option<u32>,

@@ -248,6 +248,16 @@ fn anycast_blocks(cfg: &Config, a: &crate::anycast::Anycast) -> Vec<st::AnycastB
             .into(),
             healthy: v.healthy,
             active_active: cfg.anycast.get(v.name).is_some_and(|b| b.active_active),
+            services: cfg
+                .anycast
+                .get(v.name)
+                .map(|b| {
+                    b.active_services(cfg)
+                        .into_iter()
+                        .filter_map(|i| cfg.virtual_server.get(i).map(|vs| vs.describe()))
+                        .collect()
+                })
+                .unwrap_or_default(),
             metric: v.metric,
             since_s: v.since.map(|t| t.elapsed().as_secs_f64()),
             why: v.why.to_string(),

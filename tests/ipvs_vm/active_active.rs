@@ -18,21 +18,25 @@ const THREE: &[&str] = &["198.51.100.21", "198.51.100.22", "198.51.100.23"];
 
 /// How the directors run: the active-active block (Maglev hashing) with or without state
 /// sharing; or, for contrast in the benchmark, the same announcement of a plain `rr`
-/// service (sloppy_tcp set by hand), or active-active with sloppy_tcp turned off.
+/// service (sloppy_tcp set by hand), active-active with sloppy_tcp turned off, or the
+/// active/standby design: d1 and d2 a VRRP pair holding the VIP (keepalived's semantics:
+/// d1 priority 150, d2 100, preempt), `rr`, with or without lvs_sync_daemon.
 #[derive(Clone, Copy, Debug, Default)]
 struct Mode {
     sync: bool,
     rr: bool,
     no_sloppy: bool,
+    vrrp: bool,
 }
 
 const PLAIN: Mode = Mode {
     sync: false,
     rr: false,
     no_sloppy: false,
+    vrrp: false,
 };
 
-fn director_conf(m: Mode, reals: &[&str]) -> String {
+fn director_conf(m: Mode, n: usize, reals: &[&str]) -> String {
     let sync = m.sync;
     let reals: String = reals
         .iter()
@@ -48,6 +52,33 @@ fn director_conf(m: Mode, reals: &[&str]) -> String {
             )
         })
         .collect();
+    if m.vrrp {
+        return format!(
+            "global_defs {{
+  {}
+}}
+vrrp_instance VIP {{
+  interface eth0
+  virtual_router_id 80
+  priority {}
+  advert_int 1
+  virtual_ipaddress {{ {AA_VIP}/32 }}
+}}
+virtual_server {AA_VIP} 80 {{
+  delay_loop 1
+  lb_algo rr
+  lb_kind DR
+  protocol TCP
+{reals}}}
+",
+            if sync {
+                "lvs_sync_daemon eth0 VIP id 9"
+            } else {
+                ""
+            },
+            if n == 1 { 150 } else { 100 },
+        );
+    }
     format!(
         "anycast WEB {{
   address {AA_VIP}
@@ -146,7 +177,7 @@ impl Aa {
     fn start_director(&mut self, n: usize, m: Mode) {
         let d = format!("d{n}");
         let conf = self.pair.dir.path().join(format!("{d}.conf"));
-        std::fs::write(&conf, director_conf(m, TWO)).unwrap();
+        std::fs::write(&conf, director_conf(m, n, TWO)).unwrap();
         let bird = self.pair.dir.path().join(format!("{d}.bird.conf"));
         std::fs::write(&bird, bird_conf(n)).unwrap();
         let run = self.pair.dir.path().join(format!("{d}.run"));
@@ -167,13 +198,17 @@ impl Aa {
                 &c,
                 "--run-dir",
                 &r,
+                "--http-listen",
+                "127.0.0.1:9100",
             ],
         );
-        self.pair.spawn(
-            &format!("{d}bird"),
-            &d,
-            &["bird", "-f", "-c", &b, "-s", &ctl],
-        );
+        if !m.vrrp {
+            self.pair.spawn(
+                &format!("{d}bird"),
+                &d,
+                &["bird", "-f", "-c", &b, "-s", &ctl],
+            );
+        }
     }
 
     /// The benchmark's contrasts: sloppy_tcp by hand for `rr`, off for `no_sloppy`.
@@ -194,7 +229,7 @@ impl Aa {
     /// Director `n` reloads with these real servers (and state sharing as `sync`).
     fn reload(&self, n: usize, m: Mode, reals: &[&str]) {
         let conf = self.pair.dir.path().join(format!("d{n}.conf"));
-        std::fs::write(&conf, director_conf(m, reals)).unwrap();
+        std::fs::write(&conf, director_conf(m, n, reals)).unwrap();
         let run = self.pair.dir.path().join(format!("d{n}.run"));
         let o = Command::new(env!("CARGO_BIN_EXE_ldirector"))
             .args(["reload", "--run-dir"])
@@ -213,6 +248,12 @@ impl Aa {
             .output()
             .ok()?;
         serde_json::from_slice(&o.stdout).ok()
+    }
+
+    /// Whether director `n`'s VRRP instance is MASTER (the active/standby contrast).
+    fn master(&self, n: usize) -> bool {
+        self.status(n)
+            .is_some_and(|s| s.vrrp.first().is_some_and(|i| i.state == "MASTER"))
     }
 
     fn announcing(&self, n: usize) -> bool {
@@ -330,15 +371,28 @@ install -d -o frr -g frr {dir} /var/run/frr/{t}r
     for rs in ["rs1", "rs2", "rs3"] {
         peer(&mut aa.pair, rs);
     }
-    for n in 1..=3 {
-        aa.start_director(n, m);
+    if m.vrrp {
+        // the active/standby pair: the router finds the VIP on its link (ARP), d3 idle
+        assert!(sh(&format!("ip -n {t}r route add {AA_VIP}/32 dev eth1")));
+        aa.start_director(1, m);
+        aa.start_director(2, m);
+        assert!(
+            wait_for(Duration::from_secs(60), || aa.master(1)
+                && aa.status(2).is_some_and(|s| s.vrrp[0].state == "BACKUP")),
+            "d1 master, d2 backup\n{}",
+            aa.logs()
+        );
+    } else {
+        for n in 1..=3 {
+            aa.start_director(n, m);
+        }
+        // the router sends the VIP to all three
+        assert!(
+            wait_for(Duration::from_secs(90), || aa.paths() == 3),
+            "three paths\n{}",
+            aa.logs()
+        );
     }
-    // the router sends the VIP to all three
-    assert!(
-        wait_for(Duration::from_secs(90), || aa.paths() == 3),
-        "three paths\n{}",
-        aa.logs()
-    );
 
     aa.sloppy(m);
 
@@ -381,6 +435,22 @@ fn active_active_directors_keep_every_connection() {
             .and_then(|s| s.virtual_servers[0].traffic.clone())
             .map_or(0, |t| t.connections);
         assert!(conns > 0, "d{n} scheduled no connection\n{}", aa.logs());
+        // and each director's /metrics says what it carries for the block
+        let m = sh_out(&format!(
+            "ip netns exec {t}d{n} python3 -c \"import urllib.request as u; print(u.urlopen('http://127.0.0.1:9100/metrics').read().decode())\""
+        ));
+        let carried = m
+            .lines()
+            .find_map(|l| l.strip_prefix("ldirector_anycast_connections_total{anycast=\"WEB\"} "))
+            .and_then(|v| v.trim().parse::<f64>().ok());
+        assert!(
+            carried.is_some_and(|c| c >= conns as f64),
+            "d{n}'s /metrics: {carried:?} of {conns}\n{m}"
+        );
+        assert!(
+            m.contains("ldirector_anycast_active_active{anycast=\"WEB\"} 1"),
+            "{m}"
+        );
     }
 
     // 2. d3 lost: cut off, then killed (ldirector and BIRD): nothing tells the router, which
@@ -531,12 +601,31 @@ fn bench_active_active() {
             },
         ),
         ("rr + sloppy_tcp", Mode { rr: true, ..PLAIN }),
+        (
+            "active/standby: VRRP pair, rr, lvs_sync_daemon",
+            Mode {
+                vrrp: true,
+                sync: true,
+                ..PLAIN
+            },
+        ),
+        (
+            "active/standby: VRRP pair, rr, no sync daemon",
+            Mode {
+                vrrp: true,
+                ..PLAIN
+            },
+        ),
     ];
     println!();
     println!("| mode | spread max/min | lost: broken / late / worst wait / new failed / convergence | added: broken | drained: broken | lost while a real server joins: broken |");
     println!("|---|---|---|---|---|---|");
     for (i, (name, m)) in modes.into_iter().enumerate() {
-        let t: &'static str = ["b0", "b1", "b2", "b3"][i];
+        let t: &'static str = ["b0", "b1", "b2", "b3", "b4", "b5"][i];
+        if m.vrrp {
+            bench_active_standby(name, t, m);
+            continue;
+        }
         let (mut aa, _) = lab(t, m);
         std::thread::sleep(Duration::from_secs(3));
         let conns: Vec<u64> = (1..=3)
@@ -596,4 +685,74 @@ fn bench_active_active() {
         drop(aa);
         remove_namespaces(t);
     }
+}
+
+/// The benchmark's active/standby rows: the same client through a VRRP pair (d1 master).
+/// Lost: d1 cut off and killed, d2 takes over (convergence: until d2 is MASTER; the router
+/// learns the VIP's new MAC from its gratuitous ARP). Added: d1 back, preempting. Drained:
+/// d1 stopped (priority 0). Lost while a real server joins: d1 back as master, then lost
+/// while d2 reloads with rs3.
+fn bench_active_standby(name: &str, t: &'static str, m: Mode) {
+    let (mut aa, _) = lab(t, m);
+    std::thread::sleep(Duration::from_secs(3));
+    let conns: Vec<u64> = (1..=2)
+        .map(|n| {
+            aa.status(n)
+                .and_then(|s| s.virtual_servers[0].traffic.clone())
+                .map_or(0, |t| t.connections)
+        })
+        .collect();
+    let num = |r: &serde_json::Value, k: &str| r[k].as_u64().unwrap_or(0);
+    let lose_d1 = |aa: &mut Aa| {
+        sh(&format!("ip -n {t}d1 link set eth0 down"));
+        aa.pair.kill("d1");
+    };
+    let d1_back = |aa: &mut Aa| {
+        sh(&format!("ip -n {t}d1 link set eth0 up"));
+        aa.start_director(1, m);
+        wait_for(Duration::from_secs(30), || aa.master(1));
+    };
+    let r0 = aa.report("report");
+    // lost
+    let t0 = Instant::now();
+    lose_d1(&mut aa);
+    wait_for(Duration::from_secs(30), || aa.master(2));
+    let convergence = t0.elapsed().as_secs_f64();
+    std::thread::sleep(Duration::from_secs(4));
+    let r1 = aa.report("report");
+    // added back (preempts)
+    d1_back(&mut aa);
+    std::thread::sleep(Duration::from_secs(4));
+    let r2 = aa.report("report");
+    // drained
+    aa.pair.signal("d1", nix::sys::signal::Signal::SIGTERM);
+    wait_for(Duration::from_secs(30), || aa.master(2));
+    std::thread::sleep(Duration::from_secs(5));
+    let r3 = aa.report("report");
+    // lost while rs3 joins on the director left
+    aa.pair.kill("d1");
+    d1_back(&mut aa);
+    std::thread::sleep(Duration::from_secs(5));
+    let r3b = aa.report("report");
+    lose_d1(&mut aa);
+    aa.reload(2, m, THREE);
+    wait_for(Duration::from_secs(30), || aa.master(2));
+    std::thread::sleep(Duration::from_secs(4));
+    let r4 = aa.report("report");
+    let d = |a: &serde_json::Value, b: &serde_json::Value, k: &str| num(b, k) - num(a, k);
+    println!(
+        "| {name} | all on the master ({}) | {} / {} / {:.1} s / {} / {convergence:.1} s | {} | {} | {} |",
+        conns.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", "),
+        d(&r0, &r1, "broken"),
+        d(&r0, &r1, "late"),
+        num(&r1, "worst_ms") as f64 / 1000.0,
+        d(&r0, &r1, "new_fail"),
+        d(&r1, &r2, "broken"),
+        d(&r2, &r3, "broken"),
+        d(&r3b, &r4, "broken"),
+    );
+    let c = aa.client.as_mut().unwrap();
+    let _ = writeln!(c.stdin.as_mut().unwrap(), "quit");
+    drop(aa);
+    remove_namespaces(t);
 }
