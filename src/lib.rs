@@ -17,4 +17,5 @@ pub mod net;
 pub(crate) mod notify;
 pub(crate) mod sched;
 pub(crate) mod track;
+pub(crate) mod upgrade;
 pub mod vrrp;

@@ -68,11 +68,15 @@ fn ipvs_kernel_tests_in_a_vm() {
     // LDIRECTOR_VM_TESTS=name runs only the in-guest tests whose names contain it
     // (benchmarks, named bench_*, run only when asked for by name)
     let only = std::env::var("LDIRECTOR_VM_TESTS").unwrap_or_else(|_| "--skip bench_".into());
+    // (and LDIRECTOR_BENCH_ONLY=word, passed on: a benchmark's modes naming it)
+    let bench_only = std::env::var("LDIRECTOR_BENCH_ONLY")
+        .map(|w| format!("LDIRECTOR_BENCH_ONLY='{}' ", w.replace('\'', "")))
+        .unwrap_or_default();
     // a test that hangs in the guest (seen once: the kernel's sync daemon on a starved
     // host) ends the run after GUEST_LIMIT, and the output names the test that was running
     let script = format!(
         "for m in {}; do modprobe $m || echo \"modprobe $m failed\"; done; \
-         {IN_VM}=1 LDIRECTOR_BIN={} timeout -k 10 {GUEST_LIMIT} {} --ignored --test-threads=1 {only} 2>&1 \
+         {bench_only}{IN_VM}=1 LDIRECTOR_BIN={} timeout -k 10 {GUEST_LIMIT} {} --ignored --test-threads=1 {only} 2>&1 \
          || {{ r=$?; [ $r -eq 124 ] && echo \"the guest's tests ran past {GUEST_LIMIT} s: the last one named above hangs\"; exit $r; }}",
         modules.join(" "),
         env!("CARGO_BIN_EXE_ldirector"),

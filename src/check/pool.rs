@@ -124,6 +124,14 @@ impl Pools {
         }
     }
 
+    /// A predecessor binary's quorum state for virtual server `vi` (`ldirector upgrade`):
+    /// what hysteresis decided stays decided.
+    pub(crate) fn set_quorum(&mut self, vi: usize, up: bool) {
+        if let Some(p) = self.pools.get_mut(vi) {
+            p.up = up;
+        }
+    }
+
     /// Whether virtual server `vi` holds its quorum.
     pub(crate) fn has_quorum(&self, vi: usize) -> bool {
         self.pools.get(vi).is_some_and(|p| p.up)

@@ -61,6 +61,22 @@ pub(crate) enum Input {
     /// a failed server stays failed until its check passes); the reply is the health the
     /// new configuration starts from.
     Reload(Box<Config>, oneshot::Sender<Start>),
+    /// A new binary takes over (`ldirector upgrade`): every checker's state, to carry on
+    /// in it (the checks go on here meanwhile: the hand-over may fail).
+    Save(oneshot::Sender<Vec<SavedChecker>>),
+}
+
+/// A checker's state as a successor in a new binary carries it on: found by its
+/// identity (`key`), its next probe as a delay from the save.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct SavedChecker {
+    pub key: u64,
+    pub up: bool,
+    pub failures: u32,
+    pub due_in_us: Option<u64>,
+    pub probes: u64,
+    pub failed: u64,
+    pub dynamic: Option<u32>,
 }
 
 /// Health at start or after a reload: failed real servers and weights set by checks,
@@ -98,6 +114,10 @@ struct Ctx<'a> {
     globals: String,
     carried: usize,
     now: Instant,
+    /// A predecessor binary's checkers by identity (`ldirector upgrade`), saved
+    /// `elapsed` before `now`.
+    saved: HashMap<u64, Vec<SavedChecker>>,
+    elapsed: std::time::Duration,
 }
 
 pub(crate) struct Checks {
@@ -114,7 +134,6 @@ pub(crate) struct Checks {
 /// (the service, the real server, the checker's settings with their effective timers, and
 /// the global settings some checkers use), plus its rank among identical ones.
 fn key(owner: &str, vs: &VirtualServer, rs: &RealServer, ch: &Checker, globals: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
     let text = format!(
         "{owner}|{}|{}|{:?}|{:?}|{:?}|{}|{globals}",
         vs.describe(),
@@ -124,9 +143,15 @@ fn key(owner: &str, vs: &VirtualServer, rs: &RealServer, ch: &Checker, globals: 
         rs.virtualhost,
         serde_json::to_string(ch).unwrap_or_default(),
     );
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    text.hash(&mut h);
-    h.finish()
+    stable_hash(&text)
+}
+
+/// FNV-1a (64 bits): the same value in every build, so a new binary finds the checkers
+/// its predecessor saved (std's hasher promises no such thing across Rust versions).
+fn stable_hash(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// The checks running on a thread of their own with a single-threaded runtime: probes
@@ -188,12 +213,64 @@ impl Checks {
         run_as: Option<RunAs>,
         files: HashMap<String, i64>,
     ) -> Checks {
-        Self::build(cfg, now, run_as, files, None)
+        Self::build(
+            cfg,
+            now,
+            run_as,
+            files,
+            None,
+            Vec::new(),
+            Default::default(),
+        )
+    }
+
+    /// Every checker of every real server, carrying on from a predecessor binary's
+    /// checkers saved `elapsed` ago (a checker it did not have starts afresh).
+    pub(crate) fn resumed(
+        cfg: &Config,
+        now: Instant,
+        run_as: Option<RunAs>,
+        files: HashMap<String, i64>,
+        saved: Vec<SavedChecker>,
+        elapsed: std::time::Duration,
+    ) -> Checks {
+        Self::build(cfg, now, run_as, files, None, saved, elapsed)
+    }
+
+    /// Every checker's state, for a successor binary.
+    pub(crate) fn save(&self, now: Instant) -> Vec<SavedChecker> {
+        self.checks
+            .iter()
+            .enumerate()
+            .map(|(id, c)| {
+                let st = self.sched.carry(id);
+                SavedChecker {
+                    key: c.key,
+                    up: st.up,
+                    failures: st.failures,
+                    due_in_us: st.due.map(|t| {
+                        u64::try_from(t.saturating_duration_since(now).as_micros())
+                            .unwrap_or(u64::MAX)
+                    }),
+                    probes: st.probes,
+                    failed: st.failed,
+                    dynamic: c.dynamic,
+                }
+            })
+            .collect()
     }
 
     /// The checks of a new configuration, unchanged checkers carrying on from `self`.
     pub(crate) fn reload(&self, cfg: &Config, now: Instant) -> Checks {
-        let mut c = Self::build(cfg, now, self.run_as, self.files.clone(), Some(self));
+        let mut c = Self::build(
+            cfg,
+            now,
+            self.run_as,
+            self.files.clone(),
+            Some(self),
+            Vec::new(),
+            Default::default(),
+        );
         c.epoch = self.epoch + 1;
         c
     }
@@ -204,6 +281,8 @@ impl Checks {
         run_as: Option<RunAs>,
         files: HashMap<String, i64>,
         old: Option<&Checks>,
+        saved: Vec<SavedChecker>,
+        elapsed: std::time::Duration,
     ) -> Checks {
         let mut c = Checks {
             sched: Scheduler::new(now.elapsed().as_nanos() as u64 ^ 0x9e37_79b9_7f4a_7c15),
@@ -233,7 +312,13 @@ impl Checks {
             globals,
             carried: 0,
             now,
+            saved: HashMap::new(),
+            elapsed,
         };
+        let resuming = !saved.is_empty();
+        for sc in saved.into_iter().rev() {
+            ctx.saved.entry(sc.key).or_default().push(sc);
+        }
         for (vi, vs) in cfg.virtual_server.iter().enumerate() {
             for (ri, rs) in vs.real_server.iter().enumerate() {
                 let owner = Owner::Real((vi, ri));
@@ -264,6 +349,12 @@ impl Checks {
         if old.is_some() {
             info!(
                 "reload: {carried} checker(s) carry on, {} new",
+                c.checks.len() - carried
+            );
+        }
+        if resuming {
+            info!(
+                "{carried} checker(s) carry on from the previous binary, {} new",
                 c.checks.len() - carried
             );
         }
@@ -318,14 +409,30 @@ impl Checks {
                 timing.alpha = false;
             }
             let prev = ctx.old.zip(ctx.before.get_mut(&key).and_then(Vec::pop));
-            let dynamic = prev.and_then(|(o, id)| o.checks[id].dynamic);
-            match prev {
-                Some((o, id)) => {
+            let from_saved = ctx.saved.get_mut(&key).and_then(Vec::pop);
+            let mut dynamic = prev.and_then(|(o, id)| o.checks[id].dynamic);
+            match (prev, from_saved) {
+                (Some((o, id)), _) => {
                     ctx.carried += 1;
                     self.sched
                         .add_carried(sid, timing, o.sched.carry(id), ctx.now)
                 }
-                None => self.sched.add(sid, timing, ctx.now),
+                (None, Some(sc)) => {
+                    ctx.carried += 1;
+                    dynamic = sc.dynamic;
+                    let due = sc.due_in_us.map(|us| {
+                        ctx.now + std::time::Duration::from_micros(us).saturating_sub(ctx.elapsed)
+                    });
+                    let state = crate::check::scheduler::Carried {
+                        up: sc.up,
+                        failures: sc.failures,
+                        due,
+                        probes: sc.probes,
+                        failed: sc.failed,
+                    };
+                    self.sched.add_carried(sid, timing, state, ctx.now)
+                }
+                (None, None) => self.sched.add(sid, timing, ctx.now),
             };
             self.checks.push(Check {
                 key,
@@ -498,6 +605,9 @@ impl Checks {
                         }
                         self = self.reload(&cfg, Instant::now());
                         let _ = reply.send(self.start());
+                    }
+                    Some(Input::Save(reply)) => {
+                        let _ = reply.send(self.save(Instant::now()));
                     }
                     Some(Input::File(name, v)) => {
                         self.files.insert(name.clone(), v);

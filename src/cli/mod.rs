@@ -23,7 +23,7 @@ TOML (ldirector.toml(5)), and runs beside keepalived peers.",
 (the configuration when -f is not given); /run/ldirector/ (ldirector.pid, the control socket \
 ldirector.sock, ldirector.data written on SIGUSR1).\n\nSignals: SIGHUP reloads (as `ldirector \
 reload`), SIGTERM and SIGINT stop (priority-0 adverts, VIPs removed, down notifications), \
-SIGUSR1 writes the state.\n\nSee also: ldirector.toml(5), keepalived.conf(5), ipvsadm(8)."
+SIGUSR1 writes the state, SIGUSR2 hands over to the binary on disk (as `ldirector upgrade`).\n\nSee also: ldirector.toml(5), keepalived.conf(5), ipvsadm(8)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -42,6 +42,9 @@ pub enum Command {
     Reload(crate::control::client::ReloadArgs),
     /// Show the running daemon's VRRP instances, virtual and real servers, anycast blocks.
     Status(crate::control::client::StatusArgs),
+    /// Hand the running daemon over to the binary now on disk, with no VRRP transition and
+    /// no IPVS change (same PID; SIGUSR2 does the same). Exit 1 if it was refused.
+    Upgrade(crate::control::client::UpgradeArgs),
     /// Drain (withdraw, keep serving) or resume the running daemon's anycast announcements.
     Anycast(crate::control::client::AnycastArgs),
     /// A demo in network namespaces: two directors, a client, a crash and a takeover.
@@ -91,6 +94,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Reload(a) => crate::control::client::reload(&a),
         Command::Status(a) => crate::control::client::status(&a),
         Command::Anycast(a) => crate::control::client::anycast(&a),
+        Command::Upgrade(a) => crate::control::client::upgrade(&a),
         Command::Demo(a) => demo::run(&a),
         Command::Assets(a) => assets::run(&a),
     }

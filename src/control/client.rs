@@ -145,6 +145,85 @@ pub fn reload(a: &ReloadArgs) -> i32 {
     }
 }
 
+#[derive(Args, Debug)]
+pub struct UpgradeArgs {
+    /// The running daemon's run directory
+    #[arg(long, value_name = "DIR", default_value = "/run/ldirector")]
+    pub run_dir: PathBuf,
+    /// How long to wait for the new binary to answer, in seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub wait: u64,
+}
+
+/// `ldirector upgrade`: the running daemon hands over to the binary on disk. Exit code 0
+/// when the new binary answers (same PID), 1 when the hand-over was refused (the running
+/// daemon goes on; the reason is printed) or did not complete in time.
+pub fn upgrade(a: &UpgradeArgs) -> i32 {
+    let fail = |e: String| {
+        eprintln!("ldirector upgrade: {e}");
+        1
+    };
+    let before = match fetch_status(&a.run_dir) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let t0 = std::time::Instant::now();
+    // refused: an answer with the reason; accepted: an answer, or none (the exec came
+    // first: see below); an ldirector from before upgrades: "unknown request"
+    if let Ok(answer) = ask(
+        &a.run_dir,
+        "upgrade",
+        Duration::from_secs(a.wait.max(1) + 120),
+    ) {
+        let v: serde_json::Value = serde_json::from_str(&answer).unwrap_or_default();
+        if v.get("ok").and_then(|x| x.as_bool()) != Some(true) {
+            let why = v
+                .get("error")
+                .and_then(|x| x.as_str())
+                .unwrap_or(answer.trim());
+            let old = why.starts_with("unknown request");
+            eprintln!("ldirector upgrade: refused: {why}");
+            if old {
+                eprintln!("ldirector upgrade: the running ldirector {} cannot hand over (too old): restart it instead", before.version);
+            } else {
+                eprintln!(
+                    "ldirector upgrade: ldirector {} (pid {}) goes on",
+                    before.version, before.pid
+                );
+            }
+            return 1;
+        }
+    }
+    let limit = t0 + Duration::from_secs(a.wait.max(1));
+    while std::time::Instant::now() < limit {
+        if let Ok(s) = fetch_status(&a.run_dir) {
+            if s.upgrades > before.upgrades {
+                println!(
+                    "upgraded: ldirector {} -> {} (pid {}, {} ms)",
+                    before.version,
+                    s.version,
+                    s.pid,
+                    t0.elapsed().as_millis()
+                );
+                return 0;
+            }
+            if s.upgrade_error.is_some() && s.upgrade_error != before.upgrade_error {
+                return fail(format!(
+                    "refused: {}; ldirector {} (pid {}) goes on",
+                    s.upgrade_error.unwrap_or_default(),
+                    s.version,
+                    s.pid
+                ));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    fail(format!(
+        "no answer from the new binary within {} s (see the daemon's log)",
+        a.wait
+    ))
+}
+
 /// The running daemon's status (for `ldirector demo`).
 pub fn fetch_status(run_dir: &std::path::Path) -> Result<Status, String> {
     let answer = ask(run_dir, "status", Duration::from_secs(10))?;

@@ -67,17 +67,29 @@ impl Drop for ClientSlot {
     }
 }
 
-/// Bind `addr` (errors come back at once) and serve it in the background.
+/// Bind `addr` (errors come back at once), or take over `inherited` (the listener a
+/// previous binary passed on: `ldirector upgrade`), and serve it in the background.
+/// Returns the task and the listener's descriptor (for the next hand-over).
 pub(crate) async fn serve(
     addr: SocketAddr,
+    inherited: Option<std::os::fd::OwnedFd>,
     to_daemon: mpsc::Sender<Request>,
     checks: CheckStats,
-) -> std::io::Result<tokio::task::JoinHandle<()>> {
-    let listener = TcpListener::bind(addr).await?;
+) -> std::io::Result<(tokio::task::JoinHandle<()>, std::os::fd::RawFd)> {
+    use std::os::fd::AsRawFd;
+    let listener = match inherited {
+        Some(fd) => {
+            let l = std::net::TcpListener::from(fd);
+            l.set_nonblocking(true)?;
+            TcpListener::from_std(l)?
+        }
+        None => TcpListener::bind(addr).await?,
+    };
+    let fd = listener.as_raw_fd();
     info!("HTTP endpoint on http://{addr}/ (/metrics, /status, /healthz)");
     let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     let per_client = PerClient::default();
-    Ok(tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         let mut refused = 0u64;
         loop {
             let (stream, peer) = match listener.accept().await {
@@ -118,7 +130,8 @@ pub(crate) async fn serve(
                 let _ = tokio::time::timeout(CONNECTION_LIMIT, conn).await;
             });
         }
-    }))
+    });
+    Ok((task, fd))
 }
 
 async fn status(tx: &mpsc::Sender<Request>) -> Option<Status> {

@@ -30,16 +30,36 @@ pub(crate) enum Command {
         drain: bool,
         name: Option<String>,
     },
+    /// `ldirector upgrade`: hand over to the binary on disk.
+    Upgrade,
 }
 
 /// Bind the socket in `run_dir` (the caller holds the run directory's pid lock, so a file
-/// left there is a dead daemon's) and serve it; requests go to `tx`. Returns the path.
-pub(crate) fn listen(run_dir: &Path, tx: mpsc::Sender<Request>) -> std::io::Result<PathBuf> {
+/// left there is a dead daemon's), or take over `inherited` (the listener a previous
+/// binary passed on: `ldirector upgrade`; its file stays), and serve it; requests go to
+/// `tx`. Returns the path and the listener's descriptor (for the next hand-over).
+pub(crate) fn listen(
+    run_dir: &Path,
+    inherited: Option<std::os::fd::OwnedFd>,
+    tx: mpsc::Sender<Request>,
+) -> std::io::Result<(PathBuf, std::os::fd::RawFd)> {
+    use std::os::fd::AsRawFd;
     use std::os::unix::fs::PermissionsExt;
     let path = run_dir.join(SOCKET);
-    let _ = std::fs::remove_file(&path);
-    let listener = UnixListener::bind(&path)?;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    let listener = match inherited {
+        Some(fd) => {
+            let l = std::os::unix::net::UnixListener::from(fd);
+            l.set_nonblocking(true)?;
+            UnixListener::from_std(l)?
+        }
+        None => {
+            let _ = std::fs::remove_file(&path);
+            let l = UnixListener::bind(&path)?;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+            l
+        }
+    };
+    let fd = listener.as_raw_fd();
     tokio::spawn(async move {
         loop {
             let stream = match listener.accept().await {
@@ -59,7 +79,7 @@ pub(crate) fn listen(run_dir: &Path, tx: mpsc::Sender<Request>) -> std::io::Resu
             });
         }
     });
-    Ok(path)
+    Ok((path, fd))
 }
 
 async fn serve(stream: tokio::net::UnixStream, tx: mpsc::Sender<Request>) -> std::io::Result<()> {
@@ -84,6 +104,7 @@ async fn serve(stream: tokio::net::UnixStream, tx: mpsc::Sender<Request>) -> std
         "reload" => Command::Reload { allow_empty: false },
         "reload allow-empty" => Command::Reload { allow_empty: true },
         "status" => Command::Status,
+        "upgrade" => Command::Upgrade,
         other if other.starts_with("anycast ") => {
             let mut w = other.split_whitespace().skip(1);
             let drain = match w.next() {
@@ -102,7 +123,7 @@ async fn serve(stream: tokio::net::UnixStream, tx: mpsc::Sender<Request>) -> std
         }
         other => {
             let msg = error(format!(
-                "unknown request '{}' (expected reload, status or anycast)",
+                "unknown request '{}' (expected reload, status, anycast or upgrade)",
                 other.escape_debug()
             ));
             wr.write_all(msg.as_bytes()).await?;

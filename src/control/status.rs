@@ -8,6 +8,15 @@ use std::fmt::Write;
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Status {
     pub version: String,
+    /// The daemon's process (the same across `ldirector upgrade`).
+    #[serde(default)]
+    pub pid: u32,
+    /// Hand-overs to a new binary in this process's life.
+    #[serde(default)]
+    pub upgrades: u64,
+    /// Why the last `ldirector upgrade` did not happen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgrade_error: Option<String>,
     pub config: String,
     pub uptime_s: f64,
     pub vrrp: Vec<Instance>,

@@ -57,6 +57,42 @@ impl Health {
         h
     }
 
+    /// Start as a predecessor binary left off (`ldirector upgrade`): the checks carry
+    /// their state into `start`, and the virtual servers named in `no_quorum` (as
+    /// `describe()` names them) were without their quorum.
+    pub(crate) fn resumed(
+        cfg: &Config,
+        start: Start,
+        no_quorum: &[String],
+        out: &mut Vec<Event>,
+    ) -> Health {
+        let mut pools = Pools::from_config(cfg);
+        for (vi, vs) in cfg.virtual_server.iter().enumerate() {
+            if no_quorum.contains(&vs.describe()) {
+                pools.set_quorum(vi, false);
+            }
+        }
+        let mut h = Health {
+            down: HashSet::new(),
+            weight: HashMap::new(),
+            pools,
+            desired: Vec::new(),
+        };
+        h.set(start);
+        h.evaluate(cfg, out);
+        h
+    }
+
+    /// The virtual servers without their quorum now, as `describe()` names them.
+    pub(crate) fn without_quorum(&self, cfg: &Config) -> Vec<String> {
+        cfg.virtual_server
+            .iter()
+            .enumerate()
+            .filter(|(vi, _)| !self.pools.has_quorum(*vi))
+            .map(|(_, vs)| vs.describe())
+            .collect()
+    }
+
     /// A check's verdict: a server up or down, or a new weight.
     pub(crate) fn change(&mut self, cfg: &Config, c: &HealthChange, out: &mut Vec<Event>) {
         match c.weight {

@@ -20,6 +20,7 @@ mod sloppy;
 mod statics;
 mod status;
 mod syncd;
+mod upgrade;
 mod vmacs;
 
 pub(crate) use build::Options;
@@ -41,6 +42,7 @@ use crate::sched;
 use crate::track::file as track_file;
 use crate::track::tasks::Tracking;
 use crate::track::Event as TrackEvent;
+use crate::upgrade::state::Handover;
 use crate::vrrp::engine::Notification;
 use crate::vrrp::{shell, spec};
 use health::{Event, Health};
@@ -60,6 +62,9 @@ const READINGS_WAIT: Duration = Duration::from_secs(1);
 
 /// Run the daemon to its stop; the process exit code.
 pub(crate) fn run(mut opts: Options) -> i32 {
+    // a predecessor binary handing over (`ldirector upgrade`), or asking whether we can
+    let handover = std::env::var_os(crate::upgrade::ENV).map(PathBuf::from);
+    let only_check = std::env::var_os(crate::upgrade::CHECK_ENV).is_some();
     let mut loaded = opts.load(true);
     if loaded.diags.has_errors() {
         eprint!("{}", loaded.diags.render());
@@ -69,6 +74,28 @@ pub(crate) fn run(mut opts: Options) -> i32 {
         );
         return 1;
     }
+    let handover = match handover.map(|p| (crate::upgrade::state::read(&p), p)) {
+        Some((Ok(h), p)) if only_check => {
+            let _ = (h, p);
+            println!("ready: ldirector {}", env!("CARGO_PKG_VERSION"));
+            return 0;
+        }
+        Some((Err(e), _)) if only_check => {
+            eprintln!("{e}");
+            return 1;
+        }
+        Some((Ok(h), p)) => {
+            let _ = std::fs::remove_file(&p);
+            Some(h)
+        }
+        Some((Err(e), p)) => {
+            // the predecessor checked with us first: this should not happen
+            let _ = std::fs::remove_file(&p);
+            error!("upgrade: {e}; starting afresh (a re-election)");
+            None
+        }
+        None => None,
+    };
     for line in build::lines(&loaded) {
         warn!("{line}");
     }
@@ -103,7 +130,7 @@ pub(crate) fn run(mut opts: Options) -> i32 {
         info!("--check: running the IPVS and health-check half only");
     }
     let cfg = std::mem::take(&mut loaded.config);
-    let code = rt.block_on(lifetime(cfg, opts));
+    let code = rt.block_on(lifetime(cfg, opts, handover));
     drop(pid);
     code
 }
@@ -111,7 +138,7 @@ pub(crate) fn run(mut opts: Options) -> i32 {
 /// The daemon between keepalived's startup_script and shutdown_script: the first runs
 /// before anything is added to the kernel, the second after everything was released
 /// (also when the start failed), as the configuration in force at the stop names it.
-async fn lifetime(cfg: Config, opts: Options) -> i32 {
+async fn lifetime(cfg: Config, opts: Options, handover: Option<Handover>) -> i32 {
     // first: a signal during the start is then served, never fatal
     let signals = match Signals::install() {
         Ok(s) => s,
@@ -126,8 +153,11 @@ async fn lifetime(cfg: Config, opts: Options) -> i32 {
         opts.path.display()
     );
     let mut last = cfg.global_defs.clone();
-    scripts::run(scripts::When::Startup, &last).await;
-    let code = match Daemon::start(cfg, opts, signals).await {
+    // (a new binary taking over is not a start: the first one ran startup_script)
+    if handover.is_none() {
+        scripts::run(scripts::When::Startup, &last).await;
+    }
+    let code = match Daemon::start(cfg, opts, signals, handover).await {
         Ok((daemon, inputs)) => {
             let (code, at_stop) = daemon.serve(inputs).await;
             last = at_stop;
@@ -163,6 +193,8 @@ enum Step {
         replies: Vec<oneshot::Sender<String>>,
         allow_empty: bool,
     },
+    /// Hand over to the binary on disk (`ldirector upgrade`, answered; SIGUSR2).
+    Upgrade(Option<oneshot::Sender<String>>),
 }
 
 pub(crate) struct Daemon {
@@ -206,6 +238,8 @@ pub(crate) struct Daemon {
     // control
     control_tx: mpsc::Sender<Request>,
     control_path: Option<PathBuf>,
+    /// The control socket's listening descriptor (passed on by `ldirector upgrade`).
+    control_fd: Option<std::os::fd::RawFd>,
     http: http::Http,
 }
 
@@ -216,7 +250,23 @@ impl Daemon {
         cfg: Config,
         opts: Options,
         signals: Signals,
+        handover: Option<Handover>,
     ) -> Result<(Daemon, Inputs), String> {
+        // what a predecessor binary handed over: how long ago, its descriptors
+        let mut handover = handover;
+        let elapsed = handover.as_ref().map_or(Duration::ZERO, |h| {
+            Duration::from_micros(
+                crate::upgrade::state::monotonic_us().saturating_sub(h.saved_at_us),
+            )
+        });
+        let mut fds = handover.as_mut().map(inherited_fds).unwrap_or_default();
+        if let Some(h) = &handover {
+            info!(
+                "upgrade: continuing ldirector {} (handed over {} ms ago)",
+                h.from_version,
+                elapsed.as_millis()
+            );
+        }
         build::not_acted_on(&cfg);
         let run_as = exec::default_run_as(cfg.global_defs.script_user.as_ref())
             .map_err(|e| format!("script_user: {e}"))?;
@@ -232,6 +282,9 @@ impl Daemon {
             .map_err(|e| format!("{e}: refusing to start"))?;
         // the VMACs before the instances whose addresses are on them
         let mut vmacs = Vmacs::default();
+        if handover.is_some() {
+            vmacs.adopt(&spec::vmacs(&cfg));
+        }
         vmacs.make(&spec::vmacs(&cfg))?;
         let built = build::build(&cfg).map_err(|e| e.join("\n"))?;
         let mut anycast_specs = anycast_spec::build(&cfg).map_err(|e| e.join("\n"))?;
@@ -241,7 +294,7 @@ impl Daemon {
         let ipvs = if cfg.virtual_server.is_empty() {
             None
         } else {
-            match actor::Actor::start(&cfg) {
+            match actor::Actor::start(&cfg, handover.is_some()) {
                 Ok(a) => Some(a),
                 Err(e) => {
                     let why = if e.kind() == std::io::ErrorKind::PermissionDenied {
@@ -256,6 +309,9 @@ impl Daemon {
         };
         // active-active services: IPVS takes up flows another director started
         let mut sloppy = sloppy::Sloppy::default();
+        if let Some(h) = &handover {
+            sloppy.adopt(&h.sloppy);
+        }
         if ipvs.is_some() {
             sloppy.follow(&cfg);
         }
@@ -271,16 +327,33 @@ impl Daemon {
         let file_values: HashMap<String, i64> = start_files.iter().cloned().collect();
         let (ttx, tracking_rx) = mpsc::unbounded_channel();
         let mut tracking = Tracking::new(run_as, ttx);
+        if let Some(h) = &handover {
+            tracking.carry(&h.scripts);
+        }
         let tracked = build::tracked_objects(&cfg, &built.specs.tracked);
         let initial = tracking.update(&cfg, &tracked, &start_files);
         let script_values: HashMap<String, bool> = initial.scripts.iter().cloned().collect();
         let (ntx, notifications) = mpsc::unbounded_channel();
         let mut vrrp_up = true;
+        let resume = handover.as_ref().map(|h| shell::Resume {
+            instances: h.vrrp.clone(),
+            sockets: std::mem::take(&mut fds.vrrp),
+            promoted: h.promoted.clone(),
+            elapsed,
+        });
+        let masters_now: Vec<String> = resume.as_ref().map_or(Vec::new(), |r| {
+            r.instances
+                .iter()
+                .filter(|i| i.machine.state == "MASTER")
+                .map(|i| i.name.clone())
+                .collect()
+        });
         let vrrp = match shell::spawn(
             built.specs.clone(),
             initial,
             ntx.clone(),
             vrrp_sched.clone(),
+            resume,
         ) {
             Ok(h) => h,
             Err(e) => {
@@ -297,25 +370,40 @@ impl Daemon {
                     crate::track::Initial::default(),
                     ntx,
                     vrrp_sched,
+                    None,
                 )
                 .map_err(|e| format!("VRRP: {e}"))?
             }
         };
         // nothing fails from here on
-        let syncd = syncd::start(&cfg);
+        let syncd = syncd::start(&cfg, &masters_now);
         let (health_tx, health_rx) = mpsc::unbounded_channel();
         let check_stats = CheckStats::default();
-        let (checks, start) = start_checks(&cfg, &health_tx, run_as, &file_values, &check_stats);
+        let carried = handover
+            .as_mut()
+            .map(|h| (std::mem::take(&mut h.checks), elapsed));
+        let (checks, start) = start_checks(
+            &cfg,
+            &health_tx,
+            run_as,
+            &file_values,
+            &check_stats,
+            carried,
+        );
         let anycast_down = start.anycast_down.clone();
         let mut events = Vec::new();
-        let health = Health::start(&cfg, start, &mut events);
+        let health = match &handover {
+            Some(h) => Health::resumed(&cfg, start, &h.no_quorum, &mut events),
+            None => Health::start(&cfg, start, &mut events),
+        };
         anycast_spec::verdicts(
             &mut anycast_specs,
             &build::anycast_verdicts(&cfg, anycast_down, &script_values, &file_values, &health),
         );
         let anycast = Anycast::start(&cfg, anycast_specs, run_as, mailer.clone());
         let (control_tx, control) = mpsc::channel(16);
-        let control_path = match server::listen(&opts.run_dir, control_tx.clone()) {
+        let listening = match server::listen(&opts.run_dir, fds.control.take(), control_tx.clone())
+        {
             Ok(p) => Some(p),
             Err(e) => {
                 error!(
@@ -354,9 +442,25 @@ impl Daemon {
             anycast,
             draining_until: None,
             control_tx,
-            control_path,
+            control_path: listening.as_ref().map(|l| l.0.clone()),
+            control_fd: listening.map(|l| l.1),
             http: http::Http::default(),
         };
+        if let Some((addr, fd)) = fds.http.take() {
+            d.http.inherit(addr, fd);
+        }
+        if let Some(h) = &handover {
+            d.life.upgrades = h.upgrades;
+            let up = crate::upgrade::state::monotonic_us().saturating_sub(h.started_at_us);
+            if let Some(t) = Instant::now().checked_sub(Duration::from_micros(up)) {
+                d.life.started = t;
+            }
+            d.life.saw(
+                "daemon",
+                "ldirector".into(),
+                format!("upgraded from {}", h.from_version),
+            );
+        }
         d.act(None, events);
         d.sync_ipvs(Some(""));
         d.follow_http().await;
@@ -422,6 +526,7 @@ impl Daemon {
                         let _ = r.send(answer.to_string());
                     }
                 }
+                Step::Upgrade(reply) => self.upgrade(reply).await,
                 Step::Reload {
                     replies,
                     allow_empty,
@@ -451,6 +556,10 @@ impl Daemon {
                     replies: vec![req.reply],
                     allow_empty,
                 }
+            }
+            ControlCommand::Upgrade => {
+                info!("ldirector upgrade: handing over to the binary on disk");
+                Step::Upgrade(Some(req.reply))
             }
             ControlCommand::Anycast { drain, name } => {
                 let answer = self.anycast_command(drain, name.as_deref());
@@ -507,6 +616,10 @@ impl Daemon {
                     replies: Vec::new(),
                     allow_empty: false,
                 }
+            }
+            Sig::Upgrade => {
+                info!("SIGUSR2: handing over to the binary on disk");
+                Step::Upgrade(None)
             }
             Sig::Dump => {
                 let file = self.opts.run_dir.join("ldirector.data");
@@ -851,7 +964,7 @@ impl Daemon {
             warn!("reload: the vrrp_* and checker_* scheduling settings (priority, rt_priority, rlimit_rttime, cpu_affinity) take effect at the next start");
         }
         if self.ipvs.is_none() && !new.virtual_server.is_empty() {
-            match actor::Actor::start(&new) {
+            match actor::Actor::start(&new, false) {
                 Ok(a) => self.ipvs = Some(a),
                 Err(e) => error!("reload: IPVS: {e}"),
             }
@@ -970,6 +1083,7 @@ impl Daemon {
                     self.run_as,
                     &self.file_values,
                     &self.check_stats,
+                    None,
                 );
                 self.checks = checks;
                 start
@@ -1030,6 +1144,43 @@ impl Daemon {
 /// A test hook of debug builds: `LDIRECTOR_FAIL_AT=NAME` makes the start fail at the
 /// point of that name, after what comes before it was added to the kernel (the tests show
 /// that such a start leaves nothing behind).
+/// The descriptors a predecessor binary passed on (each taken once; one that is not an
+/// open socket is skipped with a warning, and what it served is opened afresh).
+#[derive(Default)]
+struct Inherited {
+    vrrp: HashMap<String, (std::os::fd::OwnedFd, std::os::fd::OwnedFd)>,
+    control: Option<std::os::fd::OwnedFd>,
+    http: Option<(std::net::SocketAddr, std::os::fd::OwnedFd)>,
+}
+
+fn inherited_fds(h: &mut Handover) -> Inherited {
+    let take = |fd: i32, what: &str| match crate::upgrade::inherit(fd) {
+        Ok(f) => Some(f),
+        Err(e) => {
+            warn!("upgrade: {what}: {e}; opened afresh");
+            None
+        }
+    };
+    let mut got = Inherited {
+        control: h
+            .control_fd
+            .take()
+            .and_then(|fd| take(fd, "control socket")),
+        http: h
+            .http
+            .take()
+            .and_then(|(a, fd)| take(fd, "HTTP endpoint").map(|f| (a, f))),
+        ..Inherited::default()
+    };
+    for (name, rx, tx) in std::mem::take(&mut h.vrrp_sockets) {
+        let what = format!("vrrp_instance {name}");
+        if let (Some(rx), Some(tx)) = (take(rx, &what), take(tx, &what)) {
+            got.vrrp.insert(name, (rx, tx));
+        }
+    }
+    got
+}
+
 fn fail_point(name: &str) -> Result<(), String> {
     #[cfg(debug_assertions)]
     if std::env::var("LDIRECTOR_FAIL_AT").is_ok_and(|v| v == name) {
@@ -1047,8 +1198,14 @@ fn start_checks(
     run_as: Option<RunAs>,
     files: &HashMap<String, i64>,
     stats: &CheckStats,
+    carried: Option<(Vec<crate::check::runner::SavedChecker>, Duration)>,
 ) -> (Running, crate::check::runner::Start) {
-    let checks = Checks::from_config(cfg, Instant::now(), run_as, files.clone());
+    let checks = match carried {
+        Some((saved, elapsed)) => {
+            Checks::resumed(cfg, Instant::now(), run_as, files.clone(), saved, elapsed)
+        }
+        None => Checks::from_config(cfg, Instant::now(), run_as, files.clone()),
+    };
     let start = checks.start();
     let (_, checker_sched, _) = sched::from_config(&cfg.global_defs);
     let running = match Running::spawn(checks, tx.clone(), stats.clone(), checker_sched) {
@@ -1084,7 +1241,9 @@ async fn settle(
                         replies.push(req.reply);
                         *allow_empty |= allow;
                     }
-                    ControlCommand::Status | ControlCommand::Anycast { .. } => deferred.push(req),
+                    ControlCommand::Status
+                    | ControlCommand::Anycast { .. }
+                    | ControlCommand::Upgrade => deferred.push(req),
                 }
             }
             _ = quiet => break,

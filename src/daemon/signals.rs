@@ -1,5 +1,6 @@
 //! The signals the daemon serves: SIGTERM and SIGINT stop, SIGHUP reloads, SIGUSR1 writes
-//! the state (keepalived's words for each). Installed before anything else starts, so a
+//! the state (keepalived's words for each), SIGUSR2 hands over to the binary on disk
+//! (`ldirector upgrade`; nginx's signal for the same). Installed before anything else starts, so a
 //! signal during the start is served, not fatal.
 
 use tokio::signal::unix::{signal, Signal, SignalKind};
@@ -10,6 +11,8 @@ pub(crate) enum Sig {
     /// SIGUSR1: write the state to `<run-dir>/ldirector.data` (keepalived writes
     /// /tmp/keepalived.data).
     Dump,
+    /// SIGUSR2: `ldirector upgrade`.
+    Upgrade,
 }
 
 pub(crate) struct Signals {
@@ -17,6 +20,7 @@ pub(crate) struct Signals {
     int: Signal,
     pub(crate) hup: Signal,
     usr1: Signal,
+    usr2: Signal,
 }
 
 impl Signals {
@@ -26,6 +30,7 @@ impl Signals {
             int: signal(SignalKind::interrupt())?,
             hup: signal(SignalKind::hangup())?,
             usr1: signal(SignalKind::user_defined1())?,
+            usr2: signal(SignalKind::user_defined2())?,
         })
     }
 
@@ -35,6 +40,7 @@ impl Signals {
             _ = self.int.recv() => Sig::Stop("SIGINT"),
             _ = self.hup.recv() => Sig::Reload,
             _ = self.usr1.recv() => Sig::Dump,
+            _ = self.usr2.recv() => Sig::Upgrade,
         }
     }
 }

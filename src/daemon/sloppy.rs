@@ -72,6 +72,24 @@ impl Sloppy {
     }
 
     /// Put every setting back.
+    /// What was set and the values to restore, for a successor binary.
+    pub(crate) fn saved(&self) -> Vec<(String, String)> {
+        self.0
+            .iter()
+            .map(|(k, old)| ((*k).to_string(), old.clone()))
+            .collect()
+    }
+
+    /// Take over what a predecessor binary set (restored at the stop as it would have).
+    pub(crate) fn adopt(&mut self, saved: &[(String, String)]) {
+        for (k, old) in saved {
+            let key = ["sloppy_tcp", "sloppy_sctp"].into_iter().find(|x| x == k);
+            if let Some(key) = key.filter(|k| !self.0.iter().any(|(x, _)| x == k)) {
+                self.0.push((key, old.clone()));
+            }
+        }
+    }
+
     pub(crate) fn release(&mut self) {
         restore(&std::mem::take(&mut self.0));
     }

@@ -28,6 +28,10 @@ pub(crate) struct Life {
     pub(crate) recent: st::Recent<(&'static str, String, String)>,
     /// Each sync group's last state and since when (from its notifications).
     pub(crate) groups: std::collections::HashMap<String, (&'static str, Instant)>,
+    /// Hand-overs to a new binary in this process's life (`ldirector upgrade`).
+    pub(crate) upgrades: u64,
+    /// Why the last upgrade asked for did not happen (None: it did, or none was asked).
+    pub(crate) upgrade_error: Option<String>,
 }
 
 impl Life {
@@ -40,6 +44,8 @@ impl Life {
             last_reload: None,
             recent: Default::default(),
             groups: Default::default(),
+            upgrades: 0,
+            upgrade_error: None,
         }
     }
 
@@ -151,6 +157,9 @@ pub(crate) fn assemble(p: &Parts<'_>) -> st::Status {
         .collect();
     st::Status {
         version: env!("CARGO_PKG_VERSION").to_string(),
+        pid: std::process::id(),
+        upgrades: life.upgrades,
+        upgrade_error: life.upgrade_error.clone(),
         config: life.path.display().to_string(),
         uptime_s: life.started.elapsed().as_secs_f64(),
         vrrp,

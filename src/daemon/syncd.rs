@@ -27,10 +27,11 @@ fn shared(cfg: &Config) -> Option<LvsSyncDaemon> {
 }
 
 /// The sync daemon as `cfg` asks (None: not configured, or IPVS unavailable, said in one
-/// line).
-pub(crate) fn start(cfg: &Config) -> Option<SyncDaemon> {
+/// line): backup from the start, or master when its instance continues a predecessor
+/// binary's Master (`master_now`: the instances resumed as MASTER, by name).
+pub(crate) fn start(cfg: &Config, master_now: &[String]) -> Option<SyncDaemon> {
     let started = match (wanted(cfg), shared(cfg)) {
-        (Some((s, vrid)), _) => SyncDaemon::start(s, vrid),
+        (Some((s, vrid)), _) => SyncDaemon::start(s, vrid, master_now.contains(&s.vrrp_instance)),
         (None, Some(s)) => SyncDaemon::start_both(&s),
         (None, None) => return None,
     };
@@ -79,9 +80,9 @@ pub(crate) fn reload(syncd: &mut Option<SyncDaemon>, cfg: &Config) {
         (Some(d), _) => {
             // stopped, or from one kind to the other
             d.stop();
-            *syncd = start(cfg);
+            *syncd = start(cfg, &[]);
         }
-        (None, _) => *syncd = start(cfg),
+        (None, _) => *syncd = start(cfg, &[]),
     }
 }
 

@@ -12,6 +12,18 @@ use tracing::{error, info, warn};
 pub(crate) struct Vmacs(Vec<Made>);
 
 impl Vmacs {
+    /// Take over the ones of `wanted` a predecessor binary left (`ldirector upgrade`);
+    /// `make` then makes the others.
+    pub(crate) fn adopt(&mut self, wanted: &[Vmac]) {
+        let Ok(mut nl) = Rtnl::open() else { return };
+        for w in wanted {
+            if let Ok(Some(m)) = vmac::adopt(&mut nl, w) {
+                info!("{}: {} taken over", w.what(), w.name);
+                self.0.push(m);
+            }
+        }
+    }
+
     /// Make the ones of `wanted` not made yet.
     pub(crate) fn make(&mut self, wanted: &[Vmac]) -> Result<(), String> {
         let missing: Vec<_> = wanted

@@ -48,22 +48,35 @@ pub(crate) struct Actor {
     tx: Sender<Request>,
     /// The counters, read on a thread of their own.
     reader: Reader,
+    /// Destinations draining (the thread updates it).
+    draining: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Actor {
     /// Open IPVS, apply the start-up settings (lvs_flush, lvs_timeouts) and start the
     /// thread. The table itself comes with the first [`Actor::sync`], carrying the checks'
     /// initial health, so no real server the checks hold down is ever added for a moment.
-    pub(crate) fn start(cfg: &Config) -> std::io::Result<Actor> {
+    pub(crate) fn start(cfg: &Config, resumed: bool) -> std::io::Result<Actor> {
         let mut m = Manager::open()?;
-        m.prepare(cfg)?;
+        m.prepare(cfg, resumed)?;
         let writing = Arc::new(AtomicBool::new(false));
         let reader = Reader::start(writing.clone())?;
         let (tx, rx) = mpsc::channel();
+        let draining = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let d = draining.clone();
         std::thread::Builder::new()
             .name("ldirector-ipvs".into())
-            .spawn(move || run(m, rx, &writing))?;
-        Ok(Actor { tx, reader })
+            .spawn(move || run(m, rx, &writing, &d))?;
+        Ok(Actor {
+            tx,
+            reader,
+            draining,
+        })
+    }
+
+    /// How many real servers drain now (after a reload removed them).
+    pub(crate) fn draining(&self) -> usize {
+        self.draining.load(Ordering::Relaxed)
     }
 
     /// Bring the kernel to `want` (asynchronously; the outcome is logged).
@@ -102,8 +115,14 @@ impl Actor {
     }
 }
 
-fn run(mut m: Manager, rx: Receiver<Request>, writing: &AtomicBool) {
+fn run(
+    mut m: Manager,
+    rx: Receiver<Request>,
+    writing: &AtomicBool,
+    draining: &std::sync::atomic::AtomicUsize,
+) {
     loop {
+        draining.store(m.draining_count(), Ordering::Relaxed);
         let first = if m.draining() {
             match rx.recv_timeout(DRAIN_TICK) {
                 Ok(r) => r,

@@ -34,7 +34,6 @@ impl Draining {
         self.entries.is_empty()
     }
 
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }

@@ -45,8 +45,15 @@ impl Manager {
     }
 
     /// Start-up settings: lvs_flush, lvs_timeouts.
-    pub(crate) fn prepare(&mut self, cfg: &Config) -> io::Result<()> {
-        if cfg.global_defs.lvs_flush {
+    /// How many destinations drain now.
+    pub(crate) fn draining_count(&self) -> usize {
+        self.draining.len()
+    }
+
+    /// The start-up settings; `resumed` (a new binary continuing a running ldirector):
+    /// no lvs_flush, the table is the running one's.
+    pub(crate) fn prepare(&mut self, cfg: &Config, resumed: bool) -> io::Result<()> {
+        if cfg.global_defs.lvs_flush && !resumed {
             info!("lvs_flush: removing every IPVS service");
             self.ipvs.flush()?;
         }

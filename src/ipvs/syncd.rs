@@ -48,7 +48,7 @@ fn name(role: u32) -> &'static str {
 
 impl SyncDaemon {
     /// Connect to IPVS and start the backup daemon.
-    pub(crate) fn start(cfg: &LvsSyncDaemon, vrid: u8) -> io::Result<SyncDaemon> {
+    pub(crate) fn start(cfg: &LvsSyncDaemon, vrid: u8, master: bool) -> io::Result<SyncDaemon> {
         let mut s = SyncDaemon {
             ipvs: Ipvs::open_loading()?,
             cfg: cfg.clone(),
@@ -56,7 +56,7 @@ impl SyncDaemon {
             role: None,
             both: false,
         };
-        s.take(BACKUP)?;
+        s.take(if master { MASTER } else { BACKUP })?;
         Ok(s)
     }
 

@@ -248,6 +248,30 @@ fn macvlan_sysctls(v: &Vmac, base_sysctls: &mut Vec<(&'static str, String)>) -> 
 
 /// Make `v` (an interface of that name left by an earlier run is replaced), set its
 /// sysctls and address and bring it up.
+/// A VMAC or ipvlan a predecessor binary made and left running (`ldirector upgrade`):
+/// taken over as it is, with its addresses (None: there is none of that kind on that
+/// base; make one).
+pub(crate) fn adopt(nl: &mut Rtnl, v: &Vmac) -> io::Result<Option<Made>> {
+    let Ok(base) = super::addr::ifindex(&v.base) else {
+        return Ok(None);
+    };
+    let Ok(index) = super::addr::ifindex(&v.name) else {
+        return Ok(None);
+    };
+    let (kind, _) = v.link_kind();
+    let s = seen(nl, index)?;
+    if !s
+        .as_ref()
+        .is_some_and(|s| s.kind.as_ref() == Some(&kind) && s.parent == Some(base))
+    {
+        return Ok(None);
+    }
+    Ok(Some(Made {
+        vmac: v.clone(),
+        base_sysctls: Vec::new(),
+    }))
+}
+
 pub(crate) fn create(nl: &mut Rtnl, v: &Vmac) -> io::Result<Made> {
     let base = super::addr::ifindex(&v.base).map_err(io::Error::other)?;
     if let Ok(index) = super::addr::ifindex(&v.name) {

@@ -15,17 +15,19 @@ pub(crate) fn initial(s: &VrrpScript) -> bool {
     !s.init_fail
 }
 
-/// Start the loop of one script.
+/// Start the loop of one script, from verdict `start` (its `initial`, or what a
+/// predecessor binary had: `ldirector upgrade`).
 pub(crate) fn spawn(
     name: String,
     s: VrrpScript,
+    start: bool,
     run_as: Option<RunAs>,
     events: mpsc::UnboundedSender<Event>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let interval = s.interval.as_duration().max(Duration::from_millis(10));
         let timeout = s.timeout.map_or(interval, |t| t.as_duration());
-        let mut verdict = RiseFall::new(s.rise, s.fall, initial(&s));
+        let mut verdict = RiseFall::new(s.rise, s.fall, start);
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let user = match &s.user {

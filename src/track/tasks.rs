@@ -23,6 +23,8 @@ pub(crate) struct Tracking {
     scripts: HashMap<String, (VrrpScript, JoinHandle<()>)>,
     files: Option<(IndexMap<String, TrackFile>, JoinHandle<()>)>,
     processes: Option<(IndexMap<String, TrackProcess>, proc_events::Watcher)>,
+    /// vrrp_scripts' verdicts a predecessor binary had: their loops start from them.
+    carried: HashMap<String, bool>,
 }
 
 /// The vrrp_track_process blocks among what the instances track.
@@ -53,7 +55,13 @@ impl Tracking {
             scripts: HashMap::new(),
             files: None,
             processes: None,
+            carried: HashMap::new(),
         }
+    }
+
+    /// Start the vrrp_scripts from a predecessor binary's verdicts (`ldirector upgrade`).
+    pub(crate) fn carry(&mut self, scripts: &[(String, bool)]) {
+        self.carried = scripts.iter().cloned().collect();
     }
 
     /// Bring the tasks to `cfg` and what the instances track. Returns the initial verdicts
@@ -132,9 +140,18 @@ impl Tracking {
             if self.scripts.contains_key(name) {
                 continue;
             }
-            started.push((name.clone(), track_script::initial(s)));
-            let task =
-                track_script::spawn(name.clone(), s.clone(), self.run_as, self.events.clone());
+            let start = self
+                .carried
+                .remove(name)
+                .unwrap_or_else(|| track_script::initial(s));
+            started.push((name.clone(), start));
+            let task = track_script::spawn(
+                name.clone(),
+                s.clone(),
+                start,
+                self.run_as,
+                self.events.clone(),
+            );
             self.scripts.insert(name.clone(), (s.clone(), task));
         }
         started

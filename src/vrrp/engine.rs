@@ -7,7 +7,7 @@
 use super::ah;
 use super::announce::Schedule;
 use super::drops::{Drops, Reason};
-use super::machine::{Action, Event, Machine, State};
+use super::machine::{Action, Event, Machine, Saved, State};
 pub(crate) use super::notification::Notification;
 use super::notification::{Change, Subject};
 use super::packet::{self, Advert, DropReason, Expect, Version};
@@ -145,6 +145,21 @@ pub(crate) struct Engine {
     started: bool,
 }
 
+/// One instance as a successor in a new binary continues it (`ldirector upgrade`): the
+/// same virtual router (name, interface, VRID, family) resumes its machine, time in its
+/// state and AH sequence number.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct SavedInstance {
+    pub name: String,
+    pub iface: String,
+    pub vrid: u8,
+    pub ipv6: bool,
+    pub machine: Saved,
+    pub since_us_ago: Option<u64>,
+    pub ah_seq: u32,
+    pub ip_id: u16,
+}
+
 /// A read-only view of one instance, for status and metrics.
 #[derive(Clone, Debug)]
 pub(crate) struct InstanceView<'a> {
@@ -266,6 +281,101 @@ impl Engine {
             let ev = self.first_event(i);
             self.run(i, ev, now, out);
         }
+    }
+
+    /// Every running instance as a successor continues it; taken at `now`.
+    pub(crate) fn save(&self, now: Instant) -> Vec<SavedInstance> {
+        self.inst
+            .iter()
+            .filter(|x| !x.retired)
+            .filter_map(|x| {
+                Some(SavedInstance {
+                    name: x.spec.name.clone(),
+                    iface: x.spec.iface.clone(),
+                    vrid: x.spec.vrid,
+                    ipv6: x.spec.ipv6,
+                    machine: x.machine.save(now)?,
+                    since_us_ago: x.since.map(|t| {
+                        u64::try_from(now.saturating_duration_since(t).as_micros())
+                            .unwrap_or(u64::MAX)
+                    }),
+                    ah_seq: x.ah_seq,
+                    ip_id: x.ip_id,
+                })
+            })
+            .collect()
+    }
+
+    /// Start as a predecessor left off, `elapsed` after its save (instead of `start`):
+    /// an instance `saved` names (the same virtual router) resumes its state, master and
+    /// timers without a transition, an advert or an announcement — a Master's addresses
+    /// are adopted as they are in the kernel; what its tracking says now applies as a
+    /// change (a Master that is now faulty leaves, a Fault that is well again goes to
+    /// Backup). The others start. Returns the ids of the instances resumed as Master.
+    pub(crate) fn resume(
+        &mut self,
+        saved: &[SavedInstance],
+        now: Instant,
+        elapsed: Duration,
+        out: &mut Vec<Output>,
+    ) -> Vec<Id> {
+        self.started = true;
+        self.evaluate_tracking();
+        for i in 0..self.inst.len() {
+            self.prime(i, now);
+        }
+        let mut resumed = vec![false; self.inst.len()];
+        let mut masters = Vec::new();
+        for (i, x) in self.inst.iter_mut().enumerate() {
+            let Some(s) = saved.iter().find(|s| {
+                s.name == x.spec.name
+                    && s.iface == x.spec.iface
+                    && s.vrid == x.spec.vrid
+                    && s.ipv6 == x.spec.ipv6
+            }) else {
+                continue;
+            };
+            if !x.machine.resume(&s.machine, now, elapsed) {
+                continue;
+            }
+            resumed[i] = true;
+            x.since = Some(
+                now.checked_sub(
+                    Duration::from_micros(s.since_us_ago.unwrap_or(0)).saturating_add(elapsed),
+                )
+                .unwrap_or(now),
+            );
+            x.ah_seq = s.ah_seq;
+            x.ip_id = s.ip_id;
+            if x.machine.state() == State::Master {
+                // present in the kernel: adding them again adopts them
+                out.push(Output::AddVips(x.id));
+                masters.push(x.id);
+            }
+        }
+        for g in &mut self.groups {
+            let first = g.members.first().map(|&m| self.inst[m].machine.state());
+            if let Some(st) = first.filter(|st| {
+                g.members
+                    .iter()
+                    .all(|&m| resumed[m] && self.inst[m].machine.state() == *st)
+            }) {
+                g.state = Some(st);
+            }
+        }
+        for (i, &was) in resumed.iter().enumerate() {
+            if !was {
+                let ev = self.first_event(i);
+                self.run(i, ev, now, out);
+                continue;
+            }
+            let fault = self.inst[i].machine.state() == State::Fault;
+            if self.inst[i].faulted != fault {
+                let ev = Event::Fault(self.inst[i].faulted);
+                self.run(i, ev, now, out);
+            }
+        }
+        masters
     }
 
     /// Before instance `i` starts: its tracked priority (the machine has not started, so

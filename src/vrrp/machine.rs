@@ -47,6 +47,28 @@ pub(crate) struct Params {
     pub higher_prio_send_advert: bool,
 }
 
+/// What a running machine hands to its successor in a new binary (`ldirector upgrade`):
+/// its state, the master it follows and its timers, as durations from the moment it was
+/// saved (the successor takes off the time the hand-over took).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Saved {
+    /// BACKUP, MASTER or FAULT (INIT is never saved: such an instance starts afresh).
+    pub state: String,
+    pub priority: u8,
+    pub master: Option<IpAddr>,
+    pub master_adver_interval_us: u64,
+    /// Master: the next advert is due this long after the save.
+    pub adver_in_us: Option<u64>,
+    /// Backup: the master is taken for dead this long after the save.
+    pub master_down_in_us: Option<u64>,
+    /// Since the machine started (preempt_delay counts from there).
+    pub started_us_ago: Option<u64>,
+}
+
+fn us(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
 /// Something that happened to the instance.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Event {
@@ -132,6 +154,66 @@ impl Machine {
 
     pub(crate) fn state(&self) -> State {
         self.state
+    }
+
+    /// The machine as its successor needs it (None in Initialize: nothing to carry).
+    pub(crate) fn save(&self, now: Instant) -> Option<Saved> {
+        let left = |t: Option<Instant>| t.map(|t| us(t.saturating_duration_since(now)));
+        (self.state != State::Initialize).then(|| Saved {
+            state: self.state.name().to_string(),
+            priority: self.priority,
+            master: self.master,
+            master_adver_interval_us: us(self.master_adver_interval),
+            adver_in_us: left(self.adver_timer),
+            master_down_in_us: left(self.master_down_timer),
+            started_us_ago: self.started.map(|t| us(now.saturating_duration_since(t))),
+        })
+    }
+
+    /// Go on where a predecessor left off, `elapsed` after its save: the same state,
+    /// master and timers (a timer that ran out meanwhile is due now), no action and no
+    /// transition. False (and nothing changed) when the saved state is not one to resume.
+    pub(crate) fn resume(&mut self, s: &Saved, now: Instant, elapsed: Duration) -> bool {
+        let state = match s.state.as_str() {
+            "MASTER" => State::Master,
+            "BACKUP" => State::Backup,
+            "FAULT" => State::Fault,
+            _ => return false,
+        };
+        let due =
+            |t: Option<u64>| t.map(|us| now + Duration::from_micros(us).saturating_sub(elapsed));
+        self.state = state;
+        self.master = s.master;
+        if s.master_adver_interval_us > 0 {
+            self.master_adver_interval = Duration::from_micros(s.master_adver_interval_us);
+        }
+        self.started = Some(
+            now.checked_sub(Duration::from_micros(s.started_us_ago.unwrap_or(0)) + elapsed)
+                .unwrap_or(now),
+        );
+        match state {
+            State::Master => {
+                self.adver_timer = Some(due(s.adver_in_us).unwrap_or(now));
+                self.master_down_timer = None;
+                self.master = None;
+            }
+            State::Backup => {
+                // the adverts that came during the hand-over wait in the socket: give
+                // them an interval to be read before the master is taken for dead
+                self.adver_timer = None;
+                let at_least = now + self.master_adver_interval;
+                self.master_down_timer = Some(
+                    due(s.master_down_in_us)
+                        .unwrap_or(now + self.master_down_interval())
+                        .max(at_least),
+                );
+            }
+            _ => {
+                self.adver_timer = None;
+                self.master_down_timer = None;
+            }
+        }
+        true
     }
 
     /// A reload changed the instance's settings: state, timers and the master heard so far
@@ -440,6 +522,55 @@ mod tests {
             priority,
             advert_int: int,
         }
+    }
+
+    #[test]
+    fn a_saved_machine_resumes_its_state_and_timers_without_actions() {
+        // a master saved 40 ms into an interval, continued 30 ms later: its next advert
+        // is due 30 ms after the resume, at the pace it had
+        let (m, t0) = running_master(params(Version::V3, 150, ms(100)));
+        let t = t0 + Duration::from_secs(4) + ms(40);
+        let saved = m.save(t).unwrap();
+        assert_eq!(saved.state, "MASTER");
+        assert_eq!(saved.adver_in_us, Some(60_000));
+        let now = t + ms(500);
+        let mut n = Machine::new(params(Version::V3, 150, ms(100)));
+        assert!(n.resume(&saved, now, ms(30)));
+        assert_eq!(n.state(), State::Master);
+        assert_eq!(n.next_timeout(), Some(now + ms(30)));
+        assert!(n.p(now + ms(29)).is_empty());
+        assert_eq!(
+            n.p(now + ms(30)),
+            vec![Action::SendAdvert { priority: 150 }]
+        );
+
+        // a backup keeps the master it follows; a hand-over longer than its down timer
+        // still leaves it an interval to read the adverts that waited in its socket
+        let mut b = Machine::new(params(Version::V3, 100, ms(100)));
+        let _ = b.h(Event::Startup, t0);
+        let _ = b.h(advert("192.0.2.12", 200, ms(100)), t0 + ms(10));
+        let s = b.save(t0 + ms(20)).unwrap();
+        assert_eq!(s.state, "BACKUP");
+        assert_eq!(s.master, Some(ip("192.0.2.12")));
+        let mut c = Machine::new(params(Version::V3, 100, ms(100)));
+        assert!(c.resume(&s, now, ms(5000)));
+        assert_eq!(c.state(), State::Backup);
+        assert_eq!(c.master(), Some(ip("192.0.2.12")));
+        assert_eq!(c.next_timeout(), Some(now + ms(100)));
+        assert!(c
+            .h(advert("192.0.2.12", 200, ms(100)), now + ms(50))
+            .is_empty());
+        assert_eq!(c.state(), State::Backup);
+
+        // nothing to carry before the start; an unknown state is not resumed
+        assert!(Machine::new(params(Version::V3, 100, ms(100)))
+            .save(t0)
+            .is_none());
+        let odd = Saved {
+            state: "INIT".into(),
+            ..s
+        };
+        assert!(!Machine::new(params(Version::V3, 100, ms(100))).resume(&odd, now, ms(1)));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! the engine returns. Notifications leave through a channel to the notifier.
 
 use super::drops::Reason;
-use super::engine::{Engine, Id, Notification, Output, Stats};
+use super::engine::{Engine, Id, Notification, Output, SavedInstance, Stats};
 use super::machine::State;
 use super::packet::DropReason;
 use super::socket::{Received, VrrpSocket};
@@ -46,6 +46,35 @@ pub(crate) enum Command {
     },
     /// Stop: priority-0 adverts, addresses removed, STOP notifications; then reply.
     Shutdown(oneshot::Sender<()>),
+    /// A new binary takes over (`ldirector upgrade`): reply with what it needs, then do
+    /// nothing — no advert, no timer — until `Thaw` (the hand-over failed) or the end of
+    /// the process; other commands wait. After [`FROZEN_AT_MOST`] the thread thaws itself.
+    Freeze(oneshot::Sender<Frozen>),
+    Thaw,
+}
+
+/// How long the VRRP thread stays frozen without a `Thaw` (a hand-over that never came).
+const FROZEN_AT_MOST: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// What a frozen VRRP thread hands over: every instance's state, taken at `at`, its
+/// sockets (duplicates, so the thread's own stay valid if it thaws), and the
+/// promote_secondaries values to restore at the stop.
+#[derive(Debug)]
+pub(crate) struct Frozen {
+    pub at: Instant,
+    pub instances: Vec<SavedInstance>,
+    pub sockets: Vec<(String, std::os::fd::OwnedFd, std::os::fd::OwnedFd)>,
+    pub promoted: Vec<(String, String)>,
+}
+
+/// What the VRRP thread starts from when it continues a predecessor: its instances'
+/// states (saved `elapsed` ago), the instances' sockets by name, promote_secondaries.
+#[derive(Default)]
+pub(crate) struct Resume {
+    pub instances: Vec<SavedInstance>,
+    pub sockets: HashMap<String, (std::os::fd::OwnedFd, std::os::fd::OwnedFd)>,
+    pub promoted: Vec<(String, String)>,
+    pub elapsed: std::time::Duration,
 }
 
 /// One instance as status and metrics show it.
@@ -121,12 +150,30 @@ pub(crate) fn spawn(
     initial: Initial,
     notify: mpsc::UnboundedSender<Notification>,
     sched: crate::sched::ThreadSched,
+    resume: Option<Resume>,
 ) -> io::Result<Handle> {
     let mut nl = Rtnl::open()?;
     let links = addr::links(&mut nl)?;
+    let mut resume = resume;
     let mut sockets = Vec::new();
     for s in &specs.instances {
-        sockets.push(open_socket(s)?);
+        let inherited = resume
+            .as_mut()
+            .filter(|r| {
+                r.instances.iter().any(|x| {
+                    x.name == s.name && x.iface == s.iface && x.vrid == s.vrid && x.ipv6 == s.ipv6
+                })
+            })
+            .and_then(|r| r.sockets.remove(&s.name));
+        let sock = match inherited {
+            Some((rx, tx)) => {
+                let sock = VrrpSocket::from_fds(rx, tx, s.src, &s.iface)?;
+                sock.set_nonblocking()?;
+                sock
+            }
+            None => open_socket(s)?,
+        };
+        sockets.push(sock);
     }
     let monitor = rtnl::link_monitor()?;
     let (tx, rx) = mpsc::unbounded_channel();
@@ -174,7 +221,7 @@ pub(crate) fn spawn(
                 status: st,
                 stale: None,
             };
-            local.block_on(&rt, shell.run(rx, monitor, initial, sockets));
+            local.block_on(&rt, shell.run(rx, monitor, initial, sockets, resume));
         })?;
     Ok(Handle {
         commands: tx,
@@ -347,13 +394,12 @@ impl Shell {
     /// Give instance `id` this socket and start the task that reads it; the socket it had
     /// (its interface was re-created) and that socket's reader go.
     fn attach(&mut self, id: Id, sock: VrrpSocket) {
-        let a = self.reader(id, sock);
+        let a = self.reader(id, Rc::new(sock));
         self.sockets.insert(id, a);
     }
 
     /// A socket shared with a new task that reads it for instance `id`.
-    fn reader(&mut self, id: Id, sock: VrrpSocket) -> Attached {
-        let s = Rc::new(sock);
+    fn reader(&mut self, id: Id, s: Rc<VrrpSocket>) -> Attached {
         let ptx = self.ptx.clone();
         let reader = s.clone();
         let task = tokio::task::spawn_local(async move {
@@ -479,6 +525,7 @@ impl Shell {
         monitor: netlink_sys::Socket,
         initial: Initial,
         sockets: Vec<VrrpSocket>,
+        resume: Option<Resume>,
     ) {
         let (ptx, mut packets) = mpsc::channel::<Packet>(1024);
         self.ptx = Some(ptx);
@@ -495,9 +542,10 @@ impl Shell {
             }
         };
 
-        // vrrp_startup_delay: nothing runs yet; a stop is served, the rest waits
+        // vrrp_startup_delay: nothing runs yet; a stop is served, the rest waits (a
+        // successor goes on at once: the delay was served by the first binary)
         let mut deferred = Vec::new();
-        if !self.startup_delay.is_zero() {
+        if !self.startup_delay.is_zero() && resume.is_none() {
             info!(
                 "VRRP starts in {:?} (vrrp_startup_delay)",
                 self.startup_delay
@@ -518,6 +566,10 @@ impl Shell {
                 }
             }
         }
+        if let Some(r) = &resume {
+            // the values the first binary found, restored at the stop
+            self.promoted.extend(r.promoted.iter().cloned());
+        }
         self.promote_secondaries();
         let now = Instant::now();
         // what the instances track, as it is now (before start: only recorded)
@@ -525,17 +577,43 @@ impl Shell {
         self.initial_tracking(tracked, initial, now);
         self.untracked_sources_missing();
         // addresses left by an earlier run that died: every instance starts as Backup
+        // (a predecessor's Master keeps them: it goes on)
         let ids: Vec<Id> = self.engine.ids().collect();
         for id in ids {
-            if self
-                .engine
-                .spec(id)
-                .is_some_and(|s| s.params.priority != 255)
+            let master = resume.as_ref().is_some_and(|r| {
+                self.engine.spec(id).is_some_and(|s| {
+                    r.instances.iter().any(|x| {
+                        x.name == s.name
+                            && x.iface == s.iface
+                            && x.vrid == s.vrid
+                            && x.ipv6 == s.ipv6
+                            && x.machine.state == "MASTER"
+                    })
+                })
+            });
+            if !master
+                && self
+                    .engine
+                    .spec(id)
+                    .is_some_and(|s| s.params.priority != 255)
             {
                 self.remove_vips(id, false);
             }
         }
-        self.drive(|e, out| e.start(now, out));
+        match resume {
+            Some(r) => {
+                // the time since the save, counted again from here
+                let elapsed = r.elapsed;
+                let mut masters = Vec::new();
+                self.drive(|e, out| masters = e.resume(&r.instances, now, elapsed, out));
+                info!(
+                    "VRRP: {} instance(s) continue where the previous binary left off ({} as MASTER)",
+                    r.instances.len(),
+                    masters.len()
+                );
+            }
+            None => self.drive(|e, out| e.start(now, out)),
+        }
         for c in deferred {
             if self.command(Some(c)) {
                 return;
@@ -622,8 +700,19 @@ impl Shell {
                     }
                 }
                 cmd = commands.recv() => {
-                    if self.command(cmd) {
-                        return;
+                    let cmd = match cmd {
+                        Some(Command::Freeze(reply)) => {
+                            match self.freeze(reply, &mut commands, &mut packets).await {
+                                Some(waiting) => waiting,
+                                None => continue,
+                            }
+                        }
+                        other => vec![other],
+                    };
+                    for c in cmd {
+                        if self.command(c) {
+                            return;
+                        }
                     }
                 }
             }
@@ -632,6 +721,91 @@ impl Shell {
 
     fn tracked_interfaces(&self) -> Vec<String> {
         tracked_interfaces(self.engine.specs())
+    }
+
+    /// A hand-over: reply with the instances' states and duplicates of their sockets,
+    /// then wait for `Thaw` (or [`FROZEN_AT_MOST`]), holding back every other command.
+    /// Returns the commands held back (None: none), to run now.
+    async fn freeze(
+        &mut self,
+        reply: oneshot::Sender<Frozen>,
+        commands: &mut mpsc::UnboundedReceiver<Command>,
+        packets: &mut mpsc::Receiver<Packet>,
+    ) -> Option<Vec<Option<Command>>> {
+        // no more reading: what arrives from now on waits in the sockets for the new
+        // binary; what was read is handled first
+        for a in self.sockets.values() {
+            a.reader.abort();
+        }
+        while let Ok((id, r)) = packets.try_recv() {
+            if let Ok(rx) = r {
+                let now = Instant::now();
+                self.drive(|e, out| e.packet(id, &rx, now, out));
+            }
+        }
+        let at = Instant::now();
+        let instances = self.engine.save(at);
+        let mut sockets = Vec::new();
+        for (id, a) in &self.sockets {
+            let Some(spec) = self.engine.spec(*id) else {
+                continue;
+            };
+            match a.sock.dup_fds() {
+                Ok((rx, tx)) => sockets.push((spec.name.clone(), rx, tx)),
+                Err(e) => warn!(
+                    "vrrp_instance {}: its socket cannot be handed over ({e}): the new binary opens another",
+                    spec.name
+                ),
+            }
+        }
+        let frozen = Frozen {
+            at,
+            instances,
+            sockets,
+            promoted: self
+                .promoted
+                .iter()
+                .map(|(a, b)| (a.clone(), b.clone()))
+                .collect(),
+        };
+        if reply.send(frozen).is_err() {
+            return None;
+        }
+        info!("VRRP: frozen for the hand-over to a new binary");
+        let mut held = Vec::new();
+        let until = tokio::time::sleep(FROZEN_AT_MOST);
+        tokio::pin!(until);
+        loop {
+            tokio::select! {
+                _ = &mut until => {
+                    warn!("VRRP: no hand-over within {FROZEN_AT_MOST:?}: going on");
+                    break;
+                }
+                c = commands.recv() => match c {
+                    Some(Command::Thaw) => {
+                        info!("VRRP: the hand-over did not happen: going on");
+                        break;
+                    }
+                    Some(Command::Freeze(r)) => drop(r),
+                    None => {
+                        held.push(None);
+                        break;
+                    }
+                    other => held.push(other),
+                },
+            }
+        }
+        // reading again; what came due meanwhile runs at once (a master's advert first)
+        let ids: Vec<Id> = self.sockets.keys().copied().collect();
+        for id in ids {
+            if let Some(sock) = self.sockets.get(&id).map(|a| a.sock.clone()) {
+                let a = self.reader(id, sock);
+                self.sockets.insert(id, a);
+            }
+        }
+        let now = Instant::now();
+        self.drive(|e, out| e.poll(now, out));
+        Some(held)
     }
 
     fn tracked_addresses(&self) -> Vec<(String, IpAddr)> {
@@ -774,6 +948,8 @@ impl Shell {
                 let _ = reply.send(());
                 return true;
             }
+            // (Freeze is served by the loop; a Thaw without a freeze: nothing to do)
+            Some(Command::Freeze(_) | Command::Thaw) => {}
             None => {
                 self.stop(now);
                 return true;

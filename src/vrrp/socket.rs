@@ -122,6 +122,29 @@ impl VrrpSocket {
         })
     }
 
+    /// Sockets handed over by a predecessor (`ldirector upgrade`): `rx` and `tx` as
+    /// [`VrrpSocket::dup_fds`] gave them, for an instance sending from `src` on `ifname`.
+    pub fn from_fds(
+        rx: std::os::fd::OwnedFd,
+        tx: std::os::fd::OwnedFd,
+        src: IpAddr,
+        ifname: &str,
+    ) -> io::Result<Self> {
+        let index = ifindex(ifname)?;
+        Ok(VrrpSocket {
+            rx: Socket::from(rx),
+            tx: Socket::from(tx),
+            src,
+            index,
+        })
+    }
+
+    /// Duplicates of the receiving and sending sockets (close-on-exec, as every
+    /// descriptor here: the hand-over clears it on those it passes).
+    pub fn dup_fds(&self) -> io::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
+        Ok((self.rx.try_clone()?.into(), self.tx.try_clone()?.into()))
+    }
+
     pub fn source(&self) -> IpAddr {
         self.src
     }

@@ -13,6 +13,8 @@ retransmits) is not a break, only *late* (over 1 s). Commands on stdin, one per 
            {"held": N, "broken": B, "late": L, "requests": R, "by_server": {...},
             "new_ok": K, "new_fail": F, "worst_ms": W (the longest wait for an answer)}
   broken   print the names of the real servers of the broken connections (JSON list)
+  refill   open new long-lived connections for the broken ones (N alive again), then
+           print {"alive": N}
   quit     close everything and exit
 """
 import json
@@ -24,7 +26,7 @@ import time
 addr, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 lock = threading.Lock()
 stop = threading.Event()
-counts = {"held": 0, "broken": 0, "late": 0, "requests": 0, "new_ok": 0, "new_fail": 0,
+counts = {"alive": 0, "held": 0, "broken": 0, "late": 0, "requests": 0, "new_ok": 0, "new_fail": 0,
           "worst_ms": 0}
 by_server = {}
 broken_on = []
@@ -53,6 +55,7 @@ def held_connection(ready):
                 if server is None:
                     server = name
                     counts["held"] += 1
+                    counts["alive"] += 1
                     by_server[name] = by_server.get(name, 0) + 1
                     ready.set()
                 elif name != server:
@@ -63,7 +66,17 @@ def held_connection(ready):
             with lock:
                 counts["broken"] += 1
                 broken_on.append(server)
+                if server is not None:
+                    counts["alive"] -= 1
     ready.set()
+
+
+def hold(k):
+    """Open k long-lived connections, one after the other (each answered once)."""
+    for _ in range(k):
+        ready = threading.Event()
+        threading.Thread(target=held_connection, args=(ready,), daemon=True).start()
+        ready.wait(10)
 
 
 def new_connections():
@@ -81,17 +94,18 @@ def new_connections():
         stop.wait(0.05)
 
 
-threads = []
-for _ in range(n):
-    ready = threading.Event()
-    t = threading.Thread(target=held_connection, args=(ready,), daemon=True)
-    t.start()
-    ready.wait(10)
-    threads.append(t)
+hold(n)
 threading.Thread(target=new_connections, daemon=True).start()
 print("ready", flush=True)
 for line in sys.stdin:
     cmd = line.strip()
+    if cmd == "refill":
+        with lock:
+            missing = n - counts["alive"]
+        hold(missing)
+        with lock:
+            print(json.dumps({"alive": counts["alive"]}), flush=True)
+        continue
     with lock:
         if cmd == "report":
             print(json.dumps(dict(counts, by_server=by_server)), flush=True)

@@ -163,6 +163,14 @@ impl Aa {
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
     }
 
+    /// The benchmark: new long-lived connections for the broken ones, so that every event
+    /// starts with all of them; then a few seconds for the sync daemon to carry them.
+    fn refill(&mut self) {
+        let r = self.report("refill");
+        eprintln!("refilled: {r}");
+        std::thread::sleep(Duration::from_secs(3));
+    }
+
     /// The router's next hops for the VIP.
     fn paths(&self) -> usize {
         let r = sh_out(&format!("ip -n {}r route show {AA_VIP}", self.pair.t));
@@ -620,7 +628,12 @@ fn bench_active_active() {
     println!();
     println!("| mode | spread max/min | lost: broken / late / worst wait / new failed / convergence | added: broken | drained: broken | lost while a real server joins: broken |");
     println!("|---|---|---|---|---|---|");
+    // LDIRECTOR_BENCH_ONLY=WORD: only the modes whose name has it
+    let only = std::env::var("LDIRECTOR_BENCH_ONLY").unwrap_or_default();
     for (i, (name, m)) in modes.into_iter().enumerate() {
+        if !name.contains(only.as_str()) {
+            continue;
+        }
         let t: &'static str = ["b0", "b1", "b2", "b3", "b4", "b5"][i];
         if m.vrrp {
             bench_active_standby(name, t, m);
@@ -648,6 +661,7 @@ fn bench_active_active() {
         let convergence = t0.elapsed().as_secs_f64();
         std::thread::sleep(Duration::from_secs(4));
         let r1 = aa.report("report");
+        aa.refill();
         // added back
         sh(&format!("ip -n {t}d3 link set eth0 up"));
         aa.start_director(3, m);
@@ -655,11 +669,13 @@ fn bench_active_active() {
         aa.sloppy(m);
         std::thread::sleep(Duration::from_secs(4));
         let r2 = aa.report("report");
+        aa.refill();
         // drained
         aa.pair.signal("d2", nix::sys::signal::Signal::SIGTERM);
         wait_for(Duration::from_secs(30), || aa.paths() == 2);
         std::thread::sleep(Duration::from_secs(5));
         let r3 = aa.report("report");
+        aa.refill();
         // lost while rs3 joins on the director left
         sh(&format!("ip -n {t}d1 link set eth0 down"));
         aa.pair.kill("d1");
@@ -710,7 +726,11 @@ fn bench_active_standby(name: &str, t: &'static str, m: Mode) {
     let d1_back = |aa: &mut Aa| {
         sh(&format!("ip -n {t}d1 link set eth0 up"));
         aa.start_director(1, m);
-        wait_for(Duration::from_secs(30), || aa.master(1));
+        let back = wait_for(Duration::from_secs(30), || aa.master(1));
+        eprintln!(
+            "d1 back: master {back}; router: {}",
+            sh_out(&format!("ip -n {t}r neigh show {AA_VIP}"))
+        );
     };
     let r0 = aa.report("report");
     // lost
@@ -720,19 +740,23 @@ fn bench_active_standby(name: &str, t: &'static str, m: Mode) {
     let convergence = t0.elapsed().as_secs_f64();
     std::thread::sleep(Duration::from_secs(4));
     let r1 = aa.report("report");
+    aa.refill();
     // added back (preempts)
     d1_back(&mut aa);
     std::thread::sleep(Duration::from_secs(4));
     let r2 = aa.report("report");
+    aa.refill();
     // drained
     aa.pair.signal("d1", nix::sys::signal::Signal::SIGTERM);
     wait_for(Duration::from_secs(30), || aa.master(2));
     std::thread::sleep(Duration::from_secs(5));
     let r3 = aa.report("report");
+    aa.refill();
     // lost while rs3 joins on the director left
     aa.pair.kill("d1");
     d1_back(&mut aa);
     std::thread::sleep(Duration::from_secs(5));
+    aa.refill();
     let r3b = aa.report("report");
     lose_d1(&mut aa);
     aa.reload(2, m, THREE);

@@ -810,3 +810,64 @@ fn priority_changes_are_notified_when_asked() {
         assert_eq!(got, usize::from(expected));
     }
 }
+
+/// `ldirector upgrade`: each director in turn is frozen for a while (nothing sent or
+/// heard), saved, and continued by a new engine. No transition, advert or announcement
+/// comes from the resume itself; the master's addresses are adopted; the pair goes on as
+/// before, sync group included.
+#[test]
+fn a_resumed_engine_goes_on_without_a_transition() {
+    let conf = |prio| two_instances(prio, "");
+    let mut lab = Lab::new(vec![
+        engine(&conf(150), "192.0.2.11"),
+        engine(&conf(100), "192.0.2.12"),
+    ]);
+    lab.start();
+    lab.run_for(secs(5));
+    for (n, addr, prio, frozen) in [
+        (0, "192.0.2.11", 150, Duration::from_millis(40)),
+        (1, "192.0.2.12", 100, Duration::from_millis(900)),
+    ] {
+        let saved = lab.nodes[n].save(lab.now);
+        assert_eq!(saved.len(), 2);
+        lab.up[n] = false;
+        lab.run_for(frozen);
+        lab.log.clear();
+        let mut next = engine(&conf(prio), addr);
+        let out = outs(|o| {
+            let masters = next.resume(&saved, lab.now, frozen, o);
+            assert_eq!(masters.len(), if n == 0 { 2 } else { 0 });
+        });
+        assert!(
+            out.iter().all(|o| matches!(o, Output::AddVips(_))),
+            "the resume itself does nothing but adopt: {out:?}"
+        );
+        assert_eq!(out.len(), if n == 0 { 2 } else { 0 });
+        lab.nodes[n] = next;
+        lab.up[n] = true;
+        lab.run_for(secs(5));
+        assert_eq!(lab.states(0), vec![State::Master, State::Master]);
+        assert_eq!(lab.states(1), vec![State::Backup, State::Backup]);
+        assert!(
+            lab.notifications(0).is_empty() && lab.notifications(1).is_empty(),
+            "{:?} {:?}",
+            lab.notifications(0),
+            lab.notifications(1)
+        );
+        assert!(
+            !lab.log
+                .iter()
+                .any(|(_, o)| matches!(o, Output::Announce(_))),
+            "no gratuitous ARP"
+        );
+    }
+    // the resumed master still hands over at a stop, and the group moves together
+    let out = outs(|o| lab.nodes[0].shutdown(lab.now, o));
+    lab.deliver(0, out);
+    lab.up[0] = false;
+    lab.run_for(secs(1));
+    assert_eq!(lab.states(1), vec![State::Master, State::Master]);
+    assert!(lab
+        .notifications(1)
+        .contains(&("GROUP", "G".into(), "MASTER")));
+}

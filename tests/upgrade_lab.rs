@@ -1,0 +1,240 @@
+//! `ldirector upgrade` in a namespace lab: the running daemon hands over to the binary
+//! on disk (here the same one) with no VRRP transition. ldirector is the master (VRRPv3,
+//! advert_int 0.1), Debian's keepalived the backup watching it, a client probes the VIP
+//! every 10 ms, and a watcher on the switch sees every advert and gratuitous ARP. Then the
+//! refusals: a configuration the new binary rejects, a state it cannot read, a binary
+//! that is gone — each leaves the running daemon as it was. Needs root, iproute2,
+//! keepalived and python3.
+
+mod lab;
+
+use lab::{wait_until, Lab};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const LONG: Duration = Duration::from_secs(20);
+const VIP: &str = "192.0.2.100";
+const WATCH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/lab/wire_watch.py");
+const PROBE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/lab/icmp_probe.py");
+
+/// A helper program in a namespace, talked to by lines.
+struct Helper {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Helper {
+    fn start(lab: &Lab, ns: &str, args: &[&str]) -> Helper {
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &lab.ns(ns)])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start a helper");
+        let out = child.stdout.take().expect("stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for l in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(l).is_err() {
+                    return;
+                }
+            }
+        });
+        let h = Helper { child, lines };
+        assert_eq!(h.line().as_deref(), Some("ready"), "{args:?} did not start");
+        h
+    }
+
+    fn line(&self) -> Option<String> {
+        self.lines.recv_timeout(LONG).ok()
+    }
+
+    /// "stop", then its JSON report.
+    fn stop(mut self) -> serde_json::Value {
+        if let Some(i) = self.child.stdin.as_mut() {
+            let _ = writeln!(i, "stop");
+        }
+        let line = self.line().unwrap_or_default();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
+    }
+}
+
+fn status(lab: &Lab, run: &str) -> serde_json::Value {
+    let o = lab.exec(
+        "d1",
+        &[&lab::ldirector_bin(), "status", "--json", "--run-dir", run],
+    );
+    serde_json::from_slice(&o.stdout).unwrap_or_default()
+}
+
+fn upgrade(lab: &Lab, run: &str) -> std::process::Output {
+    lab.exec("d1", &[&lab::ldirector_bin(), "upgrade", "--run-dir", run])
+}
+
+#[test]
+fn twenty_upgrades_beside_a_keepalived_backup_cause_no_transition() {
+    let mut lab = Lab::new("upg", 2);
+    let l = lab.ldirector("d1", "ld", &lab::single_instance(150, "0.1", ""));
+    assert!(
+        wait_until(LONG, || lab.has_addr("d1", "eth0", VIP)),
+        "{}",
+        lab.logs()
+    );
+    let k = lab.keepalived("d2", "ka", &lab::single_instance(100, "0.1", ""));
+    assert!(
+        wait_until(LONG, || lab
+            .proc(k)
+            .log_text()
+            .contains("Entering BACKUP STATE")),
+        "{}",
+        lab.logs()
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let run = lab.path().join("ld.run").display().to_string();
+    let before = status(&lab, &run);
+    let pid = before["pid"].as_u64().expect("pid");
+    assert_eq!(
+        pid,
+        lab.proc(l).pid() as u64,
+        "status names the daemon's pid"
+    );
+
+    let watch = Helper::start(&lab, "sw", &["python3", WATCH, "br0"]);
+    let probe = Helper::start(&lab, "client", &["python3", PROBE, VIP]);
+    for n in 1..=20u64 {
+        let o = upgrade(&lab, &run);
+        let said = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            o.status.success() && said.contains("upgraded"),
+            "upgrade {n}: {o:?}\n{}",
+            lab.logs()
+        );
+        let s = status(&lab, &run);
+        assert_eq!(s["upgrades"], n, "{s}");
+        assert_eq!(s["pid"], pid, "the same process");
+        assert_eq!(s["vrrp"][0]["state"], "MASTER", "{s}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let probed = probe.stop();
+    let wire = watch.stop();
+    eprintln!("probes: {probed}\nwire: {wire}");
+    assert_eq!(probed["lost"], 0, "probes lost: {probed}\n{}", lab.logs());
+    assert!(probed["sent"].as_u64().unwrap_or(0) > 500, "{probed}");
+    // the backup never spoke: no advert, no gratuitous ARP from d2
+    assert!(
+        wire["adverts"].get("192.0.2.12").is_none(),
+        "the keepalived backup sent adverts: {wire}\n{}",
+        lab.logs()
+    );
+    assert!(
+        wire["garp"].get(Lab::mac(2, "eth0")).is_none(),
+        "the keepalived backup sent gratuitous ARP: {wire}"
+    );
+    // the master's adverts kept their pace: below one interval + 50 ms
+    let gap = wire["max_gap_ms"]["192.0.2.11"]
+        .as_f64()
+        .unwrap_or(f64::MAX);
+    assert!(
+        gap < 150.0,
+        "an advert gap of {gap} ms: {wire}\n{}",
+        lab.logs()
+    );
+    // and none was skipped: one each 0.1 s of the probes' time (10 ms each)
+    let seen = wire["adverts"]["192.0.2.11"].as_u64().unwrap_or(0);
+    let due = probed["sent"].as_u64().unwrap_or(0) / 10;
+    assert!(seen + 5 >= due, "{seen} adverts in {due} intervals: {wire}");
+    let ka = lab.proc(k).log_text();
+    assert!(
+        !ka.contains("Entering MASTER STATE"),
+        "keepalived took over\n{ka}"
+    );
+    // one MASTER transition in the whole life (the start), whichever binary logged
+    let ld = lab.proc(l).log_text();
+    assert_eq!(ld.matches("is now MASTER").count(), 1, "{ld}");
+    assert!(
+        ld.contains("continue where the previous binary left off"),
+        "{ld}"
+    );
+    assert!(lab.has_addr("d1", "eth0", VIP));
+    // and a plain stop still hands over (priority 0): keepalived takes over at once
+    lab.proc(l).signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(lab.proc(l).wait_exit(LONG), Some(0), "{}", lab.logs());
+    assert!(
+        wait_until(LONG, || lab.has_addr("d2", "eth0", VIP)),
+        "{}",
+        lab.logs()
+    );
+}
+
+/// Each refusal: exit 1 with the reason; the daemon goes on as it was (same pid, still
+/// MASTER, no transition), status says why.
+fn refused(lab: &mut Lab, l: usize, run: &str, want: &str) {
+    let pid = lab.proc(l).pid() as u64;
+    let o = upgrade(lab, run);
+    let said = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{o:?}\n{}", lab.logs());
+    assert!(said.contains(want), "expected '{want}' in: {said}");
+    let s = status(lab, run);
+    assert_eq!(s["pid"], pid);
+    assert_eq!(s["upgrades"], 0);
+    assert_eq!(s["vrrp"][0]["state"], "MASTER", "{s}");
+    assert!(
+        s["upgrade_error"]
+            .as_str()
+            .is_some_and(|e| e.contains(want)),
+        "{s}"
+    );
+    let log = lab.proc(l).log_text();
+    assert_eq!(log.matches("is now MASTER").count(), 1, "{log}");
+    assert!(lab.has_addr("d1", "eth0", VIP));
+    assert!(!lab.path().join("ld.run/handover.json").exists());
+}
+
+#[test]
+fn refused_upgrades_leave_the_daemon_running() {
+    let mut lab = Lab::new("upr", 1);
+    // a copy of the binary, to take away later
+    let bin = lab.path().join("ldirector");
+    std::fs::copy(lab::ldirector_bin(), &bin).expect("copy the binary");
+    let conf_text = lab::single_instance(150, "0.1", "");
+    let conf = lab.file("ld.conf", &conf_text);
+    let run = lab.path().join("ld.run").display().to_string();
+    let (b, c) = (bin.display().to_string(), conf.display().to_string());
+    let l = lab.spawn(
+        "d1",
+        "ld",
+        &[
+            "env",
+            "LDIRECTOR_FAIL_AT=handover-format",
+            &b,
+            "run",
+            "-f",
+            &c,
+            "--run-dir",
+            &run,
+        ],
+    );
+    assert!(
+        wait_until(LONG, || lab.has_addr("d1", "eth0", VIP)),
+        "{}",
+        lab.logs()
+    );
+    // a state this binary's successor cannot read (debug builds: a future format)
+    refused(&mut lab, l, &run, "from a newer ldirector");
+    // a configuration the new binary refuses
+    lab.file(
+        "ld.conf",
+        &conf_text.replace("priority 150", "priority 150 151"),
+    );
+    refused(&mut lab, l, &run, "refuses to take over");
+    lab.file("ld.conf", &conf_text);
+    // the binary is gone
+    std::fs::remove_file(&bin).expect("remove the binary");
+    refused(&mut lab, l, &run, "is missing");
+}
