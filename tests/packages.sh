@@ -4,7 +4,8 @@
 # Debian root made by debootstrap, where `ldirector --version` and `ldirector check` on the
 # packaged configuration run and the script user exists; the .rpm's metadata and file list
 # (rpm -qip / -qlp) and an install into a scratch root (rpm --root); systemd-analyze
-# verify on the unit as installed. Run by tests/run.sh (as root; installs what it needs).
+# verify on the unit as installed; and a package upgrade (dpkg -i of the next version)
+# under a running ldirector in the Debian root: it hands over (same PID, no transition). Run by tests/run.sh (as root; installs what it needs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fail() { echo "packages: FAILED: $*" >&2; exit 1; }
@@ -55,6 +56,69 @@ man -l "$root/usr/share/man/man5/ldirector.toml.5.gz" >/dev/null 2>&1 || fail "l
 # the unit, as installed (its ExecStart resolved in the root)
 systemd-analyze verify --man=no --root="$root" /lib/systemd/system/ldirector.service \
   || fail "systemd-analyze verify"
+
+echo "== a package upgrade hands the running daemon over (same PID, no transition)"
+# the next version of the package: the same binary, a new file (dpkg replaces it)
+next="${version}-2"
+rm -rf target/packages/next
+cargo deb --no-build --no-strip --deb-version "$next" --output target/packages/next/ >/dev/null
+cp target/packages/next/*.deb "$root/tmp/ldirector-next.deb"
+ns=ldpkgup
+cat >"$root/tmp/pkgup.conf" <<'CONF'
+vrrp_instance UP {
+  interface eth0
+  virtual_router_id 61
+  version 3
+  priority 150
+  advert_int 0.1
+  virtual_ipaddress { 192.0.2.100/24 }
+}
+CONF
+daemon_pid=
+upgrade_cleanup() {
+  [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && sleep 1
+  umount "$root/proc" 2>/dev/null || true
+  umount "$root/dev" 2>/dev/null || true
+  ip netns del "$ns" 2>/dev/null || true
+}
+trap upgrade_cleanup EXIT
+ip netns del "$ns" 2>/dev/null || true
+ip netns add "$ns"
+ip -n "$ns" link set lo up
+ip -n "$ns" link add eth0 type dummy
+ip -n "$ns" link set eth0 up
+ip -n "$ns" addr add 192.0.2.11/24 dev eth0
+mount -t proc proc "$root/proc"
+mount --bind /dev "$root/dev"
+mkdir -p "$root/run/ldirector"
+ip netns exec "$ns" chroot "$root" /usr/sbin/ldirector run -f /tmp/pkgup.conf \
+  --run-dir /run/ldirector >"$root/tmp/pkgup.log" 2>&1 &
+daemon_pid=$!
+state() {
+  chroot "$root" /usr/sbin/ldirector status --json --run-dir /run/ldirector 2>/dev/null \
+    | python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["pid"], s["upgrades"], s["vrrp"][0]["state"])' \
+    2>/dev/null || true
+}
+for _ in $(seq 60); do
+  [ "$(state)" = "$daemon_pid 0 MASTER" ] && break
+  sleep 0.5
+done
+[ "$(state)" = "$daemon_pid 0 MASTER" ] || { cat "$root/tmp/pkgup.log"; fail "the daemon in the root did not become MASTER: $(state)"; }
+chroot "$root" dpkg -i /tmp/ldirector-next.deb || fail "dpkg -i of the next version"
+[ "$(chroot "$root" dpkg-query -W -f '${Version}' ldirector)" = "$next" ] || fail "the next version is not installed"
+[ "$(state)" = "$daemon_pid 1 MASTER" ] || { cat "$root/tmp/pkgup.log"; fail "after the upgrade: $(state) (want: same pid, 1 upgrade, MASTER)"; }
+exe=$(readlink "/proc/$daemon_pid/exe")
+case "$exe" in *deleted*) fail "the daemon still runs the replaced binary: $exe" ;; esac
+masters=$(grep -c "is now MASTER" "$root/tmp/pkgup.log" || true)
+[ "$masters" = 1 ] || { cat "$root/tmp/pkgup.log"; fail "$masters MASTER transitions (want 1: the start)"; }
+grep -q "continue where the previous binary left off" "$root/tmp/pkgup.log" || fail "no hand-over in the log"
+kill "$daemon_pid"
+for _ in $(seq 40); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.25; done
+kill -0 "$daemon_pid" 2>/dev/null && fail "the daemon did not stop"
+daemon_pid=
+upgrade_cleanup
+trap - EXIT
+
 chroot "$root" dpkg --purge ldirector >/dev/null || fail "dpkg --purge"
 
 echo "== the .rpm"
@@ -72,6 +136,10 @@ for f in /usr/sbin/ldirector /usr/lib/systemd/system/ldirector.service \
 done
 rpm -qp --configfiles "$rpm" | grep -qx /etc/ldirector/ldirector.toml || fail "config not marked"
 rpm -qp --scripts "$rpm" | grep -q "useradd -r" || fail "no script user in %pre"
+# (a scratch root runs no scriptlet: the upgrade is the %posttrans's, checked as written)
+rpm -qp --scripts "$rpm" | grep -A3 "^posttrans" | grep -q "ldirector upgrade" \
+  || fail "no hand-over in %posttrans"
+rpm -qp --scripts "$rpm" | grep -q "try-restart" || fail "no restart fallback"
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 rpm --root "$scratch" --initdb

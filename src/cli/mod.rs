@@ -43,7 +43,8 @@ pub enum Command {
     /// Show the running daemon's VRRP instances, virtual and real servers, anycast blocks.
     Status(crate::control::client::StatusArgs),
     /// Hand the running daemon over to the binary now on disk, with no VRRP transition and
-    /// no IPVS change (same PID; SIGUSR2 does the same). Exit 1 if it was refused.
+    /// no IPVS change (same PID; SIGUSR2 does the same). Exit 1 if it was refused (the
+    /// daemon goes on), 2 if the running daemon is too old to hand over.
     Upgrade(crate::control::client::UpgradeArgs),
     /// Drain (withdraw, keep serving) or resume the running daemon's anycast announcements.
     Anycast(crate::control::client::AnycastArgs),

@@ -157,7 +157,8 @@ pub struct UpgradeArgs {
 
 /// `ldirector upgrade`: the running daemon hands over to the binary on disk. Exit code 0
 /// when the new binary answers (same PID), 1 when the hand-over was refused (the running
-/// daemon goes on; the reason is printed) or did not complete in time.
+/// daemon goes on; the reason is printed) or did not complete in time, 2 when the running
+/// daemon is too old to hand over (a restart is the only way: the packages do that).
 pub fn upgrade(a: &UpgradeArgs) -> i32 {
     let fail = |e: String| {
         eprintln!("ldirector upgrade: {e}");
@@ -185,6 +186,7 @@ pub fn upgrade(a: &UpgradeArgs) -> i32 {
             eprintln!("ldirector upgrade: refused: {why}");
             if old {
                 eprintln!("ldirector upgrade: the running ldirector {} cannot hand over (too old): restart it instead", before.version);
+                return 2;
             } else {
                 eprintln!(
                     "ldirector upgrade: ldirector {} (pid {}) goes on",

@@ -731,6 +731,12 @@ fn bench_active_standby(name: &str, t: &'static str, m: Mode) {
             "d1 back: master {back}; router: {}",
             sh_out(&format!("ip -n {t}r neigh show {AA_VIP}"))
         );
+        std::thread::sleep(Duration::from_secs(3));
+        eprintln!(
+            "3 s later: router: {}\n{}",
+            sh_out(&format!("ip -n {t}r neigh show {AA_VIP}")),
+            sh_out(&format!("for d in d1 d2; do echo $d; ip -n {t}$d -br link show eth0; ip -n {t}$d -br addr show eth0; ip netns exec {t}$d ipvsadm -Ln --stats; ip netns exec {t}$d ipvsadm -Lnc | head -5; ip netns exec {t}$d ipvsadm -Lnc | wc -l; done"))
+        );
     };
     let r0 = aa.report("report");
     // lost
