@@ -2289,3 +2289,5 @@ ip -n {t}client addr add 192.0.2.50/24 dev eth0
 
 #[path = "ipvs_vm/active_active.rs"]
 mod active_active;
+#[path = "ipvs_vm/upgrade.rs"]
+mod upgrade;

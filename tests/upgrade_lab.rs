@@ -238,3 +238,93 @@ fn refused_upgrades_leave_the_daemon_running() {
     std::fs::remove_file(&bin).expect("remove the binary");
     refused(&mut lab, l, &run, "is missing");
 }
+
+/// The numbers of docs/benchmarks.md (benches/upgrade.sh; skipped in the test run): 20
+/// rounds each of `ldirector upgrade`, of a restart of ldirector (SIGTERM, then the same
+/// command again, as `systemctl restart`), and of a restart of keepalived (the master of a
+/// keepalived pair), each with a backup watching, the client probing every 10 ms and the
+/// watcher on the switch: probes lost, the longest time without an advert from any master,
+/// MASTER transitions on both sides, gratuitous ARP frames.
+#[test]
+#[ignore = "benchmark: benches/upgrade.sh"]
+fn bench_upgrade_and_restarts() {
+    const ROUNDS: u64 = 20;
+    println!();
+    println!("| 20 rounds of | probes lost (of sent) | longest advert gap | MASTER transitions | gratuitous ARP frames | time per round |");
+    println!("|---|---|---|---|---|---|");
+    for mode in [
+        "ldirector upgrade",
+        "ldirector restart",
+        "keepalived restart",
+    ] {
+        let mut lab = Lab::new("upb", 2);
+        let conf = lab::single_instance(150, "0.1", "");
+        let backup = lab::single_instance(100, "0.1", "");
+        let master = |lab: &mut Lab| -> usize {
+            if mode.starts_with("keepalived") {
+                lab.keepalived("d1", "m", &conf)
+            } else {
+                lab.ldirector("d1", "m", &conf)
+            }
+        };
+        let mut m = master(&mut lab);
+        assert!(wait_until(LONG, || lab.has_addr("d1", "eth0", VIP)));
+        let k = lab.keepalived("d2", "b", &backup);
+        assert!(wait_until(LONG, || lab
+            .proc(k)
+            .log_text()
+            .contains("Entering BACKUP STATE")));
+        std::thread::sleep(Duration::from_secs(1));
+        let masters = |lab: &mut Lab, procs: &[usize]| -> usize {
+            procs
+                .iter()
+                .map(|&p| {
+                    let t = lab.proc(p).log_text();
+                    t.matches("is now MASTER").count() + t.matches("Entering MASTER STATE").count()
+                })
+                .sum()
+        };
+        let mut procs = [m, k];
+        let before = masters(&mut lab, &procs);
+        let run = lab.path().join("m.run").display().to_string();
+        let watch = Helper::start(&lab, "sw", &["python3", WATCH, "br0"]);
+        let probe = Helper::start(&lab, "client", &["python3", PROBE, VIP]);
+        let t0 = std::time::Instant::now();
+        for _ in 0..ROUNDS {
+            match mode {
+                "ldirector upgrade" => {
+                    assert!(upgrade(&lab, &run).status.success(), "{}", lab.logs());
+                }
+                _ => {
+                    // a restart: stop (the backup takes over), start, and the master is
+                    // back once it has preempted
+                    let n = masters(&mut lab, &procs);
+                    lab.proc(m).signal(nix::sys::signal::Signal::SIGTERM);
+                    assert!(lab.proc(m).wait_exit(LONG).is_some());
+                    m = master(&mut lab);
+                    // (the same log file, appended: the newest process reads it all)
+                    procs[0] = m;
+                    assert!(
+                        wait_until(LONG, || masters(&mut lab, &procs) >= n + 2
+                            && lab.has_addr("d1", "eth0", VIP)),
+                        "{}",
+                        lab.logs()
+                    );
+                }
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        let per_round = t0.elapsed().as_secs_f64() / ROUNDS as f64;
+        let probed = probe.stop();
+        let wire = watch.stop();
+        let transitions = masters(&mut lab, &procs) - before;
+        let garp: u64 = wire["garp"]
+            .as_object()
+            .map(|g| g.values().filter_map(|v| v.as_u64()).sum())
+            .unwrap_or(0);
+        println!(
+            "| {mode} | {} (of {}) | {} ms | {transitions} | {garp} | {per_round:.2} s |",
+            probed["lost"], probed["sent"], wire["max_gap_ms"]["any"]
+        );
+    }
+}

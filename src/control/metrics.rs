@@ -83,6 +83,13 @@ pub(crate) fn render(st: &Status, checks: &CheckStats) -> String {
     reloads
         .get_or_create(&vec![("result", "refused".into())])
         .inc_by(st.reloads_refused);
+    let upgrades = Counter::<u64>::default();
+    upgrades.inc_by(st.upgrades);
+    reg.register(
+        "upgrades",
+        "Hand-overs to a new binary in this process's life (ldirector upgrade)",
+        upgrades,
+    );
     let alerts = counter(&mut reg, "smtp_alerts", "smtp_alert e-mails, by result");
     alerts
         .get_or_create(&vec![("result", "sent".into())])
@@ -369,6 +376,7 @@ mod tests {
             version: "0.1.0".into(),
             uptime_s: 12.0,
             reloads: 3,
+            upgrades: 2,
             vrrp: vec![Instance {
                 name: "VI_1".into(),
                 state: "MASTER".into(),
@@ -440,6 +448,7 @@ mod tests {
             "ldirector_ipvs_real_server_in_bytes_total{virtual_server=\"192.0.2.100:80/TCP\",real_server=\"198.51.100.10:80\"} 900",
             "ldirector_ipvs_virtual_server_connections_total{virtual_server=\"192.0.2.100:80/TCP\"} 7",
             "ldirector_reloads_total{result=\"applied\"} 3",
+            "ldirector_upgrades_total 2",
             "ldirector_anycast_state{anycast=\"WEB\",state=\"lowered\"} 1",
             "ldirector_anycast_state{anycast=\"WEB\",state=\"announced\"} 0",
             "ldirector_anycast_healthy{anycast=\"WEB\"} 0",

@@ -228,11 +228,20 @@ impl Status {
         let mut o = String::new();
         let _ = writeln!(
             o,
-            "ldirector {} with {} (up {})",
+            "ldirector {} with {} (pid {}, up {}{})",
             self.version,
             self.config,
-            ago(Some(self.uptime_s))
+            self.pid,
+            ago(Some(self.uptime_s)),
+            match self.upgrades {
+                0 => String::new(),
+                1 => ", upgraded once".to_string(),
+                n => format!(", upgraded {n} times"),
+            }
         );
+        if let Some(e) = &self.upgrade_error {
+            let _ = writeln!(o, "last upgrade refused: {e}");
+        }
         if !self.vrrp.is_empty() {
             let _ = writeln!(
                 o,

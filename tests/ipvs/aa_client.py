@@ -11,7 +11,8 @@ retransmits) is not a break, only *late* (over 1 s). Commands on stdin, one per 
 
   report   print one JSON line with the counts since the start:
            {"held": N, "broken": B, "late": L, "requests": R, "by_server": {...},
-            "new_ok": K, "new_fail": F, "worst_ms": W (the longest wait for an answer)}
+            "new_ok": K, "new_fail": F, "worst_ms": W (the longest wait for an answer),
+            "stuck": S (connections whose request has waited over 2 s now)}
   broken   print the names of the real servers of the broken connections (JSON list)
   refill   open new long-lived connections for the broken ones (N alive again), then
            print {"alive": N}
@@ -30,6 +31,8 @@ counts = {"alive": 0, "held": 0, "broken": 0, "late": 0, "requests": 0, "new_ok"
           "worst_ms": 0}
 by_server = {}
 broken_on = []
+# per held connection: since when its request waits (None: answered)
+waiting = {}
 
 
 def held_connection(ready):
@@ -41,12 +44,14 @@ def held_connection(ready):
         f = s.makefile("rb")
         while not stop.is_set():
             t0 = time.monotonic()
+            waiting[threading.get_ident()] = t0
             s.sendall(b"x\n")
             line = f.readline()
             if not line:
                 raise ConnectionResetError("closed")
             name = line.decode().strip()
             took = time.monotonic() - t0
+            waiting[threading.get_ident()] = None
             with lock:
                 counts["requests"] += 1
                 if took > 1:
@@ -62,6 +67,7 @@ def held_connection(ready):
                     raise ConnectionError(f"answered by {name}, not {server}")
             stop.wait(0.1)
     except (OSError, ConnectionError):
+        waiting[threading.get_ident()] = None
         if not stop.is_set():
             with lock:
                 counts["broken"] += 1
@@ -108,7 +114,9 @@ for line in sys.stdin:
         continue
     with lock:
         if cmd == "report":
-            print(json.dumps(dict(counts, by_server=by_server)), flush=True)
+            now = time.monotonic()
+            stuck = sum(1 for t in list(waiting.values()) if t is not None and now - t > 2)
+            print(json.dumps(dict(counts, by_server=by_server, stuck=stuck)), flush=True)
         elif cmd == "broken":
             print(json.dumps(broken_on), flush=True)
     if cmd == "quit":

@@ -8,7 +8,8 @@ adverts and broadcast ARP are flooded to it). Until a line "stop" on stdin, then
 one JSON line:
 
   {"adverts": {"SRC": count}, "max_gap_ms": {"SRC": the longest time between two adverts
-   of SRC}, "garp": {"MAC": gratuitous ARP frames sent by MAC}}
+   of SRC, "any": between two adverts of any source with a priority above 0},
+   "garp": {"MAC": gratuitous ARP frames sent by MAC}}
 """
 import json
 import select
@@ -21,6 +22,7 @@ iface = sys.argv[1]
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.ntohs(0x0003))
 s.bind((iface, 0))
 adverts, last, gaps, garp = {}, {}, {}, {}
+last_any = None
 print("ready", flush=True)
 while True:
     r, _, _ = select.select([s, sys.stdin], [], [], 1.0)
@@ -46,6 +48,13 @@ while True:
                 gap = (now - last[src]) * 1000
                 gaps[src] = max(gaps.get(src, 0), round(gap, 1))
             last[src] = now
+            ihl = (frame[14] & 0x0F) * 4
+            prio = frame[14 + ihl + 2] if len(frame) > 14 + ihl + 2 else 0
+            if prio > 0:
+                if last_any is not None:
+                    gap = (now - last_any) * 1000
+                    gaps["any"] = max(gaps.get("any", 0), round(gap, 1))
+                last_any = now
         elif ethertype == 0x0806 and len(frame) >= 42:
             sender_ip, target_ip = frame[28:32], frame[38:42]
             if sender_ip == target_ip:
