@@ -80,7 +80,43 @@ fn upgrade(lab: &Lab, run: &str) -> std::process::Output {
 #[test]
 fn twenty_upgrades_beside_a_keepalived_backup_cause_no_transition() {
     let mut lab = Lab::new("upg", 2);
-    let l = lab.ldirector("d1", "ld", &lab::single_instance(150, "0.1", ""));
+    // systemd's side of Type=notify: what the daemon tells it across the upgrades
+    let notify_path = lab.path().join("notify.sock");
+    let notify = std::os::unix::net::UnixDatagram::bind(&notify_path).expect("notify socket");
+    notify
+        .set_read_timeout(Some(Duration::from_secs(1)))
+        .unwrap();
+    let (told, heard) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        loop {
+            match notify.recv(&mut buf) {
+                Ok(n) => {
+                    if told
+                        .send(String::from_utf8_lossy(&buf[..n]).into_owned())
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(_) => return,
+            }
+        }
+    });
+    let notify_env = format!("NOTIFY_SOCKET={}", notify_path.display());
+    let conf = lab.file("ld.conf", &lab::single_instance(150, "0.1", ""));
+    let run_dir = lab.path().join("ld.run");
+    let (bin, c, r) = (
+        lab::ldirector_bin(),
+        conf.display().to_string(),
+        run_dir.display().to_string(),
+    );
+    let l = lab.spawn(
+        "d1",
+        "ld",
+        &["env", &notify_env, &bin, "run", "-f", &c, "--run-dir", &r],
+    );
     assert!(
         wait_until(LONG, || lab.has_addr("d1", "eth0", VIP)),
         "{}",
@@ -162,6 +198,17 @@ fn twenty_upgrades_beside_a_keepalived_backup_cause_no_transition() {
         "{ld}"
     );
     assert!(lab.has_addr("d1", "eth0", VIP));
+    // systemd heard READY at the start, then RELOADING and READY around each upgrade
+    let said: Vec<String> = heard.try_iter().collect();
+    let count = |w: &str| said.iter().filter(|m| m.lines().any(|l| l == w)).count();
+    assert_eq!(count("READY=1"), 21, "{said:?}");
+    assert_eq!(count("RELOADING=1"), 20, "{said:?}");
+    assert!(
+        said.iter()
+            .filter(|m| m.contains("RELOADING=1"))
+            .all(|m| m.contains("MONOTONIC_USEC=")),
+        "{said:?}"
+    );
     // and a plain stop still hands over (priority 0): keepalived takes over at once
     lab.proc(l).signal(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(lab.proc(l).wait_exit(LONG), Some(0), "{}", lab.logs());

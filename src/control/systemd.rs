@@ -47,8 +47,11 @@ impl Notify {
     }
 }
 
+/// One datagram, never waiting: a receiver that does not read (its queue holds a few
+/// datagrams) gets an error here, not a daemon stuck in its loop.
 fn send_to(target: &str, msg: &str) -> std::io::Result<()> {
     let s = UnixDatagram::unbound()?;
+    s.set_nonblocking(true)?;
     match target.strip_prefix('@') {
         Some(name) => {
             use std::os::linux::net::SocketAddrExt;
@@ -65,6 +68,22 @@ fn send_to(target: &str, msg: &str) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_receiver_that_does_not_read_never_blocks_the_sender() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notify");
+        let _rx = UnixDatagram::bind(&path).unwrap();
+        let mut n = Notify {
+            target: Some(path.display().to_string()),
+            warned: false,
+        };
+        // more than the receiving queue holds (net.unix.max_dgram_qlen, 10 by default)
+        for _ in 0..100 {
+            n.reloading();
+        }
+        assert!(n.warned, "the full queue was said once");
+    }
 
     #[test]
     fn datagrams_reach_the_socket() {
