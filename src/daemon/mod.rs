@@ -294,7 +294,10 @@ impl Daemon {
         let ipvs = if cfg.virtual_server.is_empty() {
             None
         } else {
-            match actor::Actor::start(&cfg, handover.is_some()) {
+            let resumed = handover
+                .as_mut()
+                .map(|h| (std::mem::take(&mut h.drains), elapsed));
+            match actor::Actor::start(&cfg, resumed) {
                 Ok(a) => Some(a),
                 Err(e) => {
                     let why = if e.kind() == std::io::ErrorKind::PermissionDenied {
@@ -964,7 +967,7 @@ impl Daemon {
             warn!("reload: the vrrp_* and checker_* scheduling settings (priority, rt_priority, rlimit_rttime, cpu_affinity) take effect at the next start");
         }
         if self.ipvs.is_none() && !new.virtual_server.is_empty() {
-            match actor::Actor::start(&new, false) {
+            match actor::Actor::start(&new, None) {
                 Ok(a) => self.ipvs = Some(a),
                 Err(e) => error!("reload: IPVS: {e}"),
             }

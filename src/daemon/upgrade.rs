@@ -44,11 +44,6 @@ impl Daemon {
         if self.draining_until.is_some() {
             return Err("stopping (anycast drain_time running)".into());
         }
-        if let Some(n) = self.ipvs.as_ref().map(|a| a.draining()).filter(|n| *n > 0) {
-            return Err(format!(
-                "{n} real server(s) drain after a reload (lvs_drain_timeout): upgrade once they are done, or they would be removed at once"
-            ));
-        }
         let binary = upgrade::binary()?;
         let file = self.opts.run_dir.join(upgrade::FILE);
         info!("upgrade: asking {} to take over", binary.display());
@@ -115,6 +110,9 @@ impl Daemon {
             .map(|(k, v)| (k.clone(), *v))
             .collect();
         h.sloppy = self.sloppy.saved();
+        if let Some(a) = &self.ipvs {
+            h.drains = a.saved_drains(GATHER_LIMIT).await;
+        }
         h.control_fd = self.control_fd;
         h.http = self.http.listener();
         h.upgrades = self.life.upgrades + 1;

@@ -34,6 +34,8 @@ enum Request {
     Sync(Want),
     /// The next sync follows a reload (real servers it drops drain).
     Reloading(Duration),
+    /// The draining destinations, for a successor binary.
+    SaveDrains(oneshot::Sender<Vec<super::drain::SavedDrain>>),
     /// Release (or keep) the services and end the thread.
     Stop {
         flush: FlushOnStop,
@@ -48,35 +50,44 @@ pub(crate) struct Actor {
     tx: Sender<Request>,
     /// The counters, read on a thread of their own.
     reader: Reader,
-    /// Destinations draining (the thread updates it).
-    draining: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Actor {
     /// Open IPVS, apply the start-up settings (lvs_flush, lvs_timeouts) and start the
     /// thread. The table itself comes with the first [`Actor::sync`], carrying the checks'
     /// initial health, so no real server the checks hold down is ever added for a moment.
-    pub(crate) fn start(cfg: &Config, resumed: bool) -> std::io::Result<Actor> {
+    /// `resumed`: a new binary continuing a running ldirector, with the destinations it
+    /// was draining and how long ago they were saved (no lvs_flush).
+    pub(crate) fn start(
+        cfg: &Config,
+        resumed: Option<(Vec<super::drain::SavedDrain>, Duration)>,
+    ) -> std::io::Result<Actor> {
         let mut m = Manager::open()?;
-        m.prepare(cfg, resumed)?;
+        m.prepare(cfg, resumed.is_some())?;
+        if let Some((drains, elapsed)) = resumed {
+            m.resume_drains(drains, elapsed);
+        }
         let writing = Arc::new(AtomicBool::new(false));
         let reader = Reader::start(writing.clone())?;
         let (tx, rx) = mpsc::channel();
-        let draining = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let d = draining.clone();
         std::thread::Builder::new()
             .name("ldirector-ipvs".into())
-            .spawn(move || run(m, rx, &writing, &d))?;
-        Ok(Actor {
-            tx,
-            reader,
-            draining,
-        })
+            .spawn(move || run(m, rx, &writing))?;
+        Ok(Actor { tx, reader })
     }
 
-    /// How many real servers drain now (after a reload removed them).
-    pub(crate) fn draining(&self) -> usize {
-        self.draining.load(Ordering::Relaxed)
+    /// The destinations draining now (for a successor binary); empty if the thread is
+    /// gone or does not answer within `limit`.
+    pub(crate) async fn saved_drains(&self, limit: Duration) -> Vec<super::drain::SavedDrain> {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Request::SaveDrains(tx)).is_err() {
+            return Vec::new();
+        }
+        tokio::time::timeout(limit, rx)
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default()
     }
 
     /// Bring the kernel to `want` (asynchronously; the outcome is logged).
@@ -115,14 +126,8 @@ impl Actor {
     }
 }
 
-fn run(
-    mut m: Manager,
-    rx: Receiver<Request>,
-    writing: &AtomicBool,
-    draining: &std::sync::atomic::AtomicUsize,
-) {
+fn run(mut m: Manager, rx: Receiver<Request>, writing: &AtomicBool) {
     loop {
-        draining.store(m.draining_count(), Ordering::Relaxed);
         let first = if m.draining() {
             match rx.recv_timeout(DRAIN_TICK) {
                 Ok(r) => r,
@@ -154,6 +159,9 @@ fn run(
                     want = Some(Want { summary, ..w });
                 }
                 Request::Reloading(t) => m.reloading(t),
+                Request::SaveDrains(reply) => {
+                    let _ = reply.send(m.saved_drains());
+                }
                 Request::Stop { flush, keep, done } => stop = Some((flush, keep, done)),
             }
         }

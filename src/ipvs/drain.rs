@@ -15,6 +15,15 @@ struct Entry {
     deadline: Instant,
 }
 
+/// A draining destination as a successor binary takes it over.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct SavedDrain {
+    pub service: ServiceKey,
+    pub dest: DestKey,
+    /// How long it may still drain (`lvs_drain_timeout` left).
+    pub left_ms: u64,
+}
+
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Draining {
     entries: IndexMap<(ServiceKey, DestKey), Entry>,
@@ -34,6 +43,7 @@ impl Draining {
         self.entries.is_empty()
     }
 
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
@@ -84,6 +94,53 @@ impl Draining {
             }
         }
         started
+    }
+
+    /// The destinations draining and how long each may still drain, for a successor
+    /// binary (`ldirector upgrade`).
+    pub(crate) fn save(&self, now: Instant) -> Vec<SavedDrain> {
+        self.entries
+            .iter()
+            .map(|((sk, dk), e)| SavedDrain {
+                service: *sk,
+                dest: *dk,
+                left_ms: u64::try_from(e.deadline.saturating_duration_since(now).as_millis())
+                    .unwrap_or(u64::MAX),
+            })
+            .collect()
+    }
+
+    /// Go on draining what a predecessor binary was draining (`elapsed` ago), for the
+    /// destinations still in the kernel (`kernel`); how many.
+    pub(crate) fn resume(
+        &mut self,
+        saved: &[SavedDrain],
+        kernel: &Table,
+        now: Instant,
+        elapsed: Duration,
+    ) -> usize {
+        let mut n = 0;
+        for d in saved {
+            let Some(live) = kernel
+                .services
+                .get(&d.service)
+                .and_then(|e| e.dests.get(&d.dest))
+            else {
+                continue;
+            };
+            let mut dest = *live;
+            dest.weight = 0;
+            let left = Duration::from_millis(d.left_ms).saturating_sub(elapsed);
+            self.entries.insert(
+                (d.service, d.dest),
+                Entry {
+                    dest,
+                    deadline: now + left,
+                },
+            );
+            n += 1;
+        }
+        n
     }
 
     /// Add the draining destinations (weight 0) to a desired table.
@@ -251,5 +308,38 @@ mod tests {
         assert!(d
             .reload(&before, &after, &before, t0, Duration::ZERO)
             .is_empty());
+    }
+
+    #[test]
+    fn a_successor_goes_on_draining_with_the_time_left() {
+        let t0 = Instant::now();
+        let mut d = Draining::default();
+        let before = table(IPPROTO_TCP, &[10, 11, 12]);
+        let after = table(IPPROTO_TCP, &[10]);
+        let _ = d.reload(&before, &after, &before, t0, Duration::from_secs(60));
+        let saved = d.save(t0 + Duration::from_secs(20));
+        assert_eq!(saved.len(), 2);
+        assert!(saved.iter().all(|s| s.left_ms == 40_000));
+        // the new binary, 1 s after the save; rs12 went meanwhile
+        let t1 = t0 + Duration::from_secs(100);
+        let mut n = Draining::default();
+        let kernel = table(IPPROTO_TCP, &[10, 11]);
+        assert_eq!(n.resume(&saved, &kernel, t1, Duration::from_secs(1)), 1);
+        let mut want = after.clone();
+        n.keep(&mut want);
+        assert_eq!(
+            want.services[0].dests[&dk(11)].weight,
+            0,
+            "kept at weight 0"
+        );
+        // busy until its time runs out: 39 s from the resume
+        let busy = |_: &ServiceKey, _: &DestKey| Some(conns(1, 0));
+        assert!(n.tick(t1 + Duration::from_secs(38), &busy).is_empty());
+        let done = n.tick(t1 + Duration::from_secs(39), &busy);
+        assert_eq!(done.len(), 1);
+        // the file's form
+        let text = serde_json::to_string(&saved).unwrap();
+        let back: Vec<SavedDrain> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, saved);
     }
 }

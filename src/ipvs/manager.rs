@@ -3,7 +3,7 @@
 //! remembers which services it owns across reloads, and releases them at stop.
 
 use super::codec::{Op, Timeouts};
-use super::drain::{Done, Draining};
+use super::drain::{Done, Draining, SavedDrain};
 use super::netlink::Ipvs;
 use super::reconcile::diff;
 use super::table::ServiceKey;
@@ -22,6 +22,9 @@ pub(crate) struct Manager {
     draining: Draining,
     /// Set by a reload: the next sync starts draining what the new config drops.
     reload_drain: Option<Duration>,
+    /// A predecessor binary's draining destinations, saved this long before the start:
+    /// taken up by the first sync (which reads the kernel's table).
+    resumed_drains: Option<(Vec<SavedDrain>, Instant, Duration)>,
 }
 
 /// What one synchronisation did.
@@ -41,15 +44,11 @@ impl Manager {
             last: Table::default(),
             draining: Draining::default(),
             reload_drain: None,
+            resumed_drains: None,
         })
     }
 
     /// Start-up settings: lvs_flush, lvs_timeouts.
-    /// How many destinations drain now.
-    pub(crate) fn draining_count(&self) -> usize {
-        self.draining.len()
-    }
-
     /// The start-up settings; `resumed` (a new binary continuing a running ldirector):
     /// no lvs_flush, the table is the running one's.
     pub(crate) fn prepare(&mut self, cfg: &Config, resumed: bool) -> io::Result<()> {
@@ -91,8 +90,27 @@ impl Manager {
         !self.draining.is_empty()
     }
 
+    /// Take over a predecessor binary's draining destinations (`ldirector upgrade`),
+    /// saved `elapsed` before now.
+    pub(crate) fn resume_drains(&mut self, saved: Vec<SavedDrain>, elapsed: Duration) {
+        if !saved.is_empty() {
+            self.resumed_drains = Some((saved, Instant::now(), elapsed));
+        }
+    }
+
+    /// The draining destinations, for a successor binary.
+    pub(crate) fn saved_drains(&self) -> Vec<SavedDrain> {
+        self.draining.save(Instant::now())
+    }
+
     pub(crate) fn sync_table(&mut self, want: &Table) -> io::Result<Summary> {
         let have = self.ipvs.table()?;
+        if let Some((saved, at, elapsed)) = self.resumed_drains.take() {
+            let n = self
+                .draining
+                .resume(&saved, &have, Instant::now(), elapsed + at.elapsed());
+            info!("IPVS: {n} real server(s) go on draining after the upgrade");
+        }
         if let Some(timeout) = self.reload_drain.take() {
             for (sk, dk) in self
                 .draining

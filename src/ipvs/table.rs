@@ -25,7 +25,9 @@ pub mod flags {
 }
 
 /// How a virtual service is named in the kernel.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum ServiceKey {
     Addr {
         protocol: u16,
@@ -160,7 +162,9 @@ impl TunType {
 }
 
 /// A destination's key within its service.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct DestKey {
     pub addr: IpAddr,
     pub port: u16,

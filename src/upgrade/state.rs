@@ -5,6 +5,7 @@
 //! check the running daemon asks of the new binary before it hands over.
 
 use crate::check::runner::SavedChecker;
+use crate::ipvs::drain::SavedDrain;
 use crate::vrrp::engine::SavedInstance;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -32,6 +33,8 @@ pub(crate) struct Handover {
     pub checks: Vec<SavedChecker>,
     /// Virtual servers (as `describe()` names them) without their quorum.
     pub no_quorum: Vec<String>,
+    /// Real servers draining after a reload, with the time they have left.
+    pub drains: Vec<SavedDrain>,
     /// sloppy_tcp / sloppy_sctp as they were before ldirector set them: (path, value).
     pub sloppy: Vec<(String, String)>,
     /// The control socket's listening descriptor.

@@ -18,6 +18,26 @@ fn real(i: usize) -> String {
     format!("198.18.{}.{}", 1 + i / 250, 1 + i % 250)
 }
 
+/// `without`: a real server of the port-7000 service left out (a reload drains it).
+fn config_without(without: Option<usize>) -> String {
+    let full = config();
+    match without {
+        Some(i) => full.replace(
+            &format!(
+                "  real_server {} 7000 {{
+    TCP_CHECK {{
+      connect_timeout 2
+    }}
+  }}
+",
+                real(i)
+            ),
+            "",
+        ),
+        None => full,
+    }
+}
+
 fn config() -> String {
     let mut c = format!(
         "vrrp_instance VI {{
@@ -188,7 +208,22 @@ ip netns exec {t}dir sysctl -qw net.ipv4.ip_forward=1
         out.read_line(&mut l).unwrap();
         serde_json::from_str(&l).unwrap()
     };
+    // a reload drops the third server of port 7000, which holds two of the connections:
+    // it drains (weight 0) through the upgrade
+    let dropped = real(FAILING + 2);
+    std::fs::write(&conf, config_without(Some(FAILING + 2))).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_ldirector"))
+        .args(["reload", "--run-dir", &r])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "reload: {o:?}");
     let table = || sh_out(&format!("ip netns exec {t}dir ipvsadm -Sn"));
+    assert!(
+        wait_for(Duration::from_secs(20), || table()
+            .contains(&format!("-r {dropped}:7000 -m -w 0"))),
+        "the dropped server drains at weight 0:\n{}",
+        table()
+    );
     let health = |s: &ldirector::control::status::Status| -> Vec<(String, bool, Option<u32>)> {
         s.virtual_servers
             .iter()
@@ -198,7 +233,7 @@ ip netns exec {t}dir sysctl -qw net.ipv4.ip_forward=1
     };
     let before = status().unwrap();
     let table_before = table();
-    // two services, the 950 healthy of the first, the 3 of the second
+    // two services, the 950 healthy of the first, the 3 of the second (one draining)
     assert_eq!(
         table_before.lines().count(),
         2 + REALS - FAILING + 3,
@@ -247,6 +282,10 @@ ip netns exec {t}dir sysctl -qw net.ipv4.ip_forward=1
     assert!(
         since.contains("0 change(s) written"),
         "the new binary wrote nothing to IPVS:\n{since}"
+    );
+    assert!(
+        since.contains("1 real server(s) go on draining"),
+        "the drain goes on:\n{since}"
     );
     for word in [
         "is healthy",
