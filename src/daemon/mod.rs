@@ -65,6 +65,9 @@ pub(crate) fn run(mut opts: Options) -> i32 {
     // a predecessor binary handing over (`ldirector upgrade`), or asking whether we can
     let handover = std::env::var_os(crate::upgrade::ENV).map(PathBuf::from);
     let only_check = std::env::var_os(crate::upgrade::CHECK_ENV).is_some();
+    // (not for the scripts this daemon runs; no other thread runs yet)
+    std::env::remove_var(crate::upgrade::ENV);
+    std::env::remove_var(crate::upgrade::CHECK_ENV);
     let mut loaded = opts.load(true);
     if loaded.diags.has_errors() {
         eprint!("{}", loaded.diags.render());
