@@ -85,8 +85,9 @@ trap upgrade_cleanup EXIT
 ip netns del "$ns" 2>/dev/null || true
 ip netns add "$ns"
 ip -n "$ns" link set lo up
-ip -n "$ns" link add eth0 type dummy
+ip -n "$ns" link add eth0 type veth peer name eth1
 ip -n "$ns" link set eth0 up
+ip -n "$ns" link set eth1 up
 ip -n "$ns" addr add 192.0.2.11/24 dev eth0
 mount -t proc proc "$root/proc"
 mount --bind /dev "$root/dev"
@@ -109,6 +110,10 @@ chroot "$root" dpkg -i /tmp/ldirector-next.deb || fail "dpkg -i of the next vers
 [ "$(state)" = "$daemon_pid 1 MASTER" ] || { cat "$root/tmp/pkgup.log"; fail "after the upgrade: $(state) (want: same pid, 1 upgrade, MASTER)"; }
 exe=$(readlink "/proc/$daemon_pid/exe")
 case "$exe" in *deleted*) fail "the daemon still runs the replaced binary: $exe" ;; esac
+# the process runs the file the new package installed (the same bits, a new file: the
+# version string cannot differ without a second build; the inode says which file runs)
+[ "$(stat -L -c %i "/proc/$daemon_pid/exe")" = "$(stat -c %i "$root/usr/sbin/ldirector")" ] \
+  || fail "the daemon does not run the installed binary"
 masters=$(grep -c "is now MASTER" "$root/tmp/pkgup.log" || true)
 [ "$masters" = 1 ] || { cat "$root/tmp/pkgup.log"; fail "$masters MASTER transitions (want 1: the start)"; }
 grep -q "continue where the previous binary left off" "$root/tmp/pkgup.log" || fail "no hand-over in the log"

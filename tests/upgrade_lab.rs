@@ -375,3 +375,61 @@ fn bench_upgrade_and_restarts() {
         );
     }
 }
+
+/// Anycast across an upgrade: an announced block stays announced, a block the operator
+/// drained stays drained until `ldirector anycast resume`.
+#[test]
+fn anycast_blocks_keep_their_announcement_and_drain_across_an_upgrade() {
+    let mut lab = Lab::new("upa", 1);
+    let conf = "anycast WEB {
+  address 192.0.2.80
+  method route
+  hold_down 0
+}
+anycast DNS {
+  address 192.0.2.53
+  method route
+  hold_down 0
+}
+";
+    let l = lab.ldirector("d1", "ld", conf);
+    let run = lab.path().join("ld.run").display().to_string();
+    let routed = |lab: &Lab, a: &str| {
+        let o = lab.exec("d1", &["ip", "route", "show", "proto", "201"]);
+        String::from_utf8_lossy(&o.stdout).contains(a)
+    };
+    assert!(
+        wait_until(LONG, || routed(&lab, "192.0.2.80")
+            && routed(&lab, "192.0.2.53")),
+        "{}",
+        lab.logs()
+    );
+    let bin = lab::ldirector_bin();
+    let o = lab.exec("d1", &[&bin, "anycast", "drain", "DNS", "--run-dir", &run]);
+    assert!(o.status.success(), "{o:?}");
+    assert!(wait_until(LONG, || !routed(&lab, "192.0.2.53")));
+    let o = upgrade(&lab, &run);
+    assert!(o.status.success(), "{o:?}\n{}", lab.logs());
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(routed(&lab, "192.0.2.80"), "WEB still announced");
+    assert!(
+        !routed(&lab, "192.0.2.53"),
+        "DNS stays drained\n{}",
+        lab.logs()
+    );
+    let s = status(&lab, &run);
+    assert_eq!(s["upgrades"], 1, "{s}");
+    let log = lab.proc(l).log_text();
+    assert!(log.contains("anycast DNS: stays drained"), "{log}");
+    // WEB went on: no change of its announcement after the upgrade
+    let after = &log[log.find("continuing ldirector").unwrap_or(0)..];
+    assert!(
+        after.contains("anycast WEB: announced (metric 1) (continued from the previous binary)")
+            && !after.contains("WEB: withdrawn")
+            && !after.contains("DNS: announced"),
+        "{after}"
+    );
+    let o = lab.exec("d1", &[&bin, "anycast", "resume", "DNS", "--run-dir", &run]);
+    assert!(o.status.success(), "{o:?}");
+    assert!(wait_until(LONG, || routed(&lab, "192.0.2.53")));
+}

@@ -231,6 +231,16 @@ impl Engine {
     /// the objects that keep its addresses served; a block whose inputs are not all up
     /// yet waits for them (its grace). `adopted[i]`: block `i`'s healthy objects are in
     /// the kernel already (a run that died): kept, no withdrawal, no flap.
+    /// Before the start: these blocks were drained by the operator in the binary this one
+    /// continues (`ldirector upgrade`): they start drained, announcing nothing.
+    pub(crate) fn drained_before(&mut self, names: &[String]) {
+        for b in &mut self.blocks {
+            if names.contains(&b.spec.name) {
+                b.draining = true;
+            }
+        }
+    }
+
     pub(crate) fn start(&mut self, now: Instant, adopted: &[bool], out: &mut Vec<Output>) {
         self.started = true;
         for i in 0..self.blocks.len() {
@@ -246,6 +256,10 @@ impl Engine {
             add: b.spec.accept.clone(),
             remove: Vec::new(),
         });
+        if b.draining {
+            b.why = "drained by the operator".into();
+            return;
+        }
         if !b.healthy() && !b.spec.grace.is_zero() {
             b.pending_until = Some(now + b.spec.grace);
             if adopted {

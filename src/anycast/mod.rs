@@ -26,6 +26,9 @@ pub(crate) struct Anycast {
     notifier: AnycastNotifier,
     /// Stopped and released: nothing left to remove.
     released: bool,
+    /// Continuing a predecessor binary's blocks (the start of a new binary after
+    /// `ldirector upgrade`): what the start finds is logged, not notified (nothing moved).
+    quiet: bool,
     /// Recent changes (when, block, state word), newest last, for the status page.
     recent: crate::control::status::Recent<(String, &'static str)>,
 }
@@ -33,11 +36,14 @@ pub(crate) struct Anycast {
 impl Anycast {
     /// Announce the blocks of `specs` (built from `cfg`) as their inputs say. Without
     /// an rtnetlink socket nothing is announced (said loudly; the rest runs).
+    /// `resumed`: a new binary continuing a running ldirector (`ldirector upgrade`), with
+    /// the blocks the operator had drained (they stay so); its start notifies nothing.
     pub(crate) fn start(
         cfg: &Config,
         specs: Vec<Spec>,
         run_as: Option<RunAs>,
         mailer: Option<Mailer>,
+        resumed: Option<&[String]>,
     ) -> Anycast {
         let nl = if specs.is_empty() {
             None
@@ -52,11 +58,16 @@ impl Anycast {
             out: Vec::new(),
             notifier: AnycastNotifier::new(cfg, run_as, mailer),
             released: false,
+            quiet: resumed.is_some(),
             recent: Default::default(),
         };
+        if let Some(drained) = resumed {
+            me.engine.drained_before(drained);
+        }
         // what a run that died left announced is kept (a restart moves no traffic)
         let adopted = me.adopted();
         me.drive(cfg, |e, out| e.start(Instant::now(), &adopted, out));
+        me.quiet = false;
         me
     }
 
@@ -127,6 +138,14 @@ impl Anycast {
                         _ => State::Withdrawn,
                     };
                     let m = metric.map(|m| format!(" (metric {m})")).unwrap_or_default();
+                    if self.quiet {
+                        // a new binary finding what its predecessor announced
+                        info!(
+                            "anycast {name}: {}{m} (continued from the previous binary): {why}",
+                            state.word().to_lowercase()
+                        );
+                        continue;
+                    }
                     if from == Level::Off && to == Level::Failed && state == State::Withdrawn {
                         // a start (or a new block) whose inputs fail: nothing was announced
                         warn!("anycast {name}: not announced: {why}");

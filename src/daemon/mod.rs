@@ -406,7 +406,17 @@ impl Daemon {
             &mut anycast_specs,
             &build::anycast_verdicts(&cfg, anycast_down, &script_values, &file_values, &health),
         );
-        let anycast = Anycast::start(&cfg, anycast_specs, run_as, mailer.clone());
+        // (after an upgrade: what the operator drained stays drained)
+        let anycast = Anycast::start(
+            &cfg,
+            anycast_specs,
+            run_as,
+            mailer.clone(),
+            handover.as_ref().map(|h| h.anycast_drained.as_slice()),
+        );
+        for name in handover.iter().flat_map(|h| &h.anycast_drained) {
+            info!("anycast {name}: stays drained (as before the upgrade)");
+        }
         let (control_tx, control) = mpsc::channel(16);
         let listening = match server::listen(&opts.run_dir, fds.control.take(), control_tx.clone())
         {

@@ -110,6 +110,12 @@ impl Daemon {
             .map(|(k, v)| (k.clone(), *v))
             .collect();
         h.sloppy = self.sloppy.saved();
+        h.anycast_drained = self
+            .anycast
+            .views()
+            .filter(|v| v.draining)
+            .map(|v| v.name.to_string())
+            .collect();
         if let Some(a) = &self.ipvs {
             h.drains = a.saved_drains(GATHER_LIMIT).await;
         }

@@ -35,6 +35,8 @@ pub(crate) struct Handover {
     pub no_quorum: Vec<String>,
     /// Real servers draining after a reload, with the time they have left.
     pub drains: Vec<SavedDrain>,
+    /// Anycast blocks the operator drained (`ldirector anycast drain`): they stay so.
+    pub anycast_drained: Vec<String>,
     /// sloppy_tcp / sloppy_sctp as they were before ldirector set them: (path, value).
     pub sloppy: Vec<(String, String)>,
     /// The control socket's listening descriptor.

@@ -349,3 +349,29 @@ fn a_start_waits_for_the_first_checks_and_keeps_what_a_run_that_died_announced()
     let v: Vec<_> = e.views().map(|v| (v.level, v.starting)).collect();
     assert_eq!(v, vec![(Level::Healthy, false), (Level::Failed, false)]);
 }
+
+/// `ldirector upgrade`: a block drained in the binary this one continues starts drained —
+/// its accepting route only, no announcement, no change — and comes back on `resume`.
+#[test]
+fn a_block_drained_before_an_upgrade_starts_drained() {
+    let t0 = Instant::now();
+    let mut e = Engine::new(vec![spec("A", false, 5), spec("B", false, 5)]);
+    e.drained_before(&["B".to_string()]);
+    let mut out = Vec::new();
+    e.start(t0, &[true, false], &mut out);
+    let mut k = Kern::default();
+    k.apply(&mut out);
+    assert_eq!(
+        k.by_block,
+        vec![
+            ("A".to_string(), ACCEPT),
+            ("A".to_string(), HEALTHY),
+            ("B".to_string(), ACCEPT)
+        ]
+    );
+    assert_eq!(k.changes, vec![(Level::Off, Level::Healthy)], "A only");
+    assert!(e.views().nth(1).is_some_and(|v| v.draining));
+    assert_eq!(e.resume(Some("B"), t0 + secs(1.0), &mut out), 1);
+    k.apply(&mut out);
+    assert!(k.by_block.contains(&("B".to_string(), HEALTHY)));
+}
