@@ -142,9 +142,10 @@ done
 rpm -qp --configfiles "$rpm" | grep -qx /etc/ldirector/ldirector.toml || fail "config not marked"
 rpm -qp --scripts "$rpm" | grep -q "useradd -r" || fail "no script user in %pre"
 # (a scratch root runs no scriptlet: the upgrade is the %posttrans's, checked as written)
-rpm -qp --scripts "$rpm" | grep -A3 "^posttrans" | grep -q "ldirector upgrade" \
-  || fail "no hand-over in %posttrans"
-rpm -qp --scripts "$rpm" | grep -q "try-restart" || fail "no restart fallback"
+scripts=$(rpm -qp --scripts "$rpm")
+posttrans=$(sed -n "/^posttrans/,/^exit 0/p" <<<"$scripts")
+grep -q "ldirector upgrade --run-dir" <<<"$posttrans" || fail "no hand-over in %posttrans"
+grep -q "try-restart" <<<"$posttrans" || fail "no restart fallback in %posttrans"
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 rpm --root "$scratch" --initdb
