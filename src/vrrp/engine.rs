@@ -283,6 +283,19 @@ impl Engine {
         }
     }
 
+    /// Before a hand-over: every Master sends its advert now (its next one is then a whole
+    /// interval away, the time its successor has to take over).
+    pub(crate) fn advertise_now(&mut self, now: Instant, out: &mut Vec<Output>) {
+        for i in 0..self.inst.len() {
+            if self.inst[i].retired {
+                continue;
+            }
+            let mut acts = Vec::new();
+            self.inst[i].machine.advertise_now(now, &mut acts);
+            self.apply(i, acts, now, out, false);
+        }
+    }
+
     /// Every running instance as a successor continues it; taken at `now`.
     pub(crate) fn save(&self, now: Instant) -> Vec<SavedInstance> {
         self.inst

@@ -156,6 +156,17 @@ impl Machine {
         self.state
     }
 
+    /// A Master sends its advert now and starts its interval again (before a hand-over:
+    /// the successor then has a whole interval to take over in, with no gap on the wire).
+    pub(crate) fn advertise_now(&mut self, now: Instant, out: &mut Vec<Action>) {
+        if self.state == State::Master {
+            out.push(Action::SendAdvert {
+                priority: self.priority,
+            });
+            self.adver_timer = Some(now + self.p.advert_int);
+        }
+    }
+
     /// The machine as its successor needs it (None in Initialize: nothing to carry).
     pub(crate) fn save(&self, now: Instant) -> Option<Saved> {
         let left = |t: Option<Instant>| t.map(|t| us(t.saturating_duration_since(now)));
@@ -561,6 +572,15 @@ mod tests {
             .h(advert("192.0.2.12", 200, ms(100)), now + ms(50))
             .is_empty());
         assert_eq!(c.state(), State::Backup);
+
+        // before a hand-over a master advertises at once and starts its interval again
+        let mut out = Vec::new();
+        n.advertise_now(now + ms(60), &mut out);
+        assert_eq!(out, vec![Action::SendAdvert { priority: 150 }]);
+        assert_eq!(n.next_timeout(), Some(now + ms(160)));
+        let mut none = Vec::new();
+        c.advertise_now(now + ms(60), &mut none);
+        assert!(none.is_empty(), "a backup does not");
 
         // nothing to carry before the start; an unknown state is not resumed
         assert!(Machine::new(params(Version::V3, 100, ms(100)))

@@ -744,6 +744,8 @@ impl Shell {
             }
         }
         let at = Instant::now();
+        // masters advertise now: the successor has a whole interval before the next one
+        self.drive(|e, out| e.advertise_now(at, out));
         let instances = self.engine.save(at);
         let mut sockets = Vec::new();
         for (id, a) in &self.sockets {
