@@ -3,7 +3,8 @@
 //! three holding long-lived connections. The running daemon hands over to the binary on
 //! disk: the same process goes on, the IPVS table is byte for byte what it was (`ipvsadm
 //! -Sn`), no real server changes state, the quorum is unchanged, nothing is written to
-//! IPVS, and the held connections keep working.
+//! IPVS, a real server draining after a reload goes on draining, the sync daemon stays
+//! master, and the held connections keep working.
 
 use super::*;
 use std::io::{BufRead, BufReader, Write};
@@ -40,7 +41,10 @@ fn config_without(without: Option<usize>) -> String {
 
 fn config() -> String {
     let mut c = format!(
-        "vrrp_instance VI {{
+        "global_defs {{
+  lvs_sync_daemon eth0 VI id 90
+}}
+vrrp_instance VI {{
   interface eth0
   virtual_router_id 90
   priority 150
@@ -232,6 +236,14 @@ ip netns exec {t}dir sysctl -qw net.ipv4.ip_forward=1
             .collect()
     };
     let before = status().unwrap();
+    assert!(
+        before
+            .sync_daemon
+            .as_deref()
+            .is_some_and(|d| d.starts_with("master")),
+        "{:?}",
+        before.sync_daemon
+    );
     let table_before = table();
     // two services, the 950 healthy of the first, the 3 of the second (one draining)
     assert_eq!(
@@ -261,6 +273,13 @@ ip netns exec {t}dir sysctl -qw net.ipv4.ip_forward=1
     };
     assert_eq!(quorum(&after), quorum(&before));
     assert_eq!(after.vrrp[0].state, "MASTER");
+    // the sync daemon goes on as master with its instance
+    let daemons = sh_out(&format!("ip netns exec {t}dir ipvsadm -L --daemon"));
+    assert!(
+        daemons.contains("master sync daemon") && !daemons.contains("backup sync daemon"),
+        "{daemons}"
+    );
+    assert_eq!(after.sync_daemon, before.sync_daemon);
     // a check round later (delay_loop 10): still the same, nothing changed state
     std::thread::sleep(Duration::from_secs(12));
     let later = status().unwrap();
