@@ -79,7 +79,9 @@ fn upgrade(lab: &Lab, run: &str) -> std::process::Output {
 
 #[test]
 fn twenty_upgrades_beside_a_keepalived_backup_cause_no_transition() {
-    let mut lab = Lab::new("upg", 2);
+    // alone: the advert gaps are timed, and 30 other labs' veth traffic in parallel would
+    // delay this lab's packets in the kernel (see vrrp_lab's real-time test)
+    let mut lab = Lab::alone("upg", 2);
     // systemd's side of Type=notify: what the daemon tells it across the upgrades
     let notify_path = lab.path().join("notify.sock");
     let notify = std::os::unix::net::UnixDatagram::bind(&notify_path).expect("notify socket");

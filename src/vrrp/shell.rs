@@ -179,6 +179,9 @@ pub(crate) fn spawn(
     let (tx, rx) = mpsc::unbounded_channel();
     let status: Snapshot = Arc::new(Mutex::new(Vec::new()));
     let st = status.clone();
+    // the thread says when its first status is published (the instances as they start,
+    // or as they continue after an upgrade): status never shows them missing
+    let (published_tx, published) = std::sync::mpsc::channel::<()>();
     let thread = std::thread::Builder::new()
         .name("vrrp".into())
         .spawn(move || {
@@ -221,8 +224,13 @@ pub(crate) fn spawn(
                 status: st,
                 stale: None,
             };
-            local.block_on(&rt, shell.run(rx, monitor, initial, sockets, resume));
+            local.block_on(
+                &rt,
+                shell.run(rx, monitor, initial, sockets, resume, published_tx),
+            );
         })?;
+    // (bounded: a thread that cannot start its runtime says so in the log)
+    let _ = published.recv_timeout(std::time::Duration::from_secs(2));
     Ok(Handle {
         commands: tx,
         status,
@@ -526,6 +534,7 @@ impl Shell {
         initial: Initial,
         sockets: Vec<VrrpSocket>,
         resume: Option<Resume>,
+        published: std::sync::mpsc::Sender<()>,
     ) {
         let (ptx, mut packets) = mpsc::channel::<Packet>(1024);
         self.ptx = Some(ptx);
@@ -542,6 +551,11 @@ impl Shell {
             }
         };
 
+        if resume.is_none() {
+            // the instances as they start (INIT), until the engine moves them
+            self.publish();
+            let _ = published.send(());
+        }
         // vrrp_startup_delay: nothing runs yet; a stop is served, the rest waits (a
         // successor goes on at once: the delay was served by the first binary)
         let mut deferred = Vec::new();
@@ -611,8 +625,13 @@ impl Shell {
                     r.instances.len(),
                     masters.len()
                 );
+                self.publish();
+                let _ = published.send(());
             }
-            None => self.drive(|e, out| e.start(now, out)),
+            None => {
+                self.drive(|e, out| e.start(now, out));
+                self.publish();
+            }
         }
         for c in deferred {
             if self.command(Some(c)) {
