@@ -261,3 +261,45 @@ fn anycast_blocks_are_checked_against_the_host() {
         stderr(&o)
     );
 }
+
+/// `ldirector upgrade` against a daemon from before upgrades (it answers "unknown
+/// request"): exit 2, the case the packages restart instead; and one that refuses: exit 1.
+#[test]
+fn upgrade_tells_a_daemon_too_old_from_a_refusal() {
+    use std::io::{BufRead, BufReader, Write};
+    for (answer, code, said) in [
+        (
+            r#"{"error":"unknown request 'upgrade' (expected reload, status or anycast)"}"#,
+            2,
+            "too old",
+        ),
+        (
+            r#"{"ok":false,"error":"the binary /usr/sbin/ldirector is missing"}"#,
+            1,
+            "is missing",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let listener =
+            std::os::unix::net::UnixListener::bind(dir.path().join("ldirector.sock")).unwrap();
+        let server = std::thread::spawn(move || {
+            // a status, then the upgrade request
+            for _ in 0..2 {
+                let (mut c, _) = listener.accept().unwrap();
+                let mut line = String::new();
+                BufReader::new(&c).read_line(&mut line).unwrap();
+                let reply = match line.trim() {
+                    "status" => {
+                        r#"{"version":"0.0.9","config":"x","uptime_s":1.0,"vrrp":[],"virtual_servers":[],"ipvs":false,"pid":42}"#
+                    }
+                    _ => answer,
+                };
+                writeln!(c, "{reply}").unwrap();
+            }
+        });
+        let o = ldirector(&["upgrade", "--run-dir", &dir.path().display().to_string()]);
+        server.join().unwrap();
+        assert_eq!(o.status.code(), Some(code), "{}", stderr(&o));
+        assert!(stderr(&o).contains(said), "{}", stderr(&o));
+    }
+}

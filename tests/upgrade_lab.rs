@@ -459,4 +459,14 @@ anycast DNS {
     let o = lab.exec("d1", &[&bin, "anycast", "resume", "DNS", "--run-dir", &run]);
     assert!(o.status.success(), "{o:?}");
     assert!(wait_until(LONG, || routed(&lab, "192.0.2.53")));
+    // SIGUSR2 does what `ldirector upgrade` does
+    let pid = lab.proc(l).pid();
+    lab.proc(l).signal(nix::sys::signal::Signal::SIGUSR2);
+    assert!(
+        wait_until(LONG, || status(&lab, &run)["upgrades"] == 2),
+        "{}",
+        lab.logs()
+    );
+    assert_eq!(status(&lab, &run)["pid"], pid as u64);
+    assert!(routed(&lab, "192.0.2.80") && routed(&lab, "192.0.2.53"));
 }
