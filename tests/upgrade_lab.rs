@@ -470,3 +470,39 @@ anycast DNS {
     assert_eq!(status(&lab, &run)["pid"], pid as u64);
     assert!(routed(&lab, "192.0.2.80") && routed(&lab, "192.0.2.53"));
 }
+
+/// The backup's side: ldirector BACKUP (advert_int 0.1) following a keepalived MASTER;
+/// ten upgrades in a row: ldirector never takes over (its master-down timer and the master
+/// it follows carry on), keepalived never leaves MASTER.
+#[test]
+fn upgrades_of_a_backup_never_take_over() {
+    let mut lab = Lab::alone("upk", 2);
+    let k = lab.keepalived("d2", "ka", &lab::single_instance(150, "0.1", ""));
+    assert!(
+        wait_until(LONG, || lab.has_addr("d2", "eth0", VIP)),
+        "{}",
+        lab.logs()
+    );
+    let l = lab.ldirector("d1", "ld", &lab::single_instance(100, "0.1", ""));
+    let run = lab.path().join("ld.run").display().to_string();
+    assert!(
+        wait_until(LONG, || status(&lab, &run)["vrrp"][0]["state"] == "BACKUP"),
+        "{}",
+        lab.logs()
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    for n in 1..=10u64 {
+        let o = upgrade(&lab, &run);
+        assert!(o.status.success(), "upgrade {n}: {o:?}\n{}", lab.logs());
+        let s = status(&lab, &run);
+        assert_eq!(s["vrrp"][0]["state"], "BACKUP", "{s}");
+        assert_eq!(s["vrrp"][0]["master"], "192.0.2.12", "{s}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let ld = lab.proc(l).log_text();
+    assert!(!ld.contains("is now MASTER"), "ldirector took over\n{ld}");
+    let ka = lab.proc(k).log_text();
+    assert_eq!(ka.matches("Entering MASTER STATE").count(), 1, "{ka}");
+    assert!(!lab.has_addr("d1", "eth0", VIP));
+}
