@@ -223,7 +223,7 @@ fn twenty_upgrades_beside_a_keepalived_backup_cause_no_transition() {
 
 /// Each refusal: exit 1 with the reason; the daemon goes on as it was (same pid, still
 /// MASTER, no transition), status says why.
-fn refused(lab: &mut Lab, l: usize, run: &str, want: &str) {
+fn refused(lab: &mut Lab, l: usize, run: &str, want: &str, nth: u64) {
     let pid = lab.proc(l).pid() as u64;
     let o = upgrade(lab, run);
     let said = String::from_utf8_lossy(&o.stderr).into_owned();
@@ -232,6 +232,7 @@ fn refused(lab: &mut Lab, l: usize, run: &str, want: &str) {
     let s = status(lab, run);
     assert_eq!(s["pid"], pid);
     assert_eq!(s["upgrades"], 0);
+    assert_eq!(s["upgrades_refused"], nth, "{s}");
     assert_eq!(s["vrrp"][0]["state"], "MASTER", "{s}");
     assert!(
         s["upgrade_error"]
@@ -275,17 +276,17 @@ fn refused_upgrades_leave_the_daemon_running() {
         lab.logs()
     );
     // a state this binary's successor cannot read (debug builds: a future format)
-    refused(&mut lab, l, &run, "from a newer ldirector");
+    refused(&mut lab, l, &run, "from a newer ldirector", 1);
     // a configuration the new binary refuses
     lab.file(
         "ld.conf",
         &conf_text.replace("priority 150", "priority 150 151"),
     );
-    refused(&mut lab, l, &run, "refuses to take over");
+    refused(&mut lab, l, &run, "refuses to take over", 2);
     lab.file("ld.conf", &conf_text);
     // the binary is gone
     std::fs::remove_file(&bin).expect("remove the binary");
-    refused(&mut lab, l, &run, "is missing");
+    refused(&mut lab, l, &run, "is missing", 3);
 }
 
 /// The numbers of docs/benchmarks.md (benches/upgrade.sh; skipped in the test run): 20

@@ -209,7 +209,7 @@ pub fn upgrade(a: &UpgradeArgs) -> i32 {
                 );
                 return 0;
             }
-            if s.upgrade_error.is_some() && s.upgrade_error != before.upgrade_error {
+            if s.upgrades_refused > before.upgrades_refused {
                 return fail(format!(
                     "refused: {}; ldirector {} (pid {}) goes on",
                     s.upgrade_error.unwrap_or_default(),

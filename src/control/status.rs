@@ -17,6 +17,9 @@ pub struct Status {
     /// Why the last `ldirector upgrade` did not happen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upgrade_error: Option<String>,
+    /// Upgrades refused since this binary started.
+    #[serde(default)]
+    pub upgrades_refused: u64,
     pub config: String,
     pub uptime_s: f64,
     pub vrrp: Vec<Instance>,

@@ -32,6 +32,8 @@ pub(crate) struct Life {
     pub(crate) upgrades: u64,
     /// Why the last upgrade asked for did not happen (None: it did, or none was asked).
     pub(crate) upgrade_error: Option<String>,
+    /// Upgrades refused in this binary's life.
+    pub(crate) upgrades_refused: u64,
 }
 
 impl Life {
@@ -46,6 +48,7 @@ impl Life {
             groups: Default::default(),
             upgrades: 0,
             upgrade_error: None,
+            upgrades_refused: 0,
         }
     }
 
@@ -160,6 +163,7 @@ pub(crate) fn assemble(p: &Parts<'_>) -> st::Status {
         pid: std::process::id(),
         upgrades: life.upgrades,
         upgrade_error: life.upgrade_error.clone(),
+        upgrades_refused: life.upgrades_refused,
         config: life.path.display().to_string(),
         uptime_s: life.started.elapsed().as_secs_f64(),
         vrrp,

@@ -31,6 +31,7 @@ impl Daemon {
             Err(why) => {
                 error!("upgrade refused: {why}; this ldirector goes on");
                 self.life.upgrade_error = Some(why.clone());
+                self.life.upgrades_refused += 1;
                 self.systemd.ready("running");
                 answer(&mut reply, serde_json::json!({ "ok": false, "error": why }));
             }
