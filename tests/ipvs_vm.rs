@@ -856,6 +856,34 @@ struct TrafficLab {
 
 const VIP: &str = "192.0.2.100";
 const PEER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ipvs/peer.py");
+const HELD_CLIENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ipvs/aa_client.py");
+
+/// `aa_client.py` in namespace `ns`, holding `n` long-lived connections to `addr:port`,
+/// started (its "ready" read); its reports are read from the returned reader.
+fn held_client(
+    ns: &str,
+    addr: &str,
+    port: u16,
+    n: usize,
+) -> (
+    std::process::Child,
+    std::io::BufReader<std::process::ChildStdout>,
+) {
+    use std::io::BufRead;
+    let mut c = Command::new("ip")
+        .args(["netns", "exec", ns, "python3", HELD_CLIENT])
+        .args([addr, &port.to_string(), &n.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(c.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    assert_eq!(first.trim(), "ready");
+    (c, out)
+}
 
 impl TrafficLab {
     fn new(tag: &str, method: Method, servers: usize) -> TrafficLab {

@@ -36,15 +36,24 @@ impl Notify {
     }
 
     pub(crate) fn reloading(&mut self) {
-        let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
-            .map(|t| t.tv_sec() as u64 * 1_000_000 + t.tv_nsec() as u64 / 1000)
-            .unwrap_or(0);
-        self.send(&format!("RELOADING=1\nMONOTONIC_USEC={now}"));
+        self.send(&format!("RELOADING=1\nMONOTONIC_USEC={}", monotonic_usec()));
     }
 
     pub(crate) fn stopping(&mut self) {
         self.send("STOPPING=1");
     }
+}
+
+/// CLOCK_MONOTONIC now, in µs (systemd's MONOTONIC_USEC; the clock `Instant` reads, which
+/// an exec does not reset: the upgrade's state file times itself by it too).
+pub(crate) fn monotonic_usec() -> u64 {
+    use nix::time::{clock_gettime, ClockId};
+    clock_gettime(ClockId::CLOCK_MONOTONIC)
+        .map(|t| {
+            u64::try_from(t.tv_sec()).unwrap_or(0) * 1_000_000
+                + u64::try_from(t.tv_nsec()).unwrap_or(0) / 1_000
+        })
+        .unwrap_or(0)
 }
 
 /// One datagram, never waiting: a receiver that does not read (its queue holds a few

@@ -77,25 +77,26 @@ pub(crate) fn run(mut opts: Options) -> i32 {
         );
         return 1;
     }
-    let handover = match handover.map(|p| (crate::upgrade::state::read(&p), p)) {
-        Some((Ok(h), p)) if only_check => {
-            let _ = (h, p);
-            println!("ready: ldirector {}", env!("CARGO_PKG_VERSION"));
-            return 0;
-        }
-        Some((Err(e), _)) if only_check => {
-            eprintln!("{e}");
-            return 1;
-        }
-        Some((Ok(h), p)) => {
+    let handover = match handover {
+        Some(p) => {
+            let read = crate::upgrade::state::read(&p);
+            if only_check {
+                // the running daemon asks whether this binary can continue it
+                return match read {
+                    Ok(_) => {
+                        println!("ready: ldirector {}", env!("CARGO_PKG_VERSION"));
+                        0
+                    }
+                    Err(e) => {
+                        eprintln!("{e}");
+                        1
+                    }
+                };
+            }
             let _ = std::fs::remove_file(&p);
-            Some(h)
-        }
-        Some((Err(e), p)) => {
-            // the predecessor checked with us first: this should not happen
-            let _ = std::fs::remove_file(&p);
-            error!("upgrade: {e}; starting afresh (a re-election)");
-            None
+            // (the predecessor checked with us first: an error should not happen)
+            read.map_err(|e| error!("upgrade: {e}; starting afresh (a re-election)"))
+                .ok()
         }
         None => None,
     };

@@ -60,16 +60,7 @@ impl Handover {
     }
 }
 
-/// CLOCK_MONOTONIC now, in µs.
-pub(crate) fn monotonic_us() -> u64 {
-    use nix::time::{clock_gettime, ClockId};
-    clock_gettime(ClockId::CLOCK_MONOTONIC)
-        .map(|t| {
-            u64::try_from(t.tv_sec()).unwrap_or(0) * 1_000_000
-                + u64::try_from(t.tv_nsec()).unwrap_or(0) / 1_000
-        })
-        .unwrap_or(0)
-}
+pub(crate) use crate::control::systemd::monotonic_usec as monotonic_us;
 
 /// Write `h` to `path` (0600, complete or not at all).
 pub(crate) fn write(path: &Path, h: &Handover) -> std::io::Result<()> {

@@ -160,6 +160,17 @@ pub(crate) struct SavedInstance {
     pub ip_id: u16,
 }
 
+impl SavedInstance {
+    /// Whether `spec` is the virtual router this was saved from (name, interface, VRID,
+    /// family): only then does it continue it.
+    pub(crate) fn continues(&self, spec: &InstanceSpec) -> bool {
+        self.name == spec.name
+            && self.iface == spec.iface
+            && self.vrid == spec.vrid
+            && self.ipv6 == spec.ipv6
+    }
+}
+
 /// A read-only view of one instance, for status and metrics.
 #[derive(Clone, Debug)]
 pub(crate) struct InstanceView<'a> {
@@ -340,12 +351,7 @@ impl Engine {
         let mut resumed = vec![false; self.inst.len()];
         let mut masters = Vec::new();
         for (i, x) in self.inst.iter_mut().enumerate() {
-            let Some(s) = saved.iter().find(|s| {
-                s.name == x.spec.name
-                    && s.iface == x.spec.iface
-                    && s.vrid == x.spec.vrid
-                    && s.ipv6 == x.spec.ipv6
-            }) else {
+            let Some(s) = saved.iter().find(|s| s.continues(&x.spec)) else {
                 continue;
             };
             if !x.machine.resume(&s.machine, now, elapsed) {

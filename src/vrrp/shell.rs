@@ -159,11 +159,7 @@ pub(crate) fn spawn(
     for s in &specs.instances {
         let inherited = resume
             .as_mut()
-            .filter(|r| {
-                r.instances.iter().any(|x| {
-                    x.name == s.name && x.iface == s.iface && x.vrid == s.vrid && x.ipv6 == s.ipv6
-                })
-            })
+            .filter(|r| r.instances.iter().any(|x| x.continues(s)))
             .and_then(|r| r.sockets.remove(&s.name));
         let sock = match inherited {
             Some((rx, tx)) => {
@@ -596,13 +592,9 @@ impl Shell {
         for id in ids {
             let master = resume.as_ref().is_some_and(|r| {
                 self.engine.spec(id).is_some_and(|s| {
-                    r.instances.iter().any(|x| {
-                        x.name == s.name
-                            && x.iface == s.iface
-                            && x.vrid == s.vrid
-                            && x.ipv6 == s.ipv6
-                            && x.machine.state == "MASTER"
-                    })
+                    r.instances
+                        .iter()
+                        .any(|x| x.continues(s) && x.machine.state == "MASTER")
                 })
             });
             if !master

@@ -11,7 +11,6 @@ use super::*;
 use std::io::{BufRead, BufReader, Write};
 
 const AA_VIP: &str = "192.0.2.80";
-const CLIENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ipvs/aa_client.py");
 const HELD: usize = 200;
 const TWO: &[&str] = &["198.51.100.21", "198.51.100.22"];
 const THREE: &[&str] = &["198.51.100.21", "198.51.100.22", "198.51.100.23"];
@@ -405,18 +404,7 @@ install -d -o frr -g frr {dir} /var/run/frr/{t}r
     aa.sloppy(m);
 
     // the client: 200 long-lived connections and a stream of new ones
-    let mut c = Command::new("ip")
-        .args(["netns", "exec", &format!("{t}client"), "python3", CLIENT])
-        .args([AA_VIP, "80", &HELD.to_string()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(c.stdout.take().unwrap());
-    let mut first = String::new();
-    out.read_line(&mut first).unwrap();
-    assert_eq!(first.trim(), "ready");
+    let (c, out) = held_client(&format!("{t}client"), AA_VIP, 80, HELD);
     aa.client = Some(c);
     aa.reports = Some(out);
     let r = aa.report("report");

@@ -7,12 +7,11 @@
 //! master, and the held connections keep working.
 
 use super::*;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, Write};
 
 const UP_VIP: &str = "192.0.2.100";
 const REALS: usize = 1000;
 const FAILING: usize = 50;
-const CLIENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ipvs/aa_client.py");
 
 /// The i-th real server's address (198.18.0.0/15).
 fn real(i: usize) -> String {
@@ -194,18 +193,7 @@ ip netns exec {t}dir sysctl -qw net.ipv4.ip_forward=1
         p.log("ld")
     );
     // long-lived connections through the VIP (port 7000)
-    let mut client = Command::new("ip")
-        .args(["netns", "exec", &format!("{t}client"), "python3", CLIENT])
-        .args([UP_VIP, "7000", "6"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(client.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    assert_eq!(line.trim(), "ready");
+    let (mut client, mut out) = held_client(&format!("{t}client"), UP_VIP, 7000, 6);
     let mut report = |client: &mut std::process::Child| -> serde_json::Value {
         writeln!(client.stdin.as_mut().unwrap(), "report").unwrap();
         let mut l = String::new();
